@@ -1,0 +1,56 @@
+"""Constituent advocacy action site."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import build_config, project_root
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` overrides the environment (used by tests)."""
+    root = project_root()
+    app = Flask(
+        __name__,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+        instance_relative_config=True,
+    )
+    app.config.update(build_config(config, os.environ, Path(app.instance_path)))
+    app.instance_path = app.config["INSTANCE_DIR"]
+
+    from .extensions import csrf, db, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    mail.init_app(app)
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401 - register every table with the metadata
+    from .actions.views import blueprint as actions_blueprint
+    from .campaigns.views import blueprint as campaigns_blueprint
+    from .errors import register_error_handlers
+    from .lookup.api import blueprint as lookup_api_blueprint
+
+    app.register_blueprint(campaigns_blueprint)
+    app.register_blueprint(actions_blueprint)
+    app.register_blueprint(lookup_api_blueprint)
+    from .lookup.views import blueprint as lookup_pages_blueprint
+
+    app.register_blueprint(lookup_pages_blueprint)
+    from .lookup.registry import chamber_label
+
+    app.jinja_env.globals["chamber_label"] = chamber_label
+    register_error_handlers(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..dbtypes import UTCDateTime, utcnow
+from ..extensions import db
+
+CHANNELS = ("email", "call", "postal")
+CONTACT_STATUSES = ("queued", "logged", "sent", "failed", "bounced", "dead", "called")
+
+
+class Constituent(db.Model):  # type: ignore[name-defined]
+    """The person who acted. Personal data lives only here and in message text."""
+
+    __tablename__ = "constituent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    street_address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(120))
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip_code: Mapped[str | None] = mapped_column(String(10))
+    opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Action(db.Model):  # type: ignore[name-defined]
+    """One submission of the action form."""
+
+    __tablename__ = "action"
+    __table_args__ = (Index("ix_action_campaign_created", "campaign_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random token from the form: a double submit reuses it and finds the first action.
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    campaign_version_id: Mapped[int] = mapped_column(ForeignKey("campaign_version.id"))
+    constituent_id: Mapped[int] = mapped_column(ForeignKey("constituent.id"), index=True)
+    # Hash of normalised email + campaign, to refuse repeats without reading personal data.
+    duplicate_key: Mapped[str] = mapped_column(String(64), index=True)
+    matched_address: Mapped[str | None] = mapped_column(String(300))
+    state: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    constituent: Mapped[Constituent] = relationship()
+    contacts: Mapped[list[Contact]] = relationship(back_populates="action", order_by="Contact.id")
+
+
+class Contact(db.Model):  # type: ignore[name-defined]
+    """One message (or call) from one constituent to one target, as it was sent."""
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        Index("ix_contact_campaign_created", "campaign_id", "created_at"),
+        Index(
+            "ix_contact_campaign_district",
+            "campaign_id",
+            "target_state",
+            "target_chamber",
+            "target_district",
+        ),
+        Index("ix_contact_campaign_target", "campaign_id", "target_id"),
+        Index("ix_contact_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    campaign_version_id: Mapped[int] = mapped_column(ForeignKey("campaign_version.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    # Snapshot of the target as it was when the contact was made.
+    target_kind: Mapped[str] = mapped_column(String(16))  # "legislator" | "fixed"
+    target_id: Mapped[str] = mapped_column(String(120))
+    target_name: Mapped[str] = mapped_column(String(200))
+    target_title: Mapped[str | None] = mapped_column(String(120))
+    target_party: Mapped[str | None] = mapped_column(String(80))
+    target_email: Mapped[str | None] = mapped_column(String(320))
+    target_phone: Mapped[str | None] = mapped_column(String(60))
+    target_state: Mapped[str | None] = mapped_column(String(2))
+    target_chamber: Mapped[str | None] = mapped_column(String(16))
+    target_district: Mapped[str | None] = mapped_column(String(120))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    personalised: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    action: Mapped[Action] = relationship(back_populates="contacts")

@@ -1,0 +1,168 @@
+"""Campaign operations shared by the CLI, the public pages and the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import markdown as markdown_lib
+import nh3
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ..dbtypes import utcnow
+from ..extensions import db
+from .loader import Problem, campaign_files, content_hash, load_file
+from .models import Campaign, CampaignVersion
+from .schema import CampaignDefinition
+
+_ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h2",
+    "h3",
+    "h4",
+    "code",
+    "pre",
+    "hr",
+}
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Campaign Markdown to HTML with every script, style, handler and unsafe URL removed."""
+    if not text:
+        return Markup("")
+    html = markdown_lib.markdown(text, extensions=["sane_lists"])
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener nofollow",
+    )
+    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def save_version(
+    campaign: Campaign, definition: CampaignDefinition, source_text: str | None
+) -> bool:
+    """Record ``definition`` as the campaign's current version unless nothing changed."""
+    digest = content_hash(definition)
+    current = campaign.current_version
+    if current is not None and current.content_hash == digest:
+        return False
+    number = (current.number + 1) if current is not None else 1
+    version = CampaignVersion(
+        campaign=campaign,
+        number=number,
+        content_hash=digest,
+        definition=definition.model_dump(mode="json"),
+        source_text=source_text,
+    )
+    db.session.add(version)
+    campaign.current_version = version
+    campaign.title = definition.title
+    campaign.status = definition.status
+    campaign.starts_at = definition.starts_at
+    campaign.ends_at = definition.ends_at
+    return True
+
+
+def sync_folder(folder: Path) -> SyncReport:
+    """Load every campaign file; a changed file becomes a new version. Idempotent."""
+    report = SyncReport()
+    for path in campaign_files(folder):
+        result = load_file(path)
+        if not result.ok or result.definition is None:
+            report.problems.extend(result.problems)
+            report.skipped.append(path.name)
+            continue
+        definition = result.definition
+        campaign = db.session.scalar(select(Campaign).where(Campaign.slug == definition.slug))
+        if campaign is not None and campaign.source != "file":
+            report.skipped.append(f"{path.name} (taken over in the admin; the file is ignored)")
+            continue
+        is_new = campaign is None
+        if campaign is None:
+            campaign = Campaign(slug=definition.slug, title=definition.title, source="file")
+            db.session.add(campaign)
+        campaign.source_path = path.name
+        if save_version(campaign, definition, result.text):
+            (report.created if is_new else report.updated).append(definition.slug)
+        else:
+            report.unchanged.append(definition.slug)
+    db.session.commit()
+    return report
+
+
+def list_campaigns() -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).order_by(Campaign.slug)))
+
+
+def get_campaign(slug: str) -> Campaign | None:
+    return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
+def definition_of(version: CampaignVersion) -> CampaignDefinition:
+    return CampaignDefinition.model_validate(version.definition)
+
+
+@dataclass(frozen=True)
+class PublicState:
+    """What a visitor sees of a campaign's status right now."""
+
+    key: str  # live | scheduled | paused | closed | ended | draft
+    actionable: bool
+    message: str
+
+
+def public_state(campaign: Campaign, now: datetime | None = None) -> PublicState:
+    now = now or utcnow()
+    if campaign.status == "draft":
+        return PublicState("draft", False, "This campaign is not published yet.")
+    if campaign.status == "closed":
+        return PublicState(
+            "closed", False, "This campaign is closed. Thank you to everyone who took part."
+        )
+    if campaign.ends_at is not None and now >= campaign.ends_at:
+        return PublicState(
+            "ended", False, "This campaign has ended. Thank you to everyone who took part."
+        )
+    if campaign.status == "paused":
+        return PublicState(
+            "paused", False, "This campaign is paused for now. Please check back soon."
+        )
+    if campaign.starts_at is not None and now < campaign.starts_at:
+        return PublicState(
+            "scheduled",
+            False,
+            f"This campaign opens on {campaign.starts_at:%B %-d, %Y at %H:%M} UTC.",
+        )
+    return PublicState("live", True, "")
+
+
+def public_campaigns(now: datetime | None = None) -> list[Campaign]:
+    """Campaigns for the home page: live ones, and paused/scheduled ones marked as such."""
+    rows = db.session.scalars(
+        select(Campaign).where(Campaign.status.in_(("live", "paused"))).order_by(Campaign.title)
+    )
+    return [c for c in rows if public_state(c, now).key in ("live", "paused", "scheduled")]

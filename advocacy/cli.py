@@ -1,0 +1,125 @@
+"""The ``advocacy`` command line. Each feature adds its own click group here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .campaigns import service as campaign_service
+from .campaigns.loader import campaign_files, load_file
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(serve_command)
+    app.cli.add_command(campaigns_group)
+    from .lookup.cli import directory_group, lookup_command
+
+    app.cli.add_command(directory_group)
+    app.cli.add_command(lookup_command)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Apply migrations, sync campaign files, and serve with waitress."""
+    from flask_migrate import upgrade
+    from waitress import serve
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    upgrade()
+    report = campaign_service.sync_folder(Path(app.config["CAMPAIGNS_DIR"]))
+    for problem in report.problems:
+        click.echo(f"campaign file problem: {problem}", err=True)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only
+    click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"Delivery mode: {app.config['DELIVERY_MODE']}")
+    click.echo(f"Open http://{shown_host}:{port}/ in your browser (Ctrl+C to stop).", err=False)
+    sys.stdout.flush()
+    serve(app, host=host, port=port, threads=threads, ident="advocacy")
+
+
+@click.group("campaigns")
+def campaigns_group() -> None:
+    """Validate, load and list campaign files."""
+
+
+@campaigns_group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@with_appcontext
+def validate_command(paths: tuple[Path, ...]) -> None:
+    """Check campaign files (default: every file in the campaigns folder)."""
+    files: list[Path] = []
+    for path in paths or (Path(current_app.config["CAMPAIGNS_DIR"]),):
+        files.extend(campaign_files(path) if path.is_dir() else [path])
+    if not files:
+        click.echo("no campaign files found", err=True)
+        sys.exit(1)
+    failed = 0
+    for file in files:
+        result = load_file(file)
+        if result.ok:
+            click.echo(f"ok  {file}")
+            continue
+        failed += 1
+        for problem in result.problems:
+            click.echo(str(problem))
+    if failed:
+        click.echo(f"{failed} of {len(files)} campaign file(s) have problems", err=True)
+        sys.exit(1)
+
+
+@campaigns_group.command("sync")
+@with_appcontext
+def sync_command() -> None:
+    """Load campaign files into the database (a changed file becomes a new version)."""
+    report = campaign_service.sync_folder(Path(current_app.config["CAMPAIGNS_DIR"]))
+    for slug in report.created:
+        click.echo(f"created   {slug}")
+    for slug in report.updated:
+        click.echo(f"new version {slug}")
+    for slug in report.unchanged:
+        click.echo(f"unchanged {slug}")
+    for name in report.skipped:
+        click.echo(f"skipped   {name}")
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if report.problems:
+        sys.exit(1)
+
+
+@campaigns_group.command("list")
+@with_appcontext
+def list_command() -> None:
+    """Show every campaign with its status and current version."""
+    campaigns = campaign_service.list_campaigns()
+    if not campaigns:
+        click.echo("no campaigns (run: advocacy campaigns sync)")
+        return
+    for campaign in campaigns:
+        version = campaign.current_version.number if campaign.current_version else "-"
+        state = campaign_service.public_state(campaign).key
+        click.echo(
+            f"{campaign.slug:40} {state:10} v{version:<4} {campaign.source:6} {campaign.title}"
+        )
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(
+    name="advocacy",
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    help="Constituent advocacy action site.",
+)

@@ -1,0 +1,201 @@
+"""Settings: embedded safe defaults, overridden by ``ADVOCACY_*`` environment variables.
+
+Every setting is listed in ``SETTINGS`` with its type and default so the README table, the
+environment parser and the tests share one source.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "ADVOCACY_"
+DELIVERY_MODES = ("log", "redirect", "smtp")
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        str,
+        None,
+        "SQLAlchemy URL. Default: SQLite file `instance/advocacy.sqlite3`.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        str,
+        None,
+        "Session/CSRF signing key. Default: generated once into `instance/secret_key` (0600).",
+    ),
+    Setting("INSTANCE_DIR", str, None, "Folder for local state. Default: `instance/`."),
+    Setting("CAMPAIGNS_DIR", str, None, "Folder of campaign YAML files. Default: `campaigns/`."),
+    Setting("SITE_NAME", str, "Speak Up", "Name shown in the header and mail signatures."),
+    Setting("SITE_URL", str, "http://127.0.0.1:5000", "Public base URL, used in share links."),
+    Setting("TIMEZONE", str, "UTC", "Time zone for dates shown and for tally day boundaries."),
+    Setting(
+        "DELIVERY_MODE",
+        str,
+        "log",
+        "`log` (default: write messages to a local file, send nothing), `redirect` "
+        "(send everything to ADVOCACY_REDIRECT_TO) or `smtp` (real recipients).",
+    ),
+    Setting("REDIRECT_TO", str, "", "Address that receives every message in `redirect` mode."),
+    Setting(
+        "MAIL_LOG_DIR",
+        str,
+        None,
+        "Where `log` mode writes messages. Default: `instance/mail-log/`.",
+    ),
+    Setting(
+        "MAIL_FROM",
+        str,
+        "advocacy@localhost",
+        "From address of every message (the constituent goes in Reply-To).",
+    ),
+    Setting("MAIL_SERVER", str, "localhost", "SMTP host."),
+    Setting("MAIL_PORT", int, 25, "SMTP port."),
+    Setting("MAIL_USE_TLS", _bool, False, "STARTTLS to the SMTP server."),
+    Setting("MAIL_USE_SSL", _bool, False, "SMTP over TLS."),
+    Setting("MAIL_USERNAME", str, "", "SMTP user name."),
+    Setting("MAIL_PASSWORD", str, "", "SMTP password."),
+    Setting("MAIL_TIMEOUT", float, 15.0, "Seconds before an SMTP connection attempt gives up."),
+    Setting("DELIVERY_MAX_ATTEMPTS", int, 6, "Tries before a message is dead-lettered."),
+    Setting("DELIVERY_BACKOFF_SECONDS", float, 30.0, "First retry delay; doubles each try."),
+    Setting(
+        "DUPLICATE_WINDOW_HOURS",
+        int,
+        24,
+        "The same person acting on the same campaign again within this window is refused.",
+    ),
+    Setting(
+        "CENSUS_GEOCODER_URL",
+        str,
+        "https://geocoding.geo.census.gov/geocoder",
+        "US Census Geocoder base URL.",
+    ),
+    Setting("CENSUS_BENCHMARK", str, "Public_AR_Current", "Census benchmark name or id."),
+    Setting("CENSUS_VINTAGE", str, "Current_Current", "Census vintage name or id."),
+    Setting("CENSUS_TIMEOUT", float, 10.0, "Seconds per Census request."),
+    Setting("CENSUS_RETRIES", int, 2, "Retries after a failed Census request (with backoff)."),
+    Setting(
+        "OPENSTATES_DATA_URL",
+        str,
+        "https://data.openstates.org/people/current",
+        "Base of Open States' bulk people CSVs (`{abbr}.csv`), or a local folder.",
+    ),
+    Setting(
+        "OPENSTATES_VACANCIES_URL",
+        str,
+        "https://raw.githubusercontent.com/openstates/people/main/settings.yml",
+        "Open States' list of known vacant seats (`settings.yml`).",
+    ),
+    Setting(
+        "OPENSTATES_API_URL",
+        str,
+        "https://v3.openstates.org",
+        "Open States API v3 base URL (only used when OPENSTATES_API_KEY is set).",
+    ),
+    Setting("OPENSTATES_TIMEOUT", float, 30.0, "Seconds per Open States download."),
+    Setting("LOOKUP_CACHE_TTL", int, 7 * 24 * 3600, "Seconds an address lookup stays cached."),
+    Setting(
+        "DIRECTORY_MAX_AGE_DAYS",
+        int,
+        14,
+        "A state's directory older than this is flagged as stale.",
+    ),
+)
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(ENV_PREFIX + setting.name)
+        if raw is None:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{ENV_PREFIX}{setting.name}: {exc}") from exc
+    # Open States documents its key without our prefix; accept both spellings.
+    values["OPENSTATES_API_KEY"] = environ.get(
+        ENV_PREFIX + "OPENSTATES_API_KEY", environ.get("OPENSTATES_API_KEY", "")
+    )
+    return values
+
+
+def persistent_secret_key(instance_dir: Path) -> str:
+    """Return the key stored in the instance folder, creating it (mode 0600) on first use."""
+    key_file = instance_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def build_config(
+    overrides: Mapping[str, Any] | None, environ: Mapping[str, str], default_instance: Path
+) -> dict[str, Any]:
+    """Merge defaults, environment and explicit overrides; fill derived defaults."""
+    config = read_environment(environ)
+    config.update(overrides or {})
+
+    instance_dir = Path(config["INSTANCE_DIR"] or default_instance)
+    config["INSTANCE_DIR"] = str(instance_dir)
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance_dir / 'advocacy.sqlite3'}"
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = persistent_secret_key(instance_dir)
+    if not config["CAMPAIGNS_DIR"]:
+        config["CAMPAIGNS_DIR"] = str(project_root() / "campaigns")
+    if not config["MAIL_LOG_DIR"]:
+        config["MAIL_LOG_DIR"] = str(instance_dir / "mail-log")
+    if config["DELIVERY_MODE"] not in DELIVERY_MODES:
+        raise ConfigError(
+            f"{ENV_PREFIX}DELIVERY_MODE must be one of {', '.join(DELIVERY_MODES)}, "
+            f"not {config['DELIVERY_MODE']!r}"
+        )
+    if config["DELIVERY_MODE"] == "redirect" and not config["REDIRECT_TO"]:
+        raise ConfigError(f"{ENV_PREFIX}DELIVERY_MODE=redirect needs {ENV_PREFIX}REDIRECT_TO")
+
+    # Names the Flask extensions read.
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    return config

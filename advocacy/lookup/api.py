@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from werkzeug.wrappers.response import Response
+
+from .service import BadAddress, CensusUnavailable, lookup_address
+
+blueprint = Blueprint("lookup_api", __name__, url_prefix="/api")
+
+
+@blueprint.get("/lookup")
+def lookup() -> tuple[Response, int]:
+    try:
+        result = lookup_address(request.args.get("address", ""))
+    except BadAddress as exc:
+        return jsonify(error=str(exc)), 400
+    except CensusUnavailable:
+        return jsonify(
+            error="The address service is not answering right now. Please try again in a minute."
+        ), 503
+    return jsonify(result.to_json()), 200

@@ -1,0 +1,228 @@
+"""US Census Geocoder adapter: the only code that knows its URL and payload shape.
+
+Asks ``geographies/onelineaddress`` (or ``geographies/address``) for the state legislative
+district layers and returns the districts found. Layer names carry a vintage year that
+changes ("2024 State Legislative Districts - Upper", or no year at all), so they are matched
+by suffix. A layer that failed comes back as ``{"status": "..."}`` inside an HTTP 200.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import requests
+
+log = logging.getLogger(__name__)
+
+SLD_LAYER = re.compile(r"(?:^|\s)State Legislative Districts - (Upper|Lower)$", re.IGNORECASE)
+Confidence = Literal["exact", "approximate", "none"]
+
+
+class CensusUnavailable(RuntimeError):
+    """The geocoder did not answer usefully (timeout, 5xx, not JSON, failed layers)."""
+
+
+@dataclass(frozen=True)
+class CensusDistrict:
+    layer: Literal["upper", "lower"]
+    geoid: str
+    code: str | None = None
+    basename: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class AddressMatch:
+    matched_address: str
+    state_fips: str | None
+    city: str | None
+    state: str | None
+    zip_code: str | None
+    house_number_agrees: bool
+    districts: list[CensusDistrict] = field(default_factory=list)
+    failed_layers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GeocodeResult:
+    input: str
+    matches: list[AddressMatch]
+
+    @property
+    def best(self) -> AddressMatch | None:
+        return self.matches[0] if self.matches else None
+
+    @property
+    def confidence(self) -> Confidence:
+        if not self.matches:
+            return "none"
+        keys = {tuple(sorted((d.layer, d.geoid) for d in m.districts)) for m in self.matches}
+        if len(keys) > 1 or not self.matches[0].house_number_agrees:
+            return "approximate"
+        return "exact"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"input": self.input, "matches": [asdict(m) for m in self.matches]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GeocodeResult:
+        matches = []
+        for raw in data["matches"]:
+            districts = [CensusDistrict(**d) for d in raw.pop("districts")]
+            matches.append(AddressMatch(**raw, districts=districts))
+        return cls(input=data["input"], matches=matches)
+
+
+_HOUSE_NUMBER = re.compile(r"^\s*(\d+[A-Za-z]?)(?:-\d+)?\b")
+
+
+def _house_number(address: str) -> str | None:
+    found = _HOUSE_NUMBER.match(address)
+    return found.group(1).upper() if found else None
+
+
+class CensusGeocoder:
+    def __init__(
+        self,
+        base_url: str,
+        benchmark: str = "Public_AR_Current",
+        vintage: str = "Current_Current",
+        timeout: float = 10.0,
+        retries: int = 2,
+        session: requests.Session | None = None,
+        backoff: float = 0.5,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.benchmark = benchmark
+        self.vintage = vintage
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.session = session or requests.Session()
+
+    def geocode(self, address: str) -> GeocodeResult:
+        params = {"address": address}
+        return self._parse(address, self._get("geographies/onelineaddress", params))
+
+    def geocode_parts(
+        self, street: str, city: str = "", state: str = "", zip_code: str = ""
+    ) -> GeocodeResult:
+        params = {"street": street, "city": city, "state": state, "zip": zip_code}
+        shown = ", ".join(part for part in (street, city, state, zip_code) if part)
+        return self._parse(shown, self._get("geographies/address", params))
+
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        query = {
+            **params,
+            "benchmark": self.benchmark,
+            "vintage": self.vintage,
+            "format": "json",
+            "layers": "all",
+        }
+        url = f"{self.base_url}/{path}"
+        last_error = "no attempt made"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                # Exponential backoff with jitter: the Census is known to drop connections.
+                time.sleep(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
+            try:
+                response = self.session.get(url, params=query, timeout=self.timeout)
+            except requests.RequestException as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code >= 500 or response.status_code == 429:
+                last_error = f"HTTP {response.status_code}"
+                continue
+            if response.status_code != 200:
+                raise CensusUnavailable(f"Census geocoder answered HTTP {response.status_code}")
+            try:
+                data = response.json()
+            except ValueError:
+                last_error = "the answer was not JSON"
+                continue
+            if not isinstance(data, dict) or not isinstance(data.get("result"), dict):
+                last_error = "the answer had no result"
+                continue
+            return data
+        log.warning("census geocoder failed after %d tries: %s", self.retries + 1, last_error)
+        raise CensusUnavailable(f"Census geocoder unavailable ({last_error})")
+
+    def _parse(self, address: str, data: dict[str, Any]) -> GeocodeResult:
+        result = data["result"]
+        raw_matches = result.get("addressMatches")
+        if not isinstance(raw_matches, list):
+            raise CensusUnavailable("Census geocoder answer had no addressMatches")
+        wanted_number = _house_number(address)
+        matches = []
+        for raw in raw_matches:
+            if not isinstance(raw, dict):
+                continue
+            matched = str(raw.get("matchedAddress") or "")
+            components = raw.get("addressComponents") or {}
+            match = AddressMatch(
+                matched_address=matched,
+                state_fips=None,
+                city=(components.get("city") or None),
+                state=(components.get("state") or None),
+                zip_code=(components.get("zip") or None),
+                house_number_agrees=(
+                    wanted_number is None or _house_number(matched) == wanted_number
+                ),
+            )
+            self._read_geographies(raw.get("geographies") or {}, match)
+            matches.append(match)
+        if matches and all(m.failed_layers and not m.districts for m in matches):
+            raise CensusUnavailable(
+                "Census geocoder could not query the legislative district layers: "
+                + "; ".join(matches[0].failed_layers)
+            )
+        return GeocodeResult(input=address, matches=matches)
+
+    @staticmethod
+    def _read_geographies(geographies: dict[str, Any], match: AddressMatch) -> None:
+        for layer_name, items in geographies.items():
+            if not isinstance(items, list):
+                continue
+            if layer_name == "States":
+                for item in items:
+                    if isinstance(item, dict) and item.get("STATE"):
+                        match.state_fips = str(item["STATE"]).zfill(2)
+                        match.state = match.state or item.get("STUSAB")
+                continue
+            found = SLD_LAYER.search(layer_name)
+            if not found:
+                continue
+            layer: Literal["upper", "lower"] = (
+                "upper" if found.group(1).lower() == "upper" else "lower"
+            )
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                if "status" in item and "GEOID" not in item:
+                    match.failed_layers.append(f"{layer_name}: {item['status']}")
+                    continue
+                geoid = str(item.get("GEOID") or "")
+                if not geoid:
+                    continue
+                match.districts.append(
+                    CensusDistrict(
+                        layer=layer,
+                        geoid=geoid,
+                        code=_str_or_none(
+                            item.get("SLDU") if layer == "upper" else item.get("SLDL")
+                        ),
+                        basename=_str_or_none(item.get("BASENAME")),
+                        name=_str_or_none(item.get("NAME")),
+                    )
+                )
+                if match.state_fips is None:
+                    match.state_fips = str(item.get("STATE") or geoid[:2]).zfill(2)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

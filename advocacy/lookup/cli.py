@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..dbtypes import utcnow
+from . import directory
+from .openstates import BulkPeopleSource
+from .registry import STATES
+from .service import BadAddress, CensusUnavailable, lookup_address
+
+EXIT_NO_MATCH = 3
+EXIT_UPSTREAM = 4
+
+
+@click.command("lookup")
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def lookup_command(address: str, as_json: bool) -> None:
+    """Find the state legislators for a street address."""
+    try:
+        result = lookup_address(address)
+    except BadAddress as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except CensusUnavailable as exc:
+        click.echo(f"The Census geocoder is unavailable: {exc}", err=True)
+        sys.exit(EXIT_UPSTREAM)
+    for note in result.notes:
+        click.echo(note, err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    elif result.confidence != "none":
+        click.echo(f"Matched: {result.matched_address} ({result.confidence})")
+        for group in result.districts:
+            click.echo(
+                f"{group.chamber} {group.district}: {group.seats} seat(s), {group.vacancies} vacant"
+            )
+            for member in group.members:
+                click.echo(f"  {member.name} ({member.party}) {member.email or ''}")
+    if result.confidence == "none":
+        sys.exit(EXIT_NO_MATCH)
+
+
+@click.group("directory")
+def directory_group() -> None:
+    """The local legislator directory (Open States bulk data)."""
+
+
+@directory_group.command("sync")
+@click.option("--state", "states", multiple=True, help="Two-letter code; repeat for several.")
+@click.option(
+    "--source",
+    default=None,
+    help="Base URL or local folder holding {abbr}.csv (default ADVOCACY_OPENSTATES_DATA_URL).",
+)
+@with_appcontext
+def sync_command(states: tuple[str, ...], source: str | None) -> None:
+    """Load current legislators; each state is replaced atomically or not at all."""
+    config = current_app.config
+    people_source = BulkPeopleSource(
+        source or config["OPENSTATES_DATA_URL"],
+        timeout=config["OPENSTATES_TIMEOUT"],
+        vacancies_url=config["OPENSTATES_VACANCIES_URL"],
+    )
+    chosen = [s.lower() for s in states] or list(STATES)
+    with click.progressbar(length=len(chosen), label="Loading rosters", file=sys.stderr) as bar:
+        results = directory.sync_states(people_source, chosen, progress=lambda _: bar.update(1))
+    failures = 0
+    for result in results:
+        if not result.ok:
+            failures += 1
+            click.echo(f"{result.state.upper()}: FAILED, previous roster kept: {result.error}")
+            continue
+        summary = (
+            f"{result.state.upper()}: {result.count} legislators; "
+            f"{len(result.joined)} joined, {len(result.left)} left, "
+            f"{len(result.changed)} changed"
+        )
+        click.echo(summary)
+        for label, names in (
+            ("joined", result.joined),
+            ("left", result.left),
+            ("changed", result.changed),
+        ):
+            if names and len(names) <= 20:
+                click.echo(f"    {label}: {', '.join(names)}")
+        for unmatched in result.unmatched:
+            click.echo(f"    warning: no such district in the registry: {unmatched}")
+    if failures:
+        sys.exit(1)
+
+
+@directory_group.command("status")
+@with_appcontext
+def status_command() -> None:
+    """Show when each state's roster was loaded."""
+    rows = {row.state: row for row in directory.directory_states()}
+    max_age = timedelta(days=current_app.config["DIRECTORY_MAX_AGE_DAYS"])
+    now = utcnow()
+    for state in STATES:
+        row = rows.get(state)
+        if row is None:
+            click.echo(f"{state.upper()}  never loaded")
+            continue
+        age = now - row.synced_at
+        flag = "  STALE" if age > max_age else ""
+        click.echo(
+            f"{state.upper()}  {row.legislator_count:4d} legislators  loaded "
+            f"{row.synced_at:%Y-%m-%d %H:%M} UTC ({age.days} days ago){flag}"
+        )

@@ -1,0 +1,305 @@
+"""The local legislator directory: load rosters atomically, record changes, answer lookups."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+
+from sqlalchemy import delete, select
+
+from ..dbtypes import utcnow
+from ..extensions import db
+from .models import DirectoryState, District, Legislator, RosterChange, Vacancy
+from .openstates import BulkPeopleSource, Person, SourceError, VacancyRecord, parse_people_csv
+from .registry import STATES, districts_for_state
+
+TRACKED_FIELDS = (
+    "chamber",
+    "district",
+    "email",
+    "capitol_phone",
+    "district_phone",
+    "party",
+    "name",
+)
+
+
+@dataclass
+class StateSyncResult:
+    state: str
+    ok: bool
+    unchanged: bool = False
+    error: str | None = None
+    count: int = 0
+    joined: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+
+
+def _person_fields(legislator: Legislator) -> dict[str, str]:
+    return {name: getattr(legislator, name) or "" for name in TRACKED_FIELDS}
+
+
+def _vacancy_datetime(value: object) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.combine(value, time(), tzinfo=UTC)  # type: ignore[arg-type]
+
+
+def replace_state(
+    state: str,
+    people: list[Person],
+    source: str,
+    digest: str,
+    vacancies: list[VacancyRecord] | None,
+) -> StateSyncResult:
+    """Swap one state's roster in a single transaction and record what changed."""
+    result = StateSyncResult(state=state, ok=True, count=len(people))
+    registry = {(d.chamber, d.district): d for d in districts_for_state(state)}
+    old = {
+        leg.id: leg
+        for leg in db.session.scalars(select(Legislator).where(Legislator.state == state))
+    }
+    now = utcnow()
+
+    db.session.execute(delete(District).where(District.state == state))
+    db.session.add_all(
+        District(
+            division_id=d.division_id,
+            chamber=d.chamber,
+            district=d.district,
+            state=state,
+            seats=d.seats,
+        )
+        for d in registry.values()
+    )
+
+    new_ids = set()
+    for person in people:
+        new_ids.add(person.id)
+        match = registry.get((person.chamber, person.district))
+        if match is None:
+            result.unmatched.append(f"{person.name} ({person.chamber} {person.district})")
+        fields = person.contact_fields()
+        previous = old.get(person.id)
+        if previous is None:
+            result.joined.append(person.name)
+            db.session.add(
+                RosterChange(
+                    state=state,
+                    person_id=person.id,
+                    name=person.name,
+                    kind="joined",
+                    detail=fields,
+                    recorded_at=now,
+                )
+            )
+        else:
+            before = _person_fields(previous)
+            diff = {k: [before[k], v] for k, v in fields.items() if before[k] != v}
+            if diff:
+                result.changed.append(person.name)
+                db.session.add(
+                    RosterChange(
+                        state=state,
+                        person_id=person.id,
+                        name=person.name,
+                        kind="changed",
+                        detail=diff,
+                        recorded_at=now,
+                    )
+                )
+        db.session.merge(
+            Legislator(
+                id=person.id,
+                state=state,
+                chamber=person.chamber,
+                district=person.district,
+                division_id=match.division_id if match else None,
+                name=person.name,
+                given_name=person.given_name or None,
+                family_name=person.family_name or None,
+                party=person.party or None,
+                email=person.email or None,
+                capitol_phone=person.capitol_phone or None,
+                district_phone=person.district_phone or None,
+                capitol_address=person.capitol_address or None,
+                district_address=person.district_address or None,
+                image=person.image or None,
+                links=person.links or None,
+                updated_at=now,
+            )
+        )
+    for person_id, legislator in old.items():
+        if person_id not in new_ids:
+            result.left.append(legislator.name)
+            db.session.add(
+                RosterChange(
+                    state=state,
+                    person_id=person_id,
+                    name=legislator.name,
+                    kind="left",
+                    detail=_person_fields(legislator),
+                    recorded_at=now,
+                )
+            )
+            db.session.delete(legislator)
+
+    directory_state = db.session.get(DirectoryState, state) or DirectoryState(state=state)
+    directory_state.synced_at = now
+    directory_state.source = source
+    directory_state.content_hash = digest
+    directory_state.legislator_count = len(people)
+    db.session.add(directory_state)
+    db.session.flush()
+    if vacancies is not None:
+        db.session.execute(delete(Vacancy).where(Vacancy.state == state))
+        db.session.add_all(
+            Vacancy(
+                state=state,
+                chamber=v.chamber,
+                district=v.district,
+                vacant_until=_vacancy_datetime(v.vacant_until),
+            )
+            for v in vacancies
+        )
+    db.session.commit()
+    return result
+
+
+def sync_states(
+    source: BulkPeopleSource,
+    states: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[StateSyncResult]:
+    """Fetch and load each state; one failure never touches the others or the old roster."""
+    chosen = [s.lower() for s in (states or STATES)]
+    vacancies = source.fetch_vacancies()
+    results = []
+    for state in chosen:
+        if progress:
+            progress(state)
+        if state not in STATES:
+            results.append(StateSyncResult(state=state, ok=False, error="not a state we cover"))
+            continue
+        try:
+            text = source.fetch_text(state)
+            people = parse_people_csv(text, state)
+        except SourceError as exc:
+            db.session.rollback()
+            results.append(StateSyncResult(state=state, ok=False, error=str(exc)))
+            continue
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        state_vacancies = vacancies.get(state, []) if vacancies is not None else None
+        try:
+            results.append(
+                replace_state(state, people, source.describe(state), digest, state_vacancies)
+            )
+        except Exception as exc:  # the database refused: keep the previous roster
+            db.session.rollback()
+            results.append(
+                StateSyncResult(
+                    state=state, ok=False, error=f"could not save: {type(exc).__name__}: {exc}"
+                )
+            )
+    return results
+
+
+@dataclass(frozen=True)
+class SeatGroup:
+    """One district a resident belongs to, with its members and empty seats."""
+
+    state: str
+    chamber: str
+    district: str
+    division_id: str
+    seats: int
+    members: list[Legislator]
+    vacancies: int
+    vacant_until: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "chamber": self.chamber,
+            "district": self.district,
+            "division_id": self.division_id,
+            "seats": self.seats,
+            "vacancies": self.vacancies,
+            "legislators": [legislator_json(m) for m in self.members],
+        }
+
+
+def best_phone(legislator: Legislator) -> str | None:
+    return legislator.capitol_phone or legislator.district_phone
+
+
+def legislator_json(legislator: Legislator) -> dict[str, object]:
+    return {
+        "id": legislator.id,
+        "name": legislator.name,
+        "party": legislator.party,
+        "email": legislator.email,
+        "phone": best_phone(legislator),
+    }
+
+
+def seat_group(state: str, chamber: str, district: str, division_id: str) -> SeatGroup:
+    members = list(
+        db.session.scalars(
+            select(Legislator)
+            .where(
+                Legislator.division_id == division_id,
+                Legislator.chamber == chamber,
+                Legislator.district == district,
+            )
+            .order_by(Legislator.family_name, Legislator.name)
+        )
+    )
+    registry_row = db.session.get(District, (division_id, chamber, district))
+    seats = registry_row.seats if registry_row else max(len(members), 1)
+    vacancy = db.session.scalar(
+        select(Vacancy).where(
+            Vacancy.state == state, Vacancy.chamber == chamber, Vacancy.district == district
+        )
+    )
+    return SeatGroup(
+        state=state,
+        chamber=chamber,
+        district=district,
+        division_id=division_id,
+        seats=seats,
+        members=members,
+        vacancies=max(seats - len(members), 0),
+        vacant_until=vacancy.vacant_until if vacancy else None,
+    )
+
+
+def directory_states() -> list[DirectoryState]:
+    return list(db.session.scalars(select(DirectoryState).order_by(DirectoryState.state)))
+
+
+def districts_in_state(state: str) -> list[District]:
+    return list(
+        db.session.scalars(
+            select(District)
+            .where(District.state == state)
+            .order_by(District.chamber, District.district)
+        )
+    )
+
+
+def legislators_in_state(state: str) -> list[Legislator]:
+    return list(
+        db.session.scalars(
+            select(Legislator)
+            .where(Legislator.state == state)
+            .order_by(Legislator.chamber, Legislator.family_name)
+        )
+    )
+
+
+def get_legislator(person_id: str) -> Legislator | None:
+    return db.session.get(Legislator, person_id)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..dbtypes import JSONType, UTCDateTime, utcnow
+from ..extensions import db
+
+
+class DirectoryState(db.Model):  # type: ignore[name-defined]
+    """One state's roster as last loaded: when, from where, and how many people."""
+
+    __tablename__ = "directory_state"
+
+    state: Mapped[str] = mapped_column(String(2), primary_key=True)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    source: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    legislator_count: Mapped[int] = mapped_column(default=0)
+
+
+class District(db.Model):  # type: ignore[name-defined]
+    """A legislative district with its seat count (from Open States' metadata)."""
+
+    __tablename__ = "district"
+    __table_args__ = (Index("ix_district_state_chamber", "state", "chamber"),)
+
+    division_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    chamber: Mapped[str] = mapped_column(String(16), primary_key=True)
+    district: Mapped[str] = mapped_column(String(120), primary_key=True)
+    state: Mapped[str] = mapped_column(String(2))
+    seats: Mapped[int] = mapped_column(default=1)
+
+
+class Legislator(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "legislator"
+    __table_args__ = (
+        Index("ix_legislator_division", "division_id", "chamber"),
+        Index("ix_legislator_state_chamber_district", "state", "chamber", "district"),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # ocd-person/...
+    state: Mapped[str] = mapped_column(String(2))
+    chamber: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str] = mapped_column(String(120))
+    division_id: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(120))
+    family_name: Mapped[str | None] = mapped_column(String(120))
+    party: Mapped[str | None] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(320))
+    capitol_phone: Mapped[str | None] = mapped_column(String(60))
+    district_phone: Mapped[str | None] = mapped_column(String(60))
+    capitol_address: Mapped[str | None] = mapped_column(String(400))
+    district_address: Mapped[str | None] = mapped_column(String(400))
+    image: Mapped[str | None] = mapped_column(String(500))
+    links: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RosterChange(db.Model):  # type: ignore[name-defined]
+    """History of directory syncs: who joined, left, or changed district or contact."""
+
+    __tablename__ = "roster_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(2), index=True)
+    person_id: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # joined | left | changed
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LookupCacheEntry(db.Model):  # type: ignore[name-defined]
+    """Normalised address -> what the geocoder said (districts, matched address)."""
+
+    __tablename__ = "lookup_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Vacancy(db.Model):  # type: ignore[name-defined]
+    """A known vacant seat (Open States' settings.yml), until a date."""
+
+    __tablename__ = "vacancy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(2), ForeignKey("directory_state.state"))
+    chamber: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str] = mapped_column(String(120))
+    vacant_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

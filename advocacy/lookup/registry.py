@@ -1,0 +1,135 @@
+"""Every district of every chamber with its seat count, from Open States' metadata (MIT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import openstates_metadata
+
+# 50 states and DC. Puerto Rico has a legislature in Open States but no Census SLD layer.
+STATES: tuple[str, ...] = (
+    "ak",
+    "al",
+    "ar",
+    "az",
+    "ca",
+    "co",
+    "ct",
+    "dc",
+    "de",
+    "fl",
+    "ga",
+    "hi",
+    "ia",
+    "id",
+    "il",
+    "in",
+    "ks",
+    "ky",
+    "la",
+    "ma",
+    "md",
+    "me",
+    "mi",
+    "mn",
+    "mo",
+    "ms",
+    "mt",
+    "nc",
+    "nd",
+    "ne",
+    "nh",
+    "nj",
+    "nm",
+    "nv",
+    "ny",
+    "oh",
+    "ok",
+    "or",
+    "pa",
+    "ri",
+    "sc",
+    "sd",
+    "tn",
+    "tx",
+    "ut",
+    "va",
+    "vt",
+    "wa",
+    "wi",
+    "wv",
+    "wy",
+)
+
+
+def _chamber(chamber_type: str) -> str:
+    # The metadata calls a single chamber "unicameral"; the people files say "legislature".
+    return "legislature" if chamber_type == "unicameral" else chamber_type
+
+
+@dataclass(frozen=True)
+class RegistryDistrict:
+    state: str
+    chamber: str
+    district: str
+    division_id: str
+    seats: int
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    abbr: str
+    name: str
+    unicameral: bool
+    chamber_titles: dict[str, str]
+    chamber_names: dict[str, str]
+
+
+@cache
+def state_info(abbr: str) -> StateInfo:
+    meta = openstates_metadata.lookup(abbr=abbr)
+    return StateInfo(
+        abbr=abbr,
+        name=meta.name,
+        unicameral=meta.unicameral,
+        chamber_titles={_chamber(c.chamber_type): c.title for c in meta.chambers},
+        chamber_names={_chamber(c.chamber_type): c.name for c in meta.chambers},
+    )
+
+
+@cache
+def districts_for_state(abbr: str) -> tuple[RegistryDistrict, ...]:
+    meta = openstates_metadata.lookup(abbr=abbr)
+    rows = []
+    for chamber in meta.chambers:
+        for district in chamber.districts:
+            if not district.division_id:
+                continue  # e.g. Maine's non-voting tribal seats have no geography
+            rows.append(
+                RegistryDistrict(
+                    abbr,
+                    _chamber(chamber.chamber_type),
+                    district.name,
+                    district.division_id,
+                    district.num_seats,
+                )
+            )
+    return tuple(rows)
+
+
+def state_name(abbr: str) -> str:
+    try:
+        return state_info(abbr.lower()).name
+    except KeyError:
+        return abbr.upper()
+
+
+def chamber_label(state: str | None, chamber: str) -> str:
+    """The chamber's own name, e.g. "House", "Senate", "Nebraska Legislature"."""
+    if state:
+        try:
+            return state_info(state.lower()).chamber_names.get(chamber, chamber.title())
+        except KeyError:
+            pass
+    return {"upper": "Senate", "lower": "House", "legislature": "Legislature"}.get(chamber, chamber)

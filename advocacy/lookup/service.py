@@ -1,0 +1,166 @@
+"""Address -> districts -> current legislators. The one entry point the rest of the app uses."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+
+from ..dbtypes import utcnow
+from ..extensions import db
+from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
+from .directory import SeatGroup, seat_group
+from .divisions import divisions_for_census_district, state_for_fips
+from .models import LookupCacheEntry
+
+__all__ = ["CensusUnavailable", "LookupResult", "lookup_address", "geocoder_from_config"]
+
+CHAMBER_ORDER = {"upper": 0, "lower": 1, "legislature": 2}
+MAX_ADDRESS_LENGTH = 200
+
+
+class BadAddress(ValueError):
+    """The input cannot be an address (empty, too long, control characters)."""
+
+
+@dataclass
+class LookupResult:
+    input: str
+    matched_address: str | None
+    state: str | None
+    confidence: Confidence
+    districts: list[SeatGroup] = field(default_factory=list)
+    # Human-readable notes: unmapped districts, missing directory data, approximate match.
+    notes: list[str] = field(default_factory=list)
+    from_cache: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "matched_address": self.matched_address,
+            "state": self.state,
+            "confidence": self.confidence,
+            "districts": [group.to_json() for group in self.districts],
+        }
+
+
+def clean_address(raw: str) -> str:
+    if not isinstance(raw, str):
+        raise BadAddress("Please enter a street address.")
+    text = " ".join(raw.split())
+    if not text:
+        raise BadAddress("Please enter a street address.")
+    if len(text) > MAX_ADDRESS_LENGTH:
+        raise BadAddress(f"That address is too long (at most {MAX_ADDRESS_LENGTH} characters).")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise BadAddress("That address contains characters that cannot be part of an address.")
+    if not re.search(r"[A-Za-z]", text) or not re.search(r"\d", text):
+        raise BadAddress(
+            "Please enter a full street address with a house number, street and city or ZIP code."
+        )
+    return text
+
+
+def _cache_key(address: str, geocoder: CensusGeocoder) -> str:
+    normalised = re.sub(r"[^a-z0-9]+", " ", address.lower()).strip()
+    material = f"{normalised}|{geocoder.benchmark}|{geocoder.vintage}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def geocoder_from_config() -> CensusGeocoder:
+    config = current_app.config
+    return CensusGeocoder(
+        config["CENSUS_GEOCODER_URL"],
+        config["CENSUS_BENCHMARK"],
+        config["CENSUS_VINTAGE"],
+        config["CENSUS_TIMEOUT"],
+        config["CENSUS_RETRIES"],
+    )
+
+
+def _geocode_cached(address: str, geocoder: CensusGeocoder) -> tuple[GeocodeResult, bool]:
+    key = _cache_key(address, geocoder)
+    now = utcnow()
+    entry = db.session.get(LookupCacheEntry, key)
+    if entry is not None and entry.expires_at > now:
+        return GeocodeResult.from_json(dict(entry.payload)), True
+    result = geocoder.geocode(address)
+    if result.matches:  # a miss is not cached: the visitor will correct the address
+        ttl = timedelta(seconds=current_app.config["LOOKUP_CACHE_TTL"])
+        payload = result.to_json()
+        if entry is None:
+            db.session.add(
+                LookupCacheEntry(key=key, payload=payload, created_at=now, expires_at=now + ttl)
+            )
+        else:
+            entry.payload, entry.created_at, entry.expires_at = payload, now, now + ttl
+        db.session.commit()
+    return result, False
+
+
+def _groups_for(districts: list[CensusDistrict], notes: list[str]) -> list[SeatGroup]:
+    groups: dict[tuple[str, str, str], SeatGroup] = {}
+    for census_district in districts:
+        divisions = divisions_for_census_district(
+            census_district.layer,
+            census_district.geoid,
+            code=census_district.code,
+            basename=census_district.basename,
+            name=census_district.name,
+        )
+        if not divisions:
+            label = census_district.name or census_district.geoid
+            notes.append(
+                f"The Census placed this address in {label}, which we could not match "
+                "to a current legislative district."
+            )
+        for division in divisions:
+            key = (division.division_id, division.chamber, division.district)
+            if key not in groups:
+                groups[key] = seat_group(
+                    division.state, division.chamber, division.district, division.division_id
+                )
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (CHAMBER_ORDER.get(g.chamber, 9), g.division_id.count("/"), g.district),
+    )
+    return ordered
+
+
+def lookup_address(raw_address: str, geocoder: CensusGeocoder | None = None) -> LookupResult:
+    """Raises BadAddress for unusable input and CensusUnavailable when the upstream fails."""
+    address = clean_address(raw_address)
+    geocoder = geocoder or geocoder_from_config()
+    geocoded, from_cache = _geocode_cached(address, geocoder)
+    best = geocoded.best
+    if best is None:
+        return LookupResult(
+            input=address,
+            matched_address=None,
+            state=None,
+            confidence="none",
+            notes=["The Census could not find that address."],
+        )
+    notes: list[str] = []
+    state = state_for_fips(best.state_fips) if best.state_fips else None
+    groups = _groups_for(best.districts, notes)
+    if geocoded.confidence == "approximate":
+        notes.append("The Census matched a nearby or similar address; please check it is yours.")
+    if state and not best.districts:
+        notes.append("The Census found no state legislative district for this address.")
+    for group in groups:
+        if not group.members and group.vacancies == 0:
+            notes.append(f"We have no directory data for {group.district}.")
+    return LookupResult(
+        input=address,
+        matched_address=best.matched_address,
+        state=state.upper() if state else None,
+        confidence=geocoded.confidence,
+        districts=groups,
+        notes=notes,
+        from_cache=from_cache,
+    )

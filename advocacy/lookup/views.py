@@ -1,0 +1,64 @@
+"""Public "find your legislators" pages, with a manual path when the address fails."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, render_template, request
+
+from . import directory
+from .registry import STATES, state_info, state_name
+from .service import BadAddress, CensusUnavailable, lookup_address
+
+blueprint = Blueprint("lookup_pages", __name__)
+
+
+def natural_key(text: str) -> list[object]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+@blueprint.get("/find")
+def find() -> tuple[str, int]:
+    address = request.args.get("address")
+    result = error = None
+    status = 200
+    if address is not None:
+        try:
+            result = lookup_address(address)
+        except BadAddress as exc:
+            error, status = str(exc), 400
+        except CensusUnavailable:
+            error, status = (
+                (
+                    "The address service is not answering right now. You can try again "
+                    "in a minute, or choose your state and district below."
+                ),
+                503,
+            )
+    states = [(abbr, state_name(abbr)) for abbr in STATES]
+    return render_template(
+        "lookup/find.html",
+        address=address or "",
+        result=result,
+        error=error,
+        states=sorted(states, key=lambda s: s[1]),
+    ), status
+
+
+@blueprint.get("/find/<state>")
+def browse_state(state: str) -> str:
+    state = state.lower()
+    if state not in STATES:
+        abort(404)
+    info = state_info(state)
+    legislators = directory.legislators_in_state(state)
+    by_district: dict[tuple[str, str], list[object]] = {}
+    for legislator in legislators:
+        by_district.setdefault((legislator.chamber, legislator.district), []).append(legislator)
+    districts = sorted(
+        directory.districts_in_state(state), key=lambda d: (d.chamber, natural_key(d.district))
+    )
+    loaded = {row.state: row for row in directory.directory_states()}.get(state)
+    return render_template(
+        "lookup/state.html", info=info, districts=districts, by_district=by_district, loaded=loaded
+    )

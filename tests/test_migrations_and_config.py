@@ -1,0 +1,95 @@
+"""Schema comes from migrations only; settings come from the environment with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from advocacy import create_app
+from advocacy.config import SETTINGS, ConfigError
+from advocacy.extensions import db
+from tests.conftest import POSTGRES_URL, REPO
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="runs on a private SQLite file")
+def test_migrations_run_from_empty_to_head_and_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path)})
+    with app.app_context():
+        upgrade()
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert set(db.metadata.tables) <= tables
+        assert db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        downgrade(revision="base")
+        assert sa.inspect(db.engine).get_table_names() == ["alembic_version"]
+        db.engine.dispose()
+
+
+def test_models_match_migrations(app: object) -> None:
+    """Autogenerate finds nothing to add: the migrations describe the models exactly."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert diff == []
+
+
+def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("ADVOCACY_"):
+            monkeypatch.delenv(name)
+    app = create_app({"INSTANCE_DIR": str(tmp_path / "instance")})
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'advocacy.sqlite3'}"
+    assert app.config["DELIVERY_MODE"] == "log"
+    key_file = tmp_path / "instance" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    again = create_app({"INSTANCE_DIR": str(tmp_path / "instance")})
+    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"] == key_file.read_text().strip()
+    assert Path(app.config["CAMPAIGNS_DIR"]) == REPO / "campaigns"
+
+
+def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVOCACY_DELIVERY_MODE", "redirect")
+    monkeypatch.setenv("ADVOCACY_REDIRECT_TO", "staging@example.org")
+    monkeypatch.setenv("ADVOCACY_MAIL_PORT", "2525")
+    monkeypatch.setenv("ADVOCACY_SECRET_KEY", "from-env")
+    app = create_app({"INSTANCE_DIR": str(tmp_path)})
+    assert app.config["DELIVERY_MODE"] == "redirect"
+    assert app.config["MAIL_PORT"] == 2525
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("ADVOCACY_DELIVERY_MODE", "email-everyone", "DELIVERY_MODE must be one of"),
+        ("ADVOCACY_MAIL_PORT", "twenty-five", "ADVOCACY_MAIL_PORT"),
+        ("ADVOCACY_MAIL_USE_TLS", "perhaps", "expected a boolean"),
+    ],
+)
+def test_bad_settings_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=expected):
+        create_app({"INSTANCE_DIR": str(tmp_path)})
+
+
+def test_redirect_mode_needs_an_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVOCACY_DELIVERY_MODE", "redirect")
+    monkeypatch.delenv("ADVOCACY_REDIRECT_TO", raising=False)
+    with pytest.raises(ConfigError, match="REDIRECT_TO"):
+        create_app({"INSTANCE_DIR": str(tmp_path)})
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"`ADVOCACY_{setting.name}`" in readme, setting.name
