@@ -112,27 +112,29 @@ def replace_state(
                         recorded_at=now,
                     )
                 )
-        db.session.merge(
-            Legislator(
-                id=person.id,
-                state=state,
-                chamber=person.chamber,
-                district=person.district,
-                division_id=match.division_id if match else None,
-                name=person.name,
-                given_name=person.given_name or None,
-                family_name=person.family_name or None,
-                party=person.party or None,
-                email=person.email or None,
-                capitol_phone=person.capitol_phone or None,
-                district_phone=person.district_phone or None,
-                capitol_address=person.capitol_address or None,
-                district_address=person.district_address or None,
-                image=person.image or None,
-                links=person.links or None,
-                updated_at=now,
-            )
-        )
+        values = {
+            "state": state,
+            "chamber": person.chamber,
+            "district": person.district,
+            "division_id": match.division_id if match else None,
+            "name": person.name,
+            "given_name": person.given_name or None,
+            "family_name": person.family_name or None,
+            "party": person.party or None,
+            "email": person.email or None,
+            "capitol_phone": person.capitol_phone or None,
+            "district_phone": person.district_phone or None,
+            "capitol_address": person.capitol_address or None,
+            "district_address": person.district_address or None,
+            "image": person.image or None,
+            "links": person.links or None,
+            "updated_at": now,
+        }
+        if previous is None:
+            db.session.add(Legislator(id=person.id, **values))
+        else:  # update the row already loaded: no SELECT per person
+            for key, value in values.items():
+                setattr(previous, key, value)
     for person_id, legislator in old.items():
         if person_id not in new_ids:
             result.left.append(legislator.name)

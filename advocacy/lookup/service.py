@@ -56,7 +56,7 @@ def clean_address(raw: str) -> str:
         raise BadAddress("Please enter a street address.")
     if len(text) > MAX_ADDRESS_LENGTH:
         raise BadAddress(f"That address is too long (at most {MAX_ADDRESS_LENGTH} characters).")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text) or re.search(r"[<>{}\[\]\\^`|~$=]", text):
         raise BadAddress("That address contains characters that cannot be part of an address.")
     if not re.search(r"[A-Za-z]", text) or not re.search(r"\d", text):
         raise BadAddress(

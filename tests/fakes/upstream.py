@@ -52,9 +52,7 @@ STATE_NAMES = {
 }
 
 
-LAYER_ERROR = (
-    "Layer query encountered an error: java.lang.RuntimeException: Failed to return"
-)
+LAYER_ERROR = "Layer query encountered an error: java.lang.RuntimeException: Failed to return"
 
 
 def sld_object(layer: str, geoid: str, basename: str, name: str | None = None) -> dict[str, Any]:
@@ -193,7 +191,9 @@ class FakeUpstreams:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def add_address(self, address: str, *matches: Match) -> None:
         self.census[address.lower()] = (
