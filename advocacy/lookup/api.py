@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from werkzeug.wrappers.response import Response
 
-from .service import BadAddress, CensusUnavailable, lookup_address
+from .service import BadAddress, CensusUnavailable, lookup_address, lookup_parts
 
 blueprint = Blueprint("lookup_api", __name__, url_prefix="/api")
 
@@ -11,7 +11,13 @@ blueprint = Blueprint("lookup_api", __name__, url_prefix="/api")
 @blueprint.get("/lookup")
 def lookup() -> tuple[Response, int]:
     try:
-        result = lookup_address(request.args.get("address", ""))
+        if "street" in request.args and "address" not in request.args:
+            args = request.args
+            result = lookup_parts(
+                args.get("street", ""), args.get("city"), args.get("state"), args.get("zip")
+            )
+        else:
+            result = lookup_address(request.args.get("address", ""))
     except BadAddress as exc:
         return jsonify(error=str(exc)), 400
     except CensusUnavailable:

@@ -44,6 +44,8 @@ class AddressMatch:
     state: str | None
     zip_code: str | None
     house_number_agrees: bool
+    longitude: float | None = None
+    latitude: float | None = None
     districts: list[CensusDistrict] = field(default_factory=list)
     failed_layers: list[str] = field(default_factory=list)
 
@@ -174,6 +176,11 @@ class CensusGeocoder:
                     wanted_number is None or _house_number(matched) == wanted_number
                 ),
             )
+            coordinates = raw.get("coordinates") or {}
+            if isinstance(coordinates.get("x"), int | float) and isinstance(
+                coordinates.get("y"), int | float
+            ):
+                match.longitude, match.latitude = float(coordinates["x"]), float(coordinates["y"])
             self._read_geographies(raw.get("geographies") or {}, match)
             matches.append(match)
         if matches and all(m.failed_layers and not m.districts for m in matches):

@@ -199,3 +199,68 @@ class BulkPeopleSource:
         except SourceError as exc:
             log.warning("vacancy list not loaded: %s", exc)
             return None
+
+
+@dataclass(frozen=True)
+class GeoPerson:
+    id: str
+    name: str
+    chamber: str
+    district: str
+    division_id: str
+
+
+class OpenStatesAPI:
+    """Open States API v3 (needs a key). Used only to cross-check the keyless lookup."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def state_legislators_at(self, latitude: float, longitude: float) -> list[GeoPerson]:
+        """``people.geo`` filtered to state legislators (it mixes in members of Congress)."""
+        url = f"{self.base_url}/people.geo"
+        params = {"lat": f"{latitude}", "lng": f"{longitude}"}
+        last_error = ""
+        for _attempt in range(2):  # its own upstream sometimes fails once with a 500
+            try:
+                response = self.session.get(
+                    url, params=params, timeout=self.timeout, headers={"X-API-KEY": self.api_key}
+                )
+            except requests.RequestException as exc:
+                last_error = type(exc).__name__
+                continue
+            if response.status_code >= 500:
+                last_error = f"HTTP {response.status_code}"
+                continue
+            if response.status_code != 200:
+                raise SourceError(f"Open States API answered HTTP {response.status_code}")
+            try:
+                results = response.json()["results"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SourceError("Open States API answer was not the expected JSON") from exc
+            people = []
+            for item in results:
+                jurisdiction = item.get("jurisdiction") or {}
+                role = item.get("current_role") or {}
+                if jurisdiction.get("classification") != "state":
+                    continue
+                people.append(
+                    GeoPerson(
+                        id=str(item.get("id")),
+                        name=str(item.get("name")),
+                        chamber=str(role.get("org_classification")),
+                        district=str(role.get("district")),
+                        division_id=str(role.get("division_id")),
+                    )
+                )
+            return people
+        raise SourceError(f"Open States API unavailable ({last_error})")

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from ..dbtypes import utcnow
 from ..extensions import db
 from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
 from .directory import SeatGroup, seat_group
 from .divisions import divisions_for_census_district, state_for_fips
-from .models import LookupCacheEntry
+from .models import DirectoryState, LookupCacheEntry
+from .openstates import OpenStatesAPI, SourceError
 
 __all__ = ["CensusUnavailable", "LookupResult", "lookup_address", "geocoder_from_config"]
 
+log = logging.getLogger(__name__)
 CHAMBER_ORDER = {"upper": 0, "lower": 1, "legislature": 2}
 MAX_ADDRESS_LENGTH = 200
 
@@ -37,6 +42,9 @@ class LookupResult:
     # Human-readable notes: unmapped districts, missing directory data, approximate match.
     notes: list[str] = field(default_factory=list)
     from_cache: bool = False
+    # "agrees" | "differs" | "unavailable" when OPENSTATES_API_KEY is set, else None.
+    cross_check: str | None = None
+    directory_loaded_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,13 +90,15 @@ def geocoder_from_config() -> CensusGeocoder:
     )
 
 
-def _geocode_cached(address: str, geocoder: CensusGeocoder) -> tuple[GeocodeResult, bool]:
-    key = _cache_key(address, geocoder)
+def _geocode_cached(
+    cache_material: str, geocoder: CensusGeocoder, fetch: Callable[[], GeocodeResult]
+) -> tuple[GeocodeResult, bool]:
+    key = _cache_key(cache_material, geocoder)
     now = utcnow()
     entry = db.session.get(LookupCacheEntry, key)
     if entry is not None and entry.expires_at > now:
         return GeocodeResult.from_json(dict(entry.payload)), True
-    result = geocoder.geocode(address)
+    result = fetch()
     if result.matches:  # a miss is not cached: the visitor will correct the address
         ttl = timedelta(seconds=current_app.config["LOOKUP_CACHE_TTL"])
         payload = result.to_json()
@@ -98,7 +108,10 @@ def _geocode_cached(address: str, geocoder: CensusGeocoder) -> tuple[GeocodeResu
             )
         else:
             entry.payload, entry.created_at, entry.expires_at = payload, now, now + ttl
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request cached the same address a moment ago
+            db.session.rollback()
     return result, False
 
 
@@ -135,7 +148,44 @@ def lookup_address(raw_address: str, geocoder: CensusGeocoder | None = None) -> 
     """Raises BadAddress for unusable input and CensusUnavailable when the upstream fails."""
     address = clean_address(raw_address)
     geocoder = geocoder or geocoder_from_config()
-    geocoded, from_cache = _geocode_cached(address, geocoder)
+    return _resolve(address, address, lambda: geocoder.geocode(address), geocoder)
+
+
+def _clean_part(value: str | None, label: str, pattern: str) -> str:
+    text = " ".join((value or "").split())
+    if text and not re.fullmatch(pattern, text):
+        raise BadAddress(f"That {label} does not look right.")
+    return text
+
+
+def lookup_parts(
+    street: str,
+    city: str | None = None,
+    state: str | None = None,
+    zip_code: str | None = None,
+    geocoder: CensusGeocoder | None = None,
+) -> LookupResult:
+    """Structured lookup (street, city, state, ZIP): the geocoder's ``geographies/address``."""
+    street = clean_address(street)  # the geocoder needs a house number and a street
+    city = _clean_part(city, "city", r"[A-Za-z .'\-]{1,60}")
+    state = _clean_part(state, "state", r"[A-Za-z]{2}|[A-Za-z .]{4,30}")
+    zip_code = _clean_part(zip_code, "ZIP code", r"\d{5}(?:-\d{4})?")
+    if not (city and state) and not zip_code:
+        raise BadAddress("Please give a city and state, or a ZIP code, with the street.")
+    shown = ", ".join(part for part in (street, city, state, zip_code) if part)
+    geocoder = geocoder or geocoder_from_config()
+    return _resolve(
+        shown,
+        f"parts|{street}|{city}|{state}|{zip_code}",
+        lambda: geocoder.geocode_parts(street, city, state, zip_code),
+        geocoder,
+    )
+
+
+def _resolve(
+    address: str, cache_material: str, fetch: Callable[[], GeocodeResult], geocoder: CensusGeocoder
+) -> LookupResult:
+    geocoded, from_cache = _geocode_cached(cache_material, geocoder, fetch)
     best = geocoded.best
     if best is None:
         return LookupResult(
@@ -155,7 +205,7 @@ def lookup_address(raw_address: str, geocoder: CensusGeocoder | None = None) -> 
     for group in groups:
         if not group.members and group.vacancies == 0:
             notes.append(f"We have no directory data for {group.district}.")
-    return LookupResult(
+    result = LookupResult(
         input=address,
         matched_address=best.matched_address,
         state=state.upper() if state else None,
@@ -163,4 +213,38 @@ def lookup_address(raw_address: str, geocoder: CensusGeocoder | None = None) -> 
         districts=groups,
         notes=notes,
         from_cache=from_cache,
+    )
+    if state:
+        loaded = db.session.get(DirectoryState, state)
+        result.directory_loaded_at = loaded.synced_at if loaded else None
+        if loaded is None and groups:
+            notes.append("We have not loaded this state's legislators yet.")
+    if current_app.config.get("OPENSTATES_API_KEY") and best.latitude is not None:
+        _cross_check(result, best.latitude, best.longitude or 0.0)
+    return result
+
+
+def _cross_check(result: LookupResult, latitude: float, longitude: float) -> None:
+    """Compare our answer with Open States' own geo lookup; disagreement is shown, not hidden."""
+    config = current_app.config
+    api = OpenStatesAPI(
+        config["OPENSTATES_API_URL"],
+        config["OPENSTATES_API_KEY"],
+        timeout=config["OPENSTATES_TIMEOUT"],
+    )
+    try:
+        theirs = {person.id for person in api.state_legislators_at(latitude, longitude)}
+    except SourceError as exc:
+        log.warning("open states cross-check skipped: %s", exc)
+        result.cross_check = "unavailable"
+        return
+    ours = {member.id for group in result.districts for member in group.members}
+    if theirs == ours:
+        result.cross_check = "agrees"
+        return
+    result.cross_check = "differs"
+    result.notes.append(
+        "Open States' own map lookup lists different legislators for this address "
+        f"({len(theirs - ours)} not in our answer, {len(ours - theirs)} only in ours). "
+        "District maps may have changed; please check with your state's official lookup."
     )

@@ -123,6 +123,8 @@ class Match:
     zip_code: str = "03301"
     city: str = "CONCORD"
     failed_layers: bool = False
+    longitude: float = -71.53757
+    latitude: float = 43.20814
 
     def to_json(self) -> dict[str, Any]:
         geographies: dict[str, Any] = {
@@ -143,7 +145,7 @@ class Match:
         return {
             "tigerLine": {"side": "L", "tigerLineId": "75978299"},
             "geographies": geographies,
-            "coordinates": {"x": -71.53757, "y": 43.20814},
+            "coordinates": {"x": self.longitude, "y": self.latitude},
             "addressComponents": {
                 "zip": self.zip_code,
                 "streetName": street.split(" ", 1)[-1],
@@ -184,6 +186,7 @@ class FakeUpstreams:
         self.census: dict[str, tuple[int, str, bytes]] = {}
         self.people: dict[str, bytes] = {}
         self.extra: dict[str, tuple[int, str, bytes]] = {}
+        self.people_geo: dict[tuple[str, str], bytes] = {}  # (lat, lng) -> body
         self.mode = "ok"  # ok | slow | 500 | html | badjson | reset
         self.slow_seconds = 5.0
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
@@ -204,6 +207,34 @@ class FakeUpstreams:
 
     def add_raw(self, address: str, status: int, content_type: str, body: bytes) -> None:
         self.census[address.lower()] = (status, content_type, body)
+
+    def answer_people_geo(
+        self, headers: Any, query: dict[str, list[str]]
+    ) -> tuple[int, str, bytes]:
+        """Open States v3 people.geo, with its real error bodies (api-v3 auth.py)."""
+        key = headers.get("X-API-KEY") or query.get("apikey", [None])[0]
+        if not key:
+            detail = (
+                "Must provide API Key as ?apikey or X-API-KEY. Login and visit "
+                "https://openstates.org/account/profile/ for your API key."
+            )
+            return 403, "application/json", json.dumps({"detail": detail}).encode()
+        if key == "bad":
+            detail = (
+                "Invalid API Key. Login and visit "
+                "https://openstates.org/account/profile/ for your API key."
+            )
+            return 401, "application/json", json.dumps({"detail": detail}).encode()
+        point = (query.get("lat", [""])[0], query.get("lng", [""])[0])
+        body = self.people_geo.get(point)
+        if body is None:
+            body = json.dumps(
+                {
+                    "results": [],
+                    "pagination": {"max_page": 1, "per_page": 100, "page": 1, "total_items": 0},
+                }
+            ).encode()
+        return 200, "application/json", body
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         upstream = self
@@ -235,6 +266,8 @@ class FakeUpstreams:
                     self.close_connection = True
                     self.connection.close()
                     return None
+                if url.path == "/people.geo":
+                    return self._send(*upstream.answer_people_geo(self.headers, query))
                 if url.path in upstream.extra:
                     return self._send(*upstream.extra[url.path])
                 if url.path.startswith("/geocoder/"):

@@ -26,6 +26,7 @@ def app_config(app_config: dict[str, object], upstream: FakeUpstreams) -> dict[s
         "CENSUS_GEOCODER_URL": upstream.base_url + "/geocoder",
         "OPENSTATES_DATA_URL": upstream.base_url + "/people/current",
         "OPENSTATES_VACANCIES_URL": upstream.base_url + "/settings.yml",
+        "OPENSTATES_API_URL": upstream.base_url,
     }
 
 

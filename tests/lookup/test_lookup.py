@@ -240,6 +240,7 @@ def test_find_page_shows_people_and_manual_path(
     page = client.get("/find", query_string={"address": ADDRESS}).get_data(as_text=True)
     assert "12 MAIN ST, NASHUA, NH, 03060" in page
     assert "Ada Alder" in page and "Ben Birch" in page and "Vacant seat" in page
+    assert "Legislator data from Open States, loaded " in page
     assert 'href="/find/nh"' in page
     upstream.mode = "500"
     response = client.get("/find", query_string={"address": "77 Other St, Nashua NH"})
@@ -287,3 +288,23 @@ def test_real_layer_error_payload(app: Flask, upstream: FakeUpstreams) -> None:
     )
     code, _, _ = cli_lookup(app, "1600 Pennsylvania Avenue NW, Washington, DC, 20500")
     assert code == 4
+
+
+def test_structured_address_uses_the_address_endpoint(
+    client: FlaskClient, upstream: FakeUpstreams, directory: Path
+) -> None:
+    upstream.add_address("12 Main St, Nashua, NH, 03060", nh_match())
+    response = client.get(
+        "/api/lookup",
+        query_string={"street": "12 Main St", "city": "Nashua", "state": "NH", "zip": "03060"},
+    )
+    assert response.status_code == 200, response.get_json()
+    data = response.get_json()
+    assert data["confidence"] == "exact" and len(data["districts"]) == 3
+    path, query = upstream.requests[-1]
+    assert path == "/geocoder/geographies/address"
+    assert query["street"] == ["12 Main St"] and query["zip"] == ["03060"]
+    bad = client.get("/api/lookup", query_string={"street": "12 Main St", "zip": "3060"})
+    assert bad.status_code == 400 and "ZIP" in bad.get_json()["error"]
+    missing = client.get("/api/lookup", query_string={"street": "12 Main St"})
+    assert missing.status_code == 400
