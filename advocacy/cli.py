@@ -20,6 +20,9 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(directory_group)
     app.cli.add_command(lookup_command)
+    from .delivery.cli import deliver_group
+
+    app.cli.add_command(deliver_group)
 
 
 @click.command("serve")
@@ -40,6 +43,13 @@ def serve_command(host: str, port: int, threads: int) -> None:
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - display only
     click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo(f"Delivery mode: {app.config['DELIVERY_MODE']}")
+    from .lookup.directory import directory_states
+
+    if not directory_states():
+        click.echo(
+            "The legislator directory is empty: address lookups will find no one until "
+            "you run `advocacy directory sync` (add --source FOLDER for local files)."
+        )
     click.echo(f"Open http://{shown_host}:{port}/ in your browser (Ctrl+C to stop).", err=False)
     sys.stdout.flush()
     serve(app, host=host, port=port, threads=threads, ident="advocacy")

@@ -4,12 +4,18 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+
+def strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
 ADDRESS_HELP = "Street address with city and state, or ZIP, e.g. 12 Main St, Concord, NH 03301"
 
 
 class ActionForm(FlaskForm):
     name = StringField(
         "Your name",
+        filters=[strip],
         validators=[
             DataRequired("Please enter your name."),
             Length(max=120, message="Please keep your name under 120 characters."),
@@ -17,6 +23,7 @@ class ActionForm(FlaskForm):
     )
     email = EmailField(
         "Email",
+        filters=[strip],
         validators=[
             DataRequired("Please enter your email address."),
             Email("That email address does not look right.", check_deliverability=False),
@@ -25,6 +32,7 @@ class ActionForm(FlaskForm):
     )
     street_address = StringField(
         "Home street address",
+        filters=[strip],
         description=ADDRESS_HELP,
         validators=[
             DataRequired("Please enter the street address where you are registered or live."),
@@ -35,6 +43,7 @@ class ActionForm(FlaskForm):
     )
     phone = TelField(
         "Phone (optional)",
+        filters=[strip],
         validators=[
             Optional(),
             Regexp(
@@ -43,3 +52,7 @@ class ActionForm(FlaskForm):
         ],
     )
     opt_in = BooleanField("Keep me informed about this campaign")
+
+
+class StepForm(FlaskForm):
+    """The later steps only need CSRF protection; their fields are per recipient."""

@@ -1,0 +1,128 @@
+"""Who a visitor writes to: their legislators (by the campaign's chamber rule) and fixed targets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..campaigns.schema import CampaignDefinition, FixedTarget
+from ..lookup.directory import best_phone, get_legislator
+from ..lookup.models import Legislator
+from ..lookup.registry import state_info, state_name
+
+CHAMBERS_FOR_RULE = {
+    "lower": {"lower", "legislature"},
+    "upper": {"upper", "legislature"},
+    "both": {"lower", "upper", "legislature"},
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A target as the message and the contact log see it (a snapshot, not a live row)."""
+
+    kind: str  # "legislator" | "fixed"
+    id: str
+    name: str
+    last_name: str
+    title: str
+    salutation: str
+    organisation: str = ""
+    party: str = ""
+    email: str = ""
+    phone: str = ""
+    postal_address: str = ""
+    state: str = ""
+    chamber: str = ""
+    chamber_name: str = ""
+    district: str = ""
+
+    @property
+    def channel(self) -> str | None:
+        """How the written message reaches them; None when it cannot (call only, or nothing)."""
+        if self.email:
+            return "email"
+        if self.postal_address:
+            return "postal"
+        return None
+
+    def template_values(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "last_name": self.last_name,
+            "title": self.title,
+            "salutation": self.salutation,
+            "district": self.district,
+            "chamber": self.chamber_name,
+            "organisation": self.organisation,
+        }
+
+    def to_session(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def legislator_recipient(legislator: Legislator) -> Recipient:
+    try:
+        info = state_info(legislator.state)
+        title = info.chamber_titles.get(legislator.chamber, "")
+        chamber_name = info.chamber_names.get(legislator.chamber, "")
+    except KeyError:
+        title, chamber_name = "", ""
+    last_name = legislator.family_name or legislator.name.split()[-1]
+    return Recipient(
+        kind="legislator",
+        id=legislator.id,
+        name=legislator.name,
+        last_name=last_name,
+        title=title,
+        salutation=f"{title} {last_name}".strip(),
+        party=legislator.party or "",
+        email=legislator.email or "",
+        phone=best_phone(legislator) or "",
+        postal_address=legislator.capitol_address or legislator.district_address or "",
+        state=legislator.state.upper(),
+        chamber=legislator.chamber,
+        chamber_name=chamber_name,
+        district=legislator.district,
+    )
+
+
+def fixed_recipient(target: FixedTarget) -> Recipient:
+    name = target.name
+    title = target.title or ""
+    return Recipient(
+        kind="fixed",
+        id=target.id,
+        name=name,
+        last_name=name.split()[-1],
+        title=title,
+        salutation=target.salutation or (f"{title} {name}".strip()),
+        organisation=target.organisation or "",
+        email=str(target.email or ""),
+        phone=target.phone or "",
+        postal_address=target.postal_address or "",
+    )
+
+
+def recipients_for(definition: CampaignDefinition, legislator_ids: list[str]) -> list[Recipient]:
+    """Current directory rows for the chosen legislators (chamber rule applied) + fixed targets."""
+    rule = definition.legislator_chambers
+    allowed = CHAMBERS_FOR_RULE.get(rule or "", set())
+    chosen: list[Recipient] = []
+    seen: set[str] = set()
+    for person_id in legislator_ids:
+        legislator = get_legislator(person_id)
+        if legislator is None or legislator.chamber not in allowed or person_id in seen:
+            continue
+        seen.add(person_id)
+        chosen.append(legislator_recipient(legislator))
+    return chosen + [fixed_recipient(t) for t in definition.fixed_targets]
+
+
+def constituent_values(name: str, city: str, state: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "first_name": name.split()[0] if name.split() else name,
+        "city": city.title() if city.isupper() else city,
+        "state": state.upper(),
+        "state_name": state_name(state) if state else "",
+    }

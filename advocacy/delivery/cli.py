@@ -1,0 +1,117 @@
+"""``advocacy deliver``: run the outbox worker, requeue dead letters, show the queue."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .outbox import UnknownCampaign, outbox_counts, retry_dead_letters
+from .worker import DEFAULT_BATCH, DEFAULT_INTERVAL, DeliveryConfigError, Worker
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM finish the current batch, then stop (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        click.echo(f"signal {signum}: stopping after this batch", err=True)
+        stop.set()
+
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@click.group("deliver", invoke_without_command=True)
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit (the default).")
+@click.option("--loop", is_flag=True, help="Keep delivering until stopped (SIGINT/SIGTERM).")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1000),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Messages claimed at a time.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.0),
+    default=DEFAULT_INTERVAL,
+    show_default=True,
+    help="Seconds to wait when nothing is due (--loop).",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(1.0),
+    default=None,
+    help="Seconds a claim lasts before another worker may take the rows (default 300).",
+)
+@click.option("--name", default=None, help="Worker name recorded in claims (default host:pid).")
+@with_appcontext
+@click.pass_context
+def deliver_group(
+    ctx: click.Context,
+    once: bool,
+    loop: bool,
+    batch: int,
+    interval: float,
+    lease: float | None,
+    name: str | None,
+) -> None:
+    """Deliver queued messages (mode from ADVOCACY_DELIVERY_MODE; default `log`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if once and loop:
+        raise click.UsageError("choose one of --once and --loop")
+    worker = Worker(name, lease_seconds=lease)
+    click.echo(f"Delivery mode: {current_app.config['DELIVERY_MODE']}", err=True)
+    stop = threading.Event()
+    try:
+        with _stop_on_signals(stop) if loop else _no_signals():
+            report = worker.run(loop=loop, batch=batch, interval=interval, stop=stop)
+    except DeliveryConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.summary())
+
+
+@contextmanager
+def _no_signals() -> Iterator[None]:
+    yield
+
+
+@deliver_group.command("retry")
+@click.option("--campaign", "campaign_slug", default=None, help="Only this campaign's messages.")
+@with_appcontext
+def retry_command(campaign_slug: str | None) -> None:
+    """Requeue dead letters (attempts start again; due now)."""
+    try:
+        count = retry_dead_letters(campaign_slug)
+    except UnknownCampaign as exc:
+        raise click.ClickException(f"no campaign with slug {exc.args[0]!r}") from exc
+    click.echo(f"requeued {count} dead letter(s)")
+
+
+@deliver_group.command("status")
+@with_appcontext
+def status_command() -> None:
+    """How many outbox messages are in each status."""
+    counts = outbox_counts()
+    for status in ("pending", "sending", "sent", "dead"):
+        click.echo(f"{status:8} {counts.pop(status, 0)}")
+    for status, count in sorted(counts.items()):
+        click.echo(f"{status:8} {count}")

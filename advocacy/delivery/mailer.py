@@ -1,0 +1,363 @@
+"""Build outgoing messages safely and hand them to SMTP (through Flask-Mail) or a log file.
+
+Everything a visitor typed (names, subjects, addresses, bodies) is untrusted. Header values
+are reduced to one line (control characters removed, whitespace collapsed, length capped)
+and headers are built with the standard library's ``EmailMessage``/``Address`` so a value
+can never start a new header or add a recipient. Addresses must be exactly one plain
+``local@domain`` addr-spec; anything else is refused (recipient) or dropped (Reply-To).
+The envelope is built separately from the headers and holds exactly one recipient.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import flask_mail
+from flask import current_app
+
+MAX_NAME_LENGTH = 200
+MAX_SUBJECT_LENGTH = 300
+MAX_BODY_LENGTH = 100_000
+MAX_ADDRESS_LENGTH = 254
+DEFAULT_SUBJECT = "(no subject)"
+
+# C0/C1 controls, DEL, and the Unicode line/paragraph separators.
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
+# Body: keep tab and newline, drop other controls.
+_BODY_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_DOMAIN = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+_MESSAGE_ID = re.compile(r"<[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,100}@[A-Za-z0-9.-]{1,100}>")
+
+
+class InvalidMessage(ValueError):
+    """The stored data cannot make a safe message (e.g. no valid recipient). Not retried."""
+
+
+def _valid_unicode(text: str) -> str:
+    # Lone surrogates would make the encoder raise later; replace them now.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def clean_header_text(value: object, limit: int) -> str:
+    """One line of text for a header: no control characters, single spaces, at most ``limit``."""
+    if value is None:
+        return ""
+    text = _valid_unicode(str(value))
+    text = " ".join(_HEADER_UNSAFE.sub(" ", text).split())
+    # Text that looks like an RFC 2047 encoded word would be decoded by the header parser
+    # (and could then read as addresses): break the "=?" opener.
+    text = text.replace("=?", "= ?")
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "\u2026"
+    return text
+
+
+def clean_body(value: object, limit: int = MAX_BODY_LENGTH) -> str:
+    if value is None:
+        return ""
+    text = _valid_unicode(str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = _BODY_UNSAFE.sub("", text)
+    if len(text) > limit:
+        text = text[:limit].rstrip() + "\n[...]"
+    return text
+
+
+def normalise_address(value: object) -> str | None:
+    """Return ``value`` as exactly one ASCII ``local@domain`` addr-spec, or None.
+
+    Surrounding spaces and tabs are ignored; anything else unusual (display names, lists, comments,
+    quoted local parts, IP literals, control characters) makes the address invalid.
+    Internationalised domains are converted to their ASCII (IDNA) form.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip(" \t")
+    if not text or len(text) > MAX_ADDRESS_LENGTH or text.count("@") != 1:
+        return None
+    local, domain = text.split("@")
+    if not local.isascii() or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
+        return None
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if len(domain) > 253 or not _DOMAIN.fullmatch(domain):
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+def address_domain(value: str) -> str:
+    address = normalise_address(value)
+    return address.split("@", 1)[1] if address else "localhost"
+
+
+@dataclass(frozen=True)
+class MessageData:
+    """What one contact needs to become a message (copied out of the database rows)."""
+
+    contact_id: int
+    message_id: str
+    target_name: str | None
+    target_email: str | None
+    subject: str | None
+    body: str | None
+    constituent_name: str | None
+    constituent_email: str | None
+
+
+@dataclass(frozen=True)
+class PreparedMessage:
+    contact_id: int
+    message_id: str
+    message: EmailMessage
+    envelope_from: str
+    envelope_to: tuple[str, ...]
+
+    def as_bytes(self) -> bytes:
+        return self.message.as_bytes(policy=policy.SMTP)
+
+
+def _address(display_name: str, addr_spec: str) -> Address:
+    return Address(display_name=display_name, addr_spec=addr_spec)
+
+
+def build_message(
+    data: MessageData,
+    *,
+    mode: str,
+    mail_from: str,
+    site_name: str,
+    redirect_to: str = "",
+    now: datetime | None = None,
+) -> PreparedMessage:
+    """Build the message for one contact. Raises ``InvalidMessage`` for unusable data."""
+    sender = normalise_address(mail_from)
+    if sender is None:
+        raise InvalidMessage("MAIL_FROM is not a valid email address")
+    recipient = normalise_address(data.target_email)
+    if recipient is None:
+        raise InvalidMessage("the recipient has no valid email address")
+    if not _MESSAGE_ID.fullmatch(data.message_id or ""):
+        raise InvalidMessage("the outbox message id is malformed")
+
+    target_name = clean_header_text(data.target_name, MAX_NAME_LENGTH)
+    person = clean_header_text(data.constituent_name, MAX_NAME_LENGTH)
+    site = clean_header_text(site_name, MAX_NAME_LENGTH)
+    subject = clean_header_text(data.subject, MAX_SUBJECT_LENGTH) or DEFAULT_SUBJECT
+    body = clean_body(data.body)
+
+    envelope_to = recipient
+    to_header = _address(target_name, recipient)
+    original = ""
+    if mode == "redirect":
+        redirect = normalise_address(redirect_to)
+        if redirect is None:
+            raise InvalidMessage("REDIRECT_TO is not a valid email address")
+        envelope_to = redirect
+        original = str(to_header)
+        to_header = _address("", redirect)
+        body = f"[Redirected test message; originally to: {original}]\n\n{body}"
+    elif mode not in ("smtp", "log"):
+        raise InvalidMessage(f"unknown delivery mode {mode!r}")
+
+    message = EmailMessage(policy=policy.SMTP)
+    from_name = f"{person} via {site}" if person and site else (person or site)
+    message["From"] = _address(clean_header_text(from_name, MAX_NAME_LENGTH), sender)
+    message["To"] = to_header
+    reply_to = normalise_address(data.constituent_email)
+    if reply_to is not None:
+        message["Reply-To"] = _address(person, reply_to)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Message-ID"] = data.message_id
+    if original:
+        message["X-Original-To"] = recipient
+    body = body or "\n"
+    # 7-bit safe on the wire: SMTP servers without 8BITMIME must still get it intact.
+    plain = body.isascii() and all(len(line) <= 900 for line in body.split("\n"))
+    cte = "7bit" if plain else "quoted-printable"
+    message.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    return PreparedMessage(
+        contact_id=data.contact_id,
+        message_id=data.message_id,
+        message=message,
+        envelope_from=sender,
+        envelope_to=(envelope_to,),
+    )
+
+
+def write_log(prepared: PreparedMessage, directory: str | Path) -> Path:
+    """``log`` mode: write the whole message to ``contact-<id>.eml`` (replacing a retry's copy)."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"contact-{prepared.contact_id}.eml"
+    header = (
+        f"X-Envelope-From: {prepared.envelope_from}\r\n"
+        f"X-Envelope-To: {', '.join(prepared.envelope_to)}\r\n"
+    ).encode("ascii")
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".contact-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(header + prepared.as_bytes())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+@dataclass(frozen=True)
+class SMTPSettings:
+    server: str
+    port: int
+    use_tls: bool
+    use_ssl: bool
+    username: str
+    password: str
+    timeout: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SMTPSettings:
+        return cls(
+            server=str(config.get("MAIL_SERVER") or "localhost"),
+            port=int(config.get("MAIL_PORT") or 25),
+            use_tls=bool(config.get("MAIL_USE_TLS")),
+            use_ssl=bool(config.get("MAIL_USE_SSL")),
+            username=str(config.get("MAIL_USERNAME") or ""),
+            password=str(config.get("MAIL_PASSWORD") or ""),
+            timeout=float(config.get("MAIL_TIMEOUT") or 15.0),
+        )
+
+
+class _FlaskMailMessage(flask_mail.Message):
+    """A Flask-Mail message whose bytes are a prepared ``EmailMessage``.
+
+    ``Message.__init__`` is deliberately not called: it would make a random Message-ID (and
+    look up the host name). Only the attributes ``Connection.send`` reads are set.
+    """
+
+    def __init__(self, prepared: PreparedMessage) -> None:
+        self.prepared = prepared
+        self.recipients = list(prepared.envelope_to)
+        self.cc = []
+        self.bcc = []
+        self.sender = prepared.envelope_from
+        self.reply_to = None
+        self.subject = ""
+        self.body = None
+        self.alts = {}
+        self.date = None
+        self.msgId = prepared.message_id
+        self.charset = "utf-8"
+        self.extra_headers = None
+        self.mail_options = []
+        self.rcpt_options = []
+        self.attachments = []
+
+    def as_bytes(self) -> bytes:
+        return self.prepared.as_bytes()
+
+    def as_string(self) -> str:
+        return self.prepared.as_bytes().decode("ascii", "replace")
+
+
+class _Connection(flask_mail.Connection):
+    """Flask-Mail's connection with a timeout, verified TLS, and settings read at use time."""
+
+    def __init__(self, settings: SMTPSettings) -> None:
+        super().__init__(current_app.extensions["mail"])
+        self.settings = settings
+
+    def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
+        settings = self.settings
+        context = ssl.create_default_context()
+        host: smtplib.SMTP | smtplib.SMTP_SSL
+        if settings.use_ssl:
+            host = smtplib.SMTP_SSL(
+                settings.server, settings.port, timeout=settings.timeout, context=context
+            )
+        else:
+            host = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
+        try:
+            if settings.use_tls and not settings.use_ssl:
+                host.starttls(context=context)
+            if settings.username and settings.password:
+                host.login(settings.username, settings.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+
+class SMTPSender:
+    """One SMTP connection, opened on first use and reused for a batch of messages."""
+
+    def __init__(self, settings: SMTPSettings) -> None:
+        self.settings = settings
+        self._connection: _Connection | None = None
+
+    def send(self, prepared: PreparedMessage) -> None:
+        if len(prepared.envelope_to) != 1:
+            raise InvalidMessage("a message must have exactly one envelope recipient")
+        if self._connection is None:
+            connection = _Connection(self.settings)
+            connection.host = connection.configure_host()
+            self._connection = connection
+        try:
+            self._connection.send(_FlaskMailMessage(prepared), prepared.envelope_from)
+        except smtplib.SMTPRecipientsRefused:
+            raise  # smtplib reset the transaction; the connection can be reused
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None or connection.host is None:
+            return
+        host = connection.host
+        connection.host = None
+        try:
+            host.quit()
+        except (smtplib.SMTPException, OSError):
+            host.close()
+
+
+def permanent_refusal(exc: smtplib.SMTPRecipientsRefused) -> bool:
+    """True when every recipient was refused with a 5xx (permanent) reply."""
+    codes = [code for code, _message in exc.recipients.values()]
+    return bool(codes) and all(500 <= code < 600 for code in codes)
+
+
+def describe_error(exc: BaseException, limit: int = 2000) -> str:
+    """A one-line description of a delivery error for ``last_error``."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        parts = []
+        for address, (code, reply) in exc.recipients.items():
+            text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+            parts.append(f"{code} {text} (RCPT {address})")
+        text = "recipient refused: " + "; ".join(parts)
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error
+        detail = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        text = f"{type(exc).__name__}: {exc.smtp_code} {detail}"
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return clean_header_text(text, limit)

@@ -1,0 +1,133 @@
+"""The write side of the transactional outbox.
+
+``enqueue`` adds an outbox row in the caller's transaction: the action, its contacts and
+their outbox rows are committed together or not at all, so no message is lost and none is
+sent for an action that was rolled back. The worker (``worker.py``) delivers the rows.
+
+Outbox statuses: ``pending`` (due at ``next_attempt_at``; after a failed try ``attempts`` >
+0 and ``last_error`` is set), ``sending`` (claimed by a worker until ``claimed_until``),
+``sent`` and ``dead`` (gave up; ``retry_dead_letters`` puts it back in the queue).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
+
+from ..actions.models import Contact
+from ..campaigns.models import Campaign
+from ..dbtypes import utcnow
+from ..extensions import db
+from .mailer import address_domain
+from .models import OutboxMessage
+
+
+class UnknownCampaign(LookupError):
+    """No campaign has the given slug."""
+
+
+def message_id_for(contact: Contact, mail_from: str) -> str:
+    """The Message-ID of ``contact``'s mail: the same on every try, so a retry is the same mail.
+
+    ``<contact-ID.HASH@DOMAIN>``: DOMAIN is MAIL_FROM's, HASH ties the id to the contact's
+    creation time so two databases (or a reset one) never produce the same id.
+    """
+    if contact.id is None:
+        raise ValueError("the contact has no id yet (flush first)")
+    created = contact.created_at
+    if created.tzinfo is None:  # not yet round-tripped through the UTC column type
+        created = created.replace(tzinfo=UTC)
+    stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+    digest = hashlib.sha256(f"{contact.id}:{stamp}".encode()).hexdigest()[:12]
+    return f"<contact-{contact.id}.{digest}@{address_domain(mail_from)}>"
+
+
+def enqueue(contact: Contact) -> OutboxMessage:
+    """Add the outbox row for an email ``contact`` to the session. Does not commit.
+
+    Idempotent: a contact already in the outbox returns its existing row. Contacts made by
+    phone or post are never queued (``ValueError``).
+    """
+    if contact.channel != "email":
+        raise ValueError(f"only email contacts are delivered, not {contact.channel!r}")
+    if contact.id is None or contact.created_at is None:
+        db.session.add(contact)
+        db.session.flush()
+    existing = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
+    )
+    if existing is not None:
+        return existing
+    now = utcnow()
+    message = OutboxMessage(
+        contact_id=contact.id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        message_id=message_id_for(contact, current_app.config["MAIL_FROM"]),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(message)
+    return message
+
+
+def retry_dead_letters(campaign_slug: str | None = None) -> int:
+    """Put dead letters (of one campaign, or all) back in the queue, due now. Commits.
+
+    Attempts start again from zero; the contact goes back to ``queued``. Returns how many
+    messages were requeued. Raises ``UnknownCampaign`` for a slug that does not exist.
+    """
+    now = utcnow()
+    condition: list[Any] = [OutboxMessage.status == "dead"]
+    if campaign_slug is not None:
+        campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == campaign_slug))
+        if campaign_id is None:
+            raise UnknownCampaign(campaign_slug)
+        condition.append(
+            OutboxMessage.contact_id.in_(
+                select(Contact.id).where(Contact.campaign_id == campaign_id)
+            )
+        )
+    try:
+        contact_ids = list(db.session.scalars(select(OutboxMessage.contact_id).where(*condition)))
+        if not contact_ids:
+            db.session.rollback()
+            return 0
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(*condition)
+            .values(
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                claimed_by=None,
+                claimed_until=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            update(Contact)
+            .where(Contact.id.in_(contact_ids), Contact.status.in_(("dead", "bounced")))
+            .values(status="queued")
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def outbox_counts() -> dict[str, int]:
+    """How many outbox rows are in each status."""
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    return {status: int(count) for status, count in rows}

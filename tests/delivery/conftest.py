@@ -1,0 +1,140 @@
+"""Delivery fixtures: an in-process SMTP server (aiosmtpd) and SMTP settings for the app."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from aiosmtpd.controller import Controller
+
+MAIL_FROM = "advocacy@speakup.example.org"
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound and released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    content: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return cast(EmailMessage, message_from_bytes(self.content, policy=policy.default))
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+class RecordingHandler:
+    """Stores every accepted envelope; refuses the recipients listed in ``refuse``."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.refuse: dict[str, str] = {}
+        self.delay = 0.0
+        self.connections = 0
+        self._lock = threading.Lock()
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self._lock:
+            self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        reply = self.refuse.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self._lock:
+            self.received.append(
+                Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
+            )
+        return "250 Message accepted for delivery"
+
+    def per_message_id(self) -> Counter[str]:
+        return Counter(item.message_id for item in self.received)
+
+
+class SMTPServer:
+    def __init__(self, port: int, **smtp_options: Any) -> None:
+        self.port = port
+        self.handler = RecordingHandler()
+        self.smtp_options = smtp_options
+        self._controller: Controller | None = None
+
+    def start(self) -> SMTPServer:
+        controller = Controller(
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="smtp.test",
+            **self.smtp_options,
+        )
+        controller.start()
+        self._controller = controller
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+
+@pytest.fixture
+def smtp_idle() -> Iterator[SMTPServer]:
+    """A server object with a reserved port, not started yet (the SMTP server is 'down')."""
+    server = SMTPServer(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_idle: SMTPServer) -> SMTPServer:
+    return smtp_idle.start()
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, object], tmp_path: Path) -> dict[str, object]:
+    """SMTP mode aimed at a closed port; tests point MAIL_PORT at their server."""
+    return {
+        **app_config,
+        "DELIVERY_MODE": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": free_port(),
+        "MAIL_FROM": MAIL_FROM,
+        "SITE_NAME": "Speak Up",
+        "MAIL_TIMEOUT": 5.0,
+        "DELIVERY_MAX_ATTEMPTS": 3,
+        "DELIVERY_BACKOFF_SECONDS": 30.0,
+        "MAIL_LOG_DIR": str(tmp_path / "mail-log"),
+    }

@@ -1,0 +1,86 @@
+"""In a real browser: from the home page to the people who represent the visitor."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.harness import (
+    CHROMIUM,
+    ELSEWHERE,
+    HOUSE_MEMBERS,
+    MATCHED_ADDRESS,
+    NO_CHROMIUM,
+    SENATOR,
+    LiveServer,
+    is_local,
+    submit_action_form,
+)
+from tests.fakes.upstream import FakeUpstreams
+
+if not CHROMIUM.exists():
+    pytest.skip(NO_CHROMIUM, allow_module_level=True)
+
+pytestmark = pytest.mark.e2e
+
+CAMPAIGN = "Every exploited child is a victim"  # writes to both chambers
+CAMPAIGN_PATH = "/c/every-exploited-child-is-a-victim"
+
+
+def test_home_to_campaign_to_recipients(
+    page: Page, live_server: LiveServer, upstream: FakeUpstreams
+) -> None:
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Take action")
+    expect(
+        page.get_by_role("link", name="Oppose buyer immunity in the Model Penal Code")
+    ).to_be_visible()
+
+    page.get_by_role("link", name=CAMPAIGN).click()
+    expect(page).to_have_url(re.compile(re.escape(CAMPAIGN_PATH) + "$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(CAMPAIGN)
+    for label in ("Your name", "Home street address", "Phone (optional)"):
+        expect(page.get_by_label(label)).to_be_visible()
+    expect(page.get_by_label("Email", exact=True)).to_have_attribute("type", "email")
+    expect(page.get_by_label("Keep me informed about this campaign")).not_to_be_checked()
+
+    submit_action_form(page)
+
+    # The page after the form (whichever step of the flow it is) names the matched address
+    # and everyone who represents it: both members of Merrimack 12, a two-seat district, and
+    # the senator of district 15; nobody from elsewhere.
+    main = page.locator("main")
+    expect(main).to_contain_text(MATCHED_ADDRESS)
+    for name in (*HOUSE_MEMBERS, SENATOR):
+        expect(main).to_contain_text(name)
+    expect(main).not_to_contain_text(ELSEWHERE)
+    expect(main).not_to_contain_text("Vacant seat")
+
+    asked = {path for path, _ in upstream.requests}
+    assert asked == {"/geocoder/geographies/onelineaddress"}, asked
+
+
+def test_form_errors_are_shown_next_to_the_fields(page: Page, live_server: LiveServer) -> None:
+    page.goto(CAMPAIGN_PATH)
+    page.get_by_role("button", name="Find my legislators").click()
+    expect(page.get_by_label("Your name")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#name-error")).to_have_text("Please enter your name.")
+    expect(page.get_by_label("Home street address")).to_have_attribute("aria-invalid", "true")
+
+
+def test_no_request_leaves_the_machine(
+    page: Page, page_requests: list[str], live_server: LiveServer
+) -> None:
+    page.goto("/")
+    page.get_by_role("link", name=CAMPAIGN).click()
+    submit_action_form(page)
+    expect(page.locator("main")).to_contain_text(MATCHED_ADDRESS)
+    page.goto("/find")
+    page.wait_for_load_state("load")
+
+    assert page_requests, "the browser made no request at all"
+    assert any(url.endswith(".css") for url in page_requests), page_requests
+    offsite = [url for url in page_requests if not is_local(url)]
+    assert offsite == [], offsite
