@@ -24,7 +24,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(build_config(config, os.environ, Path(app.instance_path)))
     app.instance_path = app.config["INSTANCE_DIR"]
 
-    from .extensions import csrf, db, mail, migrate
+    from .observability import init_app as init_observability
+
+    init_observability(app)  # logs with request ids, /healthz, /readyz, /metrics
+
+    from .extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(
@@ -32,6 +36,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     mail.init_app(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.sign_in"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.session_protection = "basic"
 
     from . import models  # noqa: F401 - register every table with the metadata
     from .actions.views import blueprint as actions_blueprint
@@ -45,10 +53,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .lookup.views import blueprint as lookup_pages_blueprint
 
     app.register_blueprint(lookup_pages_blueprint)
+    from .admin import auth  # noqa: F401 - registers the Flask-Login user loader
+    from .admin.views import blueprint as admin_blueprint
+
+    app.register_blueprint(admin_blueprint)
+    from .exports.api import blueprint as exports_api_blueprint
+    from .exports.views import blueprint as exports_blueprint
+
+    app.register_blueprint(exports_blueprint)
+    csrf.exempt(exports_api_blueprint)  # token-authenticated and read-only: no session, no CSRF
+    app.register_blueprint(exports_api_blueprint)
     from .lookup.registry import chamber_label
 
     app.jinja_env.globals["chamber_label"] = chamber_label
     register_error_handlers(app)
+    from .security import init_app as init_security
+
+    init_security(app)  # security headers, trusted hosts, proxies, rate limits
 
     from .cli import register_commands
 

@@ -79,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_USERNAME", str, "", "SMTP user name."),
     Setting("MAIL_PASSWORD", str, "", "SMTP password."),
     Setting("MAIL_TIMEOUT", float, 15.0, "Seconds before an SMTP connection attempt gives up."),
+    Setting(
+        "MAIL_HTML_ALTERNATIVE",
+        _bool,
+        False,
+        "Also send an HTML part made from the plain text (escaped; paragraphs and line breaks "
+        "only). Plain text stays the primary part.",
+    ),
     Setting("DELIVERY_MAX_ATTEMPTS", int, 6, "Tries before a message is dead-lettered."),
     Setting("DELIVERY_BACKOFF_SECONDS", float, 30.0, "First retry delay; doubles each try."),
     Setting(
@@ -122,6 +129,179 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         14,
         "A state's directory older than this is flagged as stale.",
+    ),
+    Setting(
+        "SECURE_COOKIES",
+        _bool,
+        None,
+        "Send session cookies only over HTTPS. Default: on when ADVOCACY_SITE_URL is https.",
+    ),
+    Setting(
+        "SIGNIN_MAX_FAILURES",
+        int,
+        5,
+        "Failed sign-ins for one account within the window before it is refused for a while.",
+    ),
+    Setting(
+        "SIGNIN_MAX_FAILURES_PER_IP",
+        int,
+        20,
+        "Failed sign-ins from one IP address within the window before it is refused.",
+    ),
+    Setting("SIGNIN_WINDOW_MINUTES", int, 15, "The sign-in throttling window, in minutes."),
+    # -- operations: logs, metrics, health, scheduled jobs (advocacy/observability, jobs) --
+    Setting(
+        "LOG_FORMAT",
+        str,
+        "text",
+        "`text` (one readable line per event) or `json` (one JSON object per line); "
+        "both carry the request id.",
+    ),
+    Setting("LOG_LEVEL", str, "INFO", "Lowest level logged: DEBUG, INFO, WARNING or ERROR."),
+    Setting(
+        "METRICS_TOKEN",
+        str,
+        "",
+        "Serve Prometheus metrics at `/metrics` to `Authorization: Bearer` this token. "
+        "Empty: no `/metrics` on the site (use `advocacy metrics serve`).",
+    ),
+    Setting(
+        "READY_MAX_OUTBOX_BACKLOG",
+        int,
+        10000,
+        "`/readyz` fails when more outbox messages than this are waiting (0: no check).",
+    ),
+    Setting(
+        "READY_CHECK_DIRECTORY",
+        _bool,
+        True,
+        "`/readyz` fails when no state's roster is loaded or one is older than "
+        "ADVOCACY_DIRECTORY_MAX_AGE_DAYS.",
+    ),
+    Setting(
+        "DIRECTORY_REFRESH_HOURS",
+        float,
+        24.0,
+        "The scheduler reloads the directory this often (0: never; "
+        "`advocacy jobs run directory-refresh` still works).",
+    ),
+    Setting(
+        "DIRECTORY_REFRESH_STATES",
+        str,
+        "",
+        "Comma-separated states the refresh reloads. Empty: the states already loaded "
+        "(every state when none is).",
+    ),
+    Setting(
+        "CAMPAIGN_SCHEDULE_MINUTES",
+        float,
+        1.0,
+        "How often the scheduler records campaigns opening and ending at their set times "
+        "(0: never).",
+    ),
+    Setting(
+        "RETENTION_INTERVAL_HOURS",
+        float,
+        24.0,
+        "How often the scheduler applies the retention policy (0: never).",
+    ),
+    Setting(
+        "DEAD_LETTER_CHECK_MINUTES",
+        float,
+        5.0,
+        "How often the scheduler looks for new dead letters and alerts (0: never).",
+    ),
+    Setting(
+        "ALERT_EMAIL",
+        str,
+        "",
+        "Staff address that gets an alert mail when new dead letters appear (through the "
+        "delivery mode: `log` writes it to the mail log). Empty: the alert is only logged.",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        int,
+        0,
+        "How many reverse proxies in front of the site set X-Forwarded-For/-Proto/-Host; "
+        "their values are trusted (client IP for sign-in throttling, https). 0: none.",
+    ),
+    Setting(
+        "RETENTION_DAYS",
+        int,
+        0,
+        "Personal data of actions older than this many days is removed by `advocacy retention "
+        "apply` (and the scheduler); tallies stay the same. 0: keep everything.",
+    ),
+    # -- security: rate limits, headers, hosts, proxies (advocacy/security.py, SECURITY.md) --
+    Setting(
+        "RATELIMIT_ENABLED",
+        _bool,
+        True,
+        "Limit how often one client address may submit forms, look up addresses and sign in "
+        "(past a limit: a 429 page with Retry-After).",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URL",
+        str,
+        "memory://",
+        "Where the rate-limit counts live: `memory://` (each process counts on its own) or "
+        "`redis://HOST:6379/0`, shared by every web process and host.",
+    ),
+    Setting(
+        "RATELIMIT_SUBMIT",
+        str,
+        "10 per minute;100 per day",
+        "Form submissions (campaign form, district choice, send, \"I called\") per client "
+        "address, all together; `;` separates limits. Empty: no limit.",
+    ),
+    Setting(
+        "RATELIMIT_LOOKUP",
+        str,
+        "30 per minute",
+        "Address lookups (`/api/lookup`, `/find?address=`) per client address. Empty: no limit.",
+    ),
+    Setting(
+        "RATELIMIT_SIGNIN",
+        str,
+        "10 per minute",
+        "Staff sign-in attempts per client address (besides the failure counting of "
+        "ADVOCACY_SIGNIN_MAX_FAILURES). Empty: no limit.",
+    ),
+    Setting(
+        "TRUSTED_HOSTS",
+        str,
+        "",
+        "Comma-separated host names the site answers to (`.example.org` also matches its "
+        "subdomains); any other Host header gets a 400 page. Empty: every host.",
+    ),
+    Setting(
+        "PROXY_FIX",
+        str,
+        "",
+        "Trust reverse proxies' X-Forwarded-* headers header by header, e.g. `x_for=1,x_proto=1` "
+        "(or a number: that many proxies for For, Proto, Host and Port). Finer-grained form "
+        "of ADVOCACY_TRUSTED_PROXIES; set one of them, not both.",
+    ),
+    Setting(
+        "HSTS_SECONDS",
+        int,
+        None,
+        "Strict-Transport-Security max-age. Default: one year when ADVOCACY_SITE_URL is "
+        "https, else none. 0: never sent.",
+    ),
+    Setting(
+        "REQUIRE_CONFIRMATION",
+        _bool,
+        False,
+        "Hold each action's messages until the visitor clicks the link in a confirmation "
+        "email sent to them; unconfirmed actions expire and are never delivered.",
+    ),
+    Setting(
+        "CONFIRMATION_HOURS",
+        int,
+        48,
+        "How long a confirmation link works; the `expire-unconfirmed` job then drops the "
+        "action's held messages.",
     ),
 )
 
@@ -198,4 +378,12 @@ def build_config(
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    secure = config["SECURE_COOKIES"]
+    if secure is None:
+        secure = str(config["SITE_URL"]).lower().startswith("https://")
+    config["SECURE_COOKIES"] = bool(secure)
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = bool(secure)
+    config["SESSION_COOKIE_HTTPONLY"] = config["REMEMBER_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
     return config

@@ -4,6 +4,8 @@ from .actions.models import Action, Constituent, Contact
 from .admin.models import AuditEntry, User
 from .campaigns.models import Campaign, CampaignVersion
 from .delivery.models import OutboxMessage
+from .exports.models import ApiToken
+from .jobs.models import JobLease
 from .lookup.models import (
     DirectoryState,
     District,
@@ -15,6 +17,7 @@ from .lookup.models import (
 
 __all__ = [
     "Action",
+    "ApiToken",
     "AuditEntry",
     "Campaign",
     "CampaignVersion",
@@ -22,6 +25,7 @@ __all__ = [
     "Contact",
     "DirectoryState",
     "District",
+    "JobLease",
     "Legislator",
     "LookupCacheEntry",
     "OutboxMessage",

@@ -102,6 +102,8 @@ def app_config(database_url: str, tmp_path: Path, campaigns_dir: Path) -> dict[s
         "CAMPAIGNS_DIR": str(campaigns_dir),
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
+        # Every test client comes from 127.0.0.1; tests of the limits turn them on.
+        "RATELIMIT_ENABLED": False,
         "CENSUS_GEOCODER_URL": "http://127.0.0.1:9/geocoder",  # closed port unless a test fakes it
         "CENSUS_RETRIES": 0,
         "CENSUS_TIMEOUT": 2.0,

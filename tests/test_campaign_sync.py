@@ -63,10 +63,8 @@ def test_invalid_file_is_skipped_and_reported(app: Flask, campaigns_dir: Path) -
     (campaigns_dir / "broken.yaml").write_text("slug: broken\ntitle: [\n")
     result = app.test_cli_runner().invoke(sync_command)
     assert result.exit_code == 1
-    assert (
-        "broken.yaml:3: (file): YAML syntax error" in result.output
-        and "YAML syntax error" in result.output
-    )
+    # The unfinished value is on line 2, in the title field.
+    assert "broken.yaml:2: title: YAML syntax error" in result.output
     assert version_count() == 2
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from flask import Flask
 
-from advocacy.campaigns.loader import load_file, parse_text
+from advocacy.campaigns import templating
+from advocacy.campaigns.loader import load_file, parse_text, validate_data
 from advocacy.cli import validate_command
 from tests.conftest import REPO
 
@@ -48,10 +52,26 @@ def test_valid_file_has_no_problems() -> None:
 
 
 def test_yaml_syntax_error_has_line() -> None:
+    # The parser notices on line 5; the unclosed [ is on line 4, in the status field.
     broken = VALID.replace("status: live", "status: [live")
     [(line, field, message)] = problems_of(broken)
-    assert message.startswith("YAML syntax error")
-    assert line is not None and line >= 4
+    assert (line, field) == (4, "status")
+    assert message.startswith("YAML syntax error: expected ',' or ']'")
+    assert "on line 5" in message
+
+
+def test_yaml_syntax_error_names_the_top_level_field() -> None:
+    unclosed_quote = VALID.replace("mode: editable", "mode: 'editable")
+    assert [(line, field) for line, field, _ in problems_of(unclosed_quote)] == [(14, "message")]
+    mapping_in_value = VALID.replace("title: Sample campaign", "title: a: b")
+    assert [(line, field) for line, field, _ in problems_of(mapping_in_value)] == [(2, "title")]
+
+
+def test_yaml_syntax_error_outside_any_field_names_the_file() -> None:
+    text = "- a\n- [b\n"
+    [problem] = parse_text(text, "sample.yaml").problems
+    assert (problem.line, problem.field) == (2, "")
+    assert str(problem).startswith("sample.yaml:2: (file): YAML syntax error")
 
 
 def test_unknown_field() -> None:
@@ -100,9 +120,73 @@ def test_unknown_top_level_placeholder_in_subject() -> None:
 
 def test_template_syntax_error() -> None:
     text = VALID.replace("{{ constituent.name }}\n", "{{ constituent.name }\n")
-    [(_, field, message)] = problems_of(text)
-    assert field == "message.body"
+    [(line, field, message)] = problems_of(text)
+    assert (line, field) == (18, "message.body")
     assert "template syntax error" in message
+
+
+def test_folded_body_problem_has_the_file_line_of_the_placeholder() -> None:
+    # A folded body joins lines 16-18 into one template line; the problem is on file line 18.
+    text = VALID.replace("body: |", "body: >").replace(
+        "    {{ constituent.name }}\n", "    {{ constituent.town }}\n"
+    )
+    [(line, field, message)] = problems_of(text)
+    assert (line, field) == (18, "message.body")
+    assert "unknown placeholder {{ constituent.town }}" in message
+
+
+def test_folded_body_same_placeholder_twice_on_one_template_line() -> None:
+    text = (
+        VALID.replace("body: |", "body: >")
+        .replace("    I live in {{ constituent.city }}.\n", "    I live in {{ town }}.\n")
+        .replace("    {{ constituent.name }}\n", "    {{ town }}\n")
+    )
+    assert [(line, field) for line, field, _ in problems_of(text)] == [
+        (17, "message.body"),
+        (18, "message.body"),
+    ]
+
+
+def test_folded_body_statement_has_its_line() -> None:
+    text = VALID.replace("body: |", "body: >").replace(
+        "    {{ constituent.name }}\n", "    {% set x = 1 %}{{ constituent.name }}\n"
+    )
+    [(line, _, message)] = problems_of(text)
+    assert line == 18 and "not Assign" in message
+
+
+def test_folded_syntax_error_that_cannot_be_placed_uses_the_scalar_start() -> None:
+    # Jinja names only the joined template line, which spans file lines 16-18: no guessing.
+    text = VALID.replace("body: |", "body: >").replace(
+        "{{ constituent.name }}\n", "{{ constituent.name }\n"
+    )
+    [(line, field, message)] = problems_of(text)
+    assert (line, field) == (15, "message.body")
+    assert "template syntax error" in message
+
+
+def test_plain_multi_line_scalar_problem_lines() -> None:
+    text = (
+        VALID
+        + "call_script: Hello, I am {{ constituent.name }} from\n"  # line 19
+        + "  {{ constituent.town }}, calling about\n"  # line 20
+        + "  {{ target.nam\n"  # line 21
+        + "  }} today.\n"
+    )
+    assert [
+        (line, field, message.split(" (")[0]) for line, field, message in problems_of(text)
+    ] == [
+        (20, "call_script", "unknown placeholder {{ constituent.town }}"),
+        (21, "call_script", "unknown placeholder {{ target.nam }}"),
+    ]
+
+
+def test_double_quoted_subject_problem_line() -> None:
+    text = VALID.replace(
+        "subject: Hello {{ target.name }}", 'subject: "Hello\n    {{ target.nmae }}"'
+    )
+    [(line, field, _)] = problems_of(text)
+    assert (line, field) == (14, "message.subject")
 
 
 def test_bad_date() -> None:
@@ -116,7 +200,27 @@ def test_end_before_start() -> None:
     text = VALID.replace(
         "status: live\n", "status: live\nstarts_at: 2026-03-01\nends_at: 2026-02-01\n"
     )
-    assert any("ends_at must be after starts_at" in m for _, _, m in problems_of(text))
+    assert problems_of(text) == [(6, "ends_at", "ends_at must be after starts_at")]
+
+
+def test_end_before_start_is_reported_beside_other_problems() -> None:
+    text = VALID.replace(
+        "status: live\n", "status: soon\nstarts_at: 2026-03-01\nends_at: 2026-03-01\n"
+    )
+    assert [(line, field) for line, field, _ in problems_of(text)] == [
+        (4, "status"),
+        (6, "ends_at"),
+    ]
+
+
+def test_duplicate_fixed_target_id_has_its_line() -> None:
+    text = VALID.replace(
+        "targets:\n",
+        "targets:\n  - type: fixed\n    id: some-org\n    name: Other\n    phone: '215-555-0100'\n",
+    )
+    [(line, field, message)] = problems_of(text)
+    assert (line, field) == (13, "targets[2].id")
+    assert message == ("fixed target ids must be unique: 'some-org' is already used by targets[0]")
 
 
 def test_fixed_target_without_any_channel() -> None:
@@ -205,3 +309,148 @@ def test_cli_validate_default_folder_is_the_repo_campaigns() -> None:
     result = app.test_cli_runner().invoke(validate_command, [])
     assert result.exit_code == 0, result.output
     assert result.output.count("ok ") == 2
+
+
+# -- placeholders are exactly root.name ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "expected"),
+    [
+        ("{{ target }}", "{{ target }} is not a placeholder on its own"),
+        ("{{ constituent | string }}", "{{ constituent }} is not a placeholder on its own"),
+        ("{% if campaign %}x{% endif %}", "{{ campaign }} is not a placeholder on its own"),
+        ("{{ constituent.city.upper }}", "unknown placeholder {{ constituent.city.upper }}"),
+        ("{{ constituent.city.upper() }}", "unknown placeholder {{ constituent.city.upper }}"),
+        ("{{ target['name']['x'] }}", "unknown placeholder {{ target.name.x }}"),
+        ("{{ target.name[0] }}", "unknown placeholder {{ target.name.? }}"),
+        ("{{ target.values }}", "unknown placeholder {{ target.values }}"),
+        ("{{ ''.join }}", "lookups are only allowed on placeholders"),
+    ],
+)
+def test_bare_roots_and_deep_lookups_are_refused_with_their_line(
+    placeholder: str, expected: str
+) -> None:
+    text = VALID.replace("I live in {{ constituent.city }}.", f"I live in {placeholder}.")
+    problems = problems_of(text)
+    assert problems and all(line == 17 and field == "message.body" for line, field, _ in problems)
+    assert any(message.startswith(expected) for _, _, message in problems), problems
+
+
+def test_subscript_of_a_placeholder_is_allowed() -> None:
+    text = VALID.replace("{{ constituent.city }}", "{{ constituent['city'] | upper }}")
+    assert problems_of(text) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ target }}",
+        "{{ target | string }}",
+        "{{ target | pprint }}",
+        "{{ '%s' | format(target) }}",
+        "{{ target ~ '' }}",
+        "{{ target | list }}",
+        "{{ target.values }}",
+        "{{ constituent.city.upper }}",
+        "{{ constituent.city.upper() }}",
+        "{{ target['name']['x'] }}",
+        "{{ target.name.__class__ }}",
+    ],
+)
+def test_render_never_prints_an_object(source: str) -> None:
+    """Even unvalidated, rendering refuses what is not a placeholder's text."""
+    with pytest.raises(templating.RenderError) as caught:
+        templating.render(source, templating.sample_context())
+    assert "_Namespace(" not in str(caught.value) and "bound method" not in str(caught.value)
+
+
+def test_render_fills_placeholders_and_filters() -> None:
+    rendered = templating.render(
+        "{{ target.salutation }} / {{ target['name'] | upper }} / {{ constituent.city }}",
+        templating.sample_context(),
+    )
+    assert rendered == "Representative Ortiz / JORDAN ORTIZ / Concord"
+
+
+# -- validate_data: the same rules for already-read data (the admin editor) ---------------------
+
+
+def data_of(text: str) -> dict[str, Any]:
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict)
+    return data
+
+
+BROKEN_VARIANTS = [
+    VALID,
+    VALID.replace("title: Sample campaign\n", ""),
+    VALID.replace("status: live", "status: soon"),
+    VALID.replace("    email: office@example.org\n", ""),
+    VALID.replace("    email: office@example.org\n", "    email: not-an-address\n"),
+    VALID.replace("status: live\n", "status: live\ncolour: blue\n"),
+    VALID.replace("status: live\n", "status: live\nstarts_at: 2026-03-01\nends_at: 2026-02-01\n"),
+    VALID.replace(
+        "targets:\n",
+        "targets:\n  - type: fixed\n    id: some-org\n    name: X\n    phone: '215-555-0100'\n",
+    ),
+    VALID.replace("{{ constituent.city }}", "{{ constituent.town }}"),
+    VALID.replace("{{ constituent.city }}", "{{ target }}"),
+    VALID.replace("Hello {{ target.name }}", "Hello {{ name }}"),
+    VALID + "call_script: Hi {{ constituent.city.upper }}\n",
+    VALID.replace("mode: editable", "mode: editable\n  max_subject_length: 20").replace(
+        "Hello {{ target.name }}", "Hello {{ target.name }} and a long subject line"
+    ),
+]
+
+
+@pytest.mark.parametrize("text", BROKEN_VARIANTS)
+def test_validate_data_has_the_rules_of_parse_text(text: str) -> None:
+    from_file = parse_text(text, "sample.yaml")
+    from_data = validate_data(data_of(text))
+    key = sorted((p.field, p.message) for p in from_file.problems)
+    assert sorted((p.field, p.message) for p in from_data.problems) == key
+    assert all(p.line is None and p.file == "<editor>" for p in from_data.problems)
+    assert (from_data.definition is None) == (from_file.definition is None)
+    if from_data.definition is not None:
+        assert from_data.definition == from_file.definition
+
+
+def test_validate_data_field_names() -> None:
+    data = data_of(VALID)
+    data["title"] = ""
+    data["starts_at"] = date(2026, 3, 1)
+    data["ends_at"] = datetime(2026, 2, 1, 12, 0)
+    data["targets"][1]["email"] = "nobody"
+    data["message"]["body"] = "Dear {{ target }}"
+    data["call_script"] = "{{ constituent.city.upper }}"
+    result = validate_data(data)
+    assert not result.ok and result.definition is None
+    assert sorted(p.field for p in result.problems) == [
+        "call_script",
+        "ends_at",
+        "message.body",
+        "targets[1].email",
+        "title",
+    ]
+    assert str(result.problems[0]).startswith("<editor>: ")
+
+
+def test_validate_data_duplicate_ids_and_sample_length() -> None:
+    data = data_of(VALID)
+    data["targets"].append(dict(data["targets"][1], name="Again"))
+    [problem] = validate_data(data, "form").problems
+    assert (problem.file, problem.line, problem.field) == ("form", None, "targets[2].id")
+
+    data = data_of(VALID)
+    data["message"]["max_body_length"] = 100
+    data["message"]["body"] = "{{ target.salutation }} " + "x" * 95
+    [problem] = validate_data(data).problems
+    assert problem.field == "message.body" and "over the limit of 100" in problem.message
+
+
+def test_validate_data_accepts_a_valid_campaign_and_a_non_mapping_is_a_problem() -> None:
+    result = validate_data(data_of(VALID))
+    assert result.ok and result.definition is not None and result.definition.slug == "sample"
+    [problem] = validate_data(["not", "a", "mapping"]).problems  # type: ignore[arg-type]
+    assert (problem.line, problem.field) == (None, "")

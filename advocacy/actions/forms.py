@@ -4,12 +4,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from .text import clean_field
 
-def strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+strip = clean_field  # every text field: control characters removed, then whitespace stripped
 
 
 ADDRESS_HELP = "Street address with city and state, or ZIP, e.g. 12 Main St, Concord, NH 03301"
+
+
+HONEYPOT_LABEL = "Leave this field empty (it is here to catch automated spam)"
 
 
 class ActionForm(FlaskForm):
@@ -52,6 +55,13 @@ class ActionForm(FlaskForm):
         ],
     )
     opt_in = BooleanField("Keep me informed about this campaign")
+    # Honeypot: hidden from people (templates/actions/_honeypot.html), filled in by bots that
+    # fill in every field. A submission with it filled records nothing and sends nothing.
+    website = StringField(HONEYPOT_LABEL, filters=[strip])
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.website.data)
 
 
 class StepForm(FlaskForm):

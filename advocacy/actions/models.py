@@ -5,11 +5,21 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..dbtypes import UTCDateTime, utcnow
+from ..dbtypes import JSONType, UTCDateTime, utcnow
 from ..extensions import db
 
 CHANNELS = ("email", "call", "postal")
-CONTACT_STATUSES = ("queued", "logged", "sent", "failed", "bounced", "dead", "called")
+CONTACT_STATUSES = (
+    "queued",
+    "logged",
+    "sent",
+    "failed",
+    "bounced",
+    "dead",
+    "called",
+    "unconfirmed",  # waiting for the visitor's email confirmation (its outbox row is held)
+    "expired",  # never confirmed in time: never delivered
+)
 
 
 class Constituent(db.Model):  # type: ignore[name-defined]
@@ -46,7 +56,20 @@ class Action(db.Model):  # type: ignore[name-defined]
     duplicate_key: Mapped[str] = mapped_column(String(64), index=True)
     matched_address: Mapped[str | None] = mapped_column(String(300))
     state: Mapped[str | None] = mapped_column(String(2))
+    # Every legislator the visitor's address (or manual pick) resolved to, in the campaign's
+    # chambers, whether or not they can be written to: the "I called" buttons come from here.
+    legislator_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    # Recipients not written to because their per-day cap for this campaign was reached.
+    capped_target_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    # Set when the site asks for email confirmation (ADVOCACY_REQUIRE_CONFIRMATION): the
+    # messages are held until ``confirmed_at``, and expire unconfirmed after ``confirm_by``.
+    confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self.confirm_by is not None and self.confirmed_at is None
 
     constituent: Mapped[Constituent] = relationship()
     contacts: Mapped[list[Contact]] = relationship(back_populates="action", order_by="Contact.id")
@@ -67,6 +90,9 @@ class Contact(db.Model):  # type: ignore[name-defined]
         ),
         Index("ix_contact_campaign_target", "campaign_id", "target_id"),
         Index("ix_contact_campaign_status", "campaign_id", "status"),
+        # One contact per action, channel and target: a repeated "I called" click (or a
+        # concurrent one) cannot log a second call.
+        Index("ux_contact_action_channel_target", "action_id", "channel", "target_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
 from ..campaigns.models import Campaign, CampaignVersion
 from ..campaigns.schema import CampaignDefinition
 from ..dbtypes import utcnow
-from ..delivery.outbox import enqueue
+from ..delivery.outbox import enqueue, enqueue_confirmation
 from ..extensions import db
 from ..lookup.service import LookupResult
+from . import confirmation
 from .models import Action, Constituent, Contact
 from .recipients import CHAMBERS_FOR_RULE, Recipient, constituent_values, recipients_for
+from .text import strip_controls
+
+# What ``secrets.token_urlsafe(24)`` makes; anything else is not one of our keys.
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class ActionProblem(ValueError):
@@ -142,12 +149,18 @@ def recent_action(email: str, campaign_id: int) -> Action | None:
     )
 
 
+def valid_submission_key(value: str) -> bool:
+    return SUBMISSION_KEY.fullmatch(value) is not None
+
+
 def action_by_key(submission_key: str) -> Action | None:
+    if not valid_submission_key(submission_key):
+        return None
     return db.session.scalar(select(Action).where(Action.submission_key == submission_key))
 
 
-def _checked_text(text: str, limit: int, what: str) -> str:
-    cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+def _checked_text(value: str, limit: int, what: str) -> str:
+    cleaned = strip_controls(value).strip()
     if not cleaned:
         raise ActionProblem(f"The {what} is empty. Please write a few words.")
     if len(cleaned) > limit:
@@ -158,6 +171,66 @@ def _checked_text(text: str, limit: int, what: str) -> str:
     return cleaned + "\n"
 
 
+def _serialise(key: str) -> None:
+    """Hold a lock for ``key`` until the current transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock on the first 64 bits of the (hex) key.
+    SQLite: ``BEGIN IMMEDIATE``, the database's write lock (SQLite has one writer anyway).
+    Everything read after this sees what an earlier holder committed.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        lock_id = int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    elif dialect == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:  # already writing: already locked
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def per_legislator_cap(definition: CampaignDefinition) -> int | None:
+    limits = definition.limits
+    return limits.per_legislator_per_day if limits is not None else None
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight of ``now``'s day in ADVOCACY_TIMEZONE (an aware datetime)."""
+    try:
+        zone = ZoneInfo(str(current_app.config.get("TIMEZONE") or "UTC"))
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), time(), tzinfo=zone)
+
+
+def capped_targets(
+    campaign_id: int, definition: CampaignDefinition, target_ids: list[str], now: datetime
+) -> set[str]:
+    """The legislators among ``target_ids`` whose cap for today is reached (one query).
+
+    Counted: this campaign's written contacts (email or post, not calls) to them since
+    midnight in ADVOCACY_TIMEZONE, except those that expired unconfirmed (an unconfirmed
+    one holds its place until it expires).
+    """
+    cap = per_legislator_cap(definition)
+    if cap is None or not target_ids:
+        return set()
+    rows = db.session.execute(
+        select(Contact.target_id, func.count())
+        .where(
+            Contact.campaign_id == campaign_id,
+            Contact.target_kind == "legislator",
+            Contact.target_id.in_(sorted(set(target_ids))),
+            Contact.channel != "call",
+            Contact.status != "expired",
+            Contact.created_at >= day_start(now),
+        )
+        .group_by(Contact.target_id)
+    ).all()
+    return {target_id for target_id, count in rows if count >= cap}
+
+
 def submit(
     campaign: Campaign,
     version: CampaignVersion,
@@ -166,20 +239,83 @@ def submit(
     bodies: dict[str, str],
 ) -> Action:
     """Record the action, one contact per reachable recipient, and their outbox rows in ONE
-    transaction. Double submits return the first action; repeats within the window raise."""
-    existing = action_by_key(draft.submission_key)
-    if existing is not None:
-        return existing
-    earlier = recent_action(draft.email, campaign.id)
-    if earlier is not None:
-        raise AlreadyActed(earlier)
+    transaction. Double submits return the first action; repeats within the window raise.
+
+    Submissions by the same person to the same campaign (same ``duplicate_key``) are
+    serialised, so simultaneous requests (a double click, two tabs, a retried POST) make one
+    action: the first commits, the others then find it (same submission key: they return it;
+    another key: ``AlreadyActed``).
+
+    A campaign with a per-legislator daily cap also serialises all its submissions (after the
+    per-person lock, always in that order) while the cap is counted and the contacts written,
+    so two visitors cannot both take the last place: PostgreSQL takes a second advisory lock
+    for the campaign; SQLite's write lock already covers it.
+    """
+    session = db.session
+    key = duplicate_key(draft.email, campaign.id)
+    try:
+        _serialise(key)
+        if per_legislator_cap(definition) is not None:
+            _serialise(hashlib.sha256(f"cap:{campaign.id}".encode()).hexdigest())
+        existing = action_by_key(draft.submission_key)
+        if existing is not None:
+            session.commit()  # ends the transaction (and the lock)
+            return existing
+        earlier = recent_action(draft.email, campaign.id)
+        if earlier is not None:
+            session.commit()
+            raise AlreadyActed(earlier)
+        action = _new_action(campaign, version, definition, draft, bodies, key)
+        session.commit()
+    except IntegrityError:
+        # Only possible if another request got past the lock (e.g. a different duplicate
+        # key for the same submission): the other request won. Show its result.
+        session.rollback()
+        winner = action_by_key(draft.submission_key)
+        if winner is None:
+            raise
+        return winner
+    except BaseException:
+        session.rollback()  # nothing half-written stays in the session
+        raise
+    return action
+
+
+def _new_action(
+    campaign: Campaign,
+    version: CampaignVersion,
+    definition: CampaignDefinition,
+    draft: Draft,
+    bodies: dict[str, str],
+    key: str,
+) -> Action:
+    """Add the action, its contacts and outbox rows to the session (flushed, not committed)."""
+    now = utcnow()
     messages = fill_messages(definition, draft)
-    reachable = [m for m in messages if m.recipient.channel is not None]
-    if not reachable:
+    capped = capped_targets(
+        campaign.id,
+        definition,
+        [m.recipient.id for m in messages if m.recipient.kind == "legislator"],
+        now,
+    )
+    reachable = [
+        m
+        for m in messages
+        if m.recipient.channel is not None
+        and not (m.recipient.kind == "legislator" and m.recipient.id in capped)
+    ]
+    if not reachable and not any(m.recipient.phone for m in messages):
+        if capped:
+            raise ActionProblem(
+                "Your legislators have received as many messages from this campaign as it "
+                "sends them in one day. Nothing was sent; please try again tomorrow."
+            )
         raise ActionProblem(
-            "None of your recipients can receive a written message. "
-            "Please use the phone numbers below instead."
+            "None of your recipients can receive a written message or a call. "
+            "Please choose your district again."
         )
+    # With no one to write to but someone to call, the action has no written contacts:
+    # the thank-you page gives the phone numbers, the call script and "I called" buttons.
 
     mode = definition.message.mode
     bodies_to_send = []
@@ -193,7 +329,7 @@ def submit(
             )
         bodies_to_send.append(body)
 
-    now = utcnow()
+    hold = confirmation.required() and any(m.recipient.channel == "email" for m in reachable)
     constituent = Constituent(
         name=draft.name,
         email=draft.email,
@@ -210,62 +346,70 @@ def submit(
         campaign_id=campaign.id,
         campaign_version_id=version.id,
         constituent=constituent,
-        duplicate_key=duplicate_key(draft.email, campaign.id),
+        duplicate_key=key,
         matched_address=draft.matched_address or None,
         state=draft.state or None,
+        legislator_ids=list(dict.fromkeys(draft.legislator_ids)),
+        capped_target_ids=sorted(capped) or None,
+        confirm_by=confirmation.deadline(now) if hold else None,
         created_at=now,
     )
-    try:
-        db.session.add(action)
-        for message, body in zip(reachable, bodies_to_send, strict=True):
-            recipient = message.recipient
-            contact = Contact(
-                action=action,
-                campaign_id=campaign.id,
-                campaign_version_id=version.id,
-                channel=recipient.channel,
-                target_kind=recipient.kind,
-                target_id=recipient.id,
-                target_name=recipient.name,
-                target_title=recipient.title or None,
-                target_party=recipient.party or None,
-                target_email=recipient.email or None,
-                target_phone=recipient.phone or None,
-                target_state=recipient.state or None,
-                target_chamber=recipient.chamber or None,
-                target_district=recipient.district or None,
-                subject=message.subject,
-                body=body,
-                personalised=body.strip() != message.body.strip(),
-                status="queued" if recipient.channel == "email" else "logged",
-                created_at=now,
-            )
-            db.session.add(contact)
-            if recipient.channel == "email":
-                enqueue(contact)
-    except Exception:
-        db.session.rollback()  # nothing half-written stays in the session
-        raise
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same form was sent twice at once; the other request won. Show its result.
-        db.session.rollback()
-        winner = action_by_key(draft.submission_key)
-        if winner is None:
-            raise
-        return winner
+    db.session.add(action)
+    for message, body in zip(reachable, bodies_to_send, strict=True):
+        recipient = message.recipient
+        contact = Contact(
+            action=action,
+            campaign_id=campaign.id,
+            campaign_version_id=version.id,
+            channel=recipient.channel,
+            target_kind=recipient.kind,
+            target_id=recipient.id,
+            target_name=recipient.name,
+            target_title=recipient.title or None,
+            target_party=recipient.party or None,
+            target_email=recipient.email or None,
+            target_phone=recipient.phone or None,
+            target_state=recipient.state or None,
+            target_chamber=recipient.chamber or None,
+            target_district=recipient.district or None,
+            subject=message.subject,
+            body=body,
+            personalised=body.strip() != message.body.strip(),
+            status=(
+                ("unconfirmed" if hold else "queued") if recipient.channel == "email" else "logged"
+            ),
+            created_at=now,
+        )
+        db.session.add(contact)
+        if recipient.channel == "email":
+            enqueue(contact, held=hold)
+    if hold:
+        enqueue_confirmation(action)
+    db.session.flush()
     return action
 
 
+def _call_contact(action_id: int, target_id: str) -> Contact | None:
+    return db.session.scalar(
+        select(Contact).where(
+            Contact.action_id == action_id,
+            Contact.channel == "call",
+            Contact.target_id == target_id,
+        )
+    )
+
+
 def log_call(action: Action, recipient: Recipient, definition: CampaignDefinition) -> Contact:
-    """Record an "I called" click once per action and recipient."""
-    for contact in action.contacts:
-        if contact.channel == "call" and contact.target_id == recipient.id:
-            return contact
+    """Record an "I called" click once per action and recipient (a unique index guards
+    against simultaneous clicks; the loser returns the winner's contact)."""
+    action_id = action.id
+    existing = _call_contact(action_id, recipient.id)
+    if existing is not None:
+        return existing
     script = definition.call_script or ""
+    now = utcnow()
     contact = Contact(
-        action=action,
+        action_id=action_id,
         campaign_id=action.campaign_id,
         campaign_version_id=action.campaign_version_id,
         channel="call",
@@ -282,17 +426,29 @@ def log_call(action: Action, recipient: Recipient, definition: CampaignDefinitio
         body=script or None,
         personalised=False,
         status="called",
-        created_at=utcnow(),
-        sent_at=utcnow(),
+        created_at=now,
+        sent_at=now,
     )
     db.session.add(contact)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        winner = _call_contact(action_id, recipient.id)
+        if winner is None:
+            raise
+        return winner
     return contact
 
 
 def call_recipients(action: Action, definition: CampaignDefinition) -> list[Recipient]:
-    """Everyone this action wrote to who can also be called (legislators and fixed targets)."""
-    ids = [c.target_id for c in action.contacts if c.target_kind == "legislator"]
+    """Everyone this action's visitor can call: every legislator their address resolved to
+    (written to or not, e.g. phone-only members) and the campaign's fixed targets, if they
+    have a phone number."""
+    if action.legislator_ids is not None:
+        ids = [str(i) for i in action.legislator_ids]
+    else:  # actions recorded before the ids were kept
+        ids = [c.target_id for c in action.contacts if c.target_kind == "legislator"]
     return [r for r in recipients_for(definition, ids) if r.phone]
 
 

@@ -1,15 +1,23 @@
 """The public action flow: details -> recipients and messages -> send -> thank you.
 
-Every POST answers with a 303 redirect; the visitor's progress lives in the signed session.
+Every POST that succeeds, or ends the flow (already taken part, message updated meanwhile,
+district choice refused), answers with a 303 redirect to a GET page that shows the result,
+so reloading or going back never posts again. Shown directly are only input the visitor
+must correct (form errors, a message too long: 400) and a campaign that is no longer open
+(its own page, 409). The visitor's progress lives in the signed session (kept small: ids,
+not directory rows).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from urllib.parse import quote
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -21,23 +29,29 @@ from werkzeug.wrappers.response import Response
 
 from ..campaigns import service as campaign_service
 from ..campaigns.models import Campaign
-from ..campaigns.schema import CampaignDefinition
+from ..campaigns.schema import SLUG_PATTERN, CampaignDefinition
 from ..campaigns.templating import RenderError
 from ..lookup import directory
 from ..lookup.registry import STATES, state_info, state_name
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
 from ..lookup.views import natural_key
-from . import service
+from ..security import limit_submissions
+from . import confirmation, service
 from .forms import ActionForm, StepForm
+from .models import Action
 from .recipients import CHAMBERS_FOR_RULE, constituent_values, recipients_for
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("actions", __name__)
 DRAFT = "draft"
+ALREADY = "already_acted"
 
 Page = str | tuple[str, int] | Response
 
 
 def _campaign_or_404(slug: str) -> tuple[Campaign, CampaignDefinition]:
+    if re.fullmatch(SLUG_PATTERN, slug) is None:  # e.g. NUL, which PostgreSQL cannot compare
+        abort(404)
     campaign = campaign_service.get_campaign(slug)
     if campaign is None or campaign.current_version is None or campaign.status == "draft":
         abort(404)
@@ -70,30 +84,56 @@ def _draft_for(campaign: Campaign) -> service.Draft | None:
     return draft
 
 
+def _not_actionable(campaign: Campaign, definition: CampaignDefinition) -> tuple[str, int]:
+    """The campaign stopped taking part (paused, closed...): its page, with 409, says why.
+
+    (The one POST answered directly besides form errors: posting again changes nothing.)
+    """
+    flash("Nothing was sent.", "error")
+    return _campaign_page(campaign, definition, None, 409)
+
+
+def _already(slug: str, earlier: Action) -> Response:
+    session.pop(DRAFT, None)
+    session[ALREADY] = {"slug": slug, "when": service.format_when(earlier.created_at)}
+    return redirect(url_for(".already", slug=slug), 303)
+
+
+@blueprint.get("/c/<slug>/already")
+def already(slug: str) -> Page:
+    campaign, definition = _campaign_or_404(slug)
+    seen = session.get(ALREADY)
+    when = seen.get("when") if isinstance(seen, dict) and seen.get("slug") == slug else None
+    return render_template(
+        "actions/already.html", campaign=campaign, definition=definition, when=when
+    )
+
+
 @blueprint.post("/c/<slug>/act")
+@limit_submissions
 def start(slug: str) -> Page:
     campaign, definition = _campaign_or_404(slug)
     if not campaign_service.public_state(campaign).actionable:
-        return _campaign_page(campaign, definition, None, 409)
+        return _not_actionable(campaign, definition)
     form = ActionForm()
+    if form.is_bot:
+        # The honeypot was filled in: answer like a success, keep and send nothing.
+        log.info("campaign %s: honeypot filled; submission ignored", slug)
+        session.pop(DRAFT, None)
+        return redirect(url_for(".write", slug=slug), 303)
     if not form.validate_on_submit():
         return _campaign_page(campaign, definition, form, 400)
     email = (form.email.data or "").strip()
     earlier = service.recent_action(email, campaign.id)
     if earlier is not None:
-        return render_template(
-            "actions/already.html",
-            campaign=campaign,
-            definition=definition,
-            when=service.format_when(earlier.created_at),
-        ), 200
+        return _already(slug, earlier)
     assert campaign.current_version is not None  # noqa: S101 - checked by _campaign_or_404
     draft = service.Draft(
         slug=slug,
         version_id=campaign.current_version.id,
         name=" ".join(form.name.data.split()),
         email=email,
-        street_address=form.street_address.data.strip(),
+        street_address=" ".join(form.street_address.data.split()),
         phone=(form.phone.data or "").strip(),
         opt_in=bool(form.opt_in.data),
     )
@@ -137,9 +177,29 @@ def start(slug: str) -> Page:
     return redirect(url_for(".write", slug=slug), 303)
 
 
+def _picked_districts(
+    state: str, allowed: set[str], values: list[str]
+) -> tuple[set[tuple[str, str]], str | None]:
+    """The (chamber, district) pairs chosen, or a message saying what is wrong."""
+    picked = [v for v in values if v]
+    if len(picked) > len(allowed):
+        return set(), "Please choose only your own district: one per chamber."
+    known = {(d.chamber, d.district) for d in directory.districts_in_state(state)}
+    chosen: dict[str, str] = {}
+    for value in picked:
+        chamber, _, district = value.partition("|")
+        if chamber not in allowed or (chamber, district) not in known:
+            return set(), "That district is not one this campaign writes to. Please choose again."
+        if chamber in chosen and chosen[chamber] != district:
+            return set(), "Please choose only your own district: one per chamber."
+        chosen[chamber] = district
+    return set(chosen.items()), None
+
+
 @blueprint.route("/c/<slug>/choose", methods=["GET", "POST"])
+@limit_submissions  # POST only
 def choose(slug: str) -> Page:
-    """Manual path: the visitor picks their state and district(s) from the directory."""
+    """Manual path: the visitor picks their state and their district in each chamber."""
     campaign, definition = _campaign_or_404(slug)
     draft = _draft_for(campaign)
     if draft is None:
@@ -147,34 +207,50 @@ def choose(slug: str) -> Page:
     allowed = CHAMBERS_FOR_RULE.get(definition.legislator_chambers or "", set())
     form = StepForm()
     state = (request.values.get("state") or draft.state or "").lower()
-    if request.method == "POST" and form.validate_on_submit() and state in STATES:
-        chosen = set(request.form.getlist("district"))
+    if request.method == "POST":
+        shown_state = state if state in STATES else None
+        if not form.validate_on_submit() or state not in STATES:
+            flash("Please choose your state, then your district.", "error")
+            return redirect(url_for(".choose", slug=slug, state=shown_state), 303)
+        values = [
+            value
+            for name in request.form
+            if name == "district" or name.startswith("district-")
+            for value in request.form.getlist(name)
+        ]
+        picked, problem = _picked_districts(state, allowed, values)
         people = [
             leg
             for leg in directory.legislators_in_state(state)
-            if leg.chamber in allowed and f"{leg.chamber}|{leg.district}" in chosen
+            if (leg.chamber, leg.district) in picked
         ]
-        if people or not allowed:
-            draft.state, draft.legislator_ids, draft.confidence = (
-                state.upper(),
-                [p.id for p in people],
-                "manual",
-            )
-            draft.matched_address = ""
-            session[DRAFT] = draft.to_session()
-            return redirect(url_for(".write", slug=slug), 303)
-        flash("Please choose at least one district.", "error")
-    districts = []
+        if problem is None and allowed and not picked:
+            problem = "Please choose your district."
+        elif problem is None and allowed and not people:
+            problem = "No one sits for the district you chose right now. Please check it."
+        if problem is not None:
+            flash(problem, "error")
+            return redirect(url_for(".choose", slug=slug, state=shown_state), 303)
+        draft.state, draft.legislator_ids, draft.confidence = (
+            state.upper(),
+            [p.id for p in people],
+            "manual",
+        )
+        draft.matched_address = ""
+        session[DRAFT] = draft.to_session()
+        return redirect(url_for(".write", slug=slug), 303)
+    chambers: list[dict[str, object]] = []
     if state in STATES:
         members: dict[tuple[str, str], list[str]] = {}
         for leg in directory.legislators_in_state(state):
             members.setdefault((leg.chamber, leg.district), []).append(leg.name)
         info = state_info(state)
+        by_chamber: dict[str, list[dict[str, object]]] = {}
         for row in sorted(
             directory.districts_in_state(state), key=lambda d: (d.chamber, natural_key(d.district))
         ):
             if row.chamber in allowed:
-                districts.append(
+                by_chamber.setdefault(row.chamber, []).append(
                     {
                         "key": f"{row.chamber}|{row.district}",
                         "district": row.district,
@@ -182,6 +258,14 @@ def choose(slug: str) -> Page:
                         "members": members.get((row.chamber, row.district), []),
                     }
                 )
+        for chamber, rows in by_chamber.items():
+            chambers.append(
+                {
+                    "chamber": chamber,
+                    "name": info.chamber_names.get(chamber, chamber),
+                    "districts": rows,
+                }
+            )
     states = sorted(((abbr, state_name(abbr)) for abbr in STATES), key=lambda s: s[1])
     return render_template(
         "actions/choose.html",
@@ -190,7 +274,7 @@ def choose(slug: str) -> Page:
         form=form,
         states=states,
         state=state,
-        districts=districts,
+        chambers=chambers,
     )
 
 
@@ -216,6 +300,12 @@ def _write_page(
         messages = service.fill_messages(definition, draft)
     except RenderError as exc:
         messages, error = [], str(exc)
+    capped = service.capped_targets(
+        campaign.id,
+        definition,
+        [m.recipient.id for m in messages if m.recipient.kind == "legislator"],
+        service.utcnow(),
+    )
     return render_template(
         "actions/write.html",
         campaign=campaign,
@@ -225,16 +315,28 @@ def _write_page(
         form=form,
         edits=edits,
         error=error,
-        writable=[m for m in messages if m.recipient.channel],
+        writable=[
+            m
+            for m in messages
+            if m.recipient.channel
+            and not (m.recipient.kind == "legislator" and m.recipient.id in capped)
+        ],
         unreachable=[m for m in messages if not m.recipient.channel],
+        capped=[
+            m for m in messages if m.recipient.kind == "legislator" and m.recipient.id in capped
+        ],
+        confirmation_required=confirmation.required(),
     ), status
 
 
 @blueprint.post("/c/<slug>/send")
+@limit_submissions
 def send(slug: str) -> Page:
     campaign, definition = _campaign_or_404(slug)
     form = StepForm()
     key = request.form.get("submission_key", "")
+    if not service.valid_submission_key(key):
+        key = ""
     done = service.action_by_key(key) if key else None
     if done is not None and done.campaign_id == campaign.id:  # a double submit
         return redirect(url_for(".thanks", slug=slug, key=key), 303)
@@ -243,36 +345,36 @@ def send(slug: str) -> Page:
         flash("Your message was not sent: the page had expired. Please start again.", "error")
         return redirect(url_for("campaigns.campaign_page", slug=slug), 303)
     if not campaign_service.public_state(campaign).actionable:
-        return _campaign_page(campaign, definition, None, 409)
+        return _not_actionable(campaign, definition)
     version = campaign.current_version
     if version is None or version.id != draft.version_id:
         # The campaign changed while the visitor was writing: show the new text first.
         draft.version_id = version.id if version else draft.version_id
         session[DRAFT] = draft.to_session()
-        return _write_page(
-            campaign,
-            definition,
-            draft,
-            form,
-            {},
-            "This campaign's message was just updated. Please review it and send again.",
-            409,
+        flash(
+            "Nothing was sent: this campaign's message was just updated. "
+            "Please review it and send again.",
+            "error",
         )
+        return redirect(url_for(".write", slug=slug), 303)
     edits = {k: v for k, v in request.form.items() if k.startswith("body-")}
     try:
         action = service.submit(campaign, version, definition, draft, edits)
     except service.AlreadyActed as exc:
-        session.pop(DRAFT, None)
-        return render_template(
-            "actions/already.html",
-            campaign=campaign,
-            definition=definition,
-            when=service.format_when(exc.action.created_at),
-        ), 200
+        return _already(slug, exc.action)
     except (service.ActionProblem, RenderError) as exc:
         return _write_page(campaign, definition, draft, form, edits, str(exc), 400)
     session.pop(DRAFT, None)
     return redirect(url_for(".thanks", slug=slug, key=action.submission_key), 303)
+
+
+def public_url(endpoint: str, **values: str) -> str:
+    """An absolute URL on the public site (ADVOCACY_SITE_URL), whatever host was asked."""
+    path = url_for(endpoint, **values)
+    root = request.script_root
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return str(current_app.config["SITE_URL"]).rstrip("/") + path
 
 
 @blueprint.get("/c/<slug>/thanks/<key>")
@@ -300,7 +402,7 @@ def thanks(slug: str, key: str) -> Page:
     called = {c.target_id for c in action.contacts if c.channel == "call"}
     written_to = [c.target_id for c in action.contacts if c.target_kind == "legislator"]
     postal = {r.id: r.postal_address for r in recipients_for(definition, written_to)}
-    page_url = url_for("campaigns.campaign_page", slug=slug, _external=True)
+    page_url = public_url("campaigns.campaign_page", slug=slug)
     share_text = definition.share_text or definition.title
     share = {
         "email": f"mailto:?subject={quote(definition.title)}"
@@ -322,10 +424,13 @@ def thanks(slug: str, key: str) -> Page:
         postal=postal,
         form=StepForm(),
         thank_you_html=campaign_service.render_markdown(definition.thank_you),
+        confirmation_state=confirmation.state_of(action),
+        capped_names=[r.name for r in recipients_for(definition, action.capped_target_ids or [])],
     )
 
 
 @blueprint.post("/c/<slug>/thanks/<key>/called")
+@limit_submissions
 def called(slug: str, key: str) -> Page:
     campaign, definition = _campaign_or_404(slug)
     action = service.action_by_key(key)
@@ -342,3 +447,48 @@ def called(slug: str, key: str) -> Page:
     else:
         flash("We could not log that call. Please try again.", "error")
     return redirect(url_for(".thanks", slug=slug, key=key), 303)
+
+
+@blueprint.get("/c/<slug>/confirm/<token>")
+def confirm_page(slug: str, token: str) -> Page:
+    """The link in the confirmation mail: a page with a button. Changes nothing (mail
+    scanners open links)."""
+    campaign, definition = _campaign_or_404(slug)
+    action = confirmation.action_for_token(token)
+    if action is None or action.campaign_id != campaign.id:
+        return render_template(
+            "actions/confirm.html", campaign=campaign, definition=definition, state="bad"
+        ), 404
+    state = confirmation.state_of(action)
+    return render_template(
+        "actions/confirm.html",
+        campaign=campaign,
+        definition=definition,
+        state=state,
+        action=action,
+        token=token,
+        form=StepForm(),
+        email_contacts=[c for c in action.contacts if c.channel == "email"],
+    ), (410 if state == "expired" else 200)
+
+
+@blueprint.post("/c/<slug>/confirm/<token>")
+@limit_submissions
+def confirm(slug: str, token: str) -> Page:
+    campaign, _definition = _campaign_or_404(slug)
+    action = confirmation.action_for_token(token)
+    if action is None or action.campaign_id != campaign.id:
+        return redirect(url_for(".confirm_page", slug=slug, token=token), 303)
+    form = StepForm()
+    if not form.validate_on_submit():
+        flash("Your confirmation did not go through: the page had expired. Please try again.")
+        return redirect(url_for(".confirm_page", slug=slug, token=token), 303)
+    key = action.submission_key
+    state = confirmation.state_of(action)
+    if state == "pending" and confirmation.confirm(action):
+        log.info("campaign %s: action %s confirmed", slug, action.id)
+        flash("Thank you for confirming. Your message is on its way.", "success")
+        return redirect(url_for(".thanks", slug=slug, key=key), 303)
+    if state in ("confirmed", "none"):
+        return redirect(url_for(".thanks", slug=slug, key=key), 303)
+    return redirect(url_for(".confirm_page", slug=slug, token=token), 303)

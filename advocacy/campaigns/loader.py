@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import templating
-from .schema import CampaignDefinition
+from .schema import CampaignDefinition, LocatedProblems
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,26 @@ _SafeLineLoader.add_constructor(
 )
 
 
+def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
+    """The node at ``loc`` exactly, or None (parts that are pydantic tags are skipped)."""
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            if found is None:
+                if part in _TAGS:
+                    continue
+                return None
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return None
+            node = node.value[part]
+        else:
+            return None
+    return node
+
+
 def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, bool]:
     """Line (1-based) of the node at ``loc``; the bool says whether ``loc`` was found fully."""
     node = root
@@ -92,12 +113,15 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, 
     return line, True
 
 
-def _field_name(loc: tuple[Any, ...], known_tags: set[str]) -> str:
+_TAGS = {"fixed", "state_legislators"}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif part in known_tags:
+        elif part in _TAGS:
             continue
         else:
             parts.append(("." if parts else "") + str(part))
@@ -120,88 +144,203 @@ def _pydantic_message(error: Any) -> str:
     return message
 
 
-def _template_line(
-    root: yaml.Node | None, loc: tuple[str, ...], template_line: int | None
-) -> int | None:
-    """Map a line inside a template to a file line (block scalars start on the next line)."""
-    line, found = _line_of(root, loc)
-    if line is None or not found or template_line is None:
-        return line
-    node = root
-    for part in loc:
-        assert isinstance(node, yaml.MappingNode)  # noqa: S101 - _line_of found the path
-        node = next(v for k, v in node.value if k.value == part)
-    is_block = isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")
-    return node.start_mark.line + template_line + (1 if is_block else 0)
+# -- where a template problem is in the file ---------------------------------------------------
+
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use characters, valid in YAML
+_BREAKS = "\n\r\x85\u2028\u2029"
 
 
-def parse_text(text: str, path: str = "<campaign>") -> LoadResult:
-    problems: list[Problem] = []
+def _source_lines(text: str, loc: tuple[str, ...]) -> tuple[str, list[int]] | None:
+    """The scalar at ``loc`` and, for each of its characters, the file line it came from.
+
+    Plain, quoted and folded scalars join their lines, so a template line is not a file line.
+    Each source line of the scalar gets a marker with its number; YAML reads the marked text
+    exactly as it reads the file, and where the markers land in the value says which file line
+    every character came from. None if the scalar cannot be mapped.
+    """
+    root = yaml.compose(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
+    node = _node_at(root, loc)
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    start, end = node.start_mark, node.end_mark
+    block = node.style in ("|", ">")
+    skip = " " if block else " \t"
+    inserts: list[tuple[int, int]] = []  # (index in text, 1-based line)
+    if not block:
+        inserts.append((start.index + (1 if node.style in ('"', "'") else 0), start.line + 1))
+    line, index = start.line, start.index
+    while index < end.index:
+        char = text[index]
+        index += 1
+        if char not in _BREAKS or (char == "\r" and text[index : index + 1] == "\n"):
+            continue
+        line += 1
+        column = index
+        while column < end.index and text[column] in skip:
+            column += 1
+        if column < end.index and text[column] not in _BREAKS:
+            inserts.append((column, line + 1))
+    marked = text
+    for position, number in reversed(inserts):
+        marked = f"{marked[:position]}{_MARK_OPEN}{number}{_MARK_CLOSE}{marked[position:]}"
     try:
-        root = yaml.compose(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
-        data = yaml.load(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        return LoadResult(
-            path, text, None, [Problem(path, line, "", f"YAML syntax error: {reason}")]
+        marked_node = _node_at(
+            yaml.compose(marked, Loader=_SafeLineLoader),  # noqa: S506 - SafeLoader subclass
+            loc,
         )
-    if not isinstance(data, dict):
-        return LoadResult(
-            path,
-            text,
-            None,
-            [
-                Problem(
-                    path, 1, "", "a campaign file must be a mapping of fields (slug:, title:, ...)"
-                )
-            ],
-        )
+    except yaml.YAMLError:
+        return None
+    if not isinstance(marked_node, yaml.ScalarNode):
+        return None
+    value: list[str] = []
+    lines: list[int] = []
+    current = start.line + 1
+    for position, piece in enumerate(marked_node.value.split(_MARK_OPEN)):
+        if position:
+            number, _, piece = piece.partition(_MARK_CLOSE)
+            current = int(number)
+        value.append(piece)
+        lines.extend([current] * len(piece))
+    if "".join(value) != node.value:
+        return None
+    return node.value, lines
 
+
+def _template_line(
+    text: str,
+    loc: tuple[str, ...],
+    problem: templating.TemplateProblem,
+    occurrence: tuple[int, int] = (0, 1),
+) -> int:
+    """The file line of a problem in the template at ``loc``: the line where the offending
+    expression starts when that can be told, else the line where the scalar starts.
+
+    ``occurrence`` is (n, count) when ``count`` identical problems share this template line:
+    the n-th of them is the n-th match of the expression there.
+    """
+    root = yaml.compose(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
+    node = _node_at(root, loc)
+    assert node is not None  # noqa: S101 - the template was read from this node
+    fallback = node.start_mark.line + 1
+    mapped = _source_lines(text, loc)
+    if mapped is None or problem.line is None:
+        return fallback
+    value, lines = mapped
+    offsets = [0]
+    for template_line in value.split("\n"):
+        offsets.append(offsets[-1] + len(template_line) + 1)
+    if not 1 <= problem.line < len(offsets):
+        return fallback
+    first, after = offsets[problem.line - 1], min(offsets[problem.line], len(value))
+    if problem.pattern is not None:
+        matches = [m for m in problem.pattern.finditer(value) if first <= m.start() < after]
+        if not matches:  # an expression written over several lines
+            matches = [m for m in problem.pattern.finditer(value) if m.start() < after <= m.end()]
+        index, count = occurrence
+        if len(matches) == count:
+            return lines[matches[index].start()]
+        found = {lines[m.start()] for m in matches}
+        if len(found) == 1:
+            return found.pop()
+    found = set(lines[first:after])
+    return found.pop() if len(found) == 1 else fallback
+
+
+def _yaml_problem(text: str, exc: yaml.YAMLError, path: str) -> Problem:
+    """A YAML syntax error at the line where the broken construct starts, naming the top-level
+    field it is in when that can be told."""
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    context = getattr(exc, "context", None) or ""
+    reason = getattr(exc, "problem", None) or str(exc)
+    mark = problem_mark
+    if (
+        context_mark is not None
+        and problem_mark is not None
+        and context_mark.line < problem_mark.line
+        and not context.startswith("while parsing a block")
+    ):
+        # An unclosed [ { or quote: the parser notices lines later; the mistake is here.
+        mark = context_mark
+        reason = f"{reason} on line {problem_mark.line + 1} ({context} that starts here)"
+    line = mark.line + 1 if mark is not None else None
+    if mark is not None and not text[mark.index :].strip():
+        # Found at the end of the file: the unfinished thing is on the last line with text.
+        line = max(len(text.rstrip().splitlines()), 1)
+    field = _top_level_key(text, line) if line is not None else ""
+    return Problem(path, line, field, f"YAML syntax error: {reason}")
+
+
+_TOP_LEVEL_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?:[ \t]|$)")
+
+
+def _top_level_key(text: str, line: int) -> str:
+    """The known top-level field whose value holds ``line``, or '' (no field can be told)."""
+    lines = text.split("\n")
+    for number in range(min(line, len(lines)), 0, -1):
+        source = lines[number - 1].rstrip("\r")
+        if source[:1] in ("", " ", "\t", "#"):
+            continue  # inside a value, blank, or a comment
+        match = _TOP_LEVEL_KEY.match(source)
+        if match and match.group(1) in CampaignDefinition.model_fields:
+            return match.group(1)
+        return ""
+    return ""
+
+
+# -- the rules -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """A problem before it has a file line: ``loc`` is where it is in the document."""
+
+    loc: tuple[Any, ...]
+    message: str
+    template: templating.TemplateProblem | None = None
+
+    @property
+    def field(self) -> str:
+        return _field_name(self.loc)
+
+
+_TEMPLATES: tuple[tuple[str, ...], ...] = (
+    ("message", "subject"),
+    ("message", "body"),
+    ("call_script",),
+)
+
+
+def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
+    """Every rule, in one place: the schema, the templates, and the filled sample's length."""
+    if not isinstance(data, dict):
+        return None, [
+            _Finding((), "a campaign file must be a mapping of fields (slug:, title:, ...)")
+        ]
+    findings: list[_Finding] = []
+    definition: CampaignDefinition | None
     try:
         definition = CampaignDefinition.model_validate(data)
     except ValidationError as exc:
+        definition = None
         for error in exc.errors():
             loc = tuple(error["loc"])
-            line, _ = _line_of(root, loc)
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    _field_name(loc, {"fixed", "state_legislators"}),
-                    _pydantic_message(error),
-                )
-            )
-        definition = None
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, LocatedProblems):
+                findings.extend(_Finding(loc + where, text) for where, text in cause.problems)
+            else:
+                findings.append(_Finding(loc, _pydantic_message(error)))
 
     # Templates are checked even when other fields failed, so every problem shows at once.
-    message = data.get("message") if isinstance(data.get("message"), dict) else {}
-    for key in ("subject", "body"):
-        source = message.get(key)
+    for loc in _TEMPLATES:
+        source: object = data
+        for part in loc:
+            source = source.get(part) if isinstance(source, dict) else None
         if isinstance(source, str):
-            for template_problem in templating.check_template(source):
-                problems.append(
-                    Problem(
-                        path,
-                        _template_line(root, ("message", key), template_problem.line),
-                        f"message.{key}",
-                        str(template_problem),
-                    )
-                )
-    call_script = data.get("call_script")
-    if isinstance(call_script, str):
-        for template_problem in templating.check_template(call_script):
-            problems.append(
-                Problem(
-                    path,
-                    _template_line(root, ("call_script",), template_problem.line),
-                    "call_script",
-                    str(template_problem),
-                )
-            )
+            for problem in templating.check_template(source):
+                findings.append(_Finding(loc, str(problem), problem))
 
-    if definition is not None and not problems:
+    if definition is not None and not findings:
         sample = templating.sample_context(definition.title)
         for key, limit in (
             ("subject", definition.message.max_subject_length),
@@ -210,22 +349,71 @@ def parse_text(text: str, path: str = "<campaign>") -> LoadResult:
             try:
                 rendered = templating.render(getattr(definition.message, key), sample)
             except templating.RenderError as exc:
-                problems.append(
-                    Problem(path, _line_of(root, ("message", key))[0], f"message.{key}", str(exc))
-                )
+                findings.append(_Finding(("message", key), str(exc)))
                 continue
             if len(rendered) > limit:
-                problems.append(
-                    Problem(
-                        path,
-                        _line_of(root, ("message", key))[0],
-                        f"message.{key}",
+                findings.append(
+                    _Finding(
+                        ("message", key),
                         f"the filled sample is {len(rendered)} characters, "
                         f"over the limit of {limit}",
                     )
                 )
+    return (definition if not findings else None), findings
+
+
+def validate_data(data: dict[str, Any], path: str = "<editor>") -> LoadResult:
+    """Check an already-read campaign (e.g. from the admin editor) by exactly the rules of
+    ``parse_text``: the schema, the template placeholders (message and call_script), and the
+    length of the message filled with sample values.
+
+    Every problem has ``line=None``. ``Problem.field`` names where it is, stably:
+
+    - ``""``: the whole campaign (e.g. it is not a mapping);
+    - a top-level field: ``slug``, ``title``, ``summary``, ``status``, ``starts_at``,
+      ``ends_at`` (also "ends_at must be after starts_at"), ``targets`` (e.g. none at all),
+      ``call_script``, ``thank_you``, ``share_text``, ``privacy_note``, or an unknown key;
+    - ``message`` (e.g. missing) and ``message.subject``, ``message.body``, ``message.mode``,
+      ``message.max_subject_length``, ``message.max_body_length``;
+    - ``targets[i]`` (a target as a whole: unknown type, no contact channel) and
+      ``targets[i].FIELD``, e.g. ``targets[1].email`` or ``targets[2].id`` (a fixed target id
+      used twice is reported at the later one); ``i`` counts every target from 0.
+
+    Dates may be ``date``/``datetime`` objects or text. ``text`` of the result is empty.
+    """
+    definition, findings = _check(data)
+    problems = [Problem(path, None, finding.field, finding.message) for finding in findings]
+    return LoadResult(path, "", definition, problems)
+
+
+def parse_text(text: str, path: str = "<campaign>") -> LoadResult:
+    """Read campaign YAML and check it (``validate_data``'s rules), with each problem's line."""
+    try:
+        root = yaml.compose(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        return LoadResult(path, text, None, [_yaml_problem(text, exc, path)])
+    definition, findings = _check(data)
+    problems: list[Problem] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for finding in findings:
+        if finding.template is None:
+            line = _line_of(root, finding.loc)[0] or 1
+        else:
+            # Identical problems on one template line (``{{ x }} ... {{ x }}``) take the
+            # matches of their expression in turn.
+            key = (finding.loc, finding.template.line, str(finding.template))
+            count = sum(
+                1
+                for other in findings
+                if other.template is not None
+                and (other.loc, other.template.line, str(other.template)) == key
+            )
+            index = seen[key] = seen.get(key, -1) + 1
+            line = _template_line(text, finding.loc, finding.template, (index, count))
+        problems.append(Problem(path, line, finding.field, finding.message))
     problems.sort(key=lambda p: (p.line or 0, p.field))
-    return LoadResult(path, text, definition if not problems else None, problems)
+    return LoadResult(path, text, definition, problems)
 
 
 def load_file(path: Path) -> LoadResult:

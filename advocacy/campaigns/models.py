@@ -24,6 +24,8 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     # "file": defined by a YAML file in the campaigns folder; "admin": edited in the site.
     source: Mapped[str] = mapped_column(String(16), default="file")
     source_path: Mapped[str | None] = mapped_column(String(500))
+    # Archived campaigns are closed and hidden from the admin's default list.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaign_version.id", use_alter=True)
     )

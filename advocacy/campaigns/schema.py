@@ -11,12 +11,27 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ChamberChoice = Literal["lower", "upper", "both"]
+
+
+class LocatedProblems(ValueError):
+    """Problems a rule over a whole field finds, each at a path inside that field.
+
+    Pydantic reports a validator's error at the validated field (``targets``); the loader
+    appends each ``path`` (e.g. ``(2, "id")``) so the problem lands on ``targets[2].id``.
+    """
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
 
 
 class Strict(BaseModel):
@@ -73,6 +88,16 @@ class Message(Strict):
     max_body_length: Annotated[int, Field(ge=100, le=20_000)] = 5000
 
 
+class Limits(Strict):
+    """Optional caps, enforced when a visitor sends."""
+
+    per_legislator_per_day: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None,
+        description="At most this many messages to any one legislator per day "
+        "(ADVOCACY_TIMEZONE); later visitors that day are told and do not write to them.",
+    )
+
+
 class CampaignDefinition(Strict):
     slug: Annotated[str, Field(pattern=SLUG_PATTERN, max_length=80)]
     title: _text(200)  # type: ignore[valid-type]
@@ -86,6 +111,16 @@ class CampaignDefinition(Strict):
     thank_you: _text(5000) | None = None  # type: ignore[valid-type]
     share_text: _text(280) | None = None  # type: ignore[valid-type]
     privacy_note: _text(2000) | None = None  # type: ignore[valid-type]
+    limits: Limits | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_limits(self, handler: SerializerFunctionWrapHandler) -> object:
+        # A campaign without limits dumps (and hashes: campaign versions) as it did before
+        # the field existed, so adding it makes no new version of existing campaigns.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("limits") is None:
+            data.pop("limits", None)
+        return data
 
     @field_validator("starts_at", "ends_at", mode="before")
     @classmethod
@@ -111,15 +146,36 @@ class CampaignDefinition(Strict):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
-    @model_validator(mode="after")
-    def end_after_start(self) -> CampaignDefinition:
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+    @field_validator("ends_at")
+    @classmethod
+    def end_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        # starts_at is declared first, so it is in info.data whenever it was valid.
+        starts_at = info.data.get("starts_at")
+        if value is not None and starts_at is not None and value <= starts_at:
             raise ValueError("ends_at must be after starts_at")
-        ids = [t.id for t in self.targets if isinstance(t, FixedTarget)]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"fixed target ids must be unique: {', '.join(duplicates)}")
-        return self
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def fixed_ids_are_unique(cls, targets: list[Target]) -> list[Target]:
+        first_use: dict[str, int] = {}
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for index, target in enumerate(targets):
+            if not isinstance(target, FixedTarget):
+                continue
+            if target.id in first_use:
+                problems.append(
+                    (
+                        (index, "id"),
+                        f"fixed target ids must be unique: {target.id!r} is already used by "
+                        f"targets[{first_use[target.id]}]",
+                    )
+                )
+            else:
+                first_use[target.id] = index
+        if problems:
+            raise LocatedProblems(problems)
+        return targets
 
     @property
     def legislator_chambers(self) -> ChamberChoice | None:

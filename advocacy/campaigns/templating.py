@@ -7,9 +7,10 @@ Campaign authors write ``{{ target.name }}``-style placeholders. Only the names 
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
@@ -37,9 +38,15 @@ MAX_SEQUENCE = 10_000
 
 
 class TemplateProblem(ValueError):
-    def __init__(self, message: str, line: int | None = None) -> None:
+    """A problem in a template. ``line`` is the template's own line (1-based); ``pattern``,
+    when known, finds the offending expression in the template text (to place it exactly)."""
+
+    def __init__(
+        self, message: str, line: int | None = None, pattern: re.Pattern[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.line = line
+        self.pattern = pattern
 
 
 class _CappedSandbox(ImmutableSandboxedEnvironment):
@@ -66,23 +73,116 @@ class _CappedSandbox(ImmutableSandboxedEnvironment):
             raise SecurityError("value too long")
         return result
 
+    # Lookups reach placeholder values only: a placeholder is text, with no fields or methods
+    # (``{{ constituent.city.upper }}`` is an error, never a bound method's repr).
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        return self._lookup(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return self._lookup(obj, argument)
+
+    def _lookup(self, obj: Any, key: Any) -> Any:
+        if isinstance(obj, _Namespace):
+            value = obj.lookup(key)
+            if value is not None:
+                return value
+            hint = f"{{{{ {obj._name}.{key} }}}} is not a placeholder"
+        else:
+            hint = f"{key!r}: a placeholder is text and has no fields or methods"
+        return self.undefined(hint=hint, obj=obj, name=str(key))
+
 
 _ENV = _CappedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_EXAMPLES = ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)
 
 
-def _placeholders(tree: nodes.Template) -> Iterator[tuple[str, int]]:
-    # A name under an attribute or item lookup is reported with it (x.y, not also x).
+@dataclass(frozen=True)
+class _Use:
+    """One use of a name in a template: ``parts`` is the lookup chain from its root."""
+
+    root: str | None  # None: a lookup on something that is not a name (``'x'.upper``)
+    parts: tuple[str | None, ...]  # None: a subscript that is not a constant
+    line: int
+
+    @property
+    def text(self) -> str:
+        return ".".join([self.root or "(value)", *(part or "?" for part in self.parts)])
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """A regular expression for this use in the template source (None: not a name)."""
+        if self.root is None:
+            return None
+        regex = rf"(?<![\w.]){re.escape(self.root)}\b"
+        for part in self.parts:
+            if part is None:
+                regex += r"\s*\[[^\]]*\]"
+            else:
+                name = re.escape(part)
+                regex += rf"""\s*(?:\.\s*{name}\b|\[\s*['"]{name}['"]\s*\])"""
+        if not self.parts:
+            regex += r"(?!\s*[.\[])"
+        return re.compile(regex)
+
+
+def _uses(tree: nodes.Template) -> Iterator[_Use]:
+    """Every name or lookup chain, outermost node only: ``a.b.c`` is one use, not three."""
     owned = {id(node.node) for node in tree.find_all((nodes.Getattr, nodes.Getitem))}
     for node in tree.find_all((nodes.Getattr, nodes.Name, nodes.Getitem)):
-        if id(node) in owned and isinstance(node, nodes.Name):
+        if id(node) in owned:
             continue
-        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
-            yield f"{node.node.name}.{node.attr}", node.lineno
-        elif isinstance(node, nodes.Getitem) and isinstance(node.node, nodes.Name):
-            key = node.arg.value if isinstance(node.arg, nodes.Const) else "?"
-            yield f"{node.node.name}.{key}", node.lineno
-        elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name not in ALLOWED_ROOTS:
-            yield node.name, node.lineno
+        if isinstance(node, nodes.Name) and node.ctx != "load":
+            continue
+        parts: list[str | None] = []
+        current: nodes.Node = node
+        while isinstance(current, nodes.Getattr | nodes.Getitem):
+            if isinstance(current, nodes.Getattr):
+                parts.append(current.attr)
+            elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, str):
+                parts.append(current.arg.value)
+            else:
+                parts.append(None)
+            current = current.node
+        root = current.name if isinstance(current, nodes.Name) else None
+        yield _Use(root, tuple(reversed(parts)), node.lineno)
+
+
+def _placeholder_problem(use: _Use) -> TemplateProblem | None:
+    """None when ``use`` is exactly one known placeholder (``root.attr`` or ``root['attr']``)."""
+    if use.root is not None and len(use.parts) == 1 and use.text in PLACEHOLDERS:
+        return None
+    if use.root in ALLOWED_ROOTS and not use.parts:
+        message = (
+            f"{{{{ {use.root} }}}} is not a placeholder on its own; use one of its fields, "
+            f"e.g. {{{{ {next(n for n in PLACEHOLDERS if n.startswith(use.root + '.'))} }}}}"
+        )
+    elif use.root is None:
+        message = f"lookups are only allowed on placeholders, not on {{{{ {use.text} }}}}"
+    elif (
+        use.root in ALLOWED_ROOTS
+        and len(use.parts) > 1
+        and ".".join([use.root, use.parts[0] or "?"]) in PLACEHOLDERS
+    ):
+        message = (
+            f"unknown placeholder {{{{ {use.text} }}}}: a placeholder is a value, "
+            f"it has no fields or methods (use a filter, e.g. {{{{ {use.root}."
+            f"{use.parts[0]} | upper }}}})"
+        )
+    else:
+        message = f"unknown placeholder {{{{ {use.text} }}}} (known: {_EXAMPLES})"
+    return TemplateProblem(message, use.line, use.pattern())
+
+
+# Constructs a message template may not use, with the tag keyword that starts each.
+_REFUSED: dict[type[nodes.Node], str | None] = {
+    nodes.For: "for",
+    nodes.Macro: "macro",
+    nodes.Call: None,
+    nodes.Import: "import",
+    nodes.Include: "include",
+    nodes.Extends: "extends",
+    nodes.FromImport: "from",
+    nodes.Assign: "set",
+}
 
 
 def check_template(source: str) -> list[TemplateProblem]:
@@ -91,48 +191,37 @@ def check_template(source: str) -> list[TemplateProblem]:
         tree = _ENV.parse(source)
     except TemplateSyntaxError as exc:
         return [TemplateProblem(f"template syntax error: {exc.message}", exc.lineno)]
-    problems = []
-    for placeholder, line in _placeholders(tree):
-        if placeholder not in PLACEHOLDERS:
-            known = ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)
-            problems.append(
-                TemplateProblem(
-                    f"unknown placeholder {{{{ {placeholder} }}}} (known: {known})", line
-                )
-            )
-    for node in tree.find_all(
-        (
-            nodes.For,
-            nodes.Macro,
-            nodes.Call,
-            nodes.Import,
-            nodes.Include,
-            nodes.Extends,
-            nodes.FromImport,
-            nodes.Assign,
-        )
-    ):
+    problems = [p for p in map(_placeholder_problem, _uses(tree)) if p is not None]
+    for node in tree.find_all(tuple(_REFUSED)):
+        keyword = _REFUSED[type(node)]
         problems.append(
             TemplateProblem(
                 f"only placeholders, filters and if-blocks are allowed, not {type(node).__name__}",
                 node.lineno,
+                re.compile(r"\{%-?\s*" + keyword + r"\b") if keyword else None,
             )
         )
     return problems
 
 
-@dataclass(frozen=True)
 class _Namespace:
-    values: dict[str, str]
+    """A placeholder root (``target``) while rendering. It has no text and no attributes of
+    its own: only the sandbox's lookups reach its values, so ``{{ target }}``,
+    ``{{ target | string }}`` or ``{{ target.values }}`` fail instead of printing a repr."""
 
-    def __getattr__(self, name: str) -> str:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    __slots__ = ("_name", "_values")
 
-    def __getitem__(self, name: str) -> str:
-        return self.values[name]
+    def __init__(self, name: str, values: dict[str, str]) -> None:
+        self._name = name
+        self._values = values
+
+    def lookup(self, key: object) -> str | None:
+        return self._values.get(key) if isinstance(key, str) else None
+
+    def _refuse(self, *_: object) -> NoReturn:
+        raise TypeError(f"{{{{ {self._name} }}}} is not a placeholder on its own")
+
+    __str__ = __repr__ = _refuse
 
 
 class RenderError(ValueError):
@@ -143,7 +232,7 @@ def render(source: str, context: dict[str, dict[str, str]], limit: int = MAX_OUT
     """Render a (validated) template; output longer than ``limit`` is an error, not a hang."""
     try:
         template = _ENV.from_string(source)
-        scope = {key: _Namespace(dict(value)) for key, value in context.items()}
+        scope = {key: _Namespace(key, dict(value)) for key, value in context.items()}
         pieces: list[str] = []
         size = 0
         for piece in template.generate(scope):

@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .outbox import UnknownCampaign, outbox_counts, retry_dead_letters
+from .outbox import UnknownCampaign, outbox_counts, retry_dead_letters, unconfirmed_count
 from .worker import DEFAULT_BATCH, DEFAULT_INTERVAL, DeliveryConfigError, Worker
 
 
@@ -98,7 +98,11 @@ def _no_signals() -> Iterator[None]:
 @click.option("--campaign", "campaign_slug", default=None, help="Only this campaign's messages.")
 @with_appcontext
 def retry_command(campaign_slug: str | None) -> None:
-    """Requeue dead letters (attempts start again; due now)."""
+    """Requeue dead letters (attempts start again; due now).
+
+    This includes messages whose worker died while sending them ("delivery may have
+    happened"): check the mail server's log for their Message-ID first.
+    """
     try:
         count = retry_dead_letters(campaign_slug)
     except UnknownCampaign as exc:
@@ -115,3 +119,9 @@ def status_command() -> None:
         click.echo(f"{status:8} {counts.pop(status, 0)}")
     for status, count in sorted(counts.items()):
         click.echo(f"{status:8} {count}")
+    unconfirmed = unconfirmed_count()
+    if unconfirmed:
+        click.echo(
+            f"{unconfirmed} dead letter(s) may have been delivered (a worker died while "
+            "sending them): check before `advocacy deliver retry`"
+        )

@@ -6,16 +6,22 @@ and headers are built with the standard library's ``EmailMessage``/``Address`` s
 can never start a new header or add a recipient. Addresses must be exactly one plain
 ``local@domain`` addr-spec; anything else is refused (recipient) or dropped (Reply-To).
 The envelope is built separately from the headers and holds exactly one recipient.
+
+Plain text is the message. With ``html_alternative`` an HTML part is added after it
+(``multipart/alternative``), made from the plain text only: every character escaped, blank
+lines become paragraphs and single line breaks ``<br>``; nothing the visitor typed can add
+markup, links or styles.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import smtplib
 import ssl
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -138,6 +144,27 @@ def _address(display_name: str, addr_spec: str) -> Address:
     return Address(display_name=display_name, addr_spec=addr_spec)
 
 
+def _transfer_encoding(text: str) -> str:
+    # 7-bit safe on the wire: SMTP servers without 8BITMIME must still get it intact.
+    plain = text.isascii() and all(len(line) <= 900 for line in text.split("\n"))
+    return "7bit" if plain else "quoted-printable"
+
+
+def html_from_plain(body: str, title: str = "") -> str:
+    """A minimal HTML document showing ``body``: escaped text, paragraphs and line breaks."""
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", body.strip("\n")) if p.strip()]
+    parts = [
+        "<p>" + "<br>\n".join(html.escape(line, quote=True) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    ]
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title, quote=True)}</title></head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
+
+
 def build_message(
     data: MessageData,
     *,
@@ -146,6 +173,7 @@ def build_message(
     site_name: str,
     redirect_to: str = "",
     now: datetime | None = None,
+    html_alternative: bool = False,
 ) -> PreparedMessage:
     """Build the message for one contact. Raises ``InvalidMessage`` for unusable data."""
     sender = normalise_address(mail_from)
@@ -190,10 +218,12 @@ def build_message(
     if original:
         message["X-Original-To"] = recipient
     body = body or "\n"
-    # 7-bit safe on the wire: SMTP servers without 8BITMIME must still get it intact.
-    plain = body.isascii() and all(len(line) <= 900 for line in body.split("\n"))
-    cte = "7bit" if plain else "quoted-printable"
-    message.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    message.set_content(body, subtype="plain", charset="utf-8", cte=_transfer_encoding(body))
+    if html_alternative:
+        markup = html_from_plain(body, subject)
+        message.add_alternative(
+            markup, subtype="html", charset="utf-8", cte=_transfer_encoding(markup)
+        )
     return PreparedMessage(
         contact_id=data.contact_id,
         message_id=data.message_id,
@@ -278,6 +308,30 @@ class _FlaskMailMessage(flask_mail.Message):
         return self.prepared.as_bytes().decode("ascii", "replace")
 
 
+class _BeforeData:
+    """smtplib's client with a hook called just before the DATA command of ``sendmail``.
+
+    The hook runs after MAIL FROM and RCPT TO were accepted; if it raises, DATA is never sent
+    (the caller closes the connection, which abandons the SMTP transaction).
+    """
+
+    before_data: Callable[[], None] | None = None
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        hook = self.before_data
+        if hook is not None:
+            hook()
+        return super().data(msg)  # type: ignore[misc, no-any-return]
+
+
+class _SMTP(_BeforeData, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_BeforeData, smtplib.SMTP_SSL):
+    pass
+
+
 class _Connection(flask_mail.Connection):
     """Flask-Mail's connection with a timeout, verified TLS, and settings read at use time."""
 
@@ -285,16 +339,16 @@ class _Connection(flask_mail.Connection):
         super().__init__(current_app.extensions["mail"])
         self.settings = settings
 
-    def configure_host(self) -> smtplib.SMTP | smtplib.SMTP_SSL:
+    def configure_host(self) -> _SMTP | _SMTPSSL:
         settings = self.settings
         context = ssl.create_default_context()
-        host: smtplib.SMTP | smtplib.SMTP_SSL
+        host: _SMTP | _SMTPSSL
         if settings.use_ssl:
-            host = smtplib.SMTP_SSL(
+            host = _SMTPSSL(
                 settings.server, settings.port, timeout=settings.timeout, context=context
             )
         else:
-            host = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
+            host = _SMTP(settings.server, settings.port, timeout=settings.timeout)
         try:
             if settings.use_tls and not settings.use_ssl:
                 host.starttls(context=context)
@@ -313,13 +367,19 @@ class SMTPSender:
         self.settings = settings
         self._connection: _Connection | None = None
 
-    def send(self, prepared: PreparedMessage) -> None:
+    def send(
+        self, prepared: PreparedMessage, before_data: Callable[[], None] | None = None
+    ) -> None:
+        """Send one message. ``before_data`` runs once MAIL FROM and RCPT TO were accepted,
+        just before DATA; an exception from it stops the message before any of it is sent."""
         if len(prepared.envelope_to) != 1:
             raise InvalidMessage("a message must have exactly one envelope recipient")
         if self._connection is None:
             connection = _Connection(self.settings)
             connection.host = connection.configure_host()
             self._connection = connection
+        host = self._connection.host
+        host.before_data = before_data
         try:
             self._connection.send(_FlaskMailMessage(prepared), prepared.envelope_from)
         except smtplib.SMTPRecipientsRefused:
@@ -327,6 +387,8 @@ class SMTPSender:
         except BaseException:
             self.close()
             raise
+        finally:
+            host.before_data = None
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -344,6 +406,13 @@ def permanent_refusal(exc: smtplib.SMTPRecipientsRefused) -> bool:
     """True when every recipient was refused with a 5xx (permanent) reply."""
     codes = [code for code, _message in exc.recipients.values()]
     return bool(codes) and all(500 <= code < 600 for code in codes)
+
+
+def permanent_response(exc: BaseException) -> bool:
+    """True for a 5xx reply to MAIL FROM or DATA: the server refused this message for good."""
+    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
+        return 500 <= int(exc.smtp_code) < 600
+    return False
 
 
 def describe_error(exc: BaseException, limit: int = 2000) -> str:

@@ -7,6 +7,17 @@ sent for an action that was rolled back. The worker (``worker.py``) delivers the
 Outbox statuses: ``pending`` (due at ``next_attempt_at``; after a failed try ``attempts`` >
 0 and ``last_error`` is set), ``sending`` (claimed by a worker until ``claimed_until``),
 ``sent`` and ``dead`` (gave up; ``retry_dead_letters`` puts it back in the queue).
+
+``held`` rows belong to an action waiting for its visitor's email confirmation
+(``ADVOCACY_REQUIRE_CONFIRMATION``): no worker claims them. Confirming releases them
+(``pending``, due now); the ``expire-unconfirmed`` job deletes them when the link expires.
+Rows of kind ``confirmation`` (``enqueue_confirmation``) carry no contact: they are the mail
+asking the constituent to confirm, and only ever go to the constituent's own address.
+
+``send_started_at`` is set while a worker is in the SMTP DATA phase of a row. A dead row that
+still has it was being sent when its worker died (``last_error`` says "delivery may have
+happened; check before retrying"): it may have arrived, so it is never retried on its own.
+``advocacy deliver retry`` requeues it like any dead letter; that is the operator's call.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 
-from ..actions.models import Contact
+from ..actions.models import Action, Contact
 from ..campaigns.models import Campaign
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -47,8 +58,10 @@ def message_id_for(contact: Contact, mail_from: str) -> str:
     return f"<contact-{contact.id}.{digest}@{address_domain(mail_from)}>"
 
 
-def enqueue(contact: Contact) -> OutboxMessage:
+def enqueue(contact: Contact, *, held: bool = False) -> OutboxMessage:
     """Add the outbox row for an email ``contact`` to the session. Does not commit.
+
+    ``held``: the row waits (status ``held``) until the action is confirmed by email.
 
     Idempotent: a contact already in the outbox returns its existing row. Contacts made by
     phone or post are never queued (``ValueError``).
@@ -65,11 +78,52 @@ def enqueue(contact: Contact) -> OutboxMessage:
         return existing
     now = utcnow()
     message = OutboxMessage(
+        kind="contact",
         contact_id=contact.id,
-        status="pending",
+        status="held" if held else "pending",
         attempts=0,
         next_attempt_at=now,
         message_id=message_id_for(contact, current_app.config["MAIL_FROM"]),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(message)
+    return message
+
+
+def confirmation_message_id(action: Action, mail_from: str) -> str:
+    """The Message-ID of the confirmation mail for ``action`` (stable across tries)."""
+    if action.id is None:
+        raise ValueError("the action has no id yet (flush first)")
+    created = action.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+    digest = hashlib.sha256(f"confirm:{action.id}:{stamp}".encode()).hexdigest()[:12]
+    return f"<confirm-{action.id}.{digest}@{address_domain(mail_from)}>"
+
+
+def enqueue_confirmation(action: Action) -> OutboxMessage:
+    """Add the mail asking ``action``'s constituent to confirm. Does not commit. Idempotent."""
+    if action.id is None or action.created_at is None:
+        db.session.add(action)
+        db.session.flush()
+    existing = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "confirmation", OutboxMessage.action_id == action.id
+        )
+    )
+    if existing is not None:
+        return existing
+    now = utcnow()
+    message = OutboxMessage(
+        kind="confirmation",
+        contact_id=None,
+        action_id=action.id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        message_id=confirmation_message_id(action, current_app.config["MAIL_FROM"]),
         created_at=now,
         updated_at=now,
     )
@@ -95,8 +149,9 @@ def retry_dead_letters(campaign_slug: str | None = None) -> int:
             )
         )
     try:
-        contact_ids = list(db.session.scalars(select(OutboxMessage.contact_id).where(*condition)))
-        if not contact_ids:
+        found = list(db.session.scalars(select(OutboxMessage.contact_id).where(*condition)))
+        contact_ids = [i for i in found if i is not None]  # confirmation mails have no contact
+        if not found:
             db.session.rollback()
             return 0
         result = db.session.execute(
@@ -108,6 +163,7 @@ def retry_dead_letters(campaign_slug: str | None = None) -> int:
                 next_attempt_at=now,
                 claimed_by=None,
                 claimed_until=None,
+                send_started_at=None,
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)
@@ -131,3 +187,15 @@ def outbox_counts() -> dict[str, int]:
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     ).all()
     return {status: int(count) for status, count in rows}
+
+
+def unconfirmed_count() -> int:
+    """Dead letters that were being sent when their worker died (may have been delivered)."""
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                OutboxMessage.status == "dead", OutboxMessage.send_started_at.is_not(None)
+            )
+        )
+        or 0
+    )

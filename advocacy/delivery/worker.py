@@ -15,9 +15,29 @@ is written in its own short transaction, guarded by the claim token, so a worker
 was taken over cannot overwrite the new owner's result. No transaction is open while a
 message is being sent.
 
-Delivery is at-least-once: a worker that sends and then dies before recording it will have
-the message sent again after the lease expires. The Message-ID stays the same, so a
-receiving system can recognise the repeat.
+Nothing is sent twice by a crash. Just before the SMTP ``DATA`` command (after ``MAIL FROM``
+and ``RCPT TO`` were accepted) the worker commits ``send_started_at`` on the row, guarded by
+its claim token and unexpired lease; if that update finds the row no longer its own, the
+message is abandoned before any of it is sent. The marker is cleared when the outcome is
+recorded. So when a worker takes over a row from a dead worker:
+
+* ``send_started_at`` is empty: the message never reached DATA and is sent normally;
+* ``send_started_at`` is set: the dead worker was sending it and may well have delivered
+  it, but never recorded the result. It is NOT sent again automatically: the outbox row is
+  dead-lettered with ``last_error`` "delivery may have happened; check before retrying" and
+  the contact marked ``dead``. Requeueing it (``advocacy deliver retry``) is an explicit
+  operator decision, made after checking (for instance in the mail server's log, by its
+  Message-ID) that it did not arrive.
+
+The same applies when the connection fails after DATA began without the server's answer
+(timeout, dropped connection). A definite answer is recorded as such: 2xx sent; 4xx to MAIL
+FROM, RCPT TO or DATA retried with backoff; 5xx bounced (never retried). Messages stay the
+same on every try (same Message-ID), so a receiving system can recognise a repeat.
+
+Rows of kind ``confirmation`` (no contact) are the mail asking a constituent to confirm an
+action (``actions/confirmation.py``). Their recipient is always the action's constituent (never
+a target) and their text is built here from the action; their outcome is recorded on the outbox
+row only. ``held`` rows are never due: they wait for that confirmation.
 """
 
 from __future__ import annotations
@@ -35,10 +55,12 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 
+from ..actions import confirmation
 from ..actions.models import Action, Constituent, Contact
+from ..campaigns.models import Campaign
 from ..config import DELIVERY_MODES
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -51,6 +73,7 @@ from .mailer import (
     describe_error,
     normalise_address,
     permanent_refusal,
+    permanent_response,
     write_log,
 )
 from .models import OutboxMessage
@@ -61,6 +84,7 @@ DEFAULT_BATCH = 50
 DEFAULT_INTERVAL = 5.0
 DEFAULT_LEASE_SECONDS = 300.0
 MAX_BACKOFF_SECONDS = 24 * 3600.0
+UNCONFIRMED_ERROR = "delivery may have happened; check before retrying"
 _random = random.SystemRandom()
 
 
@@ -68,13 +92,19 @@ class DeliveryConfigError(RuntimeError):
     """The delivery settings cannot work; nothing is claimed until they are fixed."""
 
 
+class LeaseLost(RuntimeError):
+    """The row is no longer this worker's (lease expired or taken over): do not send it."""
+
+
 @dataclass(frozen=True)
 class Job:
     outbox_id: int
-    contact_id: int
+    contact_id: int | None
     attempts: int
     channel: str | None
     data: MessageData
+    send_started_at: datetime | None = None
+    kind: str = "contact"
 
 
 @dataclass(frozen=True)
@@ -86,7 +116,7 @@ class Claim:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # sent | logged | retry | bounced | dead
+    kind: str  # sent | logged | retry | bounced | dead | unconfirmed | lost
     error: str | None = None
 
 
@@ -98,6 +128,7 @@ class BatchReport:
     retrying: int = 0
     bounced: int = 0
     dead: int = 0
+    unconfirmed: int = 0
     released: int = 0
     lost: int = 0
     batches: int = field(default=0)
@@ -110,6 +141,7 @@ class BatchReport:
         return (
             f"claimed {self.claimed}: sent {self.sent}, logged {self.logged}, "
             f"retrying {self.retrying}, bounced {self.bounced}, dead {self.dead}, "
+            f"unconfirmed (check, then `deliver retry`) {self.unconfirmed}, "
             f"released {self.released}, unrecorded {self.lost}"
         )
 
@@ -232,6 +264,7 @@ class Worker:
                 OutboxMessage.contact_id,
                 OutboxMessage.attempts,
                 OutboxMessage.message_id,
+                OutboxMessage.send_started_at,
                 Contact.channel,
                 Contact.target_name,
                 Contact.target_email,
@@ -239,34 +272,77 @@ class Worker:
                 Contact.body,
                 Constituent.name,
                 Constituent.email,
+                OutboxMessage.kind,
+                Action.id,
+                Action.submission_key,
+                Action.confirm_by,
+                Campaign.slug,
+                Campaign.title,
             )
             .select_from(OutboxMessage)
             .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
-            .outerjoin(Action, Action.id == Contact.action_id)
+            .outerjoin(
+                Action, Action.id == func.coalesce(Contact.action_id, OutboxMessage.action_id)
+            )
             .outerjoin(Constituent, Constituent.id == Action.constituent_id)
+            .outerjoin(Campaign, Campaign.id == Action.campaign_id)
             .where(OutboxMessage.claimed_by == claim.token, OutboxMessage.status == "sending")
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         ).all()
+        jobs = [self._job(row) for row in rows]
         db.session.commit()  # end the read transaction before any network traffic
-        return [
-            Job(
+        return jobs
+
+    @staticmethod
+    def _job(row: Any) -> Job:
+        if row[12] != "confirmation":
+            return Job(
                 outbox_id=row[0],
                 contact_id=row[1],
                 attempts=row[2],
-                channel=row[4],
+                channel=row[5],
+                send_started_at=row[4],
                 data=MessageData(
                     contact_id=row[1],
                     message_id=row[3],
-                    target_name=row[5],
-                    target_email=row[6],
-                    subject=row[7],
-                    body=row[8],
-                    constituent_name=row[9],
-                    constituent_email=row[10],
+                    target_name=row[6],
+                    target_email=row[7],
+                    subject=row[8],
+                    body=row[9],
+                    constituent_name=row[10],
+                    constituent_email=row[11],
                 ),
             )
-            for row in rows
-        ]
+        # The mail asking the constituent to confirm: to the constituent, from the site.
+        subject = body = None
+        if row[13] is not None:
+            mail = confirmation.confirmation_mail(
+                slug=row[16] or "",
+                title=row[17] or "",
+                name=row[10],
+                action_id=row[13],
+                submission_key=row[14],
+                confirm_by=row[15],
+            )
+            subject, body = mail.subject, mail.body
+        return Job(
+            outbox_id=row[0],
+            contact_id=None,
+            attempts=row[2],
+            channel="email",
+            send_started_at=row[4],
+            kind="confirmation",
+            data=MessageData(
+                contact_id=-row[0],  # no contact; unique in the mail log until renamed
+                message_id=row[3],
+                target_name=row[10],
+                target_email=row[11],
+                subject=subject,
+                body=body,
+                constituent_name=None,  # From: the site itself, and no Reply-To
+                constituent_email=None,
+            ),
+        )
 
     # -- delivering ----------------------------------------------------------------------
 
@@ -291,17 +367,59 @@ class Worker:
                 if utcnow() + margin >= claim.until:
                     report.released += self.release(claim, [j.outbox_id for j in jobs[index:]])
                     break
-                outcome = self.deliver(job, mode, sender)
+                outcome = self.deliver(job, mode, sender, claim)
+                if outcome.kind == "lost":
+                    report.lost += 1
+                    continue
                 self.record(claim, job, outcome, report)
         finally:
             if sender is not None:
                 sender.close()
         return report
 
-    def deliver(self, job: Job, mode: str, sender: SMTPSender | None) -> Outcome:
+    def mark_started(self, claim: Claim, job: Job) -> bool:
+        """Commit ``send_started_at`` if the row is still ours and the lease unexpired."""
+        now = utcnow()
+        session = db.session
+        try:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == job.outbox_id,
+                    OutboxMessage.claimed_by == claim.token,
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.claimed_until > now,
+                )
+                .values(send_started_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            marked = _rowcount(result) == 1
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return marked
+
+    def deliver(
+        self, job: Job, mode: str, sender: SMTPSender | None, claim: Claim | None = None
+    ) -> Outcome:
         """Send (or log) one message. Never raises: every problem becomes an outcome."""
         config = current_app.config
+        started = False
+
+        def before_data() -> None:
+            nonlocal started
+            if claim is not None and not self.mark_started(claim, job):
+                raise LeaseLost("the claim on this row was lost before DATA")
+            started = True
+
         try:
+            if job.send_started_at is not None:
+                log.warning(
+                    "outbox %s: a worker died while sending it; not sending again",
+                    job.outbox_id,
+                )
+                return Outcome("unconfirmed", UNCONFIRMED_ERROR)
             if job.attempts > int(config["DELIVERY_MAX_ATTEMPTS"]):
                 return Outcome("dead", "delivery was interrupted too many times")
             if job.channel != "email":
@@ -312,14 +430,20 @@ class Worker:
                 mail_from=config["MAIL_FROM"],
                 site_name=config.get("SITE_NAME") or "",
                 redirect_to=config.get("REDIRECT_TO") or "",
+                html_alternative=bool(config["MAIL_HTML_ALTERNATIVE"]),
             )
             if mode == "log":
-                write_log(prepared, config["MAIL_LOG_DIR"])
+                written = write_log(prepared, config["MAIL_LOG_DIR"])
+                if job.kind == "confirmation":
+                    written.replace(written.with_name(f"confirmation-{job.outbox_id}.eml"))
                 return Outcome("logged")
             if sender is None:  # pragma: no cover - guarded by process()
                 raise InvalidMessage("no SMTP sender")
-            sender.send(prepared)
+            sender.send(prepared, before_data=before_data)
             return Outcome("sent")
+        except LeaseLost as exc:
+            log.warning("outbox %s: %s; left to its new owner", job.outbox_id, exc)
+            return Outcome("lost", str(exc))
         except InvalidMessage as exc:
             log.warning("outbox %s: cannot be delivered: %s", job.outbox_id, exc)
             return Outcome("dead", str(exc))
@@ -327,8 +451,17 @@ class Worker:
             error = describe_error(exc)
             log.warning("outbox %s: recipient refused: %s", job.outbox_id, error)
             return Outcome("bounced" if permanent_refusal(exc) else "retry", error)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            # A definite answer from the server: nothing was accepted.
+            error = describe_error(exc)
+            log.warning("outbox %s: refused: %s", job.outbox_id, error)
+            return Outcome("bounced" if permanent_response(exc) else "retry", error)
         except Exception as exc:
             error = describe_error(exc)
+            if started:
+                # DATA began but no answer came back: the server may have accepted it.
+                log.warning("outbox %s: no answer to DATA: %s", job.outbox_id, error)
+                return Outcome("unconfirmed", f"{UNCONFIRMED_ERROR} ({error})")
             log.warning("outbox %s: delivery failed: %s", job.outbox_id, error)
             return Outcome("retry", error)
 
@@ -339,7 +472,12 @@ class Worker:
         kind = outcome.kind
         if kind == "retry" and job.attempts >= int(config["DELIVERY_MAX_ATTEMPTS"]):
             kind = "dead"
-        outbox: dict[str, Any] = {"claimed_by": None, "claimed_until": None, "updated_at": now}
+        outbox: dict[str, Any] = {
+            "claimed_by": None,
+            "claimed_until": None,
+            "send_started_at": None,
+            "updated_at": now,
+        }
         contact: dict[str, Any]
         if kind in ("sent", "logged"):
             outbox.update(status="sent", last_error=None)
@@ -352,6 +490,11 @@ class Worker:
                 last_error=outcome.error,
             )
             contact = {"status": "failed", "last_error": outcome.error}
+        elif kind == "unconfirmed":
+            # Keep the marker: the row shows it was being sent when its worker died.
+            outbox.pop("send_started_at")
+            outbox.update(status="dead", last_error=outcome.error)
+            contact = {"status": "dead", "last_error": outcome.error}
         else:  # bounced | dead
             outbox.update(status="dead", last_error=outcome.error)
             contact = {"status": "bounced" if kind == "bounced" else "dead"}
@@ -377,12 +520,13 @@ class Worker:
                 )
                 report.lost += 1
                 return False
-            session.execute(
-                update(Contact)
-                .where(Contact.id == job.contact_id)
-                .values(**contact)
-                .execution_options(synchronize_session=False)
-            )
+            if job.contact_id is not None:  # a confirmation mail has no contact
+                session.execute(
+                    update(Contact)
+                    .where(Contact.id == job.contact_id)
+                    .values(**contact)
+                    .execution_options(synchronize_session=False)
+                )
             session.commit()
         except Exception:
             session.rollback()

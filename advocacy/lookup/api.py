@@ -3,12 +3,14 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from werkzeug.wrappers.response import Response
 
+from ..security import limit_lookups
 from .service import BadAddress, CensusUnavailable, lookup_address, lookup_parts
 
 blueprint = Blueprint("lookup_api", __name__, url_prefix="/api")
 
 
 @blueprint.get("/lookup")
+@limit_lookups
 def lookup() -> tuple[Response, int]:
     try:
         if "street" in request.args and "address" not in request.args:

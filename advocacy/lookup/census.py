@@ -3,7 +3,8 @@
 Asks ``geographies/onelineaddress`` (or ``geographies/address``) for the state legislative
 district layers and returns the districts found. Layer names carry a vintage year that
 changes ("2024 State Legislative Districts - Upper", or no year at all), so they are matched
-by suffix. A layer that failed comes back as ``{"status": "..."}`` inside an HTTP 200.
+by suffix. A layer that failed comes back as ``{"status": "..."}`` inside an HTTP 200; a
+failed legislative layer makes the whole answer a failure (never a chamber silently missing).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import requests
+
+from ..observability.logs import redact_query
+from ..observability.metrics import error_kind, observe_upstream
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,10 @@ class GeocodeResult:
     @property
     def best(self) -> AddressMatch | None:
         return self.matches[0] if self.matches else None
+
+    @property
+    def has_failed_layers(self) -> bool:
+        return any(m.failed_layers for m in self.matches)
 
     @property
     def confidence(self) -> Confidence:
@@ -132,27 +140,46 @@ class CensusGeocoder:
             if attempt:
                 # Exponential backoff with jitter: the Census is known to drop connections.
                 time.sleep(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
+            started = time.perf_counter()
             try:
                 response = self.session.get(url, params=query, timeout=self.timeout)
             except requests.RequestException as exc:
+                observe_upstream("census", time.perf_counter() - started, error_kind(exc))
                 last_error = f"{type(exc).__name__}: {exc}"
                 continue
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                observe_upstream("census", elapsed, error_kind(status=response.status_code))
             if response.status_code >= 500 or response.status_code == 429:
                 last_error = f"HTTP {response.status_code}"
                 continue
             if response.status_code != 200:
+                log.warning(
+                    "census geocoder answered HTTP %d",
+                    response.status_code,
+                    extra={"upstream": "census"},
+                )
                 raise CensusUnavailable(f"Census geocoder answered HTTP {response.status_code}")
             try:
                 data = response.json()
             except ValueError:
+                observe_upstream("census", elapsed, "bad_answer")
                 last_error = "the answer was not JSON"
                 continue
             if not isinstance(data, dict) or not isinstance(data.get("result"), dict):
+                observe_upstream("census", elapsed, "bad_answer")
                 last_error = "the answer had no result"
                 continue
+            observe_upstream("census", elapsed)
             return data
-        log.warning("census geocoder failed after %d tries: %s", self.retries + 1, last_error)
-        raise CensusUnavailable(f"Census geocoder unavailable ({last_error})")
+        # Logged once per lookup, after the last try; without the query (it holds the address).
+        log.warning(
+            "census geocoder failed after %d tries: %s",
+            self.retries + 1,
+            redact_query(last_error),
+            extra={"upstream": "census", "tries": self.retries + 1},
+        )
+        raise CensusUnavailable(f"Census geocoder unavailable ({redact_query(last_error)})")
 
     def _parse(self, address: str, data: dict[str, Any]) -> GeocodeResult:
         result = data["result"]
@@ -183,10 +210,18 @@ class CensusGeocoder:
                 match.longitude, match.latitude = float(coordinates["x"]), float(coordinates["y"])
             self._read_geographies(raw.get("geographies") or {}, match)
             matches.append(match)
-        if matches and all(m.failed_layers and not m.districts for m in matches):
+        # One failed chamber layer would make that chamber vanish from the answer: treat any
+        # failed legislative layer, in any match, as the geocoder failing.
+        failed = next((m.failed_layers for m in matches if m.failed_layers), None)
+        if failed:
+            log.warning(
+                "census geocoder failed its legislative layers: %s",
+                "; ".join(failed),
+                extra={"upstream": "census"},
+            )
             raise CensusUnavailable(
                 "Census geocoder could not query the legislative district layers: "
-                + "; ".join(matches[0].failed_layers)
+                + "; ".join(failed)
             )
         return GeocodeResult(input=address, matches=matches)
 

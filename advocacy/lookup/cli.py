@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import timedelta
+from typing import NoReturn
 
 import click
 from flask import current_app
@@ -10,28 +11,43 @@ from flask.cli import with_appcontext
 
 from ..dbtypes import utcnow
 from . import directory
+from .known_vacancies import KnownVacancyError, known_vacancies
 from .openstates import BulkPeopleSource
 from .registry import STATES
 from .service import BadAddress, CensusUnavailable, lookup_address
 
+EXIT_BAD_INPUT = 2
 EXIT_NO_MATCH = 3
 EXIT_UPSTREAM = 4
 
 
+def _fail(message: str, code: int, as_json: bool) -> NoReturn:
+    click.echo(message, err=True)
+    if as_json:
+        click.echo(json.dumps({"error": message}, ensure_ascii=False))
+    sys.exit(code)
+
+
 @click.command("lookup")
 @click.argument("address")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @with_appcontext
 def lookup_command(address: str, as_json: bool) -> None:
-    """Find the state legislators for a street address."""
+    """Find the state legislators for a street address.
+
+    \b
+    Exit status:
+      0  matched, with at least one legislative district
+      2  the input cannot be an address (empty, too long, no house number...)
+      3  no match, or the Census matched the address but it maps to no district
+      4  the Census geocoder failed (with --json, {"error": ...} is printed too)
+    """
     try:
         result = lookup_address(address)
     except BadAddress as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+        _fail(str(exc), EXIT_BAD_INPUT, as_json)
     except CensusUnavailable as exc:
-        click.echo(f"The Census geocoder is unavailable: {exc}", err=True)
-        sys.exit(EXIT_UPSTREAM)
+        _fail(f"The Census geocoder is unavailable: {exc}", EXIT_UPSTREAM, as_json)
     for note in result.notes:
         click.echo(note, err=True)
     if as_json:
@@ -39,12 +55,22 @@ def lookup_command(address: str, as_json: bool) -> None:
     elif result.confidence != "none":
         click.echo(f"Matched: {result.matched_address} ({result.confidence})")
         for group in result.districts:
-            click.echo(
-                f"{group.chamber} {group.district}: {group.seats} seat(s), {group.vacancies} vacant"
+            vacant = (
+                "vacancies unknown (no directory data)"
+                if group.vacancies is None
+                else f"{group.vacancies} vacant"
             )
+            click.echo(f"{group.chamber} {group.district}: {group.seats} seat(s), {vacant}")
             for member in group.members:
                 click.echo(f"  {member.name} ({member.party}) {member.email or ''}")
     if result.confidence == "none":
+        sys.exit(EXIT_NO_MATCH)
+    if not result.districts:
+        click.echo(
+            f"No legislative district found: the Census matched {result.matched_address}, "
+            "but it maps to no current state legislative district.",
+            err=True,
+        )
         sys.exit(EXIT_NO_MATCH)
 
 
@@ -70,8 +96,20 @@ def sync_command(states: tuple[str, ...], source: str | None) -> None:
         vacancies_url=config["OPENSTATES_VACANCIES_URL"],
     )
     chosen = [s.lower() for s in states] or list(STATES)
-    with click.progressbar(length=len(chosen), label="Loading rosters", file=sys.stderr) as bar:
-        results = directory.sync_states(people_source, chosen, progress=lambda _: bar.update(1))
+    try:
+        known_vacancies()  # a broken app list stops the sync before anything changes
+    except (OSError, KnownVacancyError) as exc:
+        click.echo(f"cannot read the known vacancies: {exc}", err=True)
+        sys.exit(1)
+    with click.progressbar(
+        length=len(chosen),
+        label="Loading rosters",
+        file=sys.stderr,
+        item_show_func=lambda state: state.upper() if state else None,
+    ) as bar:
+        results = directory.sync_states(
+            people_source, chosen, progress=lambda state: bar.update(1, state)
+        )
     failures = 0
     for result in results:
         if not result.ok:
@@ -93,6 +131,8 @@ def sync_command(states: tuple[str, ...], source: str | None) -> None:
                 click.echo(f"    {label}: {', '.join(names)}")
         for unmatched in result.unmatched:
             click.echo(f"    warning: no such district in the registry: {unmatched}")
+        for warning in result.warnings:
+            click.echo(f"    warning: {warning}")
     if failures:
         sys.exit(1)
 

@@ -7,13 +7,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from .known_vacancies import KnownVacancy, known_vacancies_for
 from .models import DirectoryState, District, Legislator, RosterChange, Vacancy
-from .openstates import BulkPeopleSource, Person, SourceError, VacancyRecord, parse_people_csv
-from .registry import STATES, districts_for_state
+from .openstates import (
+    BulkPeopleSource,
+    Person,
+    SourceError,
+    VacancyRecord,
+    check_roster_size,
+    parse_people_csv,
+)
+from .registry import STATES, districts_for_state, registry_district, seats_in_state
 
 TRACKED_FIELDS = (
     "chamber",
@@ -37,6 +45,7 @@ class StateSyncResult:
     left: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _person_fields(legislator: Legislator) -> dict[str, str]:
@@ -49,6 +58,29 @@ def _vacancy_datetime(value: object) -> datetime | None:
     return datetime.combine(value, time(), tzinfo=UTC)  # type: ignore[arg-type]
 
 
+def _known_empty_seats(
+    state: str, people: list[Person], known: list[KnownVacancy], result: StateSyncResult
+) -> list[VacancyRecord]:
+    """The app's known vacancies whose seats the new roster leaves empty (others: warnings)."""
+    filled: dict[tuple[str, str], int] = {}
+    for person in people:
+        key = (person.chamber, person.district)
+        filled[key] = filled.get(key, 0) + 1
+    records = []
+    for vacancy in known:
+        registry_row = registry_district(state, vacancy.chamber, vacancy.district)
+        label = f"{vacancy.chamber} {vacancy.district}"
+        if registry_row is None:
+            result.warnings.append(f"known vacancy {label} is not a district in the registry")
+        elif filled.get((vacancy.chamber, vacancy.district), 0) >= registry_row.seats:
+            result.warnings.append(
+                f"known vacancy {label} is filled now; remove it from known_vacancies.yaml"
+            )
+        else:
+            records.append(vacancy.record())
+    return records
+
+
 def replace_state(
     state: str,
     people: list[Person],
@@ -56,8 +88,12 @@ def replace_state(
     digest: str,
     vacancies: list[VacancyRecord] | None,
 ) -> StateSyncResult:
-    """Swap one state's roster in a single transaction and record what changed."""
+    """Swap one state's roster in a single transaction and record what changed.
+
+    ``vacancies`` is Open States' list for the state (None: it could not be fetched, keep
+    the previous rows); the app's known vacancies (known_vacancies.yaml) are added to it."""
     result = StateSyncResult(state=state, ok=True, count=len(people))
+    known_empty = _known_empty_seats(state, people, known_vacancies_for(state), result)
     registry = {(d.chamber, d.district): d for d in districts_for_state(state)}
     old = {
         leg.id: leg
@@ -157,16 +193,25 @@ def replace_state(
     directory_state.legislator_count = len(people)
     db.session.add(directory_state)
     db.session.flush()
-    if vacancies is not None:
+    if vacancies is not None:  # Open States' list replaces the previous one
         db.session.execute(delete(Vacancy).where(Vacancy.state == state))
-        db.session.add_all(
+        recorded: set[tuple[str, str]] = set()
+    else:  # the list could not be had: keep the rows we have
+        recorded = {
+            (row.chamber, row.district)
+            for row in db.session.scalars(select(Vacancy).where(Vacancy.state == state))
+        }
+    for v in [*(vacancies or []), *known_empty]:
+        if (v.chamber, v.district) in recorded:
+            continue  # Open States' entry (with its date) wins over the app's
+        recorded.add((v.chamber, v.district))
+        db.session.add(
             Vacancy(
                 state=state,
                 chamber=v.chamber,
                 district=v.district,
                 vacant_until=_vacancy_datetime(v.vacant_until),
             )
-            for v in vacancies
         )
     db.session.commit()
     return result
@@ -190,6 +235,9 @@ def sync_states(
         try:
             text = source.fetch_text(state)
             people = parse_people_csv(text, state)
+            size_warning = check_roster_size(
+                people, state, seats_in_state(state), _loaded_count(state)
+            )
         except SourceError as exc:
             db.session.rollback()
             results.append(StateSyncResult(state=state, ok=False, error=str(exc)))
@@ -197,9 +245,7 @@ def sync_states(
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         state_vacancies = vacancies.get(state, []) if vacancies is not None else None
         try:
-            results.append(
-                replace_state(state, people, source.describe(state), digest, state_vacancies)
-            )
+            result = replace_state(state, people, source.describe(state), digest, state_vacancies)
         except Exception as exc:  # the database refused: keep the previous roster
             db.session.rollback()
             results.append(
@@ -207,7 +253,21 @@ def sync_states(
                     state=state, ok=False, error=f"could not save: {type(exc).__name__}: {exc}"
                 )
             )
+            continue
+        if size_warning:
+            result.warnings.insert(0, size_warning)
+        results.append(result)
     return results
+
+
+def _loaded_count(state: str) -> int:
+    """How many people the directory holds for a state now."""
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Legislator).where(Legislator.state == state)
+        )
+        or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -220,8 +280,11 @@ class SeatGroup:
     division_id: str
     seats: int
     members: list[Legislator]
-    vacancies: int
+    # None when the state's roster has never been loaded: we cannot tell who holds the seats.
+    vacancies: int | None
     vacant_until: datetime | None
+    # The empty seats are on Open States' vacancy list or the app's known vacancies.
+    vacancy_recorded: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -260,13 +323,22 @@ def seat_group(state: str, chamber: str, district: str, division_id: str) -> Sea
             .order_by(Legislator.family_name, Legislator.name)
         )
     )
-    registry_row = db.session.get(District, (division_id, chamber, district))
-    seats = registry_row.seats if registry_row else max(len(members), 1)
+    # Seats come from the registry (Open States' metadata), never from a sync's leftovers.
+    registry_row = registry_district(state, chamber, district)
+    if registry_row is not None and registry_row.division_id == division_id:
+        seats = registry_row.seats
+    else:
+        loaded_row = db.session.get(District, (division_id, chamber, district))
+        seats = loaded_row.seats if loaded_row else max(len(members), 1)
+    if db.session.get(DirectoryState, state) is None:
+        # Never loaded: no members does not mean empty seats.
+        return SeatGroup(state, chamber, district, division_id, seats, members, None, None)
     vacancy = db.session.scalar(
         select(Vacancy).where(
             Vacancy.state == state, Vacancy.chamber == chamber, Vacancy.district == district
         )
     )
+    vacancies = max(seats - len(members), 0)
     return SeatGroup(
         state=state,
         chamber=chamber,
@@ -274,8 +346,9 @@ def seat_group(state: str, chamber: str, district: str, division_id: str) -> Sea
         division_id=division_id,
         seats=seats,
         members=members,
-        vacancies=max(seats - len(members), 0),
-        vacant_until=vacancy.vacant_until if vacancy else None,
+        vacancies=vacancies,
+        vacant_until=vacancy.vacant_until if vacancy and vacancies else None,
+        vacancy_recorded=vacancy is not None and vacancies > 0,
     )
 
 

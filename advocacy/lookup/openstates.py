@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,12 +17,17 @@ from typing import Any
 import requests
 import yaml
 
+from ..observability.metrics import error_kind, observe_upstream
+
 log = logging.getLogger(__name__)
 
 # Columns we cannot work without; the others (capitol_*, district_*, links...) may be empty
 # or, in older files, absent.
 REQUIRED_COLUMNS = ("id", "name", "current_party", "current_district", "current_chamber", "email")
 CHAMBERS = ("upper", "lower", "legislature")
+# A file listing fewer current legislators than this share of the registry's seats looks cut
+# short (a download truncated at a line boundary still parses) and may not replace a roster.
+MIN_SEAT_SHARE = 0.8
 
 
 class SourceError(RuntimeError):
@@ -119,6 +125,25 @@ def parse_people_csv(text: str, state: str) -> list[Person]:
     return people
 
 
+def check_roster_size(
+    people: list[Person], state: str, seats: int, previous: int, min_share: float = MIN_SEAT_SHARE
+) -> str | None:
+    """Refuse a roster that is well short of the seats it fills and smaller than the one it
+    would replace; return a warning when a first (or not shrinking) load is that short."""
+    if seats <= 0 or len(people) >= min_share * seats:
+        return None
+    shortfall = (
+        f"{state}: the people CSV lists {len(people)} current legislators for {seats} seats "
+        f"(under {min_share:.0%})"
+    )
+    if len(people) < previous:
+        raise SourceError(
+            f"{shortfall}; it looks truncated and would drop {previous - len(people)} of the "
+            f"{previous} people loaded now"
+        )
+    return f"{shortfall}; loaded, but check the file is complete"
+
+
 def parse_vacancies(text: str) -> dict[str, list[VacancyRecord]]:
     """Open States' settings.yml: per state, seats known to be vacant until a date."""
     try:
@@ -173,10 +198,17 @@ class BulkPeopleSource:
                 return Path(location).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise SourceError(f"cannot read {location}: {exc}") from exc
+        started = time.perf_counter()
         try:
             response = self.session.get(location, timeout=self.timeout)
         except requests.RequestException as exc:
+            observe_upstream("openstates_bulk", time.perf_counter() - started, error_kind(exc))
             raise SourceError(f"cannot download {location}: {type(exc).__name__}") from exc
+        observe_upstream(
+            "openstates_bulk",
+            time.perf_counter() - started,
+            None if response.status_code == 200 else error_kind(status=response.status_code),
+        )
         if response.status_code != 200:
             raise SourceError(f"cannot download {location}: HTTP {response.status_code}")
         response.encoding = "utf-8"
@@ -231,13 +263,20 @@ class OpenStatesAPI:
         params = {"lat": f"{latitude}", "lng": f"{longitude}"}
         last_error = ""
         for _attempt in range(2):  # its own upstream sometimes fails once with a 500
+            started = time.perf_counter()
             try:
                 response = self.session.get(
                     url, params=params, timeout=self.timeout, headers={"X-API-KEY": self.api_key}
                 )
             except requests.RequestException as exc:
+                observe_upstream("openstates_api", time.perf_counter() - started, error_kind(exc))
                 last_error = type(exc).__name__
                 continue
+            observe_upstream(
+                "openstates_api",
+                time.perf_counter() - started,
+                None if response.status_code == 200 else error_kind(status=response.status_code),
+            )
             if response.status_code >= 500:
                 last_error = f"HTTP {response.status_code}"
                 continue

@@ -118,6 +118,24 @@ def districts_for_state(abbr: str) -> tuple[RegistryDistrict, ...]:
     return tuple(rows)
 
 
+@cache
+def _districts_by_name(abbr: str) -> dict[tuple[str, str], RegistryDistrict]:
+    return {(d.chamber, d.district): d for d in districts_for_state(abbr)}
+
+
+def registry_district(abbr: str, chamber: str, district: str) -> RegistryDistrict | None:
+    """One district of the registry, or None when the registry has no such district."""
+    try:
+        return _districts_by_name(abbr.lower()).get((chamber, district))
+    except KeyError:  # not a jurisdiction Open States' metadata knows
+        return None
+
+
+def seats_in_state(abbr: str) -> int:
+    """How many seats the registry counts for a state's legislature, all chambers together."""
+    return sum(d.seats for d in districts_for_state(abbr.lower()))
+
+
 def state_name(abbr: str) -> str:
     try:
         return state_info(abbr.lower()).name

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..observability.metrics import observe_lookup_cache
 from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
 from .directory import SeatGroup, seat_group
 from .divisions import divisions_for_census_district, state_for_fips
@@ -97,9 +98,13 @@ def _geocode_cached(
     now = utcnow()
     entry = db.session.get(LookupCacheEntry, key)
     if entry is not None and entry.expires_at > now:
-        return GeocodeResult.from_json(dict(entry.payload)), True
+        cached = GeocodeResult.from_json(dict(entry.payload))
+        if not cached.has_failed_layers:
+            return cached, True
     result = fetch()
-    if result.matches:  # a miss is not cached: the visitor will correct the address
+    # A miss is not cached (the visitor will correct the address), nor an answer with a
+    # failed layer (the geocoder raises for those; this guards the cache all the same).
+    if result.matches and not result.has_failed_layers:
         ttl = timedelta(seconds=current_app.config["LOOKUP_CACHE_TTL"])
         payload = result.to_json()
         if entry is None:
@@ -186,6 +191,7 @@ def _resolve(
     address: str, cache_material: str, fetch: Callable[[], GeocodeResult], geocoder: CensusGeocoder
 ) -> LookupResult:
     geocoded, from_cache = _geocode_cached(cache_material, geocoder, fetch)
+    observe_lookup_cache(hit=from_cache)
     best = geocoded.best
     if best is None:
         return LookupResult(
@@ -202,9 +208,6 @@ def _resolve(
         notes.append("The Census matched a nearby or similar address; please check it is yours.")
     if state and not best.districts:
         notes.append("The Census found no state legislative district for this address.")
-    for group in groups:
-        if not group.members and group.vacancies == 0:
-            notes.append(f"We have no directory data for {group.district}.")
     result = LookupResult(
         input=address,
         matched_address=best.matched_address,
@@ -218,7 +221,10 @@ def _resolve(
         loaded = db.session.get(DirectoryState, state)
         result.directory_loaded_at = loaded.synced_at if loaded else None
         if loaded is None and groups:
-            notes.append("We have not loaded this state's legislators yet.")
+            notes.append(
+                f"We have no directory data for {state.upper()} yet, so we cannot list "
+                "the legislators for this address or tell whether any seat is vacant."
+            )
     if current_app.config.get("OPENSTATES_API_KEY") and best.latitude is not None:
         _cross_check(result, best.latitude, best.longitude or 0.0)
     return result

@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, abort, render_template, request
 
+from ..security import limit_lookups
 from . import directory
 from .registry import STATES, state_info, state_name
 from .service import BadAddress, CensusUnavailable, lookup_address
@@ -17,7 +18,20 @@ def natural_key(text: str) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
+@blueprint.app_template_filter("tel_href")
+def tel_href(phone: str) -> str:
+    """A ``tel:`` URI for a US phone number as Open States writes it ("(603) 271-3661")."""
+    number = re.split(r"(?i)\s*(?:ext\.?|x)\s*\d", phone, maxsplit=1)[0]
+    digits = re.sub(r"\D", "", number)
+    if len(digits) == 10:
+        return f"tel:+1{digits}"
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"tel:+{digits}"
+    return f"tel:{digits}"
+
+
 @blueprint.get("/find")
+@limit_lookups  # only requests with an address
 def find() -> tuple[str, int]:
     address = request.args.get("address")
     result = error = None

@@ -7,7 +7,9 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-if config.config_file_name:
+# The app configures logging itself (advocacy.observability); alembic.ini's handlers would
+# replace the root handlers of a running `advocacy serve`, so only use them standalone.
+if config.config_file_name and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 log = logging.getLogger("alembic.env")
 

@@ -4,9 +4,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from advocacy.campaigns import service as campaign_service
+from tests.actions.helpers import ADDRESS, nh
 from tests.conftest import copy_repo_campaigns
+from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.conftest import app_config, directory, people_dir, upstream  # noqa: F401
 
 
@@ -15,3 +18,15 @@ def campaigns(app: Flask, campaigns_dir: Path) -> Path:
     copy_repo_campaigns(campaigns_dir)
     campaign_service.sync_folder(campaigns_dir)
     return campaigns_dir
+
+
+@pytest.fixture
+def ready(
+    client: FlaskClient,
+    upstream: FakeUpstreams,  # noqa: F811 - the fixture imported above
+    directory: Path,  # noqa: F811
+    campaigns: Path,
+) -> FlaskClient:
+    """A client, the repository's campaigns, the test directory and one NH address."""
+    upstream.add_address(ADDRESS, nh())
+    return client

@@ -2,69 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from advocacy.actions.models import Action, Constituent, Contact
 from advocacy.delivery.models import OutboxMessage
 from advocacy.extensions import db
-from tests.fakes.upstream import FakeUpstreams, Match, sld_object
-
-ADDRESS = "12 Main St, Nashua, NH 03060"
-FORM = {
-    "name": "Alex Rivera",
-    "email": "alex@example.org",
-    "street_address": ADDRESS,
-    "phone": "",
-    "opt_in": "y",
-}
-
-
-def nh(address: str = "12 MAIN ST, NASHUA, NH, 03060") -> Match:
-    return Match(
-        address,
-        "33",
-        upper=[sld_object("upper", "33015", "15")],
-        lower=[sld_object("lower", "33523", "523", "State House District Hillsborough 23")],
-        city="NASHUA",
-        zip_code="03060",
-    )
-
-
-def count(model: type) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def field_names(page: str) -> list[str]:
-    return re.findall(r'<textarea id="(body-[0-9a-f]+)"', page)
-
-
-def submission_key(page: str) -> str:
-    found = re.search(r'name="submission_key" value="([^"]+)"', page)
-    assert found
-    return found.group(1)
-
-
-@pytest.fixture
-def ready(
-    client: FlaskClient, upstream: FakeUpstreams, directory: Path, campaigns: Path
-) -> FlaskClient:
-    upstream.add_address(ADDRESS, nh())
-    return client
-
-
-def start(client: FlaskClient, slug: str, **overrides: str) -> str:
-    response = client.post(f"/c/{slug}/act", data={**FORM, **overrides})
-    assert response.status_code == 303, response.get_data(as_text=True)
-    assert response.headers["Location"] == f"/c/{slug}/write"
-    page = client.get(f"/c/{slug}/write")
-    assert page.status_code == 200
-    return page.get_data(as_text=True)
+from tests.actions.helpers import (
+    FORM,
+    count,
+    field_names,
+    start,
+    submission_key,
+)
+from tests.fakes.upstream import FakeUpstreams
 
 
 def test_full_flow_both_chambers(ready: FlaskClient) -> None:
@@ -130,8 +84,12 @@ def test_same_person_again_gets_a_friendly_message(ready: FlaskClient) -> None:
     again = ready.post(
         "/c/every-exploited-child-is-a-victim/act", data={**FORM, "email": "ALEX@example.org "}
     )
-    assert again.status_code == 200
-    assert "already sent messages for this campaign" in again.get_data(as_text=True)
+    assert again.status_code == 303
+    assert again.headers["Location"] == "/c/every-exploited-child-is-a-victim/already"
+    page = ready.get(again.headers["Location"])
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "already sent messages for this campaign on " in text
     assert count(Action) == 1
 
 

@@ -41,15 +41,51 @@ class Received:
         return str(self.message["Message-ID"])
 
 
+class Gate:
+    """Holds the SMTP conversation of one recipient's message at one step until released.
+
+    ``reached`` is set when a message arrives at the gate; the server then waits (without
+    blocking its event loop) until ``release`` is set. A test can kill the client meanwhile.
+    """
+
+    def __init__(self, recipient: str) -> None:
+        self.recipient = recipient.lower()
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    async def hold(self) -> None:
+        self.reached.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
+
+
 class RecordingHandler:
-    """Stores every accepted envelope; refuses the recipients listed in ``refuse``."""
+    """Stores every accepted envelope; refuses the recipients listed in ``refuse``.
+
+    ``refuse_mail`` answers MAIL FROM, ``refuse_data`` (by recipient) answers DATA with the
+    given reply. ``hold_rcpt`` / ``hold_data`` stop one recipient's message at RCPT TO, or
+    after its content arrived (already recorded: the server has it) before DATA's answer.
+    """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refuse: dict[str, str] = {}
+        self.refuse_mail: str | None = None
+        self.refuse_data: dict[str, str] = {}
+        self.hold_rcpt: Gate | None = None
+        self.hold_data: Gate | None = None
         self.delay = 0.0
         self.connections = 0
         self._lock = threading.Lock()
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.refuse_mail:
+            return self.refuse_mail
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -65,16 +101,27 @@ class RecordingHandler:
         reply = self.refuse.get(address.lower())
         if reply:
             return reply
+        gate = self.hold_rcpt
+        if gate is not None and gate.recipient == address.lower():
+            await gate.hold()
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        recipients = [address.lower() for address in envelope.rcpt_tos]
+        for address in recipients:
+            reply = self.refuse_data.get(address)
+            if reply:
+                return reply
         with self._lock:
             self.received.append(
                 Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
             )
+        gate = self.hold_data
+        if gate is not None and gate.recipient in recipients:
+            await gate.hold()
         return "250 Message accepted for delivery"
 
     def per_message_id(self) -> Counter[str]:

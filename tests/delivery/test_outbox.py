@@ -36,8 +36,9 @@ def test_enqueue_flushes_an_unsaved_contact_and_commits_with_it(app: Flask) -> N
         **{
             column.key: getattr(contact, column.key)
             for column in Contact.__table__.columns
-            if column.key not in ("id", "created_at")
-        }
+            if column.key not in ("id", "created_at", "target_id")
+        },
+        target_id=contact.target_id + "-second",  # one contact per action and target
     )
     db.session.add(fresh)
     row = enqueue(fresh)  # no id yet: enqueue flushes

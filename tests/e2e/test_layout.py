@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.harness import (
     CHROMIUM,
@@ -75,3 +76,86 @@ def test_campaign_page_screenshot(page: Page, live_server: LiveServer, tmp_path:
     width, height = struct.unpack(">II", data[16:24])
     assert width == page.viewport_size["width"] and height > 0
     assert len(data) > 5_000, "the screenshot is suspiciously small (blank page?)"
+
+
+# -- focus ring contrast (WCAG 1.4.11: at least 3:1 against what surrounds it) -------------------
+
+# The colour of an element's nearest ancestor that paints a background (the page: white).
+BACKGROUND_JS = """(element) => {
+  for (let node = element; node; node = node.parentElement) {
+    const colour = getComputedStyle(node).backgroundColor;
+    if (colour && colour !== 'transparent' && !colour.endsWith(', 0)')) return colour;
+  }
+  return 'rgb(255, 255, 255)';
+}"""
+
+
+def rgb(colour: str) -> tuple[float, float, float]:
+    """'rgb(1, 2, 3)', 'rgba(1, 2, 3, 1)' or '#010203' as channels 0..255 (opaque only)."""
+    colour = colour.strip()
+    if colour.startswith("#") and len(colour) == 7:
+        return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+    match = re.fullmatch(r"rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)", colour)
+    assert match, f"unexpected colour {colour!r}"
+    assert match.group(4) in (None, "1"), f"a see-through colour cannot be judged: {colour}"
+    return (float(match.group(1)), float(match.group(2)), float(match.group(3)))
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two colours."""
+
+    def luminance(colour: str) -> float:
+        linear = [
+            c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+            for c in (channel / 255 for channel in rgb(colour))
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_contrast_formula() -> None:
+    assert contrast("#ffffff", "#000000") == pytest.approx(21)
+    assert contrast("#f5a700", "#ffffff") < 3  # the old ring, which failed the audit
+
+
+def tab_to(page: Page, locator: Locator, limit: int = 40) -> None:
+    """Press Tab until ``locator`` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if locator.evaluate("(element) => element === document.activeElement"):
+            return
+    pytest.fail(f"{limit} presses of Tab never reached {locator}")
+
+
+def focus_ring(locator: Locator) -> dict[str, str]:
+    return locator.evaluate(
+        """(element) => {
+          const style = getComputedStyle(element);
+          return {style: style.outlineStyle, width: style.outlineWidth,
+                  colour: style.outlineColor, visible: String(element.matches(':focus-visible'))};
+        }"""
+    )
+
+
+def test_focus_ring_contrast(page: Page, live_server: LiveServer) -> None:
+    page.goto(CAMPAIGN_PATH)
+    field = page.get_by_label("Your name")
+    tab_to(page, field)
+    ring = focus_ring(field)
+    assert ring["visible"] == "true" and ring["style"] == "solid", ring
+    assert float(ring["width"].removesuffix("px")) >= 2, ring
+    background = field.evaluate(BACKGROUND_JS)
+    assert contrast(ring["colour"], background) >= 3, (ring, background)
+    soft = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--soft')")
+    assert contrast(ring["colour"], soft) >= 3, (ring, soft)
+
+    # The header is dark blue: its links get a ring that stands out there.
+    page.goto(CAMPAIGN_PATH)
+    link = page.locator(".site-header").get_by_role("link", name="Campaigns")
+    tab_to(page, link)
+    ring = focus_ring(link)
+    assert ring["visible"] == "true" and ring["style"] == "solid", ring
+    header = page.locator(".site-header").evaluate(BACKGROUND_JS)
+    assert contrast(ring["colour"], header) >= 3, (ring, header)

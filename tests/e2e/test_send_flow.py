@@ -1,8 +1,10 @@
-"""In a real browser: campaign page -> message -> send -> thank-you -> "I called"."""
+"""In a real browser: campaign page -> message -> send -> thank-you -> "I called"; a double
+click on Send; the same flow with JavaScript turned off."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -25,9 +27,20 @@ if not CHROMIUM.exists():
 
 pytestmark = pytest.mark.e2e
 
+SLUG = "every-exploited-child-is-a-victim"
 
-def test_send_and_call(page: Page, live_server: LiveServer) -> None:
-    page.goto("/c/every-exploited-child-is-a-victim")
+
+def stored() -> tuple[list[Action], list[Contact], int]:
+    db.session.expire_all()
+    actions = list(db.session.scalars(select(Action)))
+    contacts = list(db.session.scalars(select(Contact).order_by(Contact.id)))
+    outbox = len(list(db.session.scalars(select(OutboxMessage))))
+    db.session.commit()
+    return actions, contacts, outbox
+
+
+def send_and_call(page: Page) -> None:
+    page.goto(f"/c/{SLUG}")
     submit_action_form(page)
     expect(page).to_have_url(re.compile(r"/write$"))
     expect(page.get_by_role("heading", name=f"To Senator {SENATOR.split()[-1]}")).to_be_visible()
@@ -39,21 +52,46 @@ def test_send_and_call(page: Page, live_server: LiveServer) -> None:
     expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
     expect(page.locator("main")).to_contain_text("queued for delivery")
-    call_button = page.get_by_role("button", name=f"I called {HOUSE_MEMBERS[0]}")
-    call_button.click()
+    page.get_by_role("button", name=f"I called {HOUSE_MEMBERS[0]}").click()
     expect(page.locator("main")).to_contain_text(f"Thank you for calling {HOUSE_MEMBERS[0]}")
+    expect(page.locator("main")).to_contain_text("Call logged. Thank you!")
 
-    # Back, then send again: still one action.
-    page.go_back()
-    page.go_back()
-    if page.get_by_role("button", name="Send my messages").count():
-        page.get_by_role("button", name="Send my messages").click()
-
-    db.session.expire_all()
-    actions = list(db.session.scalars(select(Action)))
+    actions, contacts, outbox = stored()
     assert len(actions) == 1
-    contacts = list(db.session.scalars(select(Contact)))
     written = [c for c in contacts if c.channel == "email"]
     assert len(written) == 3 and sum(c.personalised for c in written) == 1
     assert [c.target_name for c in contacts if c.channel == "call"] == [HOUSE_MEMBERS[0]]
-    assert len(list(db.session.scalars(select(OutboxMessage)))) == 3
+    assert outbox == 3
+
+
+def test_send_and_call(page: Page, live_server: LiveServer) -> None:
+    send_and_call(page)
+
+
+def test_send_and_call_without_javascript(
+    new_page: Callable[..., Page], live_server: LiveServer
+) -> None:
+    """Nothing in the flow needs JavaScript: plain forms and 303 redirects."""
+    send_and_call(new_page(java_script_enabled=False))
+
+
+def test_double_click_on_send_makes_one_action(page: Page, live_server: LiveServer) -> None:
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            posts.append(request.url)
+            if request.method == "POST" and request.url.endswith("/send")
+            else None
+        ),
+    )
+    page.goto(f"/c/{SLUG}")
+    submit_action_form(page)
+    expect(page).to_have_url(re.compile(r"/write$"))
+    page.get_by_role("button", name="Send my messages").dblclick()
+    expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    assert posts  # the browser sent the form (once or twice)
+    actions, contacts, outbox = stored()
+    assert len(actions) == 1 and len(contacts) == 3 and outbox == 3
+    assert page.url.endswith(f"/thanks/{actions[0].submission_key}")

@@ -11,25 +11,61 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-BENCHMARK = {
-    "isDefault": True,
-    "benchmarkDescription": "Public Address Ranges - Current Benchmark",
-    "id": "4",
-    "benchmarkName": "Public_AR_Current",
+# Benchmarks and their vintages, as the geocoder's /benchmarks and /vintages list them
+# (census_benchmarks.json, census_vintages_benchmark4.json; Census 2020 ids from §1.2).
+BENCHMARKS: dict[str, dict[str, Any]] = {
+    "Public_AR_Current": {
+        "isDefault": True,
+        "benchmarkDescription": "Public Address Ranges - Current Benchmark",
+        "id": "4",
+        "benchmarkName": "Public_AR_Current",
+    },
+    "Public_AR_Census2020": {
+        "isDefault": False,
+        "benchmarkDescription": "Public Address Ranges - Census 2020 Benchmark",
+        "id": "2020",
+        "benchmarkName": "Public_AR_Census2020",
+    },
 }
-VINTAGE = {
-    "isDefault": True,
-    "id": "4",
-    "vintageName": "Current_Current",
-    "vintageDescription": "Current Vintage - Current Benchmark",
+VINTAGES: dict[str, list[dict[str, Any]]] = {
+    "Public_AR_Current": [
+        {
+            "isDefault": True,
+            "id": "4",
+            "vintageName": "Current_Current",
+            "vintageDescription": "Current Vintage - Current Benchmark",
+        },
+        {
+            "isDefault": False,
+            "id": "420",
+            "vintageName": "Census2020_Current",
+            "vintageDescription": "Census2020 Vintage - Current Benchmark",
+        },
+    ],
+    "Public_AR_Census2020": [
+        {
+            "isDefault": True,
+            "id": "2020",
+            "vintageName": "Census2020_Census2020",
+            "vintageDescription": "Census 2020 Vintage - Census 2020 Benchmark",
+        },
+        {
+            "isDefault": False,
+            "id": "2010",
+            "vintageName": "Census2010_Census2020",
+            "vintageDescription": "Census 2010 Vintage - Census 2020 Benchmark",
+        },
+    ],
 }
+BENCHMARK = BENCHMARKS["Public_AR_Current"]
+VINTAGE = VINTAGES["Public_AR_Current"][0]
 STATE_NAMES = {
     "01": ("AL", "Alabama"),
     "02": ("AK", "Alaska"),
@@ -113,38 +149,184 @@ def state_object(fips: str) -> dict[str, Any]:
     }
 
 
+def area_object(
+    fips: str,
+    geoid: str,
+    basename: str,
+    name: str,
+    mtfcc: str,
+    lsadc: str,
+    without: tuple[str, ...] = (),
+    **codes: Any,
+) -> dict[str, Any]:
+    """A geography object of the other layers (county, tract, place...), with the key set of
+    the real captures: the common keys, less ``without``, plus the layer's own codes."""
+    obj: dict[str, Any] = {
+        "POP100": "",
+        "GEOID": geoid,
+        "CENTLAT": "+43.2081366",
+        "AREAWATER": 40071739,
+        "STATE": fips,
+        "BASENAME": basename,
+        "OID": 27590241097994,
+        "LSADC": lsadc,
+        "FUNCSTAT": "A",
+        "INTPTLAT": "+43.2078493",
+        "NAME": name,
+        "OBJECTID": 1602,
+        "CENTLON": "-071.5375718",
+        "HU100": "",
+        "AREALAND": 1012739503,
+        "INTPTLON": "-071.5452815",
+        "MTFCC": mtfcc,
+        "UR": "",
+    }
+    for key in without:
+        del obj[key]
+    obj.update(codes)
+    return obj
+
+
+def _vintage_layer_names(vintage: str) -> dict[str, str]:
+    """Layer names carry the vintage: a year on the current one, none on the census ones."""
+    if vintage.startswith("Current"):
+        return {"sld": "2024 ", "congress": "119th", "blocks": "2020 Census Blocks"}
+    if vintage.startswith("Census2010"):
+        return {"sld": "", "congress": "111th", "blocks": "Census Blocks"}
+    return {"sld": "", "congress": "116th", "blocks": "Census Blocks"}
+
+
 @dataclass
 class Match:
     matched_address: str
     state_fips: str
     upper: list[dict[str, Any]] = field(default_factory=list)
     lower: list[dict[str, Any]] = field(default_factory=list)
-    layer_year: str = "2024 "
+    # None: the vintage decides ("2024 " on Current_Current, "" on the census vintages).
+    layer_year: str | None = None
     zip_code: str = "03301"
     city: str = "CONCORD"
-    failed_layers: bool = False
+    # True: the SLD and Congressional layers fail, as in the real 2017 capture; or a
+    # collection naming the failed layers among "upper", "lower", "congress".
+    failed_layers: bool | Collection[str] = False
     longitude: float = -71.53757
     latitude: float = 43.20814
 
-    def to_json(self) -> dict[str, Any]:
+    def _failed(self, layer: str) -> bool:
+        if isinstance(self.failed_layers, bool):
+            return self.failed_layers
+        return layer in self.failed_layers
+
+    def geographies(self, vintage: str, layers: str | None) -> dict[str, Any]:
+        """The default layer set (as in the real census2020 capture) or, for layers=all,
+        more of them, including empty ones (as in the real 2017 capture)."""
+        names = _vintage_layer_names(vintage)
+        year = names["sld"] if self.layer_year is None else self.layer_year
+        fips = self.state_fips
+        error = [{"status": LAYER_ERROR}]
+        county = f"{fips}011"
+        tract = f"{county}010500"
         geographies: dict[str, Any] = {
-            "States": [state_object(self.state_fips)],
-            "Oklahoma Tribal Statistical Areas": [],
-        }
-        upper_key = f"{self.layer_year}State Legislative Districts - Upper"
-        lower_key = f"{self.layer_year}State Legislative Districts - Lower"
-        if self.failed_layers:
-            error = {"status": LAYER_ERROR}
-            geographies[upper_key] = [error]
-            geographies[lower_key] = [error]
-        else:
-            geographies[upper_key] = self.upper
-            geographies[lower_key] = self.lower
+            f"{year}State Legislative Districts - Upper": error
+            if self._failed("upper")
+            else self.upper,
+            "States": [state_object(fips)],
+            "Combined Statistical Areas": [
+                area_object(fips, "148", "Boston-Worcester-Providence, MA-RI-NH-CT",
+                            "Boston-Worcester-Providence, MA-RI-NH-CT CSA", "G3100", "M0",
+                            without=("STATE", "UR"), CSA="148")
+            ],
+            "County Subdivisions": [
+                area_object(fips, f"{county}50260", "Nashua", "Nashua city", "G4040", "25",
+                            COUNTY="011", COUSUB="50260", COUSUBCC="C5", COUSUBNS="00873675")
+            ],
+            "Census Designated Places": [],
+            f"{year}State Legislative Districts - Lower": error
+            if self._failed("lower")
+            else self.lower,
+            "Counties": [
+                area_object(fips, county, "Hillsborough", "Hillsborough County", "G4020", "06",
+                            COUNTY="011", COUNTYCC="H1", COUNTYNS="00873179")
+            ],
+            f"{names['congress']} Congressional Districts": error
+            if self._failed("congress")
+            else [
+                area_object(fips, f"{fips}02", "2", "Congressional District 2", "G5200", "C2",
+                            without=("UR",), CDSESSN=names["congress"][:3],
+                            **{f"CD{names['congress'][:3]}": "02"})
+            ],
+            "Census Tracts": [
+                area_object(fips, tract, "105", "Census Tract 105", "G5020", "CT",
+                            COUNTY="011", TRACT="010500")
+            ],
+            names["blocks"]: [
+                area_object(fips, f"{tract}1007", "1007", "Block 1007", "G5040", "BK",
+                            COUNTY="011", TRACT="010500", BLKGRP="1", BLOCK="1007",
+                            SUFFIX="", LWBLKTYP="L")
+            ],
+        }  # fmt: skip
+        if layers == "all":
+            geographies.update(
+                {
+                    "Oklahoma Tribal Statistical Areas": [],
+                    "Federal American Indian Reservations": [],
+                    "Elementary School Districts": [],
+                    "Census Block Groups": [
+                        area_object(
+                            fips,
+                            f"{tract}1",
+                            "1",
+                            "Block Group 1",
+                            "G5030",
+                            "BG",
+                            COUNTY="011",
+                            TRACT="010500",
+                            BLKGRP="1",
+                        )
+                    ],
+                    "Unified School Districts": [
+                        area_object(
+                            fips,
+                            f"{fips}04620",
+                            "Nashua School District",
+                            "Nashua School District",
+                            "G5420",
+                            "00",
+                            SDUNI="04620",
+                        )
+                    ],
+                    "Incorporated Places": [
+                        area_object(
+                            fips,
+                            f"{fips}50260",
+                            "Nashua",
+                            "Nashua city",
+                            "G4110",
+                            "25",
+                            PLACE="50260",
+                            PLACECC="C5",
+                        )
+                    ],
+                    "Census Regions": [
+                        area_object(
+                            fips, "1", "Northeast", "Northeast Region", "G4010", "68", REGION="1"
+                        )
+                    ],
+                }  # fmt: skip
+            )
+        elif layers:  # a list of layer names: only those
+            wanted = {name.strip().lower() for name in layers.split(",")}
+            geographies = {k: v for k, v in geographies.items() if k.lower() in wanted}
+        return geographies
+
+    def to_json(
+        self, vintage: str = "Current_Current", layers: str | None = "all"
+    ) -> dict[str, Any]:
         abbr = STATE_NAMES.get(self.state_fips, ("XX", ""))[0]
         street = self.matched_address.split(",")[0]
         return {
             "tigerLine": {"side": "L", "tigerLineId": "75978299"},
-            "geographies": geographies,
+            "geographies": self.geographies(vintage, layers),
             "coordinates": {"x": self.longitude, "y": self.latitude},
             "addressComponents": {
                 "zip": self.zip_code,
@@ -164,26 +346,36 @@ class Match:
         }
 
 
-def census_body(address: str, matches: list[Match]) -> bytes:
+def census_body(
+    echo: dict[str, str],
+    matches: list[Match],
+    benchmark: dict[str, Any] = BENCHMARK,
+    vintage: dict[str, Any] = VINTAGE,
+    layers: str | None = "all",
+) -> bytes:
+    """A geographies/* answer; ``echo`` is what ``result.input.address`` repeats back:
+    ``{"address": ...}`` for onelineaddress, ``{street, city, state, zip}`` for address."""
     return json.dumps(
         {
             "result": {
-                "input": {
-                    "address": {"address": address},
-                    "vintage": VINTAGE,
-                    "benchmark": BENCHMARK,
-                },
-                "addressMatches": [m.to_json() for m in matches],
+                "input": {"address": echo, "vintage": vintage, "benchmark": benchmark},
+                "addressMatches": [m.to_json(vintage["vintageName"], layers) for m in matches],
             }
         }
     ).encode()
+
+
+def _find(options: list[dict[str, Any]], value: str, name_key: str) -> dict[str, Any] | None:
+    """Benchmarks and vintages are asked for by name or by numeric id."""
+    return next((o for o in options if value in (o[name_key], o["id"])), None)
 
 
 class FakeUpstreams:
     """Census geocoder under /geocoder, Open States bulk CSVs under /people/current."""
 
     def __init__(self) -> None:
-        self.census: dict[str, tuple[int, str, bytes]] = {}
+        # Lower-cased address -> the matches (the body is built per request) or a raw answer.
+        self.census: dict[str, list[Match] | tuple[int, str, bytes]] = {}
         self.people: dict[str, bytes] = {}
         self.extra: dict[str, tuple[int, str, bytes]] = {}
         self.people_geo: dict[tuple[str, str], bytes] = {}  # (lat, lng) -> body
@@ -199,14 +391,37 @@ class FakeUpstreams:
         )
 
     def add_address(self, address: str, *matches: Match) -> None:
-        self.census[address.lower()] = (
-            200,
-            "application/json",
-            census_body(address, list(matches)),
-        )
+        self.census[" ".join(address.split()).lower()] = list(matches)
 
     def add_raw(self, address: str, status: int, content_type: str, body: bytes) -> None:
-        self.census[address.lower()] = (status, content_type, body)
+        self.census[" ".join(address.split()).lower()] = (status, content_type, body)
+
+    def answer_census(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+        """geographies/onelineaddress and geographies/address, from the request's parameters."""
+
+        def arg(name: str) -> str | None:
+            return query.get(name, [None])[0]
+
+        if arg("format") != "json":  # the geocoder's default output is its HTML page
+            return 200, "text/html", b"<html><body><h1>Census Geocoder</h1></body></html>"
+        benchmark = _find(list(BENCHMARKS.values()), arg("benchmark") or "", "benchmarkName")
+        vintage = (
+            _find(VINTAGES[benchmark["benchmarkName"]], arg("vintage") or "", "vintageName")
+            if benchmark
+            else None
+        )
+        if benchmark is None or vintage is None:
+            return 400, "text/plain", b"Bad Request: unknown benchmark or vintage"
+        if path.endswith("/address"):
+            echo = {k: arg(k) or "" for k in ("street", "city", "state", "zip")}
+            key = ", ".join(v for v in echo.values() if v)
+        else:
+            echo = {"address": arg("address") or ""}
+            key = echo["address"]
+        hit = self.census.get(" ".join(key.split()).lower(), [])
+        if isinstance(hit, tuple):
+            return hit
+        return 200, "application/json", census_body(echo, hit, benchmark, vintage, arg("layers"))
 
     def answer_people_geo(
         self, headers: Any, query: dict[str, list[str]]
@@ -275,15 +490,7 @@ class FakeUpstreams:
                         return self._send(400, "text/html", b"<html>Bad Request</html>")
                     if mode == "badjson":
                         return self._send(200, "application/json", b'{"result": {"addressMa')
-                    if url.path.endswith("/address"):
-                        parts = [query.get(k, [""])[0] for k in ("street", "city", "state", "zip")]
-                        key = ", ".join(p for p in parts if p)
-                    else:
-                        key = query.get("address", [""])[0]
-                    hit = upstream.census.get(" ".join(key.split()).lower())
-                    if hit:
-                        return self._send(*hit)
-                    return self._send(200, "application/json", census_body(key, []))
+                    return self._send(*upstream.answer_census(url.path, query))
                 if url.path.startswith("/people/current/") and url.path.endswith(".csv"):
                     abbr = url.path.rsplit("/", 1)[-1][:-4]
                     if abbr in upstream.people:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,63 @@ def directory(app: Flask, people_dir: Path) -> Path:
     results = sync_states(BulkPeopleSource(str(people_dir)), list(ROSTERS))
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     return people_dir
+
+
+@dataclass
+class DistrictReport:
+    """Per-state figures of the every-district check: what was verified, not just "passed"."""
+
+    path: Path
+    states: dict[str, Counter[str]] = field(default_factory=dict)
+
+    COLUMNS = ("rows", "full", "vacancy", "seats", "filled")
+
+    def add(self, state: str, seats: int, filled: int) -> None:
+        counts = self.states.setdefault(state, Counter())
+        counts["rows"] += 1
+        counts["full" if filled >= seats else "vacancy"] += 1
+        counts["seats"] += seats
+        counts["filled"] += filled
+
+    def total(self, column: str) -> int:
+        return sum(counts[column] for counts in self.states.values())
+
+    def lines(self) -> list[str]:
+        header = "state  " + "  ".join(f"{c:>7}" for c in self.COLUMNS)
+        rows = [
+            f"{state.upper():5}  " + "  ".join(f"{counts[c]:7d}" for c in self.COLUMNS)
+            for state, counts in sorted(self.states.items())
+        ]
+        total = "all    " + "  ".join(f"{self.total(c):7d}" for c in self.COLUMNS)
+        return [header, *rows, total]
+
+    def write(self) -> None:
+        self.path.write_text("\n".join(self.lines()) + "\n", encoding="utf-8")
+
+
+DISTRICT_REPORT = pytest.StashKey[DistrictReport]()
+
+
+@pytest.fixture(scope="session")
+def district_report(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> DistrictReport:
+    report = DistrictReport(tmp_path_factory.getbasetemp() / "every-district-report.txt")
+    pytestconfig.stash[DISTRICT_REPORT] = report
+    return report
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    report = config.stash.get(DISTRICT_REPORT, None)
+    if report is None or not report.states:
+        return
+    terminalreporter.write_sep("-", "registry districts verified against the real rosters")
+    terminalreporter.write_line(
+        "rows: registry districts checked; full / vacancy: districts with every seat filled /"
+        " with known vacant seats; seats, filled: seats in them and people found"
+    )
+    for line in report.lines():
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"written to {report.path}")

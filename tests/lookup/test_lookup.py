@@ -9,22 +9,30 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete, func, select
 
+from advocacy import create_app
+from advocacy.extensions import db
 from advocacy.lookup.cli import lookup_command
+from advocacy.lookup.models import DirectoryState, District, LookupCacheEntry
+from advocacy.lookup.views import tel_href
 from tests.conftest import SHARED_FIXTURES, SHARED_PEOPLE, need_shared
 from tests.fakes.upstream import FakeUpstreams, Match, sld_object
 
 ADDRESS = "12 Main St, Nashua, NH 03060"
 
 
-def nh_match(
-    address: str = "12 MAIN ST, NASHUA, NH, 03060", lower: str = "33523", **kwargs: Any
-) -> Match:
+def nh_match(address: str = "12 MAIN ST, NASHUA, NH, 03060", **kwargs: Any) -> Match:
+    # Hillsborough 23: SLDL "523" (county digit 5 + 23), BASENAME/NAME keep the county name.
     return Match(
         address,
         "33",
         upper=[sld_object("upper", "33015", "15")],
-        lower=[sld_object("lower", lower, lower[2:], "State House District Hillsborough 23")],
+        lower=[
+            sld_object("lower", "33523", "Hillsborough 23", "State House District Hillsborough 23")
+        ],
+        city="NASHUA",
+        zip_code="03060",
         **kwargs,
     )
 
@@ -32,6 +40,7 @@ def nh_match(
 def cli_lookup(app: Flask, address: str) -> tuple[int, dict[str, Any] | None, str]:
     result = app.test_cli_runner().invoke(lookup_command, [address, "--json"])
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) <= 1, result.stdout  # --json prints one object at most
     data = json.loads(lines[0]) if lines else None
     return result.exit_code, data, result.output
 
@@ -179,9 +188,14 @@ def test_unknown_census_district_is_reported_not_guessed(
 ) -> None:
     match = Match("1 X ST, NASHUA, NH, 03060", "33", upper=[sld_object("upper", "33099", "99")])
     upstream.add_address("1 X St, Nashua NH", match)
-    code, data, output = cli_lookup(app, "1 X St, Nashua NH")
-    assert code == 0 and data is not None and data["districts"] == []
-    assert "could not match" in output
+    result = app.test_cli_runner().invoke(lookup_command, ["1 X St, Nashua NH", "--json"])
+    assert result.exit_code == 3  # matched, but no district: not a success
+    data = json.loads(result.stdout)
+    assert data["matched_address"] == "1 X ST, NASHUA, NH, 03060" and data["districts"] == []
+    assert "could not match" in result.stderr
+    assert "maps to no current state legislative district" in result.stderr
+    plain = app.test_cli_runner().invoke(lookup_command, ["1 X St, Nashua NH"])
+    assert plain.exit_code == 3 and "No legislative district found" in plain.stderr
 
 
 @pytest.mark.parametrize("mode", ["500", "badjson", "html", "reset"])
@@ -190,7 +204,8 @@ def test_upstream_failures_exit_4_and_503(
 ) -> None:
     upstream.mode = mode
     code, data, output = cli_lookup(app, ADDRESS)
-    assert code == 4 and data is None and "unavailable" in output
+    assert code == 4 and "unavailable" in output
+    assert data is not None and list(data) == ["error"] and "unavailable" in data["error"]
     response = client.get("/api/lookup", query_string={"address": ADDRESS})
     assert response.status_code == 503 and "error" in response.get_json()
 
@@ -209,6 +224,27 @@ def test_failed_layers_inside_http_200_are_an_upstream_failure(
     upstream.add_address(ADDRESS, nh_match(failed_layers=True))
     code, _, output = cli_lookup(app, ADDRESS)
     assert code == 4 and "Layer query" in output
+
+
+@pytest.mark.parametrize("failed", ["upper", "lower"])
+def test_one_failed_chamber_layer_is_a_failure_and_never_cached(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path, failed: str
+) -> None:
+    """The other chamber's layer answered: the answer must not lose a chamber silently."""
+    upstream.add_address(ADDRESS, nh_match(failed_layers=[failed]))
+    code, data, output = cli_lookup(app, ADDRESS)
+    layer = f"2024 State Legislative Districts - {failed.title()}: Layer query"
+    assert code == 4 and layer in output
+    assert data is not None and layer in data["error"]
+    api = client.get("/api/lookup", query_string={"address": ADDRESS})
+    assert api.status_code == 503
+    page = client.get("/find", query_string={"address": ADDRESS})
+    assert page.status_code == 503 and "choose your state" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(LookupCacheEntry)) == 0
+    upstream.add_address(ADDRESS, nh_match())  # the layer answers again: a fresh, whole answer
+    code, data, _ = cli_lookup(app, ADDRESS)
+    assert code == 0 and data is not None
+    assert [d["chamber"] for d in data["districts"]] == ["upper", "lower", "lower"]
 
 
 def test_cache_answers_repeat_lookups(
@@ -240,6 +276,9 @@ def test_find_page_shows_people_and_manual_path(
     page = client.get("/find", query_string={"address": ADDRESS}).get_data(as_text=True)
     assert "12 MAIN ST, NASHUA, NH, 03060" in page
     assert "Ada Alder" in page and "Ben Birch" in page and "Vacant seat" in page
+    assert '<a href="mailto:ada@leg.example.gov">ada@leg.example.gov</a>' in page
+    assert '<a href="tel:5550100">555-0100</a>' in page
+    assert ">email<" not in page
     assert "Legislator data from Open States, loaded " in page
     assert 'href="/find/nh"' in page
     upstream.mode = "500"
@@ -251,7 +290,136 @@ def test_find_page_shows_people_and_manual_path(
 def test_state_page_lists_districts_with_vacancies(client: FlaskClient, directory: Path) -> None:
     page = client.get("/find/nh").get_data(as_text=True)
     assert "Hillsborough 40" in page and "1 vacant" in page and "Ada Alder" in page
+    loaded = db.session.get(DirectoryState, "nh")
+    assert loaded is not None
+    assert f"Directory loaded {loaded.synced_at.strftime('%B %-d, %Y')} from Open States" in page
+    assert '<a href="mailto:ada@leg.example.gov">ada@leg.example.gov</a>' in page
+    assert '<a href="tel:5550100">555-0100</a>' in page
+    no_email = client.get("/find/ma").get_data(as_text=True)  # Al Ash has a phone, no email
+    assert "Al Ash" in no_email and '<a href="tel:5550100">555-0100</a>' in no_email
+    never = client.get("/find/md").get_data(as_text=True)
+    assert "No directory data for MD yet" in never and "vacant" not in never
     assert client.get("/find/zz").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("phone", "href"),
+    [
+        ("(603) 271-3661", "tel:+16032713661"),
+        ("603-271-3661 ext. 12", "tel:+16032713661"),
+        ("1-800-555-0100", "tel:+18005550100"),
+        ("555-0100", "tel:5550100"),
+    ],
+)
+def test_tel_links(phone: str, href: str) -> None:
+    assert tel_href(phone) == href
+
+
+def test_state_never_loaded_claims_no_vacancy(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+) -> None:
+    """Maryland is not in the test directory: seats from the registry, vacancies unknown."""
+    address = "100 State Cir, Annapolis, MD 21401"
+    upstream.add_address(
+        address,
+        Match(
+            "100 STATE CIR, ANNAPOLIS, MD, 21401",
+            "24",
+            upper=[sld_object("upper", "24030", "30")],
+            lower=[sld_object("lower", "2430A", "30A")],
+        ),
+    )
+    code, data, output = cli_lookup(app, address)
+    assert code == 0 and data is not None
+    assert data["districts"] == [
+        {
+            "chamber": "upper",
+            "district": "30",
+            "division_id": "ocd-division/country:us/state:md/sldu:30",
+            "seats": 1,
+            "vacancies": None,
+            "legislators": [],
+        },
+        {
+            "chamber": "lower",
+            "district": "30A",
+            "division_id": "ocd-division/country:us/state:md/sldl:30a",
+            "seats": 2,
+            "vacancies": None,
+            "legislators": [],
+        },
+    ]
+    assert "no directory data for MD yet" in output
+    api = client.get("/api/lookup", query_string={"address": address}).get_json()
+    assert [d["vacancies"] for d in api["districts"]] == [None, None]
+    page = client.get("/find", query_string={"address": address}).get_data(as_text=True)
+    assert "No directory data for MD yet" in page
+    assert "Vacant seat" not in page and "no one to contact" not in page
+    text = app.test_cli_runner().invoke(lookup_command, [address])
+    assert "lower 30A: 2 seat(s), vacancies unknown (no directory data)" in text.stdout
+
+
+def test_seats_come_from_the_registry_not_the_synced_table(
+    app: Flask, upstream: FakeUpstreams, directory: Path
+) -> None:
+    db.session.execute(delete(District))  # e.g. a district table left behind by an old sync
+    db.session.commit()
+    upstream.add_address(ADDRESS, nh_match())
+    code, data, _ = cli_lookup(app, ADDRESS)
+    assert code == 0 and data is not None
+    floterial = by_district(data)["Hillsborough 40"]
+    assert (floterial["seats"], floterial["vacancies"]) == (4, 1)
+
+
+def test_bad_input_exits_2_and_help_lists_the_exit_codes(app: Flask) -> None:
+    code, data, output = cli_lookup(app, "no numbers here")
+    assert code == 2 and "house number" in output
+    assert data is not None and "house number" in data["error"]
+    help_text = app.test_cli_runner().invoke(lookup_command, ["--help"]).output
+    for line in (
+        "0  matched",
+        "2  the input cannot be an address",
+        "3  no match, or the Census matched the address but it maps to no district",
+        "4  the Census geocoder failed",
+    ):
+        assert line in help_text, help_text
+
+
+def test_configured_benchmark_and_vintage_are_sent(
+    app: Flask,
+    app_config: dict[str, object],
+    upstream: FakeUpstreams,
+    directory: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upstream.add_address(ADDRESS, nh_match())
+    code, _, _ = cli_lookup(app, ADDRESS)  # the default configuration; now cached
+    assert code == 0
+    default_query = upstream.requests[-1][1]
+    assert default_query["benchmark"] == ["Public_AR_Current"]
+    assert default_query["vintage"] == ["Current_Current"]
+    monkeypatch.setenv("ADVOCACY_CENSUS_BENCHMARK", "Public_AR_Census2020")
+    monkeypatch.setenv("ADVOCACY_CENSUS_VINTAGE", "2010")  # an id works as well as a name
+    census2020 = create_app(app_config)
+    with census2020.app_context():  # the CLI runs in the current app context if there is one
+        try:
+            assert census2020.config["CENSUS_BENCHMARK"] == "Public_AR_Census2020"
+            code, data, output = cli_lookup(census2020, ADDRESS)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    assert code == 0, output
+    assert data is not None and len(data["districts"]) == 3  # layer names without a year
+    assert len(upstream.requests) == 2  # the cache is per benchmark and vintage
+    path, query = upstream.requests[-1]
+    assert path == "/geocoder/geographies/onelineaddress"
+    assert query == {
+        "address": [ADDRESS],
+        "benchmark": ["Public_AR_Census2020"],
+        "vintage": ["2010"],
+        "format": ["json"],
+        "layers": ["all"],
+    }
 
 
 def test_real_census_payload_to_real_people(app: Flask, upstream: FakeUpstreams) -> None:

@@ -1,0 +1,238 @@
+"""Email confirmation before delivery (ADVOCACY_REQUIRE_CONFIRMATION).
+
+With it on, ``/send`` records the action, its contacts (status ``unconfirmed``) and their outbox
+rows (status ``held``, never claimed) in one transaction, plus an outbox row of kind
+``confirmation``: the mail to the constituent's own address with a link to
+``/c/<slug>/confirm/<token>``. Opening the link shows a page with a button (a GET changes
+nothing: mail scanners prefetch links); the POST releases the held rows (pending, due now),
+marks the contacts ``queued`` and sets ``action.confirmed_at``. After
+``ADVOCACY_CONFIRMATION_HOURS`` the ``expire-unconfirmed`` job deletes the held rows and marks
+the contacts ``expired``: they are never delivered.
+
+The token is the action id (and a hash of its submission key) signed with the app's secret key
+and its own salt (itsdangerous). It carries no time: the deadline is ``action.confirm_by`` in
+the database, the same one the expiry job applies, so a retried mail is byte-for-byte the same
+and the page and the job never disagree about whether a link has expired.
+
+Confirming and expiring are guarded updates (``status = 'held'`` / ``'unconfirmed'``), so a
+confirmation racing the expiry job either releases the rows or finds them gone, never both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.engine import CursorResult
+
+from ..dbtypes import utcnow
+from ..delivery.models import OutboxMessage
+from ..extensions import db
+from .models import Action, Contact
+
+SALT = "advocacy.actions.confirm"
+
+
+def required() -> bool:
+    return bool(current_app.config.get("REQUIRE_CONFIRMATION"))
+
+
+def deadline(now: datetime) -> datetime:
+    return now + timedelta(hours=int(current_app.config.get("CONFIRMATION_HOURS") or 48))
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(str(current_app.config["SECRET_KEY"]), salt=SALT)
+
+
+def _key_hash(submission_key: str) -> str:
+    return hashlib.sha256(submission_key.encode()).hexdigest()[:16]
+
+
+def token_for(action_id: int, submission_key: str) -> str:
+    return str(_serializer().dumps([action_id, _key_hash(submission_key)]))
+
+
+def confirmation_url(slug: str, token: str) -> str:
+    return str(current_app.config["SITE_URL"]).rstrip("/") + f"/c/{slug}/confirm/{token}"
+
+
+def action_for_token(token: str) -> Action | None:
+    """The action a token was made for, or None for anything we did not sign."""
+    if len(token) > 200:
+        return None
+    try:
+        payload = _serializer().loads(token)
+    except BadSignature:
+        return None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or not isinstance(payload[0], int)
+        or isinstance(payload[0], bool)
+        or not isinstance(payload[1], str)
+    ):
+        return None
+    action = db.session.get(Action, payload[0])
+    if action is None or _key_hash(action.submission_key) != payload[1]:
+        return None
+    return action
+
+
+def state_of(action: Action, now: datetime | None = None) -> str:
+    """``pending`` (can be confirmed), ``confirmed``, ``expired`` or ``none`` (not asked)."""
+    if action.confirm_by is None:
+        return "none"
+    if action.confirmed_at is not None:
+        return "confirmed"
+    if (now or utcnow()) >= action.confirm_by or any(
+        c.status == "expired" for c in action.contacts
+    ):
+        return "expired"
+    return "pending"
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def confirm(action: Action) -> bool:
+    """Release ``action``'s held messages. Commits. False if it had expired meanwhile."""
+    now = utcnow()
+    action_id = action.id
+    session = db.session
+    try:
+        result = session.execute(
+            update(Action)
+            .where(
+                Action.id == action_id,
+                Action.confirmed_at.is_(None),
+                Action.confirm_by > now,
+            )
+            .values(confirmed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(result) != 1:
+            session.rollback()
+            return False
+        contacts = select(Contact.id).where(Contact.action_id == action_id)
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.kind == "contact",
+                OutboxMessage.status == "held",
+                OutboxMessage.contact_id.in_(contacts),
+            )
+            .values(status="pending", next_attempt_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Contact)
+            .where(Contact.action_id == action_id, Contact.status == "unconfirmed")
+            .values(status="queued")
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    session.expire_all()
+    return True
+
+
+def expire_unconfirmed_actions(now: datetime) -> int:
+    """Expire every action past its confirmation deadline that still has unconfirmed
+    contacts: delete their held outbox rows (and an unsent confirmation mail), mark the
+    contacts ``expired``. Commits. Returns how many actions were expired (0 on a rerun)."""
+    session = db.session
+    try:
+        ids = list(
+            session.scalars(
+                select(Action.id).where(
+                    Action.confirm_by.is_not(None),
+                    Action.confirm_by <= now,
+                    Action.confirmed_at.is_(None),
+                    exists().where(Contact.action_id == Action.id, Contact.status == "unconfirmed"),
+                )
+            )
+        )
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            session.execute(
+                delete(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == "contact",
+                    OutboxMessage.status == "held",
+                    OutboxMessage.contact_id.in_(
+                        select(Contact.id).where(Contact.action_id.in_(chunk))
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                delete(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == "confirmation",
+                    OutboxMessage.action_id.in_(chunk),
+                    OutboxMessage.status.in_(("pending", "dead")),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Contact)
+                .where(Contact.action_id.in_(chunk), Contact.status == "unconfirmed")
+                .values(status="expired", last_error="never confirmed by email")
+                .execution_options(synchronize_session=False)
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class ConfirmationMail:
+    subject: str
+    body: str
+
+
+def confirmation_mail(
+    *,
+    slug: str,
+    title: str,
+    name: str | None,
+    action_id: int,
+    submission_key: str,
+    confirm_by: datetime | None,
+) -> ConfirmationMail:
+    """The text of the mail asking a constituent to confirm (built by the delivery worker)."""
+    config = current_app.config
+    site = str(config.get("SITE_NAME") or "")
+    link = confirmation_url(slug, token_for(action_id, submission_key))
+    zone_name = str(config.get("TIMEZONE") or "UTC")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (KeyError, ValueError):
+        zone, zone_name = ZoneInfo("UTC"), "UTC"
+    until = (
+        f"{confirm_by.astimezone(zone):%B %-d, %Y at %H:%M} ({zone_name})"
+        if confirm_by is not None
+        else "a few days"
+    )
+    greeting = f"Hello {name}," if name else "Hello,"
+    body = (
+        f"{greeting}\n\n"
+        f'You asked {site or "us"} to send your message for "{title}". Nothing is sent until '
+        "you confirm that this is your email address. Open this link and press the button:\n\n"
+        f"{link}\n\n"
+        f"The link works until {until}.\n\n"
+        "If you did not ask for this, ignore this email: nothing will be sent.\n"
+    )
+    return ConfirmationMail(subject=f"Please confirm your message: {title}", body=body)

@@ -1,0 +1,231 @@
+"""Forms of the staff pages. The campaign form only collects text: the one campaign schema
+(``campaigns.loader.validate_data``) decides what is valid, exactly as for YAML files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import Field
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..campaigns.schema import CampaignDefinition, FixedTarget
+from ..lookup.registry import STATES, state_name
+from .models import ROLES
+
+
+def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email", filters=[_strip], validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class FixedTargetForm(Form):
+    id = StringField("Recipient id (lower-case words joined by hyphens)", filters=[_strip])
+    name = StringField("Recipient name", filters=[_strip])
+    title = StringField("Recipient title", filters=[_strip])
+    organisation = StringField("Recipient organisation", filters=[_strip])
+    salutation = StringField("Salutation (default: title and name)", filters=[_strip])
+    email = StringField("Recipient email", filters=[_strip])
+    phone = StringField("Recipient phone", filters=[_strip])
+    postal_address = StringField("Recipient postal address", filters=[_strip])
+    remove = BooleanField("Remove this recipient")
+
+    def is_blank(self) -> bool:
+        return not any(
+            (field.data or "").strip()
+            for name, field in self._fields.items()
+            if name != "remove" and isinstance(field.data, str)
+        )
+
+
+STATE_CHOICES = _choices(
+    [("", "(choose)")]
+    + sorted(((abbr.upper(), state_name(abbr)) for abbr in STATES), key=lambda item: item[1])
+)
+
+
+class CampaignForm(FlaskForm):
+    slug = StringField(
+        "Slug", filters=[_strip], description="Lower-case words joined by hyphens; the page URL."
+    )
+    title = StringField("Title", filters=[_strip])
+    summary = TextAreaField("Summary (Markdown)")
+    status = SelectField(
+        "Status",
+        choices=_choices(
+            [("draft", "Draft"), ("live", "Live"), ("paused", "Paused"), ("closed", "Closed")]
+        ),
+    )
+    starts_at = StringField(
+        "Opens at (optional)", filters=[_strip], render_kw={"type": "datetime-local"}
+    )
+    ends_at = StringField(
+        "Closes at (optional)", filters=[_strip], render_kw={"type": "datetime-local"}
+    )
+    chambers = SelectField(
+        "Write to the visitor's state legislators",
+        choices=_choices(
+            [
+                ("", "No legislators"),
+                ("lower", "Lower chamber (state representative; Nebraska's senator)"),
+                ("upper", "Upper chamber (state senator)"),
+                ("both", "Both chambers"),
+            ]
+        ),
+    )
+    fixed = FieldList(FormField(FixedTargetForm), min_entries=0)
+    subject = StringField("Message subject", filters=[_strip])
+    body = TextAreaField("Message body")
+    mode = SelectField(
+        "Message mode",
+        choices=_choices(
+            [
+                ("editable", "Editable: visitors may change the filled message"),
+                ("locked", "Locked: sent exactly as written"),
+                ("blank", "Blank: visitors write their own (the body is a prompt)"),
+            ]
+        ),
+    )
+    max_subject_length = StringField("Longest subject (20 to 300)", filters=[_strip])
+    max_body_length = StringField("Longest body (100 to 20000)", filters=[_strip])
+    call_script = TextAreaField("Call script (optional)")
+    thank_you = TextAreaField("Thank-you text (optional, Markdown)")
+    share_text = StringField("Share text (optional)", filters=[_strip])
+    privacy_note = TextAreaField("Privacy note (optional)")
+    preview_state = SelectField("Preview as a visitor from", choices=STATE_CHOICES)
+    preview_address = StringField(
+        "Sample street address (optional)",
+        filters=[_strip],
+        validators=[Optional(), Length(max=200)],
+        description="Leave empty to use the first district of the state from the directory.",
+    )
+
+
+class ImportForm(FlaskForm):
+    yaml_file = FileField("Campaign file (.yaml)")
+    yaml_text = TextAreaField("…or paste the YAML here")
+
+
+class UserCreateForm(FlaskForm):
+    email = EmailField("Email", filters=[_strip], validators=[DataRequired(), Length(max=320)])
+    role = SelectField("Role", choices=_choices([(role, role) for role in ROLES]))
+    password = PasswordField("Initial password (12 characters or more)")
+
+
+class ActionOnlyForm(FlaskForm):
+    """Buttons that POST: nothing but the CSRF token."""
+
+
+# -- form <-> schema --------------------------------------------------------------------------
+
+_TOP_LEVEL = ("slug", "title", "summary", "status", "call_script", "thank_you", "share_text",
+              "privacy_note")
+_MESSAGE = ("subject", "body", "mode", "max_subject_length", "max_body_length")
+_FIXED = ("id", "name", "title", "organisation", "salutation", "email", "phone",
+          "postal_address")
+
+
+def _local_to_iso(value: str, zone: ZoneInfo) -> str:
+    """``2026-12-01T09:00`` in the site's time zone to ISO 8601 with an offset; bad text is
+    passed through so the schema reports it as a bad date beside the field."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat()
+
+
+def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], dict[str, Field]]:
+    """The campaign mapping the form describes, and where each schema field lives in the form.
+
+    Empty optional fields are left out, so the schema's defaults and "missing" checks apply.
+    """
+    data: dict[str, Any] = {}
+    where: dict[str, Field] = {}
+    for name in _TOP_LEVEL:
+        field = getattr(form, name)
+        where[name] = field
+        value = (field.data or "").replace("\r\n", "\n")
+        if value.strip():
+            data[name] = value
+    for name in ("starts_at", "ends_at"):
+        field = getattr(form, name)
+        where[name] = field
+        if field.data:
+            data[name] = _local_to_iso(field.data, zone)
+    targets: list[dict[str, Any]] = []
+    if form.chambers.data:
+        where[f"targets[{len(targets)}]"] = form.chambers
+        where[f"targets[{len(targets)}].chambers"] = form.chambers
+        targets.append({"type": "state_legislators", "chambers": form.chambers.data})
+    for entry in form.fixed:
+        sub = entry.form
+        if sub.remove.data or sub.is_blank():
+            continue
+        index = len(targets)
+        target: dict[str, Any] = {"type": "fixed"}
+        where[f"targets[{index}]"] = sub.email  # "needs a contact channel" goes here
+        for name in _FIXED:
+            field = getattr(sub, name)
+            where[f"targets[{index}].{name}"] = field
+            if (field.data or "").strip():
+                target[name] = field.data
+        targets.append(target)
+    where["targets"] = form.chambers
+    data["targets"] = targets
+    message: dict[str, Any] = {}
+    for name in _MESSAGE:
+        field = getattr(form, name)
+        where[f"message.{name}"] = field
+        value = (field.data or "").replace("\r\n", "\n")
+        if value.strip():
+            message[name] = value
+    where["message"] = form.subject
+    data["message"] = message
+    return data, where
+
+
+def _to_local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> dict[str, Any]:
+    """Initial values of the campaign form for an existing definition."""
+    values: dict[str, Any] = {name: getattr(definition, name) or "" for name in _TOP_LEVEL}
+    values["starts_at"] = _to_local(definition.starts_at, zone)
+    values["ends_at"] = _to_local(definition.ends_at, zone)
+    values["chambers"] = definition.legislator_chambers or ""
+    values["fixed"] = [
+        {name: str(getattr(target, name) or "") for name in _FIXED}
+        for target in definition.targets
+        if isinstance(target, FixedTarget)
+    ]
+    for name in _MESSAGE:
+        values[name] = str(getattr(definition.message, name))
+    return values

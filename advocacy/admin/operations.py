@@ -1,0 +1,238 @@
+"""What the staff pages show and do beyond editing: delivery state per campaign, the
+directory's age and refresh, and message previews."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..actions.models import Action, Contact
+from ..actions.recipients import (
+    CHAMBERS_FOR_RULE,
+    Recipient,
+    constituent_values,
+    fixed_recipient,
+    legislator_recipient,
+)
+from ..campaigns import templating
+from ..campaigns.models import Campaign
+from ..campaigns.schema import CampaignDefinition
+from ..dbtypes import utcnow
+from ..delivery.models import OutboxMessage
+from ..delivery.outbox import retry_dead_letters
+from ..extensions import db
+from ..lookup import directory
+from ..lookup.openstates import BulkPeopleSource
+from ..lookup.registry import STATES, state_info
+from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
+from ..lookup.views import natural_key
+from . import audit
+
+CONTACT_STATUS_ORDER = ("queued", "failed", "sent", "logged", "called", "bounced", "dead")
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    actions: int
+    contacts_by_status: dict[str, int]
+    contacts_by_channel: dict[str, int]
+    outbox_by_status: dict[str, int]
+    oldest_pending: datetime | None
+    last_failure: Contact | None
+
+    @property
+    def dead_letters(self) -> int:
+        return self.outbox_by_status.get("dead", 0)
+
+
+def delivery_summary(campaign: Campaign) -> DeliverySummary:
+    def grouped(column: Any, *where: Any, select_from: Any = Contact) -> dict[str, int]:
+        rows = db.session.execute(
+            select(column, func.count()).select_from(select_from).where(*where).group_by(column)
+        ).all()
+        return {str(key): int(count) for key, count in rows}
+
+    mine = Contact.campaign_id == campaign.id
+    outbox_join = OutboxMessage.__table__.join(
+        Contact.__table__, OutboxMessage.contact_id == Contact.id
+    )
+    oldest = db.session.scalar(
+        select(func.min(OutboxMessage.created_at))
+        .select_from(outbox_join)
+        .where(mine, OutboxMessage.status.in_(("pending", "sending")))
+    )
+    last_failure = db.session.scalar(
+        select(Contact)
+        .where(mine, Contact.last_error.is_not(None))
+        .order_by(Contact.id.desc())
+        .limit(1)
+    )
+    return DeliverySummary(
+        actions=int(
+            db.session.scalar(
+                select(func.count()).select_from(Action).where(Action.campaign_id == campaign.id)
+            )
+            or 0
+        ),
+        contacts_by_status=grouped(Contact.status, mine),
+        contacts_by_channel=grouped(Contact.channel, mine),
+        outbox_by_status=grouped(OutboxMessage.status, mine, select_from=outbox_join),
+        oldest_pending=oldest,
+        last_failure=last_failure,
+    )
+
+
+def retry_campaign_dead_letters(campaign: Campaign) -> int:
+    """The same operation as ``advocacy deliver retry --campaign SLUG``, audited."""
+    count = retry_dead_letters(campaign.slug)
+    audit.record("delivery.retried", campaign.slug, {"requeued": count})
+    db.session.commit()
+    return count
+
+
+@dataclass(frozen=True)
+class StateAge:
+    state: str
+    name: str
+    synced_at: datetime | None
+    legislators: int
+    stale: bool
+
+
+def directory_ages() -> list[StateAge]:
+    rows = {row.state: row for row in directory.directory_states()}
+    max_age = timedelta(days=int(current_app.config["DIRECTORY_MAX_AGE_DAYS"]))
+    now = utcnow()
+    ages = []
+    for state in STATES:
+        row = rows.get(state)
+        ages.append(
+            StateAge(
+                state=state.upper(),
+                name=state_info(state).name,
+                synced_at=row.synced_at if row else None,
+                legislators=row.legislator_count if row else 0,
+                stale=row is None or now - row.synced_at > max_age,
+            )
+        )
+    return ages
+
+
+def refresh_directory(states: list[str]) -> list[directory.StateSyncResult]:
+    """Reload rosters from the configured Open States source (as `advocacy directory sync`)."""
+    config = current_app.config
+    source = BulkPeopleSource(
+        config["OPENSTATES_DATA_URL"],
+        timeout=config["OPENSTATES_TIMEOUT"],
+        vacancies_url=config["OPENSTATES_VACANCIES_URL"],
+    )
+    results = directory.sync_states(source, [s.lower() for s in states])
+    audit.record(
+        "directory.refreshed",
+        ",".join(s.upper() for s in states),
+        {r.state: ("ok" if r.ok else r.error) for r in results},
+    )
+    db.session.commit()
+    return results
+
+
+# -- preview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewMessage:
+    recipient: Recipient
+    subject: str
+    body: str
+    error: str | None = None
+
+
+SAMPLE_NAME = "Alex Sample"
+
+
+def _sample_legislators(state: str, chambers: set[str]) -> list[Recipient]:
+    """The members of the first district of each chamber, or made-up ones without data."""
+    chosen: list[Recipient] = []
+    people = directory.legislators_in_state(state)
+    info = state_info(state)
+    for chamber in ("lower", "upper", "legislature"):
+        if chamber not in chambers or chamber not in info.chamber_names:
+            continue
+        members = sorted(
+            (p for p in people if p.chamber == chamber),
+            key=lambda p: (natural_key(p.district), p.name),
+        )
+        if members:
+            first = members[0].district
+            chosen.extend(legislator_recipient(p) for p in members if p.district == first)
+            continue
+        title = info.chamber_titles.get(chamber, "Legislator")
+        chosen.append(
+            Recipient(
+                kind="legislator",
+                id=f"sample-{chamber}",
+                name="Jordan Example",
+                last_name="Example",
+                title=title,
+                salutation=f"{title} Example",
+                state=state.upper(),
+                chamber=chamber,
+                chamber_name=info.chamber_names.get(chamber, ""),
+                district="1",
+            )
+        )
+    return chosen
+
+
+def preview_messages(
+    definition: CampaignDefinition, state: str, address: str | None = None
+) -> tuple[list[PreviewMessage], str | None]:
+    """The filled message for each recipient a sample visitor would see, and a note."""
+    state = (state or "").lower()
+    allowed = CHAMBERS_FOR_RULE.get(definition.legislator_chambers or "", set())
+    note = None
+    city = "Springfield"
+    recipients: list[Recipient] = []
+    if address:
+        try:
+            result = lookup_address(address)
+        except (BadAddress, CensusUnavailable) as exc:
+            result, note = None, f"The sample address could not be looked up: {exc}"
+        if result is not None and result.confidence != "none" and result.state:
+            state = result.state.lower()
+            parts = (result.matched_address or "").split(",")
+            city = parts[1].strip().title() if len(parts) >= 3 else city
+            for group in result.districts:
+                if group.chamber in allowed:
+                    recipients.extend(legislator_recipient(m) for m in group.members)
+        elif result is not None:
+            note = "The Census found no match for the sample address; showing sample data."
+    if state not in STATES:
+        state = "pa"
+    if not recipients and allowed:
+        recipients = _sample_legislators(state, allowed)
+    recipients += [fixed_recipient(t) for t in definition.fixed_targets]
+    constituent = constituent_values(SAMPLE_NAME, city, state)
+    messages = []
+    for recipient in recipients:
+        context = {
+            "constituent": constituent,
+            "target": recipient.template_values(),
+            "campaign": {"title": definition.title},
+        }
+        try:
+            subject = templating.render(
+                definition.message.subject, context, limit=definition.message.max_subject_length
+            )
+            body = templating.render(
+                definition.message.body, context, limit=definition.message.max_body_length
+            )
+        except templating.RenderError as exc:
+            messages.append(PreviewMessage(recipient, "", "", str(exc)))
+            continue
+        messages.append(PreviewMessage(recipient, " ".join(subject.split()), body.strip()))
+    return messages, note

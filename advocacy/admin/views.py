@@ -1,0 +1,423 @@
+"""Staff pages under /admin: sign-in, campaigns (editor, preview, status, YAML), operations,
+directory, users and the audit log. Views parse and render; the services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from ..campaigns import editing
+from ..campaigns import service as campaign_service
+from ..campaigns.loader import Problem, validate_data
+from ..campaigns.models import Campaign
+from ..extensions import db
+from ..security import limit_sign_in
+from . import audit, operations, users
+from .auth import AccountProblem, role_required, safe_next, sign_in
+from .forms import (
+    ActionOnlyForm,
+    CampaignForm,
+    ImportForm,
+    SignInForm,
+    UserCreateForm,
+    definition_to_form_data,
+    form_to_data,
+)
+from .models import ROLES, User
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+Page = str | tuple[str, int] | BaseResponse
+MAX_IMPORT_BYTES = 256 * 1024
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _campaign_or_404(slug: str) -> Campaign:
+    campaign = campaign_service.get_campaign(slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _see_other(endpoint: str, **values: Any) -> BaseResponse:
+    return redirect(url_for(endpoint, **values), 303)
+
+
+# -- signing in and out -----------------------------------------------------------------------
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
+@limit_sign_in  # POST only
+def sign_in_page() -> Page:
+    form = SignInForm()
+    target = safe_next(request.args.get("next"), url_for(".campaigns"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(target, 303)
+    if form.validate_on_submit():
+        user, problem = sign_in(form.email.data or "", form.password.data or "", form.remember.data)
+        if user is not None:
+            return redirect(target, 303)
+        status = 429 if problem and problem.startswith("Too many") else 401
+        return render_template("admin/sign_in.html", form=form, problem=problem), status
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/sign_in.html", form=form, problem=None), status
+
+
+@blueprint.post("/sign-out")
+def sign_out() -> Page:
+    if ActionOnlyForm().validate_on_submit() and current_user.is_authenticated:
+        audit.record("sign_out", current_user.email)
+        db.session.commit()
+        logout_user()
+        flash("You are signed out.", "success")
+    return _see_other("campaigns.home")
+
+
+@blueprint.get("/")
+@role_required("organizer")
+def index() -> Page:
+    return _see_other(".campaigns")
+
+
+# -- campaigns --------------------------------------------------------------------------------
+
+
+@blueprint.get("/campaigns")
+@role_required("organizer")
+def campaigns() -> Page:
+    show_archived = request.args.get("archived") == "1"
+    rows = [
+        c
+        for c in campaign_service.list_campaigns()
+        if (c.archived_at is not None) == show_archived
+    ]
+    return render_template(
+        "admin/campaigns.html",
+        campaigns=rows,
+        show_archived=show_archived,
+        public_state=campaign_service.public_state,
+    )
+
+
+def _apply_problems(
+    form: CampaignForm, where: dict[str, Any], problems: list[Problem]
+) -> list[str]:
+    """Put each problem beside its field; return those that belong to no single field."""
+    unplaced = []
+    for problem in problems:
+        message = problem.message
+        if message == "missing required field":
+            message = "Please fill this in."
+        if problem.field == "targets" and "at least 1" in message:
+            message = "Choose the visitor's legislators or add at least one other recipient."
+        field = where.get(problem.field)
+        if field is None and "." in problem.field:
+            field = where.get(problem.field.rsplit(".", 1)[0])
+        if field is None:
+            unplaced.append(f"{problem.field or 'campaign'}: {message}")
+            continue
+        field.errors = [*list(field.errors or []), message]
+    return unplaced
+
+
+def _editor(campaign: Campaign | None) -> Page:
+    """Shared by the new and edit pages: preview or save the form."""
+    zone = _zone()
+    if request.method == "GET":
+        data = {"status": "draft", "mode": "editable", "max_subject_length": "200",
+                "max_body_length": "5000", "chambers": "lower"}
+        if campaign is not None and campaign.current_version is not None:
+            data = definition_to_form_data(
+                campaign_service.definition_of(campaign.current_version), zone
+            )
+        form = CampaignForm(data=data)
+        form.fixed.append_entry()  # one empty row to add a recipient without JavaScript
+        return _render_editor(form, campaign, [], None, None)
+    form = CampaignForm()
+    if not form.validate_on_submit():
+        return _render_editor(form, campaign, [], None, None, status=400)
+    data, where = form_to_data(form, zone)
+    result = validate_data(data)
+    if result.problems or result.definition is None:
+        unplaced = _apply_problems(form, where, result.problems)
+        return _render_editor(form, campaign, unplaced, None, None, status=400)
+    definition = result.definition
+    if "preview" in request.form:
+        previews, note = operations.preview_messages(
+            definition, form.preview_state.data or "", form.preview_address.data or None
+        )
+        return _render_editor(form, campaign, [], previews, note)
+    try:
+        if campaign is None:
+            campaign = editing.create_campaign(definition)
+            flash(f"Created {campaign.slug} (version 1).", "success")
+        elif editing.update_campaign(campaign, definition):
+            version = campaign.current_version.number if campaign.current_version else "?"
+            flash(f"Saved: {campaign.slug} is now at version {version}.", "success")
+        else:
+            flash("Nothing changed, so no new version was made.", "success")
+    except editing.EditProblem as exc:
+        db.session.rollback()
+        unplaced = _apply_problems(form, where, exc.problems) if exc.problems else [str(exc)]
+        return _render_editor(form, campaign, unplaced, None, None, status=409)
+    return _see_other(".campaign", slug=campaign.slug)
+
+
+def _render_editor(
+    form: CampaignForm,
+    campaign: Campaign | None,
+    problems: list[str],
+    previews: list[operations.PreviewMessage] | None,
+    preview_note: str | None,
+    status: int = 200,
+) -> tuple[str, int]:
+    return render_template(
+        "admin/edit.html",
+        form=form,
+        campaign=campaign,
+        problems=problems,
+        previews=previews,
+        preview_note=preview_note,
+        timezone=current_app.config["TIMEZONE"],
+        read_only=campaign is not None and campaign.source == "file",
+    ), status
+
+
+@blueprint.route("/campaigns/new", methods=["GET", "POST"])
+@role_required("manager")
+def new_campaign() -> Page:
+    return _editor(None)
+
+
+@blueprint.route("/c/<slug>/edit", methods=["GET", "POST"])
+@role_required("manager")
+def edit_campaign(slug: str) -> Page:
+    campaign = _campaign_or_404(slug)
+    if request.method == "POST" and campaign.source == "file" and "preview" not in request.form:
+        flash("This campaign is defined by its file. Edit the file, or take it over first.",
+              "error")
+        return _see_other(".edit_campaign", slug=slug)
+    return _editor(campaign)
+
+
+@blueprint.get("/c/<slug>")
+@role_required("organizer")
+def campaign(slug: str) -> Page:
+    campaign = _campaign_or_404(slug)
+    return render_template(
+        "admin/campaign.html",
+        campaign=campaign,
+        state=campaign_service.public_state(campaign),
+        summary=operations.delivery_summary(campaign),
+        transitions=editing.TRANSITIONS.get(campaign.status, {}),
+        status_order=operations.CONTACT_STATUS_ORDER,
+        form=ActionOnlyForm(),
+    )
+
+
+def _campaign_post(slug: str, operation: str) -> BaseResponse:
+    campaign = _campaign_or_404(slug)
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    try:
+        if operation == "status":
+            verb = request.form.get("verb", "")
+            new_status = editing.change_status(campaign, verb)
+            flash(f"{campaign.slug} is now {new_status}.", "success")
+        elif operation == "clone":
+            copy = editing.clone_campaign(campaign)
+            flash(f"Copied to {copy.slug} (a draft).", "success")
+            return _see_other(".edit_campaign", slug=copy.slug)
+        elif operation == "archive":
+            editing.archive_campaign(campaign)
+            flash(f"{campaign.slug} is closed and archived.", "success")
+        elif operation == "restore":
+            editing.restore_campaign(campaign)
+            flash(f"{campaign.slug} is back in the list (still closed).", "success")
+        elif operation == "take-over":
+            editing.take_over(campaign)
+            flash(f"The site now owns {campaign.slug}; its file is ignored from now on.",
+                  "success")
+        elif operation == "retry":
+            count = operations.retry_campaign_dead_letters(campaign)
+            flash(f"Requeued {count} dead letter(s).", "success")
+        else:
+            abort(404)
+    except editing.EditProblem as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return _see_other(".campaign", slug=slug)
+
+
+@blueprint.post("/c/<slug>/<any(status, clone, archive, restore, 'take-over'):operation>")
+@role_required("manager")
+def campaign_operation(slug: str, operation: str) -> Page:
+    return _campaign_post(slug, operation)
+
+
+@blueprint.post("/c/<slug>/retry")
+@role_required("manager")
+def retry_dead_letters(slug: str) -> Page:
+    return _campaign_post(slug, "retry")
+
+
+@blueprint.get("/c/<slug>/export.yaml")
+@role_required("manager")
+def export_campaign(slug: str) -> Page:
+    campaign = _campaign_or_404(slug)
+    try:
+        text = editing.export_yaml(campaign)
+    except editing.EditProblem as exc:
+        flash(str(exc), "error")
+        return _see_other(".campaign", slug=slug)
+    return Response(
+        text,
+        mimetype="application/yaml",
+        headers={"Content-Disposition": f'attachment; filename="{campaign.slug}.yaml"'},
+    )
+
+
+@blueprint.route("/campaigns/import", methods=["GET", "POST"])
+@role_required("manager")
+def import_campaign() -> Page:
+    form = ImportForm()
+    problems: list[str] = []
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        text = form.yaml_text.data or ""
+        upload = form.yaml_file.data
+        if upload is not None and getattr(upload, "filename", ""):
+            raw = upload.read(MAX_IMPORT_BYTES + 1)
+            if len(raw) > MAX_IMPORT_BYTES:
+                problems = ["The file is too large for a campaign (256 KB at most)."]
+            else:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    problems = ["The file is not UTF-8 text."]
+        if not problems and not text.strip():
+            problems = ["Choose a file or paste the YAML."]
+        if not problems:
+            try:
+                imported, created = editing.import_yaml(text.replace("\r\n", "\n"))
+            except editing.EditProblem as exc:
+                db.session.rollback()
+                problems = [str(p) for p in exc.problems] or [str(exc)]
+            else:
+                flash(
+                    f"{'Created' if created else 'Updated'} {imported.slug} from YAML.", "success"
+                )
+                return _see_other(".campaign", slug=imported.slug)
+    status = 400 if problems else 200
+    return render_template("admin/import.html", form=form, problems=problems), status
+
+
+# -- directory --------------------------------------------------------------------------------
+
+
+@blueprint.get("/directory")
+@role_required("organizer")
+def directory_page() -> Page:
+    return render_template(
+        "admin/directory.html", ages=operations.directory_ages(), form=ActionOnlyForm()
+    )
+
+
+@blueprint.post("/directory/refresh")
+@role_required("manager")
+def refresh_directory() -> Page:
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    known = {age.state for age in operations.directory_ages()}
+    chosen = [s.upper() for s in request.form.getlist("state") if s.upper() in known]
+    if not chosen:
+        flash("Choose at least one state to refresh.", "error")
+        return _see_other(".directory_page")
+    for result in operations.refresh_directory(chosen):
+        if result.ok:
+            flash(f"{result.state.upper()}: {result.count} legislators loaded.", "success")
+        else:
+            flash(f"{result.state.upper()}: not refreshed, previous roster kept "
+                  f"({result.error}).", "error")
+    return _see_other(".directory_page")
+
+
+# -- users and audit (admins) -----------------------------------------------------------------
+
+
+@blueprint.route("/users", methods=["GET", "POST"])
+@role_required("admin")
+def users_page() -> Page:
+    form = UserCreateForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = users.create_user(
+                    form.email.data or "", form.role.data or "", form.password.data or ""
+                )
+            except AccountProblem as exc:
+                db.session.rollback()
+                form.email.errors = [*form.email.errors, str(exc)]
+                status = 400
+            else:
+                flash(f"Created {user.email} ({user.role}).", "success")
+                return _see_other(".users_page")
+        else:
+            status = 400
+    return render_template(
+        "admin/users.html",
+        form=form,
+        users=users.list_users(),
+        roles=ROLES,
+        action_form=ActionOnlyForm(),
+    ), status
+
+
+@blueprint.post("/users/<int:user_id>")
+@role_required("admin")
+def change_user(user_id: int) -> Page:
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    try:
+        if "role" in request.form:
+            users.set_role(user, request.form["role"])
+            flash(f"{user.email} is now {user.role}.", "success")
+        elif "active" in request.form:
+            users.set_active(user, request.form["active"] == "1")
+            flash(f"{user.email} is {'active' if user.active else 'disabled'}.", "success")
+    except AccountProblem as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return _see_other(".users_page")
+
+
+@blueprint.get("/audit")
+@role_required("admin")
+def audit_page() -> Page:
+    before = request.args.get("before", type=int)
+    action = (request.args.get("action") or "").strip()[:64] or None
+    entries = audit.recent_entries(limit=100, before_id=before, action=action)
+    actions = sorted(set(db.session.scalars(select(audit.AuditEntry.action).distinct())))
+    return render_template("admin/audit.html", entries=entries, action=action, actions=actions)

@@ -1,0 +1,1 @@
+"""Contact tallies for organizers: dashboard, CSV exports, JSON API, retention."""

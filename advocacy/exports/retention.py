@@ -1,0 +1,197 @@
+"""Data retention: after ``ADVOCACY_RETENTION_DAYS`` the personal data of an action is removed
+and only anonymous facts stay, so every tally stays exactly what it was.
+
+Removed: the constituent's name, email, phone, street address, city and ZIP code (the state
+stays), the Census-matched address of the action, and the subject and text of its messages
+(rendered messages carry the sender's name and edits; the campaign version keeps the template).
+The action's duplicate key (a plain SHA-256 of the email) is replaced by a keyed hash (HMAC with
+the site's secret key), so it no longer answers "did this address act?" yet still tells one
+person's old actions apart from another's. Kept: every contact column the tallies read (target,
+state, chamber, district, party, channel, status, personalised flag, time).
+
+An action is only anonymised when its constituent has no newer action inside the period, and
+none of its messages is still waiting in the outbox (pending or being sent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..actions.models import Action, Constituent, Contact
+from ..admin import audit
+from ..dbtypes import utcnow
+from ..delivery.models import OutboxMessage
+from ..extensions import db
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    enabled: bool
+    days: int
+    cutoff: datetime | None = None
+    actions: int = 0
+    constituents: int = 0
+    contacts: int = 0
+    waiting_for_delivery: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        if not self.enabled:
+            return "retention is off (ADVOCACY_RETENTION_DAYS is 0 or unset): nothing removed"
+        text = (
+            f"removed personal data of {self.actions} action(s) older than {self.days} day(s) "
+            f"(before {self.cutoff:%Y-%m-%d %H:%M} UTC): {self.constituents} constituent(s), "
+            f"{self.contacts} message(s)"
+        )
+        if self.waiting_for_delivery:
+            text += f"; {self.waiting_for_delivery} action(s) kept until their mail is delivered"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "days": self.days,
+            "cutoff": self.cutoff.isoformat() if self.cutoff else None,
+            "actions": self.actions,
+            "constituents": self.constituents,
+            "contacts": self.contacts,
+            "waiting_for_delivery": self.waiting_for_delivery,
+        }
+
+
+def _rekey(secret: bytes, key: str) -> str:
+    return hmac.new(secret, key.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _people_due(cutoff: datetime, after: int) -> list[int]:
+    """The next batch of not-yet-anonymised people with an action older than ``cutoff``."""
+    old_action = (
+        sa.select(Action.id)
+        .where(Action.constituent_id == Constituent.id, Action.created_at < cutoff)
+        .exists()
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Constituent.id)
+            .where(Constituent.id > after, Constituent.anonymised_at.is_(None), old_action)
+            .order_by(Constituent.id)
+            .limit(BATCH)
+        )
+    )
+
+
+def _with_recent_actions(people: list[int], cutoff: datetime) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(Action.constituent_id)
+            .where(Action.constituent_id.in_(people), Action.created_at >= cutoff)
+            .distinct()
+        )
+    )
+
+
+def _with_mail_in_delivery(people: list[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(Action.constituent_id)
+            .join(Contact, Contact.action_id == Action.id)
+            .join(OutboxMessage, OutboxMessage.contact_id == Contact.id)
+            .where(
+                Action.constituent_id.in_(people),
+                OutboxMessage.status.in_(("pending", "sending")),
+            )
+            .distinct()
+        )
+    )
+
+
+def apply_retention(now: datetime | None = None) -> RetentionReport:
+    """Remove personal data from actions older than ``RETENTION_DAYS`` (0: disabled).
+
+    Idempotent; works through people in batches (one commit each, every query indexed, so a
+    large backlog takes linear time) and records one audit entry when it did something.
+    """
+    days = int(current_app.config.get("RETENTION_DAYS") or 0)
+    if days <= 0:
+        return RetentionReport(enabled=False, days=0)
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
+    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+
+    actions = constituents = contacts = waiting = 0
+    after = 0
+    while people := _people_due(cutoff, after):
+        after = people[-1]
+        # People with a newer action, or with mail still on its way, keep their details for now.
+        sending = _with_mail_in_delivery(people)
+        blocked = _with_recent_actions(people, cutoff) | sending
+        if sending:
+            waiting += int(
+                db.session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Action)
+                    .where(Action.constituent_id.in_(sending), Action.created_at < cutoff)
+                )
+                or 0
+            )
+        due = [person for person in people if person not in blocked]
+        if not due:
+            continue
+        their_actions = db.session.execute(
+            sa.select(Action.id, Action.duplicate_key).where(Action.constituent_id.in_(due))
+        ).all()
+        constituents += db.session.execute(
+            sa.update(Constituent)
+            .where(Constituent.id.in_(due), Constituent.anonymised_at.is_(None))
+            .values(
+                name=None,
+                email=None,
+                phone=None,
+                street_address=None,
+                city=None,
+                zip_code=None,
+                anonymised_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if their_actions:
+            db.session.execute(
+                sa.update(Action.__table__)
+                .where(Action.__table__.c.id == sa.bindparam("action_id"))
+                .values(matched_address=None, duplicate_key=sa.bindparam("new_key")),
+                [
+                    {"action_id": row.id, "new_key": _rekey(secret, row.duplicate_key)}
+                    for row in their_actions
+                ],
+            )
+            contacts += db.session.execute(
+                sa.update(Contact)
+                .where(Contact.action_id.in_([row.id for row in their_actions]))
+                .values(subject=None, body=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        actions += len(their_actions)
+        db.session.commit()
+    report = RetentionReport(
+        enabled=True,
+        days=days,
+        cutoff=cutoff,
+        actions=actions,
+        constituents=constituents,
+        contacts=contacts,
+        waiting_for_delivery=waiting,
+    )
+    if actions or waiting:
+        audit.record("retention.applied", f"{days} days", report.to_json(), actor="system")
+        db.session.commit()
+    return report

@@ -1,0 +1,348 @@
+"""Hardening of every response and of the abuse-prone routes (see SECURITY.md).
+
+``init_app(app)`` (called by ``create_app``):
+
+* trusts reverse proxies' ``X-Forwarded-*`` headers as ADVOCACY_PROXY_FIX says (the simpler
+  ADVOCACY_TRUSTED_PROXIES is applied in ``advocacy.observability``);
+* answers only to ADVOCACY_TRUSTED_HOSTS (any other Host: a small 400 page, never a 500);
+* adds the security headers to every response: a Content-Security-Policy without
+  ``unsafe-inline``, HSTS on https sites, nosniff, frame and referrer policies;
+* sets up the rate limits (Flask-Limiter's ``limiter`` in ``advocacy.extensions``) from the
+  ADVOCACY_RATELIMIT_* settings, with a friendly 429 page (JSON under ``/api/``) that says when
+  to try again (``Retry-After``).
+
+Views opt in with one decorator line each: ``@limit_submissions`` (public form posts),
+``@limit_lookups`` (address lookups) and ``@limit_sign_in`` (staff sign-in posts). Limits are
+counted per client address (an IPv6 client per /64 network, which one machine usually holds).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
+from limits import parse_many
+from limits.errors import ConfigurationError as StorageConfigurationError
+from markupsafe import escape
+from werkzeug.exceptions import SecurityError, TooManyRequests
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers.response import Response
+
+from .config import ENV_PREFIX, ConfigError
+from .extensions import limiter
+
+log = logging.getLogger(__name__)
+
+ONE_YEAR = 365 * 24 * 3600
+
+# The policy of every page. No inline script or style anywhere: the one stylesheet is
+# static/site.css. A template that must inline a <style> (the dashboard's SVG charts) asks for
+# ``csp_nonce()`` and the nonce is added to style-src for that response only.
+CSP_DIRECTIVES: tuple[tuple[str, str], ...] = (
+    ("default-src", "'self'"),
+    ("script-src", "'self'"),
+    ("style-src", "'self'"),
+    ("img-src", "'self' data:"),
+    ("frame-ancestors", "'none'"),
+    ("form-action", "'self'"),
+    ("base-uri", "'none'"),
+    ("object-src", "'none'"),
+)
+STATIC_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # Links to other sites carry no path (thank-you pages have the submission key in theirs).
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=()"
+    ),
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# Staff pages show personal data and tokens: never kept in a browser's or a proxy's cache.
+NO_STORE_BLUEPRINTS = frozenset({"admin", "exports"})
+
+SUBMIT, LOOKUP, SIGNIN = "RATELIMIT_SUBMIT", "RATELIMIT_LOOKUP", "RATELIMIT_SIGNIN"
+PROXY_FIX_KEYS = ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
+
+BAD_HOST_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Bad request</title></head>
+<body><main><h1>Bad request</h1>
+<p>This site does not answer to the host name {host}. Please check the address.</p>
+</main></body>
+</html>
+"""
+
+
+# -- rate limits ---------------------------------------------------------------------------
+
+
+def client_key() -> str:
+    """Whom a limit counts: the client's address (after ProxyFix), IPv6 by its /64 network."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _configured(setting: str) -> Callable[[], str]:
+    return lambda: str(current_app.config.get(setting) or "")
+
+
+def _no_limit(setting: str) -> Callable[[], bool]:
+    return lambda: not current_app.config.get(setting)
+
+
+def _not_a_lookup() -> bool:
+    """Only requests that reach the Census count as lookups (not the empty /find page)."""
+    if not current_app.config.get(LOOKUP):
+        return True
+    return not any(name in request.args for name in ("address", "street"))
+
+
+#: Public form posts: the campaign form, the district choice, send, "I called" (one budget).
+limit_submissions = limiter.shared_limit(
+    _configured(SUBMIT), scope="submit", methods=["POST"], exempt_when=_no_limit(SUBMIT)
+)
+#: Address lookups that reach the Census: /api/lookup and /find?address=.
+limit_lookups = limiter.shared_limit(
+    _configured(LOOKUP), scope="lookup", exempt_when=_not_a_lookup
+)
+#: Staff sign-in attempts (the page itself, GET, is not counted).
+limit_sign_in = limiter.shared_limit(
+    _configured(SIGNIN), scope="sign-in", methods=["POST"], exempt_when=_no_limit(SIGNIN)
+)
+
+_WHAT = {
+    "actions": "You have sent this form too many times in a short while, so nothing more was "
+    "sent or recorded.",
+    "lookup_api": "Too many address lookups from your network in a short while.",
+    "lookup_pages": "Too many address lookups from your network in a short while.",
+    "admin": "Too many sign-in attempts from your network in a short while.",
+}
+
+
+def _retry_after() -> int:
+    """Seconds until the breached limit lets this client through again (at least 1)."""
+    try:
+        breached = limiter.current_limit
+        if breached is not None:
+            return max(1, int(breached.reset_at - time.time()))
+    except Exception:  # a storage problem: fall back to a minute
+        log.warning("could not read the rate limit's reset time", exc_info=True)
+    return 60
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 90:
+        return "a minute"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"
+
+
+def _too_many_requests(error: RateLimitExceeded) -> Response:
+    seconds = _retry_after()
+    # No client address in the log (personal data); the metrics count 429s per endpoint.
+    log.info("rate limit %s reached on %s", error.description, request.endpoint)
+    what = _WHAT.get(request.blueprint or "", "Too many requests in a short while.")
+    message = f"{what} Please wait {_wait_text(seconds)} and try again."
+    if request.path.startswith("/api/"):
+        response = jsonify(error=message)
+    else:
+        page = render_template("errors/generic.html", error=TooManyRequests(description=message))
+        response = current_app.make_response(page)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(seconds)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _check_limits(app: Flask) -> None:
+    for setting in (SUBMIT, LOOKUP, SIGNIN):
+        value = str(app.config.get(setting) or "")
+        if not value:
+            continue
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{ENV_PREFIX}{setting}: {value!r} is not a rate limit such as "
+                "'10 per minute;100 per day'"
+            ) from exc
+
+
+def _init_rate_limits(app: Flask) -> None:
+    # Flask-Limiter logs each refusal with the client's address at INFO: keep its warnings
+    # (storage down, fallback) and drop those lines, as no personal data is logged at INFO.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
+    app.config["RATELIMIT_ENABLED"] = enabled  # explicit: the limiter object is per process
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    if not enabled:
+        limiter.init_app(app)
+        return
+    _check_limits(app)
+    url = str(app.config.get("RATELIMIT_STORAGE_URL") or "memory://").strip()
+    app.config["RATELIMIT_STORAGE_URI"] = url
+    try:
+        limiter.init_app(app)
+    except StorageConfigurationError as exc:  # unknown scheme, or its client not installed
+        hint = ""
+        if url.startswith(("redis", "rediss")):
+            hint = " (redis:// needs the redis client: pip install 'redis<8')"
+        raise ConfigError(f"{ENV_PREFIX}RATELIMIT_STORAGE_URL={url!r}: {exc}{hint}") from exc
+
+
+# -- hosts and proxies ---------------------------------------------------------------------
+
+
+def _host_list(value: object) -> list[str] | None:
+    if isinstance(value, list | tuple | set):
+        hosts = [str(host).strip() for host in value]
+    else:
+        hosts = [host.strip() for host in str(value or "").split(",")]
+    hosts = [host for host in hosts if host]
+    return hosts or None
+
+
+def _bad_host(error: SecurityError) -> Response:
+    """Host not in ADVOCACY_TRUSTED_HOSTS. Built without url_for (no URL can be built for an
+    untrusted host) and without the site's templates."""
+    host = request.environ.get("HTTP_HOST", "")[:200]
+    if request.path.startswith("/api/"):
+        response = jsonify(error="This site does not answer to that host name.")
+    else:
+        response = Response(
+            BAD_HOST_PAGE.format(host=escape(host) or "given"), mimetype="text/html"
+        )
+    response.status_code = 400
+    return response
+
+
+def _proxy_fix_options(raw: str) -> dict[str, int]:
+    raw = raw.strip()
+    problem = (
+        f"{ENV_PREFIX}PROXY_FIX={raw!r}: expected a number of proxies (e.g. 1) or "
+        "x_for=N,x_proto=N,x_host=N,x_port=N,x_prefix=N"
+    )
+    if raw.isdigit():
+        count = int(raw)
+        return {key: count for key in ("x_for", "x_proto", "x_host", "x_port")}
+    options = dict.fromkeys(PROXY_FIX_KEYS, 0)  # only what is named is trusted
+    for item in raw.split(","):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or key not in PROXY_FIX_KEYS or not value.isdigit():
+            raise ConfigError(problem)
+        options[key] = int(value)
+    return options
+
+
+def _init_proxies(app: Flask) -> None:
+    raw = str(app.config.get("PROXY_FIX") or "").strip()
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if not raw:
+        return
+    if proxies > 0:
+        raise ConfigError(
+            f"set {ENV_PREFIX}PROXY_FIX or {ENV_PREFIX}TRUSTED_PROXIES, not both "
+            "(each would trust the proxies' headers again)"
+        )
+    options = _proxy_fix_options(raw)
+    if any(options.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **options)  # type: ignore[method-assign]
+
+
+def _warn_untrusted_forwarding(app: Flask) -> Callable[[], None]:
+    """Say once per process when requests come through a proxy the site does not trust:
+    every visitor then shares the proxy's address, and so its rate limits."""
+    trusted = bool(str(app.config.get("PROXY_FIX") or "").strip()) or bool(
+        int(app.config.get("TRUSTED_PROXIES") or 0)
+    )
+    warned: list[bool] = []
+
+    def check() -> None:
+        if trusted or warned or "X-Forwarded-For" not in request.headers:
+            return
+        warned.append(True)
+        log.warning(
+            "requests carry X-Forwarded-For but no proxy is trusted: rate limits count every "
+            "visitor as the proxy's address. Set %sTRUSTED_PROXIES (or %sPROXY_FIX).",
+            ENV_PREFIX,
+            ENV_PREFIX,
+        )
+
+    return check
+
+
+# -- headers -------------------------------------------------------------------------------
+
+
+def csp_nonce() -> str:
+    """A nonce for an inline ``<style>`` of this response (added to its style-src)."""
+    nonce = g.get("_csp_nonce")
+    if nonce is None:
+        nonce = g._csp_nonce = secrets.token_urlsafe(18)
+    return str(nonce)
+
+
+def content_security_policy(nonce: str | None = None) -> str:
+    parts = []
+    for name, value in CSP_DIRECTIVES:
+        if nonce and name == "style-src":
+            value = f"{value} 'nonce-{nonce}'"
+        parts.append(f"{name} {value}")
+    return "; ".join(parts)
+
+
+def _hsts_seconds(app: Flask) -> int:
+    value = app.config.get("HSTS_SECONDS")
+    if value is None:
+        https = str(app.config.get("SITE_URL", "")).lower().startswith("https://")
+        return ONE_YEAR if https else 0
+    seconds = int(value)
+    if seconds < 0:
+        raise ConfigError(f"{ENV_PREFIX}HSTS_SECONDS must be 0 or more, not {seconds}")
+    return seconds
+
+
+def _header_hook(app: Flask) -> Callable[[Response], Response]:
+    hsts = _hsts_seconds(app)
+    app.config["HSTS_SECONDS"] = hsts
+
+    def add_headers(response: Response) -> Response:
+        headers = response.headers
+        if "Content-Security-Policy" not in headers:
+            headers["Content-Security-Policy"] = content_security_policy(g.get("_csp_nonce"))
+        for name, value in STATIC_HEADERS.items():
+            headers.setdefault(name, value)
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
+        if request.blueprint in NO_STORE_BLUEPRINTS and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    return add_headers
+
+
+def init_app(app: Flask) -> None:
+    _init_proxies(app)
+    app.config["TRUSTED_HOSTS"] = _host_list(app.config.get("TRUSTED_HOSTS"))
+    app.register_error_handler(SecurityError, _bad_host)
+    app.before_request(_warn_untrusted_forwarding(app))
+    app.after_request(_header_hook(app))
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    _init_rate_limits(app)

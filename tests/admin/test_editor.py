@@ -1,0 +1,255 @@
+"""The campaign editor: one schema with the YAML files, errors beside fields, preview, versions,
+status moves, schedule, clone, archive, and file-defined campaigns."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from advocacy.campaigns import service as campaign_service
+from advocacy.campaigns.models import Campaign
+from advocacy.extensions import db
+
+NEW: dict[str, str] = {
+    "slug": "fund-safe-homes",
+    "title": "Fund safe homes",
+    "summary": "Ask for **shelter beds** for survivors.",
+    "status": "draft",
+    "starts_at": "",
+    "ends_at": "",
+    "chambers": "both",
+    "fixed-0-id": "",
+    "fixed-0-name": "",
+    "subject": "Shelter beds for {{ constituent.state_name }}",
+    "body": "Dear {{ target.salutation }},\n\nPlease fund shelter beds.\n\n{{ constituent.name }}",
+    "mode": "editable",
+    "max_subject_length": "200",
+    "max_body_length": "5000",
+    "call_script": "",
+    "thank_you": "",
+    "share_text": "",
+    "privacy_note": "",
+    "preview_state": "NH",
+    "preview_address": "",
+}
+
+
+def campaign(slug: str) -> Campaign:
+    db.session.expire_all()
+    found = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    assert found is not None
+    return found
+
+
+def error_beside(page: str, field_id: str) -> str:
+    """The error text rendered right after the field with this id."""
+    found = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">([^<]*)</p>', page)
+    assert found, f"no error beside {field_id}"
+    return found.group(1)
+
+
+def save(client: FlaskClient, path: str, **changes: str) -> Any:
+    return client.post(path, data={**NEW, **changes, "save": "1"})
+
+
+def test_create_makes_version_one_and_a_public_page(as_role) -> None:  # type: ignore[no-untyped-def]
+    client = as_role("manager")
+    form_page = client.get("/admin/campaigns/new")
+    assert form_page.status_code == 200
+    response = save(client, "/admin/campaigns/new", status="live")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/c/fund-safe-homes"
+    created = campaign("fund-safe-homes")
+    assert created.source == "admin"
+    assert created.current_version is not None and created.current_version.number == 1
+    definition = campaign_service.definition_of(created.current_version)
+    assert definition.legislator_chambers == "both"
+    public = client.get("/c/fund-safe-homes").get_data(as_text=True)
+    assert "<strong>shelter beds</strong>" in public
+
+
+def test_errors_are_shown_beside_their_fields(as_role) -> None:  # type: ignore[no-untyped-def]
+    client = as_role("manager")
+    response = save(
+        client,
+        "/admin/campaigns/new",
+        title="",
+        body="Dear {{ target.nickname }},",
+        starts_at="2027-02-01T09:00",
+        ends_at="2027-01-01T09:00",
+        **{"fixed-0-id": "state-board", "fixed-0-name": "State Board", "fixed-0-email": "nope"},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Please fill this in." in error_beside(page, "title")
+    assert "nickname" in error_beside(page, "body")
+    assert "after starts_at" in error_beside(page, "ends_at")
+    assert "email" in error_beside(page, "fixed-0-email")
+    assert db.session.scalar(select(Campaign).where(Campaign.slug == "fund-safe-homes")) is None
+
+
+def test_a_fixed_recipient_needs_a_channel_and_a_campaign_needs_a_recipient(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    page = save(
+        client,
+        "/admin/campaigns/new",
+        chambers="",
+        **{"fixed-0-id": "board", "fixed-0-name": "The Board"},
+    ).get_data(as_text=True)
+    assert "contact channel" in error_beside(page, "fixed-0-email")
+    page = save(client, "/admin/campaigns/new", chambers="").get_data(as_text=True)
+    assert "at least one other recipient" in error_beside(page, "chambers")
+
+
+def test_preview_fills_the_message_for_real_directory_members(
+    as_role, directory: Path  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    response = client.post("/admin/campaigns/new", data={**NEW, "preview": "1"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="preview"' in page
+    # NH's first House district and first Senate district from the test rosters.
+    assert re.search(r"Dear Representative \w+,", page)
+    assert re.search(r"Dear Senator \w+,", page)
+    assert "Shelter beds for New Hampshire" in page
+    assert db.session.scalar(select(Campaign).where(Campaign.slug == "fund-safe-homes")) is None
+
+
+def test_preview_without_directory_data_uses_a_sample_legislator(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    page = client.post(
+        "/admin/campaigns/new", data={**NEW, "preview": "1", "preview_state": "NE"}
+    ).get_data(as_text=True)
+    assert "Dear Senator Example," in page  # Nebraska's one chamber, for "both"
+    assert "Shelter beds for Nebraska" in page
+
+
+def test_editing_makes_a_new_version_only_when_something_changed(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    save(client, "/admin/campaigns/new")
+    assert save(client, "/admin/c/fund-safe-homes/edit").status_code == 303
+    assert campaign("fund-safe-homes").current_version.number == 1  # type: ignore[union-attr]
+    save(client, "/admin/c/fund-safe-homes/edit", title="Fund safe homes now")
+    edited = campaign("fund-safe-homes")
+    assert edited.current_version.number == 2  # type: ignore[union-attr]
+    assert edited.title == "Fund safe homes now"
+    response = save(client, "/admin/c/fund-safe-homes/edit", slug="another-slug")
+    assert response.status_code == 409
+    assert "cannot change" in response.get_data(as_text=True)
+
+
+def test_edit_form_shows_the_current_content(as_role) -> None:  # type: ignore[no-untyped-def]
+    client = as_role("manager")
+    save(
+        client,
+        "/admin/campaigns/new",
+        starts_at="2027-03-01T08:30",
+        **{"fixed-0-id": "board", "fixed-0-name": "The Board", "fixed-0-phone": "555-0100"},
+    )
+    page = client.get("/admin/c/fund-safe-homes/edit").get_data(as_text=True)
+    assert 'value="2027-03-01T08:30"' in page
+    assert 'value="The Board"' in page
+    assert 'id="fixed-1-name"' in page  # an empty row to add one more
+
+
+def test_status_moves_follow_the_allowed_transitions(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    save(client, "/admin/campaigns/new")
+    assert client.get("/c/fund-safe-homes").status_code == 404  # drafts are not public
+    steps = [("pause", "draft"), ("launch", "live"), ("launch", "live"), ("pause", "paused"),
+             ("resume", "live"), ("close", "closed"), ("launch", "closed")]
+    for verb, expected in steps:
+        response = client.post("/admin/c/fund-safe-homes/status", data={"verb": verb})
+        assert response.status_code == 303
+        assert campaign("fund-safe-homes").status == expected, verb
+    numbers = [v.number for v in campaign("fund-safe-homes").versions]
+    assert numbers == [1, 2, 3, 4, 5]  # each real move is a new version
+    assert "closed" in client.get("/c/fund-safe-homes").get_data(as_text=True)
+
+
+def test_a_schedule_opens_and_closes_the_campaign_on_time(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    opens = datetime.now(UTC) + timedelta(days=2)
+    save(
+        client,
+        "/admin/campaigns/new",
+        status="live",
+        starts_at=opens.strftime("%Y-%m-%dT%H:%M"),
+        ends_at=(opens + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    scheduled = campaign("fund-safe-homes")
+    assert "opens on" in client.get("/c/fund-safe-homes").get_data(as_text=True)
+    assert campaign_service.public_state(scheduled).key == "scheduled"
+    assert campaign_service.public_state(scheduled, opens + timedelta(minutes=1)).key == "live"
+    assert campaign_service.public_state(scheduled, opens + timedelta(days=8)).key == "ended"
+
+
+def test_times_are_read_in_the_site_time_zone(
+    other_app, staff: dict[str, str]  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.admin.conftest import sign_in
+
+    with other_app(TIMEZONE="America/New_York") as eastern:
+        client = eastern.test_client()
+        sign_in(client, staff["manager"])
+        save(client, "/admin/campaigns/new", starts_at="2027-01-15T09:00")
+        assert campaign("fund-safe-homes").starts_at == datetime(2027, 1, 15, 14, 0, tzinfo=UTC)
+
+
+def test_clone_and_archive(as_role) -> None:  # type: ignore[no-untyped-def]
+    client = as_role("manager")
+    save(client, "/admin/campaigns/new", status="live")
+    response = client.post("/admin/c/fund-safe-homes/clone")
+    assert response.headers["Location"] == "/admin/c/fund-safe-homes-copy/edit"
+    copy = campaign("fund-safe-homes-copy")
+    assert copy.status == "draft" and copy.source == "admin"
+    client.post("/admin/c/fund-safe-homes/clone")
+    assert campaign("fund-safe-homes-copy-2").status == "draft"
+    client.post("/admin/c/fund-safe-homes/archive")
+    archived = campaign("fund-safe-homes")
+    assert archived.status == "closed" and archived.archived_at is not None
+    assert "fund-safe-homes\n" not in client.get("/admin/campaigns").get_data(as_text=True)
+    listing = client.get("/admin/campaigns?archived=1").get_data(as_text=True)
+    assert "/admin/c/fund-safe-homes\"" in listing
+
+
+def test_a_file_defined_campaign_is_edited_by_its_file_until_taken_over(
+    app: Flask, as_role, campaigns: Path  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    slug = "oppose-buyer-immunity"
+    page = client.get(f"/admin/c/{slug}/edit").get_data(as_text=True)
+    assert "defined by the file" in page and 'name="save"' not in page
+    form = client.get(f"/admin/c/{slug}/edit").get_data(as_text=True)
+    title = re.search(r'id="title" name="title" type="text" value="([^"]+)"', form)
+    assert title and title.group(1) == "Oppose buyer immunity in the Model Penal Code"
+    response = client.post(f"/admin/c/{slug}/edit", data={**NEW, "slug": slug, "save": "1"})
+    assert response.status_code == 303
+    assert campaign(slug).current_version.number == 1  # type: ignore[union-attr]
+    response = client.post(f"/admin/c/{slug}/status", data={"verb": "pause"})
+    assert campaign(slug).status == "live"
+    client.post(f"/admin/c/{slug}/take-over")
+    assert campaign(slug).source == "admin"
+    client.post(f"/admin/c/{slug}/status", data={"verb": "pause"})
+    assert campaign(slug).status == "paused"
+    # The file no longer wins: a sync leaves the site's version alone.
+    report = campaign_service.sync_folder(campaigns)
+    assert any(slug in skipped for skipped in report.skipped)
+    assert campaign(slug).status == "paused"

@@ -1,0 +1,153 @@
+"""Accessibility scan of the public pages in a real browser (axe-core, bundled by
+axe-playwright-python): no serious or critical violation of WCAG 2.1 A/AA or axe's best
+practices on the home page, a campaign page (also with form errors), the write page after a
+lookup, the district choice, the thank-you page, /find (empty and with a result), a state page,
+the 404 page, the rate-limit page and the staff sign-in page.
+
+Each page is also checked for Content-Security-Policy violations: the browser reports none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from tests.e2e.harness import ADDRESS, CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
+
+if not CHROMIUM.exists():
+    pytest.skip(NO_CHROMIUM, allow_module_level=True)
+
+axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+pytestmark = pytest.mark.e2e
+
+SLUG = "every-exploited-child-is-a-victim"
+OTHER = "oppose-buyer-immunity"  # a fixed recipient with a postal address and a phone
+RULES = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+    "resultTypes": ["violations"],
+}
+BLOCKING = ("serious", "critical")
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, object]) -> dict[str, object]:
+    # Rate limits on, so the rate-limit page can be scanned (one more "I called" than allowed).
+    return {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SUBMIT": "20 per minute",
+            "RATELIMIT_LOOKUP": "20 per minute"}
+
+
+@pytest.fixture
+def scan(new_page: Callable[..., Page], live_server: LiveServer) -> Iterator[Callable[..., None]]:
+    """``scan(page, name)``: axe on the page as it is; fails on serious or critical issues and
+    on any CSP violation the browser reported."""
+    axe = axe_playwright.Axe()
+    problems: list[str] = []
+
+    def run(page: Page, name: str) -> None:
+        results = axe.run(page, options=RULES)
+        for violation in results.response["violations"]:
+            if violation["impact"] in BLOCKING:
+                targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
+                problems.append(
+                    f"{name}: {violation['impact']} {violation['id']}: {violation['help']} "
+                    f"at {targets[:5]}"
+                )
+
+    yield run
+    assert not problems, "\n".join(problems)
+
+
+def watched(new_page: Callable[..., Page], **options: object) -> tuple[Page, list[str]]:
+    """A page whose CSP violations (as the browser reports them in its console) are kept."""
+    page = new_page(**options)
+    reports: list[str] = []
+
+    def listen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            reports.append(message.text)
+
+    page.on("console", listen)
+    return page, reports
+
+
+def test_public_pages_have_no_serious_accessibility_issues(
+    new_page: Callable[..., Page], scan: Callable[..., None], app: Flask
+) -> None:
+    page, csp_reports = watched(new_page)
+
+    page.goto("/")
+    scan(page, "home")
+    page.goto(f"/c/{OTHER}")
+    scan(page, "campaign page")
+    page.get_by_role("button", name="Find my legislators").click()  # nothing filled in
+    expect(page.locator(".error").first).to_be_visible()
+    scan(page, "campaign page with form errors")
+
+    page.goto(f"/c/{SLUG}")
+    submit_action_form(page)
+    expect(page).to_have_url(re.compile(r"/write$"))
+    scan(page, "write page")
+    page.goto(f"/c/{SLUG}/choose?state=nh")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    scan(page, "choose page")
+    page.goto(f"/c/{SLUG}/write")
+    page.get_by_role("button", name="Send my messages").click()
+    expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
+    scan(page, "thank-you page")
+    page.goto(f"/c/{SLUG}")
+    submit_action_form(page)  # the same person again
+    expect(page).to_have_url(re.compile(r"/already$"))
+    scan(page, "already sent page")
+
+    page.goto("/find")
+    scan(page, "find page")
+    page.get_by_label(re.compile("address", re.I)).first.fill(ADDRESS)
+    page.get_by_role("button", name=re.compile("Find", re.I)).first.click()
+    expect(page).to_have_url(re.compile(r"/find\?address="))
+    scan(page, "find page with a result")
+    page.goto("/find/nh")
+    scan(page, "state page")
+    page.goto("/no-such-page")
+    scan(page, "404 page")
+    page.goto("/admin/sign-in")
+    scan(page, "sign-in page")
+    page.get_by_role("button", name="Sign in").click()
+    scan(page, "sign-in page with errors")
+    assert not csp_reports, csp_reports
+
+
+def test_the_rate_limit_page_is_accessible(
+    new_page: Callable[..., Page], scan: Callable[..., None], app: Flask
+) -> None:
+    page, csp_reports = watched(new_page)
+    response = None
+    for _ in range(21):
+        response = page.goto(f"/find?address={ADDRESS}")
+        if response is not None and response.status == 429:
+            break
+    assert response is not None and response.status == 429
+    assert response.headers["retry-after"].isdigit()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too Many Requests")
+    scan(page, "rate-limit page")
+    assert not csp_reports, csp_reports
+
+
+def test_pages_work_with_the_policy_in_a_phone_sized_browser(
+    new_page: Callable[..., Page], scan: Callable[..., None], app: Flask
+) -> None:
+    """Small screens get the same pages: scanned again at 375 px (reflow, target size)."""
+    page, csp_reports = watched(new_page, viewport={"width": 375, "height": 740})
+    page.goto(f"/c/{SLUG}")
+    scan(page, "campaign page (phone)")
+    submit_action_form(page)
+    expect(page).to_have_url(re.compile(r"/write$"))
+    scan(page, "write page (phone)")
+    assert not csp_reports, csp_reports

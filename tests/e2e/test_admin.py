@@ -1,0 +1,98 @@
+"""Staff pages in a real browser: sign in, write a campaign with errors, preview, save, launch,
+see it public; an organizer sees the campaign but not the editor; sign out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from advocacy.admin.auth import hash_password
+from advocacy.admin.models import AuditEntry, User
+from advocacy.extensions import db
+from tests.e2e.harness import CHROMIUM, NO_CHROMIUM, LiveServer
+
+if not CHROMIUM.exists():
+    pytest.skip(NO_CHROMIUM, allow_module_level=True)
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def accounts(live_server: LiveServer) -> dict[str, str]:
+    emails = {"manager": "manager@example.org", "organizer": "organizer@example.org"}
+    digest = hash_password(PASSWORD)
+    for role, email in emails.items():
+        db.session.add(User(email=email, role=role, password_hash=digest, active=True))
+    db.session.commit()
+    db.session.remove()
+    return emails
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.goto("/admin/campaigns")
+    expect(page).to_have_url(re.compile(r"/admin/sign-in\?next="))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+
+
+def test_manager_writes_previews_saves_and_launches(page: Page, accounts: dict[str, str]) -> None:
+    sign_in(page, accounts["manager"])
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Slug").fill("fund-safe-homes")
+    page.get_by_label("Summary (Markdown)").fill("Ask for **shelter beds** for survivors.")
+    page.get_by_label("Write to the visitor's state legislators").select_option("both")
+    page.get_by_label("Message subject").fill("Shelter beds for {{ constituent.state_name }}")
+    page.get_by_label("Message body").fill(
+        "Dear {{ target.salutation }},\n\nPlease fund shelter beds.\n\n{{ constituent.name }}"
+    )
+    page.get_by_label("Longest subject (20 to 300)").fill("200")
+    page.get_by_label("Longest body (100 to 20000)").fill("5000")
+    page.get_by_role("button", name="Save").click()
+    # The title was left empty: the error sits beside the field and nothing was saved.
+    expect(page.locator("#title-error")).to_have_text("Please fill this in.")
+    expect(page.get_by_label("Title", exact=True)).to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("Title", exact=True).fill("Fund safe homes")
+    page.get_by_label("Preview as a visitor from").select_option("NH")
+    page.get_by_role("button", name="Preview the message").click()
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("Shelter beds for New Hampshire")
+    expect(preview).to_contain_text(re.compile(r"Dear Senator \w+,"))
+    expect(preview).to_contain_text(re.compile(r"Dear Representative \w+,"))
+
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/admin/c/fund-safe-homes$"))
+    expect(page.locator("main")).to_contain_text("Created fund-safe-homes (version 1)")
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("main")).to_contain_text("fund-safe-homes is now live")
+
+    page.get_by_role("link", name="Public page").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fund safe homes")
+    expect(page.locator(".summary strong")).to_have_text("shelter beds")
+
+    db.session.expire_all()
+    done = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"sign_in", "campaign.created", "campaign.launched"} <= done
+
+
+def test_organizer_reads_but_cannot_edit_and_signs_out(
+    page: Page, accounts: dict[str, str]
+) -> None:
+    sign_in(page, accounts["organizer"])
+    expect(page.get_by_role("link", name="New campaign")).to_have_count(0)
+    page.get_by_role("link", name="Every exploited child is a victim").click()
+    expect(page.get_by_role("table", name="Contacts by status")).to_be_visible()
+    expect(page.get_by_role("button", name="Clone")).to_have_count(0)
+    response = page.goto("/admin/campaigns/new")
+    assert response is not None and response.status == 403
+    page.goto("/admin/campaigns")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("main")).to_contain_text("You are signed out.")
+    page.goto("/admin/campaigns")
+    expect(page).to_have_url(re.compile(r"/admin/sign-in"))

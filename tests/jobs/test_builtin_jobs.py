@@ -1,0 +1,274 @@
+"""The shipped jobs: directory refresh, campaign schedule, retention, dead-letter alerts."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from advocacy.admin.models import AuditEntry
+from advocacy.campaigns import service as campaign_service
+from advocacy.campaigns.models import Campaign, CampaignVersion
+from advocacy.dbtypes import utcnow
+from advocacy.delivery.models import OutboxMessage
+from advocacy.extensions import db
+from advocacy.jobs.alerts import AUDIT_ACTION, check_dead_letters
+from advocacy.jobs.registry import get_job
+from advocacy.jobs.runner import RunResult, run_job
+from advocacy.lookup.models import DirectoryState
+from tests.delivery.factory import make_campaign, queue_contacts
+from tests.lookup.people import ROSTERS, write_all
+
+from .conftest import SMTPServer, free_port
+
+
+def run(name: str) -> RunResult:
+    spec = get_job(name)
+    assert spec is not None
+    return run_job(spec, "test-host")
+
+
+def audit(action: str) -> list[AuditEntry]:
+    db.session.expire_all()
+    entries = list(
+        db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
+    db.session.commit()
+    return entries
+
+
+# -- directory-refresh ----------------------------------------------------------------------
+
+
+def test_directory_refresh_reloads_the_chosen_states(app: Flask, tmp_path: Path) -> None:
+    people = tmp_path / "people"
+    write_all(people)
+    app.config["OPENSTATES_DATA_URL"] = str(people)
+    app.config["DIRECTORY_REFRESH_STATES"] = "nh, vt"
+    result = run("directory-refresh")
+    assert result.status == "ok" and result.detail == "2 of 2 state(s) reloaded"
+    assert {row.state for row in db.session.scalars(sa.select(DirectoryState))} == {"nh", "vt"}
+    [entry] = audit("directory.refreshed")
+    assert entry.actor == "scheduler" and entry.subject == "NH,VT"
+    # Empty setting: the states already loaded.
+    app.config["DIRECTORY_REFRESH_STATES"] = ""
+    assert run("directory-refresh").detail == "2 of 2 state(s) reloaded"
+
+
+def test_directory_refresh_failure_is_logged_once_and_others_still_load(
+    app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    people = tmp_path / "people"
+    write_all(people)
+    (people / "mn.csv").unlink()
+    app.config["OPENSTATES_DATA_URL"] = str(people)
+    app.config["DIRECTORY_REFRESH_STATES"] = "nh,mn"
+    with caplog.at_level(logging.INFO):
+        result = run("directory-refresh")
+    assert result.status == "failed"
+    assert "1 of 2 state(s) reloaded; failed: MN (cannot read" in result.detail
+    assert {row.state for row in db.session.scalars(sa.select(DirectoryState))} == {"nh"}
+    warnings = [r for r in caplog.records if "not reloaded" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "MN" in warnings[0].getMessage()
+    assert sorted(ROSTERS)  # the fixture data exists
+
+
+# -- campaign-schedule ------------------------------------------------------------------------
+
+
+def scheduled_campaign(slug: str, starts_in: timedelta, ends_in: timedelta | None) -> Campaign:
+    campaign = make_campaign(slug)
+    now = utcnow()
+    campaign.starts_at = now + starts_in
+    campaign.ends_at = now + ends_in if ends_in is not None else None
+    version = db.session.get(CampaignVersion, campaign.current_version_id)
+    assert version is not None
+    version.created_at = now - timedelta(days=2)  # saved before both times
+    db.session.commit()
+    return campaign
+
+
+def test_campaign_schedule_records_each_transition_once(app: Flask) -> None:
+    opened = scheduled_campaign("opens-now", -timedelta(minutes=1), timedelta(days=3))
+    ended = scheduled_campaign("ended-now", -timedelta(days=1), -timedelta(minutes=1))
+    later = scheduled_campaign("opens-later", timedelta(hours=1), None)
+    assert campaign_service.public_state(opened).key == "live"
+    assert campaign_service.public_state(ended).key == "ended"
+    assert campaign_service.public_state(later).key == "scheduled"
+
+    assert run("campaign-schedule").detail == "2 opened, 1 ended"
+    opened_entries = audit("campaign.opened_by_schedule")
+    assert sorted(e.subject for e in opened_entries) == ["ended-now", "opens-now"]
+    [end] = audit("campaign.ended_by_schedule")
+    assert end.subject == "ended-now" and end.actor == "scheduler"
+    assert end.detail["at"] == ended.ends_at.isoformat()  # type: ignore[union-attr]
+    # Idempotent; the status is left alone (visibility already follows the times).
+    assert run("campaign-schedule").detail == "0 opened, 0 ended"
+    db.session.expire_all()
+    assert db.session.get(Campaign, ended.id).status == "live"  # type: ignore[union-attr]
+
+    # A new end time is a new event.
+    ended.ends_at = utcnow() - timedelta(seconds=5)
+    db.session.commit()
+    assert run("campaign-schedule").detail == "0 opened, 1 ended"
+
+
+def test_campaign_launched_after_its_start_is_not_an_opening_by_schedule(app: Flask) -> None:
+    campaign = make_campaign("launched-late")
+    campaign.starts_at = utcnow() - timedelta(days=1)  # before its version was saved
+    db.session.commit()
+    assert run("campaign-schedule").detail == "0 opened, 0 ended"
+
+
+# -- retention --------------------------------------------------------------------------------
+
+
+def test_retention_calls_apply_retention_with_the_run_time(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from advocacy.exports import retention
+
+    seen = []
+
+    class Report:
+        message = "removed personal data of 3 action(s)"
+
+    def fake(now=None):  # type: ignore[no-untyped-def]
+        seen.append(now)
+        return Report()
+
+    monkeypatch.setattr(retention, "apply_retention", fake)
+    result = run("retention")
+    assert result.status == "ok" and result.detail == "removed personal data of 3 action(s)"
+    assert len(seen) == 1 and seen[0] is not None
+
+
+def test_retention_real_call_is_off_by_default(app: Flask) -> None:
+    result = run("retention")
+    assert result.status == "ok" and "retention is off" in result.detail
+
+
+def test_retention_module_missing_fails_plainly(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "advocacy.exports.retention", None)
+    result = run("retention")
+    assert result.status == "failed"
+    assert "advocacy.exports.retention) is not installed" in result.detail
+
+
+# -- dead-letter-alert ------------------------------------------------------------------------
+
+
+def kill(contact_ids: list[int], minutes_ago: float = 5, error: str = "550 no such user") -> None:
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.contact_id.in_(contact_ids))
+        .values(
+            status="dead",
+            last_error=error,
+            updated_at=utcnow() - timedelta(minutes=minutes_ago),
+        )
+    )
+    db.session.commit()
+
+
+@pytest.fixture
+def alert_config(app: Flask, smtp_server: SMTPServer) -> Flask:
+    app.config.update(
+        DELIVERY_MODE="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+        MAIL_FROM="advocacy@speakup.example.org",
+        MAIL_TIMEOUT=5.0,
+        ALERT_EMAIL="staff@speakup.example.org",
+        SITE_URL="https://speakup.example.org",
+    )
+    return app
+
+
+def test_new_dead_letters_send_one_alert_to_staff(
+    alert_config: Flask, smtp_server: SMTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = queue_contacts(4, name="Jane Voter", email="jane.voter@example.com")
+    kill(ids[:2])
+    result = run("dead-letter-alert")
+    assert result.detail == "2 new dead letter(s); alert sent to staff@speakup.example.org"
+    received = smtp_server.received
+    assert len(received) == 1
+    mail = received[0]
+    assert mail.rcpt_tos == ("staff@speakup.example.org",)
+    message = mail.message
+    assert message["Subject"] == "[Speak Up] 2 message(s) dead-lettered"
+    body = message.get_content()
+    assert "protect-children: 2" in body and "550 no such user" in body
+    assert "https://speakup.example.org/admin/c/protect-children" in body
+    assert "Jane Voter" not in body and "jane.voter@example.com" not in body
+    [entry] = audit(AUDIT_ACTION)
+    assert entry.detail["count"] == 2 and entry.detail["mailed_to"] == "staff@speakup.example.org"
+
+    # Nothing new: no second mail.
+    assert run("dead-letter-alert").detail == "no new dead letters"
+    assert len(smtp_server.received) == 1
+    # A new one, a moment ago: left for the next check (a worker may still be committing
+    # outcomes stamped just before the check), which alerts about it alone.
+    kill(ids[2:3], minutes_ago=0.1)
+    assert run("dead-letter-alert").detail == "no new dead letters"
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        detail = check_dead_letters(utcnow() + timedelta(minutes=1))
+    assert detail == "1 new dead letter(s); alert sent to staff@speakup.example.org"
+    assert len(smtp_server.received) == 2
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["1 new dead letter(s): protect-children 1"]
+
+
+def test_alert_mail_failure_fails_the_job_and_alerts_next_time(
+    alert_config: Flask, smtp_server: SMTPServer
+) -> None:
+    ids = queue_contacts(2)
+    kill(ids)
+    alert_config.config["MAIL_PORT"] = free_port()  # the mail server is down
+    result = run("dead-letter-alert")
+    assert result.status == "failed" and "the alert mail was not sent" in result.detail
+    assert audit(AUDIT_ACTION) == []
+    alert_config.config["MAIL_PORT"] = smtp_server.port
+    assert run("dead-letter-alert").status == "ok"
+    assert len(smtp_server.received) == 1
+    assert "2 message(s)" in smtp_server.received[0].message["Subject"]
+
+
+def test_alert_in_log_mode_goes_to_the_mail_log(app: Flask, tmp_path: Path) -> None:
+    app.config.update(
+        DELIVERY_MODE="log",
+        MAIL_LOG_DIR=str(tmp_path / "mail-log"),
+        ALERT_EMAIL="staff@speakup.example.org",
+    )
+    kill(queue_contacts(1))
+    result = run("dead-letter-alert")
+    assert result.status == "ok"
+    [written] = list((tmp_path / "mail-log").glob("alert-*.eml"))
+    message = message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert message["To"] == "staff@speakup.example.org"
+    assert "1 message(s) could not be delivered" in message.get_content()
+
+
+def test_without_alert_email_the_alert_is_only_logged(
+    app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config.update(DELIVERY_MODE="log", MAIL_LOG_DIR=str(tmp_path / "mail-log"))
+    kill(queue_contacts(3))
+    with caplog.at_level(logging.ERROR):
+        result = run("dead-letter-alert")
+    assert result.detail == "3 new dead letter(s); no ADVOCACY_ALERT_EMAIL, logged only"
+    assert not (tmp_path / "mail-log").exists()
+    assert any("3 new dead letter(s)" in r.getMessage() for r in caplog.records)
