@@ -126,6 +126,14 @@ limit_sign_in = limiter.shared_limit(
     _configured(SIGNIN), scope="sign-in", methods=["POST"], exempt_when=_no_limit(SIGNIN)
 )
 
+
+@limiter.request_filter
+def _limits_off_for_this_app() -> bool:
+    """The limiter object is one per process; each app's own setting decides (tests and tools
+    may build several apps in one process, with limits on and off)."""
+    return not current_app.config.get("RATELIMIT_ENABLED", False)
+
+
 _WHAT = {
     "actions": "You have sent this form too many times in a short while, so nothing more was "
     "sent or recorded.",
@@ -193,8 +201,7 @@ def _init_rate_limits(app: Flask) -> None:
     app.config["RATELIMIT_ENABLED"] = enabled  # explicit: the limiter object is per process
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
     if not enabled:
-        limiter.init_app(app)
-        return
+        return  # (init_app would switch the process's limiter off for every app)
     _check_limits(app)
     url = str(app.config.get("RATELIMIT_STORAGE_URL") or "memory://").strip()
     app.config["RATELIMIT_STORAGE_URI"] = url

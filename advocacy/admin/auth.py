@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -31,6 +32,7 @@ BAD_CREDENTIALS = "That email and password do not match an active account."
 THROTTLED = "Too many failed sign-ins. Please wait {minutes} minutes and try again."
 
 F = TypeVar("F", bound=Callable[..., Any])
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AccountProblem(ValueError):
@@ -100,7 +102,7 @@ def sign_in(email: str, password: str, remember: bool = False) -> tuple[User | N
     Returns ``(user, None)`` on success or ``(None, message)``; the message is the same for an
     unknown account, a wrong password and a disabled account.
     """
-    key = email.strip().lower()[:320]
+    key = _CONTROL.sub("", email).strip().lower()[:320]
     if is_throttled(key, audit.client_ip()):
         audit.record(SIGN_IN_REFUSED, key, actor="anonymous")
         db.session.commit()

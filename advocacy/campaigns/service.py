@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +16,9 @@ from ..dbtypes import utcnow
 from ..extensions import db
 from .loader import Problem, campaign_files, content_hash, load_file
 from .models import Campaign, CampaignVersion
-from .schema import CampaignDefinition
+from .schema import SLUG_PATTERN, CampaignDefinition
 
+_SLUG = re.compile(SLUG_PATTERN)
 _ALLOWED_TAGS = {
     "p",
     "br",
@@ -119,6 +121,10 @@ def list_campaigns() -> list[Campaign]:
 
 
 def get_campaign(slug: str) -> Campaign | None:
+    """The campaign with this slug; None for any text that cannot be a slug (a URL may carry
+    anything, NUL included, which PostgreSQL refuses to compare)."""
+    if not _SLUG.fullmatch(slug or "") or len(slug) > 80:
+        return None
     return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
 
 

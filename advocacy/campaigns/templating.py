@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # placeholder -> description (shown in the README and the editor).
@@ -241,7 +241,11 @@ def render(source: str, context: dict[str, dict[str, str]], limit: int = MAX_OUT
                 raise RenderError(f"the filled message is longer than {limit} characters")
             pieces.append(piece)
         return "".join(pieces)
-    except (TemplateSyntaxError, UndefinedError, SecurityError, TypeError, AttributeError) as exc:
+    except RenderError:
+        raise
+    except Exception as exc:  # any failure of a manager's template is theirs to fix
+        # Jinja's own errors, and what arithmetic and filters raise on odd arguments
+        # ({{ 1/0 }}, wordwrap(0), '%c'|format(huge), ...): a problem to report, never a crash.
         raise RenderError(f"the message template could not be filled: {exc}") from exc
 
 

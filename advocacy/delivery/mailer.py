@@ -140,8 +140,18 @@ class PreparedMessage:
         return self.message.as_bytes(policy=policy.SMTP)
 
 
-def _address(display_name: str, addr_spec: str) -> Address:
-    return Address(display_name=display_name, addr_spec=addr_spec)
+# Characters with a meaning in address headers. Python's header folding can drop the quotes
+# around a display name, after which these would read as more addresses; a person's name
+# needs none of them, so they become spaces.
+_ADDRESS_SPECIALS = re.compile(r'[<>()\[\]\\,;:@"]')
+
+
+def display_name(text: str) -> str:
+    return " ".join(_ADDRESS_SPECIALS.sub(" ", text).split())
+
+
+def _address(name: str, addr_spec: str) -> Address:
+    return Address(display_name=display_name(name), addr_spec=addr_spec)
 
 
 def _transfer_encoding(text: str) -> str:

@@ -319,12 +319,6 @@ def test_the_dashboard_carries_the_policy(app: Flask, as_role) -> None:  # type:
     assert "<script" not in body.lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="advocacy/exports/charts.py inlines pygal's <style> (and style= attributes) in the "
-    "SVG without csp_nonce(): the CSP blocks them and the charts lose their colours. Fix: "
-    "add nonce=\"{csp_nonce()}\" to the <style> (advocacy.security.csp_nonce).",
-)
 def test_inline_styles_of_the_dashboard_are_allowed_by_its_policy(app: Flask, as_role) -> None:  # type: ignore[no-untyped-def]
     if not _has_rule(app, "/admin/c/<slug>/tallies"):
         pytest.skip("no dashboard route yet (advocacy/exports)")

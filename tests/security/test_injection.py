@@ -151,12 +151,6 @@ CRASHING = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="advocacy/campaigns/templating.py render() lets ZeroDivisionError, OverflowError, "
-    "ValueError and AssertionError out (it catches only Jinja/Type/Attribute errors): "
-    "validate_data() raises, so the editor answers 500 and `campaigns validate` crashes",
-)
 @pytest.mark.parametrize("source", CRASHING)
 def test_templates_that_fail_while_filling_are_validation_problems(source: str) -> None:
     result = validate_data(_campaign(source + "\n\n" + "x" * 100))
@@ -259,12 +253,6 @@ FORGED_NAMES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="advocacy/delivery/mailer.py: a constituent name with address specials (<>,@\") "
-    "becomes extra Reply-To/From addresses when the header is folded: Python 3.11's email "
-    "folding drops the display name's quotes (policy.SMTP, lines over 78 characters)",
-)
 @pytest.mark.parametrize("name", FORGED_NAMES)
 def test_a_visitor_name_adds_no_reply_to_or_from_address(
     ready: FlaskClient, upstream: FakeUpstreams, app: Flask, name: str

@@ -276,3 +276,14 @@ def test_a_refusal_is_logged_without_the_client_address(
     assert statuses[-1] == 429
     assert any("rate limit" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if "203.0.113.77" in r.getMessage()]
+
+
+def test_each_app_in_a_process_follows_its_own_setting(
+    visitor: FlaskClient, app: Flask, make_app, campaigns: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The limiter object is one per process: an app built later with limits off neither
+    switches them off for this one nor is limited itself."""
+    unlimited = make_app(RATELIMIT_ENABLED=False).test_client()
+    assert all(unlimited.post(f"/c/{LOWER}/act", data={}).status_code == 400 for _ in range(5))
+    statuses = [visitor.post(f"/c/{LOWER}/act", data={}).status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
