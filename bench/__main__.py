@@ -49,6 +49,7 @@ from .web import HTTP_NAMES, LoadSettings
 SHARED_PEOPLE = ROOT.parent / "shared" / "data" / "openstates" / "people"
 SMALL_PEOPLE = ROOT / "tests" / "e2e" / "data"  # NH only, made-up people
 NAMES = (*HTTP_NAMES, "outbox", "tally_export", "directory_sync", "profile")
+PER_BACKEND = (*HTTP_NAMES, "outbox", "directory_sync")  # measured on SQLite and PostgreSQL
 GOALS = {  # name: (kind, threshold)
     "campaign_page": (">=", 0.50),
     "lookup_cache_hit": (">=", 0.50),
@@ -91,12 +92,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size.add_argument("--quick", action="store_true", help="everything scaled down (< 2 min)")
     size.add_argument("--smoke", action="store_true", help="the smallest run (the test suite's)")
     pg = parser.add_mutually_exclusive_group()
-    pg.add_argument("--postgres", metavar="URL", help="make the databases on this server "
-                    "(new databases, dropped at the end) instead of starting one")
+    pg.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="make the databases on this server "
+        "(new databases, dropped at the end) instead of starting one",
+    )
     pg.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--only", metavar="NAME,...", help=f"some of: http, {', '.join(NAMES)}")
-    parser.add_argument("--people", type=Path, default=None,
-                        help=f"Open States CSV folder (default {SHARED_PEOPLE})")
+    parser.add_argument(
+        "--people",
+        type=Path,
+        default=None,
+        help=f"Open States CSV folder (default {SHARED_PEOPLE})",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--contacts", type=int, help="tally export size (default 1,000,000)")
     parser.add_argument("--messages", type=int, help="outbox size (default 10,000)")
@@ -128,9 +137,13 @@ def machine() -> dict[str, Any]:
         info["memory_gib"] = round(kb / 2**20, 1)
         cpuinfo = Path("/proc/cpuinfo").read_text()
         info["cpu_model"] = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-             if line.startswith("model name")), "?"
-        )  # fmt: skip
+            (
+                line.split(":", 1)[1].strip()
+                for line in cpuinfo.splitlines()
+                if line.startswith("model name")
+            ),
+            "?",
+        )
     except (OSError, StopIteration, ValueError):
         pass
     try:
@@ -172,7 +185,6 @@ class Run:
         self.census: Any = None
         self.postgres: Postgres | None = None
         self.hello: Gunicorn | None = None
-        self.failures: list[str] = []
 
     def _people_folder(self) -> tuple[Path, bool]:
         if self.args.people is not None:
@@ -191,22 +203,24 @@ class Run:
 
     # -- the parts ----------------------------------------------------------------------
 
-    def backends(self) -> list[tuple[str, Any]]:
-        found: list[tuple[str, Any]] = [("sqlite", None)]
+    def backends(self) -> list[str]:
+        """The databases to measure on: SQLite always, PostgreSQL when it can be had."""
+        per_backend = any(n in self.names for n in PER_BACKEND)
+        if not per_backend:
+            return ["sqlite"] if "profile" in self.names else []
         if self.args.no_postgres:
             self.notes.append("PostgreSQL not measured (--no-postgres)")
-            return found
+            return ["sqlite"]
         try:
             self.postgres = Postgres(self.args.postgres).start()
-        except (ServerStartError, Exception) as exc:  # noqa: BLE001 - reported, run goes on
+        except Exception as exc:  # noqa: BLE001 - reported; without --postgres the run goes on
             if self.args.postgres:
-                raise
+                raise ServerStartError(f"PostgreSQL at {self.args.postgres}: {exc}") from exc
             self.notes.append(f"PostgreSQL not measured: {exc}")
             self.say(f"PostgreSQL not measured: {exc}")
-            return found
+            return ["sqlite"]
         self.results["machine"]["postgresql"] = self.postgres.version
-        found.append(("postgresql", self.postgres))
-        return found
+        return ["sqlite", "postgresql"]
 
     def new_database(self, backend: str, label: str) -> str:
         if backend == "sqlite":
@@ -231,8 +245,12 @@ class Run:
                 url, env, self.work, self.people, refresh=self.scale.directory_refresh
             )
         else:
-            run_cli(["directory", "sync", "--source", str(self.people), "--state", "nh"],
-                    env, log, timeout=300)  # fmt: skip
+            run_cli(
+                ["directory", "sync", "--source", str(self.people), "--state", "nh"],
+                env,
+                log,
+                timeout=300,
+            )
         http = tuple(n for n in HTTP_NAMES if n in self.names)
         if http:
             pids = self.postgres.server_pids() if backend == "postgresql" and self.postgres else []
@@ -253,9 +271,12 @@ class Run:
 
             self.say("profiling the app's paths in-process (SQLite)")
             out["profile"] = profiling.run(
-                url, self.work / "instance-profile", self.census.base_url,
-                self.scale.profile_iterations, self.work / "profile-requests.log",
-            )  # fmt: skip
+                url,
+                self.work / "instance-profile",
+                self.census.base_url,
+                self.scale.profile_iterations,
+                self.work / "profile-requests.log",
+            )
             profile_url = self.new_database(backend, "profile-outbox")
             run_cli(["db", "upgrade"], self.env(profile_url, "profile-outbox"), log, timeout=300)
             out["profile"]["outbox"] = profiling.run_outbox(
@@ -290,7 +311,7 @@ class Run:
             if any(n in self.names for n in HTTP_NAMES):
                 self.hello = Gunicorn("hello", "bench.hello:app", clean_environ(), self.work)
                 self.hello.start("/")
-            for backend, _ in self.backends():
+            for backend in self.backends():
                 self.results["backends"][backend] = self.run_backend(backend)
             if "tally_export" in self.names:
                 self.results["tally_export"] = self.tally()
@@ -347,49 +368,101 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 detail += f", send p99 {f['steps']['send']['p99_ms']:.0f} ms"
             if f["errors"]:
                 detail += f"; {f['errors']} ERRORS"
-            out.append({"name": name, "db": backend, "value": f"{f['rps']:.0f} req/s",
-                        "p50_ms": f["p50_ms"], "p99_ms": f["p99_ms"], "ratio": f["ratio"],
-                        "goal": goal, "met": met, "correct": ok, "detail": detail})  # fmt: skip
+            out.append(
+                {
+                    "name": name,
+                    "db": backend,
+                    "value": f"{f['rps']:.0f} req/s",
+                    "p50_ms": f["p50_ms"],
+                    "p99_ms": f["p99_ms"],
+                    "ratio": f["ratio"],
+                    "goal": goal,
+                    "met": met,
+                    "correct": ok,
+                    "detail": detail,
+                }
+            )
         if "outbox" in figures:
             f = figures["outbox"]
             goal, met = _goal("outbox", f["messages_per_s"])
-            out.append({"name": "outbox", "db": backend,
-                        "value": f"{f['messages_per_s']:.0f} msg/s", "p50_ms": None,
-                        "p99_ms": None, "ratio": None, "goal": goal, "met": met,
-                        "correct": f["ok"],
-                        "detail": f"{f['messages']:,} in {f['seconds']:.1f} s; "
-                                  f"{f['unique_message_ids']:,} unique received, "
-                                  f"lost {f['lost']}, duplicated {f['duplicated']}"})  # fmt: skip
+            out.append(
+                {
+                    "name": "outbox",
+                    "db": backend,
+                    "value": f"{f['messages_per_s']:.0f} msg/s",
+                    "p50_ms": None,
+                    "p99_ms": None,
+                    "ratio": None,
+                    "goal": goal,
+                    "met": met,
+                    "correct": f["ok"],
+                    "detail": f"{f['messages']:,} in {f['seconds']:.1f} s; "
+                    f"{f['unique_message_ids']:,} unique received, "
+                    f"lost {f['lost']}, duplicated {f['duplicated']}",
+                }
+            )
         if "directory_sync" in figures:
             f = figures["directory_sync"]
-            out.append({"name": "directory_sync", "db": backend,
-                        "value": f"{f['seconds']:.2f} s", "p50_ms": None, "p99_ms": None,
-                        "ratio": None, "goal": "-", "met": None, "correct": True,
-                        "detail": f"{f['legislators']:,} legislators, {f['states']} states: "
-                                  f"{f['rows_per_s']:.0f} rows/s"
-                                  + (f"; refresh {f['refresh_seconds']:.2f} s"
-                                     if "refresh_seconds" in f else "")})  # fmt: skip
+            out.append(
+                {
+                    "name": "directory_sync",
+                    "db": backend,
+                    "value": f"{f['seconds']:.2f} s",
+                    "p50_ms": None,
+                    "p99_ms": None,
+                    "ratio": None,
+                    "goal": "-",
+                    "met": None,
+                    "correct": True,
+                    "detail": f"{f['legislators']:,} legislators, {f['states']} states: "
+                    f"{f['rows_per_s']:.0f} rows/s"
+                    + (f"; refresh {f['refresh_seconds']:.2f} s" if "refresh_seconds" in f else ""),
+                }
+            )
     tally = results.get("tally_export")
     if tally and tally.get("error"):
-        out.append({"name": "tally_export", "db": "sqlite", "value": "-", "p50_ms": None,
-                    "p99_ms": None, "ratio": None, "goal": "<= 2x", "met": False,
-                    "correct": False, "detail": tally["error"][:120]})  # fmt: skip
+        out.append(
+            {
+                "name": "tally_export",
+                "db": "sqlite",
+                "value": "-",
+                "p50_ms": None,
+                "p99_ms": None,
+                "ratio": None,
+                "goal": "<= 2x",
+                "met": False,
+                "correct": False,
+                "detail": tally["error"][:120],
+            }
+        )
     elif tally:
         for r in tally["results"]:
             goal, met = _goal("tally_export", r["ratio"])
-            out.append({"name": f"tally_export by={r['by']}", "db": "sqlite",
-                        "value": f"{r['ours_seconds']:.2f} s", "p50_ms": None, "p99_ms": None,
-                        "ratio": r["ratio"], "goal": goal, "met": met, "correct": True,
-                        "detail": f"raw {r['raw_seconds']:.2f} s; {r['rows']:,} rows; peak "
-                                  f"{r['ours_peak_rss_mb']:.0f} MB (export "
-                                  f"+{r['ours_export_rss_growth_mb']:.0f} MB), raw "
-                                  f"{r['raw_peak_rss_mb']:.0f} MB"})  # fmt: skip
+            out.append(
+                {
+                    "name": f"tally_export by={r['by']}",
+                    "db": "sqlite",
+                    "value": f"{r['ours_seconds']:.2f} s",
+                    "p50_ms": None,
+                    "p99_ms": None,
+                    "ratio": r["ratio"],
+                    "goal": goal,
+                    "met": met,
+                    "correct": True,
+                    "detail": f"raw {r['raw_seconds']:.2f} s; {r['rows']:,} rows; peak "
+                    f"{r['ours_peak_rss_mb']:.0f} MB (export "
+                    f"+{r['ours_export_rss_growth_mb']:.0f} MB), raw "
+                    f"{r['raw_peak_rss_mb']:.0f} MB",
+                }
+            )
     return out
 
 
 def print_table(results: dict[str, Any]) -> None:
-    header = (f"{'measurement':30} {'db':10} {'value':>13} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'ratio':>6}  {'goal':17} {'result':6}  detail")  # fmt: skip
+    header = (
+        f"{'measurement':30} {'db':10} {'value':>13} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'ratio':>6}  {'goal':17} {'result':6}  detail"
+    )
     print(header)
     print("-" * len(header))
     for row in results["rows"]:
@@ -400,8 +473,10 @@ def print_table(results: dict[str, Any]) -> None:
         result = {True: "met", False: "MISSED", None: "-"}[row["met"]]
         if not row["correct"]:
             result = "WRONG"
-        print(f"{name:30} {row['db']:10} {row['value']:>13} {p50:>7} {p99:>7} {ratio:>6}  "
-              f"{row['goal']:17} {result:6}  {row['detail']}")  # fmt: skip
+        print(
+            f"{name:30} {row['db']:10} {row['value']:>13} {p50:>7} {p99:>7} {ratio:>6}  "
+            f"{row['goal']:17} {result:6}  {row['detail']}"
+        )
     profile = results.get("backends", {}).get("sqlite", {}).get("profile")
     if profile:
         spent = ", ".join(
@@ -409,14 +484,18 @@ def print_table(results: dict[str, Any]) -> None:
         )
         print(f"in-process CPU ms per request (no server, no client): {spent}")
         if "outbox" in profile:
-            print(f"in-process outbox worker: {profile['outbox']['cpu_ms_per_message']:.2f} ms "
-                  f"CPU, {profile['outbox']['wall_ms_per_message']:.2f} ms wall per message")
+            print(
+                f"in-process outbox worker: {profile['outbox']['cpu_ms_per_message']:.2f} ms "
+                f"CPU, {profile['outbox']['wall_ms_per_message']:.2f} ms wall per message"
+            )
     for note in results.get("notes", []):
         print(f"note: {note}")
     goals = [r["met"] for r in results["rows"] if r["met"] is not None]
-    print(f"goals met: {sum(goals)} of {len(goals)}; took {results['seconds']:.0f} s; "
-          f"load average {results['machine'].get('load_average_at_start')} -> "
-          f"{results['machine'].get('load_average_at_end')}")
+    print(
+        f"goals met: {sum(goals)} of {len(goals)}; took {results['seconds']:.0f} s; "
+        f"load average {results['machine'].get('load_average_at_start')} -> "
+        f"{results['machine'].get('load_average_at_end')}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

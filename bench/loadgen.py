@@ -94,9 +94,7 @@ class Client:
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
 
-    async def request(
-        self, method: str, path: str, form: dict[str, str] | None = None
-    ) -> Response:
+    async def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Response:
         body = urlencode(form).encode() if form is not None else b""
         lines = [
             f"{method} {path} HTTP/1.1",
@@ -224,8 +222,9 @@ class Recorder:
         ok = response.status == expect
         self.run.samples.append(Sample(label, start, end, ok))
         if not ok:
-            self._error(f"{label}: HTTP {response.status} (expected {expect}): "
-                        f"{response.text[:200]!r}")
+            self._error(
+                f"{label}: HTTP {response.status} (expected {expect}): {response.text[:200]!r}"
+            )
             raise LoadError(f"{label}: HTTP {response.status}")
         return response
 

@@ -26,9 +26,7 @@ CHUNK = 2_000
 SUMMARY = re.compile(r"claimed (\d+): sent (\d+)")
 
 
-def seed(
-    database_url: str, instance: Path, count: int, slug: str = "bench-outbox"
-) -> list[str]:
+def seed(database_url: str, instance: Path, count: int, slug: str = "bench-outbox") -> list[str]:
     """``count`` queued email contacts with their outbox rows; returns their Message-IDs."""
     from advocacy import create_app
     from advocacy.actions.models import Action, Constituent, Contact
@@ -46,8 +44,9 @@ def seed(
         campaign = Campaign(slug=slug, title="Outbox benchmark", status="live", source="admin")
         db.session.add(campaign)
         db.session.flush()
-        version = CampaignVersion(campaign_id=campaign.id, number=1, content_hash="0" * 64,
-                                  definition={"slug": slug})  # fmt: skip
+        version = CampaignVersion(
+            campaign_id=campaign.id, number=1, content_hash="0" * 64, definition={"slug": slug}
+        )
         db.session.add(version)
         db.session.flush()
         campaign.current_version_id = version.id
@@ -56,31 +55,59 @@ def seed(
             numbers = range(first, min(first + CHUNK, count))
             people = db.session.scalars(
                 sa.insert(Constituent).returning(Constituent.id, sort_by_parameter_order=True),
-                [{"name": f"Voter {i}", "email": f"voter{i}@example.org", "state": "NH",
-                  "city": "CONCORD", "zip_code": "03301", "opt_in": False, "created_at": now}
-                 for i in numbers],
-            ).all()  # fmt: skip
+                [
+                    {
+                        "name": f"Voter {i}",
+                        "email": f"voter{i}@example.org",
+                        "state": "NH",
+                        "city": "CONCORD",
+                        "zip_code": "03301",
+                        "opt_in": False,
+                        "created_at": now,
+                    }
+                    for i in numbers
+                ],
+            ).all()
             actions = db.session.scalars(
                 sa.insert(Action).returning(Action.id, sort_by_parameter_order=True),
-                [{"submission_key": uuid.uuid4().hex, "campaign_id": campaign.id,
-                  "campaign_version_id": version.id, "constituent_id": person,
-                  "duplicate_key": uuid.uuid4().hex, "state": "NH", "created_at": now}
-                 for person in people],
-            ).all()  # fmt: skip
+                [
+                    {
+                        "submission_key": uuid.uuid4().hex,
+                        "campaign_id": campaign.id,
+                        "campaign_version_id": version.id,
+                        "constituent_id": person,
+                        "duplicate_key": uuid.uuid4().hex,
+                        "state": "NH",
+                        "created_at": now,
+                    }
+                    for person in people
+                ],
+            ).all()
             contacts = db.session.scalars(
                 sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
-                [{"action_id": action, "campaign_id": campaign.id,
-                  "campaign_version_id": version.id, "channel": "email",
-                  "target_kind": "legislator", "target_id": f"ocd-person/bench-{i}",
-                  "target_name": f"Representative Number{i}",
-                  "target_email": f"rep{i}@legislature.example.gov", "target_state": "NH",
-                  "target_chamber": "lower", "target_district": "Merrimack 12",
-                  "subject": "Protect every exploited child in New Hampshire",
-                  "body": f"Dear Representative Number{i},\n\nPlease protect every child.\n\n"
-                          f"Voter {i}\n",
-                  "personalised": False, "status": "queued", "created_at": now}
-                 for i, action in zip(numbers, actions, strict=True)],
-            ).all()  # fmt: skip
+                [
+                    {
+                        "action_id": action,
+                        "campaign_id": campaign.id,
+                        "campaign_version_id": version.id,
+                        "channel": "email",
+                        "target_kind": "legislator",
+                        "target_id": f"ocd-person/bench-{i}",
+                        "target_name": f"Representative Number{i}",
+                        "target_email": f"rep{i}@legislature.example.gov",
+                        "target_state": "NH",
+                        "target_chamber": "lower",
+                        "target_district": "Merrimack 12",
+                        "subject": "Protect every exploited child in New Hampshire",
+                        "body": f"Dear Representative Number{i},\n\nPlease protect every child.\n\n"
+                        f"Voter {i}\n",
+                        "personalised": False,
+                        "status": "queued",
+                        "created_at": now,
+                    }
+                    for i, action in zip(numbers, actions, strict=True)
+                ],
+            ).all()
             rows = []
             for contact_id in contacts:
                 message_id = message_id_for(
@@ -88,9 +115,17 @@ def seed(
                     MAIL_FROM,
                 )
                 message_ids.append(message_id)
-                rows.append({"contact_id": contact_id, "status": "pending", "attempts": 0,
-                             "next_attempt_at": now, "message_id": message_id,
-                             "created_at": now, "updated_at": now})  # fmt: skip
+                rows.append(
+                    {
+                        "contact_id": contact_id,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "message_id": message_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
             db.session.execute(sa.insert(OutboxMessage), rows)
         db.session.commit()
         db.session.remove()
@@ -160,6 +195,5 @@ def run(database_url: str, env: dict[str, str], workdir: Path, count: int) -> di
         "outbox": statuses,
         "worker_summary": summary[-1] if summary else None,
         "batch": DEFAULT_BATCH,
-        "ok": lost == 0 and duplicated == 0 and unexpected == 0
-        and statuses == {"sent": count},
+        "ok": lost == 0 and duplicated == 0 and unexpected == 0 and statuses == {"sent": count},
     }

@@ -52,8 +52,14 @@ def _paths(app: Any) -> dict[str, Callable[[int], None]]:
         page = client.get(f"/c/{SLUG}").get_data(as_text=True)
         token = CSRF.search(page)
         assert token
-        form = {"csrf_token": token.group(1), "name": f"Profiled {n}", "street_address": ADDRESS,
-                "email": f"profiled-{time.time_ns()}-{n}@example.org", "phone": "", "opt_in": "y"}
+        form = {
+            "csrf_token": token.group(1),
+            "name": f"Profiled {n}",
+            "street_address": ADDRESS,
+            "email": f"profiled-{time.time_ns()}-{n}@example.org",
+            "phone": "",
+            "opt_in": "y",
+        }
         acted = client.post(f"/c/{SLUG}/act", data=form)
         assert acted.status_code == 303, acted.get_data(as_text=True)[-3000:]
         write = client.get(f"/c/{SLUG}/write").get_data(as_text=True)
@@ -135,25 +141,27 @@ def run_outbox(database_url: str, instance: Path, count: int) -> dict[str, Any]:
     sink = SMTPSink().start()
     try:
         app = create_app(
-            {"DATABASE_URL": database_url, "INSTANCE_DIR": str(instance), "SECRET_KEY": SECRET,
-             "DELIVERY_MODE": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port,
-             "MAIL_FROM": MAIL_FROM}
-        )  # fmt: skip
+            {
+                "DATABASE_URL": database_url,
+                "INSTANCE_DIR": str(instance),
+                "SECRET_KEY": SECRET,
+                "DELIVERY_MODE": "smtp",
+                "MAIL_SERVER": "127.0.0.1",
+                "MAIL_PORT": sink.port,
+                "MAIL_FROM": MAIL_FROM,
+            }
+        )
         figures: dict[str, Any] = {"messages": count}
         with app.app_context():
             seed(database_url, instance, count, slug="bench-timed")
             began, cpu = time.perf_counter(), time.process_time()
             report = Worker("bench-timed").run(loop=False, batch=DEFAULT_BATCH)
             figures["cpu_ms_per_message"] = round((time.process_time() - cpu) * 1000 / count, 3)
-            figures["wall_ms_per_message"] = round(
-                (time.perf_counter() - began) * 1000 / count, 3
-            )
+            figures["wall_ms_per_message"] = round((time.perf_counter() - began) * 1000 / count, 3)
             figures["sent"] = report.sent
             seed(database_url, instance, count, slug="bench-profiled")
             worker = Worker("bench-profiled")
-            figures["profile"] = _profile(
-                lambda n: worker.run(loop=False, batch=DEFAULT_BATCH), 1
-            )
+            figures["profile"] = _profile(lambda n: worker.run(loop=False, batch=DEFAULT_BATCH), 1)
             db.session.remove()
             db.engine.dispose()
     finally:

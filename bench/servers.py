@@ -258,17 +258,40 @@ class Postgres:
         as_pg = self._as_postgres()
         try:
             subprocess.run(
-                [*as_pg, str(self.bin / "initdb"), "-D", str(data), "-U", "advocacy",
-                 "--auth=trust", "-E", "UTF8"],
-                check=True, capture_output=True, timeout=120,
-            )  # fmt: skip
+                [
+                    *as_pg,
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "advocacy",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
             # Default durability settings (fsync on): the figures are what a server would do.
             options = f"-k {self.folder} -p {self.port} -c listen_addresses=127.0.0.1"
             subprocess.run(
-                [*as_pg, str(self.bin / "pg_ctl"), "-D", str(data), "-l",
-                 str(self.folder / "log"), "-w", "-o", options, "start"],
-                check=True, capture_output=True, timeout=120,
-            )  # fmt: skip
+                [
+                    *as_pg,
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(self.folder / "log"),
+                    "-w",
+                    "-o",
+                    options,
+                    "start",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
             detail = getattr(exc, "stderr", b"") or b""
             self.stop()
@@ -329,10 +352,19 @@ class Postgres:
             return
         if self.bin is not None and (self.folder / "data" / "postmaster.pid").exists():
             subprocess.run(
-                [*self._as_postgres(), str(self.bin / "pg_ctl"), "-D",
-                 str(self.folder / "data"), "-m", "fast", "stop"],
-                capture_output=True, timeout=60, check=False,
-            )  # fmt: skip
+                [
+                    *self._as_postgres(),
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.folder / "data"),
+                    "-m",
+                    "fast",
+                    "stop",
+                ],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = None
 
@@ -358,8 +390,11 @@ def fake_census() -> Any:
             matched_address="12 EXAMPLE ST, CONCORD, NH, 03301",
             state_fips="33",
             upper=[sld_object("upper", "33015", "15")],
-            lower=[sld_object("lower", "33612", "Merrimack 12",
-                              name="State House District Merrimack 12")],
+            lower=[
+                sld_object(
+                    "lower", "33612", "Merrimack 12", name="State House District Merrimack 12"
+                )
+            ],
         ),
     )
     return fake.start()

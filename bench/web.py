@@ -136,9 +136,7 @@ def measure(
         steps = {step: summarise(app_run, step) for step in FLOW_STEPS}
         result["steps"] = steps
         result["submissions_per_s"] = steps["send"]["rps"]
-        result["submissions_total"] = sum(
-            1 for s in app_run.samples if s.label == "send" and s.ok
-        )
+        result["submissions_total"] = sum(1 for s in app_run.samples if s.label == "send" and s.ok)
     return result
 
 

@@ -31,10 +31,24 @@ def _environ() -> dict[str, str]:
 def test_smallest_run_has_the_expected_shape(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--no-postgres",
-         "--people", str(SMALL_PEOPLE), "--output", str(output)],
-        cwd=REPO, env=_environ(), capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--no-postgres",
+            "--people",
+            str(SMALL_PEOPLE),
+            "--output",
+            str(output),
+        ],
+        cwd=REPO,
+        env=_environ(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if completed.returncode == 3:
         pytest.skip(f"the benchmark's servers could not start: {completed.stderr[-500:]}")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,12 @@ def render_markdown(text: str | None) -> Markup:
     """Campaign Markdown to HTML with every script, style, handler and unsafe URL removed."""
     if not text:
         return Markup("")
+    return _sanitised_html(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _sanitised_html(text: str) -> Markup:
+    # Cached per text: a campaign page renders the same summary on every request.
     html = markdown_lib.markdown(text, extensions=["sane_lists"])
     clean = nh3.clean(
         html,

@@ -6,13 +6,14 @@ Campaign authors write ``{{ target.name }}``-style placeholders. Only the names 
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -228,10 +229,16 @@ class RenderError(ValueError):
     pass
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """Compile each template text once per process (templates are immutable once compiled)."""
+    return _ENV.from_string(source)
+
+
 def render(source: str, context: dict[str, dict[str, str]], limit: int = MAX_OUTPUT) -> str:
     """Render a (validated) template; output longer than ``limit`` is an error, not a hang."""
     try:
-        template = _ENV.from_string(source)
+        template = _compiled(source)
         scope = {key: _Namespace(key, dict(value)) for key, value in context.items()}
         pieces: list[str] = []
         size = 0

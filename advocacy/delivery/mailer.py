@@ -351,7 +351,8 @@ class _Connection(flask_mail.Connection):
 
     def configure_host(self) -> _SMTP | _SMTPSSL:
         settings = self.settings
-        context = ssl.create_default_context()
+        # Loading the certificate store costs time: only when TLS is used.
+        context = ssl.create_default_context() if settings.use_ssl or settings.use_tls else None
         host: _SMTP | _SMTPSSL
         if settings.use_ssl:
             host = _SMTPSSL(

@@ -27,10 +27,10 @@ from datetime import UTC
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 
-from ..actions.models import Action, Contact
+from ..actions.models import Action, Constituent, Contact
 from ..campaigns.models import Campaign
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -138,7 +138,17 @@ def retry_dead_letters(campaign_slug: str | None = None) -> int:
     messages were requeued. Raises ``UnknownCampaign`` for a slug that does not exist.
     """
     now = utcnow()
-    condition: list[Any] = [OutboxMessage.status == "dead"]
+    # Messages of people whose personal data retention has removed have no text left to send.
+    anonymised = (
+        select(Contact.id)
+        .join(Action, Contact.action_id == Action.id)
+        .join(Constituent, Action.constituent_id == Constituent.id)
+        .where(Constituent.anonymised_at.is_not(None))
+    )
+    condition: list[Any] = [
+        OutboxMessage.status == "dead",
+        or_(OutboxMessage.contact_id.is_(None), OutboxMessage.contact_id.not_in(anonymised)),
+    ]
     if campaign_slug is not None:
         campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == campaign_slug))
         if campaign_id is None:

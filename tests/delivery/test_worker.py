@@ -542,3 +542,20 @@ def test_simultaneous_claims_never_overlap(app: Flask) -> None:
     for token, outbox_ids in claims:
         assert all(owners[outbox_id] == token for outbox_id in outbox_ids)
     assert {state(i).attempts for i in ids} == {1}
+
+
+def test_retry_skips_dead_letters_of_anonymised_people(app: Flask, smtp_idle: SMTPServer) -> None:
+    """After retention removed a person's data, their message has no text left to send."""
+    use(app, smtp_idle)
+    app.config["DELIVERY_BACKOFF_SECONDS"] = 0.0
+    kept, anonymised = queue_contacts(2)
+    for _ in range(3):
+        deliver_pending()
+    assert {state(i).outbox_status for i in (kept, anonymised)} == {"dead"}
+    contact = db.session.get(Contact, anonymised)
+    assert contact is not None
+    contact.action.constituent.anonymised_at = utcnow()
+    db.session.commit()
+    assert retry_dead_letters(None) == 1
+    assert state(kept).outbox_status == "pending"
+    assert state(anonymised).outbox_status == "dead"
