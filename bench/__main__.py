@@ -80,7 +80,8 @@ class Scale:
 SCALES = {
     "full": Scale(LoadSettings(8, 2.0, 8.0, 200_000), 10_000, 1_000_000, 3, None, 300, True),
     "quick": Scale(LoadSettings(8, 0.5, 2.0, 50_000), 500, 10_000, 1, None, 20, False),
-    "smoke": Scale(LoadSettings(2, 0.2, 0.6, 400), 50, 2_000, 1, ("state",), 2, False),
+    # The request budget must outlast the warm-up even for the hello app (thousands per second).
+    "smoke": Scale(LoadSettings(2, 0.2, 0.6, 20_000), 50, 2_000, 1, ("state",), 2, False),
 }
 
 

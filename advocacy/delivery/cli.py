@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
-from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..processes import stop_on_signals
 from .outbox import UnknownCampaign, outbox_counts, retry_dead_letters, unconfirmed_count
 from .worker import DEFAULT_BATCH, DEFAULT_INTERVAL, DeliveryConfigError, Worker
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM finish the current batch, then stop (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        click.echo(f"signal {signum}: stopping after this batch", err=True)
-        stop.set()
-
-    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 @click.group("deliver", invoke_without_command=True)
@@ -82,7 +59,7 @@ def deliver_group(
     click.echo(f"Delivery mode: {current_app.config['DELIVERY_MODE']}", err=True)
     stop = threading.Event()
     try:
-        with _stop_on_signals(stop) if loop else _no_signals():
+        with stop_on_signals(stop, "this batch") if loop else _no_signals():
             report = worker.run(loop=loop, batch=batch, interval=interval, stop=stop)
     except DeliveryConfigError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
-from typing import Any
 
 import click
 from flask import current_app
@@ -16,32 +11,12 @@ from flask.cli import with_appcontext
 
 from ..cli import needs_database
 from ..dbtypes import utcnow
+from ..processes import stop_on_signals
 from .registry import describe_interval, get_job, registered_jobs
 from .runner import DEFAULT_INTERVAL, RunResult, Scheduler, job_rows, overdue, run_job
 
 EXIT_FAILED = 1
 EXIT_BUSY = 3
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM: finish the running job, then stop (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        click.echo(f"signal {signum}: stopping after the running job", err=True)
-        stop.set()
-
-    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 def _echo_result(result: RunResult) -> None:
@@ -76,7 +51,7 @@ def scheduler_command(once: bool, interval: float, name: str | None) -> None:
     )
     click.echo(f"Scheduler {scheduler.name}: {jobs}", err=True)
     stop = threading.Event()
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop, "the running job"):
         results = scheduler.run(loop=not once, interval=interval, stop=stop, report=_echo_result)
     if once and not any(r.ran for r in results):
         click.echo("no job was due")
