@@ -8,12 +8,16 @@ Rate limits are off here (as in the rest of the suite) unless a test module turn
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 
+from advocacy import create_app
+from advocacy.extensions import db
 from tests.actions.conftest import campaigns, ready  # noqa: F401 - fixtures
 from tests.admin.conftest import as_role, password_hash, staff  # noqa: F401 - fixtures
 from tests.fakes.upstream import FakeUpstreams
@@ -35,6 +39,22 @@ def app_config(
         "OPENSTATES_API_URL": upstream.base_url,
         "RATELIMIT_ENABLED": False,
     }
+
+
+@pytest.fixture
+def make_app(app_config: dict[str, object]) -> Iterator[Callable[..., Flask]]:
+    """``make_app(**overrides)``: another app on the same database (disposed afterwards)."""
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        application = create_app({**app_config, **overrides})
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.engine.dispose()
 
 
 def corpus(name: str) -> list[str]:

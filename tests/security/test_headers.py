@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
 
-from advocacy import create_app
 from advocacy.config import ConfigError
-from advocacy.extensions import db
 from advocacy.security import CSP_DIRECTIVES, content_security_policy
 from tests.actions.helpers import ADDRESS, LOWER, nh
 from tests.fakes.upstream import FakeUpstreams
@@ -45,20 +42,6 @@ PUBLIC_PATHS = [
 ]
 
 
-@pytest.fixture
-def make_app(app_config: dict[str, object]) -> Iterator:  # type: ignore[type-arg]
-    """``make_app(**overrides)``: another app on the same database (disposed afterwards)."""
-    made: list[Flask] = []
-
-    def make(**overrides: object) -> Flask:
-        application = create_app({**app_config, **overrides})
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        with application.app_context():
-            db.engine.dispose()
 
 
 def assert_security_headers(response) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from advocacy import create_app
 from advocacy.actions.models import Action
 from advocacy.config import ConfigError
 from advocacy.extensions import db
@@ -42,19 +40,6 @@ def visitor(ready: FlaskClient, upstream: FakeUpstreams) -> FlaskClient:
     return ready
 
 
-@pytest.fixture
-def make_app(app_config: dict[str, object]) -> Iterator:  # type: ignore[type-arg]
-    made: list[Flask] = []
-
-    def make(**overrides: object) -> Flask:
-        application = create_app({**app_config, **overrides})
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        with application.app_context():
-            db.engine.dispose()
 
 
 def assert_friendly_429(response, json: bool = False) -> int:  # type: ignore[no-untyped-def]
