@@ -48,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .lookup.api import blueprint as lookup_api_blueprint
 
     app.register_blueprint(campaigns_blueprint)
+    from .campaigns.pages import init_app as init_page_cache
+
+    init_page_cache(app)
     app.register_blueprint(actions_blueprint)
     app.register_blueprint(lookup_api_blueprint)
     from .lookup.views import blueprint as lookup_pages_blueprint

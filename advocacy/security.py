@@ -330,16 +330,26 @@ def _header_hook(app: Flask) -> Callable[[Response], Response]:
     hsts = _hsts_seconds(app)
     app.config["HSTS_SECONDS"] = hsts
 
+    default_policy = content_security_policy()
+    # (name, lower-case name, value) of every header a response gets unless it set its own.
+    fixed = [(name, name.lower(), value) for name, value in STATIC_HEADERS.items()]
+    if hsts:
+        fixed.append(("Strict-Transport-Security", "strict-transport-security", f"max-age={hsts}"))
+
     def add_headers(response: Response) -> Response:
         headers = response.headers
-        if "Content-Security-Policy" not in headers:
-            headers["Content-Security-Policy"] = content_security_policy(g.get("_csp_nonce"))
-        for name, value in STATIC_HEADERS.items():
-            headers.setdefault(name, value)
-        if hsts:
-            headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
-        if request.blueprint in NO_STORE_BLUEPRINTS and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"
+        present = {name.lower() for name in headers.keys()}
+        if "content-security-policy" not in present:
+            nonce = g.get("_csp_nonce")
+            headers.add(
+                "Content-Security-Policy",
+                content_security_policy(nonce) if nonce else default_policy,
+            )
+        for name, lower, value in fixed:
+            if lower not in present:
+                headers.add(name, value)
+        if request.blueprint in NO_STORE_BLUEPRINTS and "cache-control" not in present:
+            headers.add("Cache-Control", "no-store")
         return response
 
     return add_headers

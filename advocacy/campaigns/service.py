@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 import markdown as markdown_lib
 import nh3
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -135,6 +136,37 @@ def get_campaign(slug: str) -> Campaign | None:
     return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
 
 
+class CampaignHead(NamedTuple):
+    """The few columns that decide what a public page shows (one cheap query)."""
+
+    id: int
+    slug: str
+    status: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    current_version_id: int | None
+
+
+# Built once: a public page runs it on every request.
+_HEAD_QUERY = select(
+    Campaign.id,
+    Campaign.slug,
+    Campaign.status,
+    Campaign.starts_at,
+    Campaign.ends_at,
+    Campaign.current_version_id,
+).where(Campaign.slug == bindparam("slug"))
+
+
+def campaign_head(slug: str) -> CampaignHead | None:
+    if not _SLUG.fullmatch(slug or "") or len(slug) > 80:
+        return None
+    # A pooled connection of its own: no ORM session to open and close for one row.
+    with db.engine.connect() as connection:
+        row = connection.execute(_HEAD_QUERY, {"slug": slug}).first()
+    return None if row is None else CampaignHead(*row)
+
+
 def definition_of(version: CampaignVersion) -> CampaignDefinition:
     return CampaignDefinition.model_validate(version.definition)
 
@@ -148,7 +180,13 @@ class PublicState:
     message: str
 
 
-def public_state(campaign: Campaign, now: datetime | None = None) -> PublicState:
+class _Scheduled(Protocol):
+    status: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+def public_state(campaign: _Scheduled, now: datetime | None = None) -> PublicState:
     now = now or utcnow()
     if campaign.status == "draft":
         return PublicState("draft", False, "This campaign is not published yet.")

@@ -3,7 +3,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from ..actions.forms import ActionForm
-from . import service
+from ..extensions import db
+from . import pages, service
+from .models import Campaign, CampaignVersion
 
 blueprint = Blueprint("campaigns", __name__)
 
@@ -17,17 +19,25 @@ def home() -> str:
 
 @blueprint.get("/c/<slug>")
 def campaign_page(slug: str) -> str:
-    campaign = service.get_campaign(slug)
-    if campaign is None or campaign.current_version is None or campaign.status == "draft":
+    head = service.campaign_head(slug)
+    if head is None or head.current_version_id is None or head.status == "draft":
         abort(404)
-    definition = service.definition_of(campaign.current_version)
-    state = service.public_state(campaign)
-    form = ActionForm() if state.actionable else None
-    return render_template(
-        "campaign.html",
-        campaign=campaign,
-        definition=definition,
-        state=state,
-        form=form,
-        summary_html=service.render_markdown(definition.summary),
-    )
+    state = service.public_state(head)
+
+    def render() -> str:
+        # The version the key names, even if a newer one was saved since.
+        campaign = db.session.get(Campaign, head.id)
+        version = db.session.get(CampaignVersion, head.current_version_id)
+        if campaign is None or version is None:  # deleted between the two queries
+            abort(404)
+        definition = service.definition_of(version)
+        return render_template(
+            "campaign.html",
+            campaign=campaign,
+            definition=definition,
+            state=state,
+            form=ActionForm() if state.actionable else None,
+            summary_html=service.render_markdown(definition.summary),
+        )
+
+    return pages.serve((head.id, head.current_version_id, state), render)

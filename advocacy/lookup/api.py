@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.wrappers.response import Response
 
 from ..security import limit_lookups
-from .service import BadAddress, CensusUnavailable, lookup_address, lookup_parts
+from .service import BadAddress, CensusUnavailable, lookup_json
 
 blueprint = Blueprint("lookup_api", __name__, url_prefix="/api")
 
@@ -15,15 +15,15 @@ def lookup() -> tuple[Response, int]:
     try:
         if "street" in request.args and "address" not in request.args:
             args = request.args
-            result = lookup_parts(
-                args.get("street", ""), args.get("city"), args.get("state"), args.get("zip")
+            body = lookup_json(
+                parts=(args.get("street", ""), args.get("city"), args.get("state"), args.get("zip"))
             )
         else:
-            result = lookup_address(request.args.get("address", ""))
+            body = lookup_json(request.args.get("address", ""))
     except BadAddress as exc:
         return jsonify(error=str(exc)), 400
     except CensusUnavailable:
         return jsonify(
             error="The address service is not answering right now. Please try again in a minute."
         ), 503
-    return jsonify(result.to_json()), 200
+    return jsonify(body), 200

@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..memo import Memo
 from ..observability.metrics import observe_lookup_cache
 from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
 from .directory import SeatGroup, seat_group
@@ -163,6 +165,23 @@ def _clean_part(value: str | None, label: str, pattern: str) -> str:
     return text
 
 
+Parts = tuple[str, str | None, str | None, str | None]  # street, city, state, ZIP
+
+
+def _clean_parts(
+    street: str, city: str | None, state: str | None, zip_code: str | None
+) -> tuple[tuple[str, str, str, str], str, str]:
+    """The cleaned parts, the address as shown, and the text its cache key is made from."""
+    street = clean_address(street)  # the geocoder needs a house number and a street
+    city = _clean_part(city, "city", r"[A-Za-z .'\-]{1,60}")
+    state = _clean_part(state, "state", r"[A-Za-z]{2}|[A-Za-z .]{4,30}")
+    zip_code = _clean_part(zip_code, "ZIP code", r"\d{5}(?:-\d{4})?")
+    if not (city and state) and not zip_code:
+        raise BadAddress("Please give a city and state, or a ZIP code, with the street.")
+    shown = ", ".join(part for part in (street, city, state, zip_code) if part)
+    return (street, city, state, zip_code), shown, f"parts|{street}|{city}|{state}|{zip_code}"
+
+
 def lookup_parts(
     street: str,
     city: str | None = None,
@@ -171,20 +190,84 @@ def lookup_parts(
     geocoder: CensusGeocoder | None = None,
 ) -> LookupResult:
     """Structured lookup (street, city, state, ZIP): the geocoder's ``geographies/address``."""
-    street = clean_address(street)  # the geocoder needs a house number and a street
-    city = _clean_part(city, "city", r"[A-Za-z .'\-]{1,60}")
-    state = _clean_part(state, "state", r"[A-Za-z]{2}|[A-Za-z .]{4,30}")
-    zip_code = _clean_part(zip_code, "ZIP code", r"\d{5}(?:-\d{4})?")
-    if not (city and state) and not zip_code:
-        raise BadAddress("Please give a city and state, or a ZIP code, with the street.")
-    shown = ", ".join(part for part in (street, city, state, zip_code) if part)
+    cleaned, shown, material = _clean_parts(street, city, state, zip_code)
     geocoder = geocoder or geocoder_from_config()
-    return _resolve(
-        shown,
-        f"parts|{street}|{city}|{state}|{zip_code}",
-        lambda: geocoder.geocode_parts(street, city, state, zip_code),
-        geocoder,
-    )
+    return _resolve(shown, material, lambda: geocoder.geocode_parts(*cleaned), geocoder)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A JSON answer and what it was built from (the cache row and the state's roster)."""
+
+    cached_at: datetime
+    state: str
+    synced_at: datetime | None
+    body: dict[str, Any]
+
+
+MAX_REMEMBERED_ANSWERS = 2048
+
+
+def remembered_answers() -> Memo[_Answer]:
+    """This app's remembered answers (one memo per app and process)."""
+    memo = current_app.extensions.get("advocacy.lookup_answers")
+    if memo is None:
+        memo = current_app.extensions.setdefault(
+            "advocacy.lookup_answers", Memo(MAX_REMEMBERED_ANSWERS)
+        )
+    return memo  # type: ignore[no-any-return]
+# Built once: checks a remembered answer against the database on every request.
+_FRESHNESS_QUERY = (
+    select(LookupCacheEntry.created_at, LookupCacheEntry.expires_at, DirectoryState.synced_at)
+    .select_from(LookupCacheEntry)
+    .outerjoin(DirectoryState, DirectoryState.state == bindparam("state"))
+    .where(LookupCacheEntry.key == bindparam("key"))
+)
+
+
+def _freshness(key: str, state: str) -> tuple[datetime, datetime, datetime | None] | None:
+    """(cached at, expires at, the state's roster synced at) of a cached address, if any."""
+    with db.engine.connect() as connection:
+        row = connection.execute(_FRESHNESS_QUERY, {"key": key, "state": state}).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def lookup_json(raw_address: str = "", parts: Parts | None = None) -> dict[str, Any]:
+    """The JSON answer of ``/api/lookup`` for an address, or for its parts.
+
+    An answer built from a cached address is remembered in this process and served again
+    while its cache row and its state's roster are still the ones it was built from (one
+    query checks both on every request), so a repeated lookup does not rebuild the seat
+    groups. Raises like ``lookup_address``."""
+    if parts is not None:
+        cleaned, shown, material = _clean_parts(*parts)
+    else:
+        shown = material = clean_address(raw_address)
+    geocoder = geocoder_from_config()
+    key = _cache_key(material, geocoder)
+    remembering = not current_app.config.get("OPENSTATES_API_KEY")  # a cross-check is live
+    answers = remembered_answers()
+    known = answers.get((key, shown)) if remembering else None
+    if known is not None:
+        fresh = _freshness(key, known.state)
+        if (
+            fresh is not None
+            and fresh[1] > utcnow()
+            and (fresh[0], fresh[2]) == (known.cached_at, known.synced_at)
+        ):
+            observe_lookup_cache(hit=True)
+            return known.body
+        answers.pop((key, shown))
+    if parts is not None:
+        result = _resolve(shown, material, lambda: geocoder.geocode_parts(*cleaned), geocoder)
+    else:
+        result = _resolve(shown, material, lambda: geocoder.geocode(shown), geocoder)
+    body = result.to_json()
+    if remembering and result.state:
+        fresh = _freshness(key, result.state.lower())
+        if fresh is not None:
+            answers.put((key, shown), _Answer(fresh[0], result.state.lower(), fresh[2], body))
+    return body
 
 
 def _resolve(

@@ -1,0 +1,63 @@
+"""Rendered public campaign pages, kept in memory per campaign version.
+
+A campaign page is the same for every anonymous visitor except for the CSRF token of the
+address form, so it is rendered once per (campaign, version, public state) in each process
+and served from memory with the visitor's token filled in. A new version, a status change
+or the campaign opening/closing on schedule changes the key, so nothing stale is served; a
+visitor with flashed messages or a signed-in staff member (whose page differs) always gets a
+fresh rendering.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Hashable
+
+from flask import Flask, current_app, g, session
+from flask_wtf.csrf import generate_csrf
+
+from ..memo import Memo
+
+MAX_PAGES = 128
+EXTENSION_KEY = "advocacy.page_cache"
+
+
+class PageCache(Memo[str]):
+    """Rendered pages, each with a slot where the visitor's CSRF token goes."""
+
+    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+        super().__init__(max_pages)
+        # A random marker cannot occur in campaign text, so replacing it is exact.
+        self.token_slot = f"csrf-slot-{secrets.token_hex(16)}"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION_KEY] = PageCache()
+
+
+def page_cache() -> PageCache:
+    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+
+
+def _shared_rendering_allowed() -> bool:
+    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
+        return False  # templates may change under a developer's hands
+    # Flashed messages and a staff member's footer link are per visitor.
+    return "_flashes" not in session and "_user_id" not in session
+
+
+def serve(key: Hashable, render: Callable[[], str]) -> str:
+    """The page for ``key``: from memory with this visitor's CSRF token, or rendered now."""
+    if not _shared_rendering_allowed():
+        return render()
+    cache = page_cache()
+    page = cache.get(key)
+    if page is not None:
+        if cache.token_slot in page:
+            page = page.replace(cache.token_slot, generate_csrf())
+        return page
+    page = render()
+    # The token this rendering used, if it has a form (Flask-WTF keeps it on ``g``).
+    token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    cache.put(key, page.replace(token, cache.token_slot) if token else page)
+    return page

@@ -1,0 +1,127 @@
+"""The public campaign page is rendered once per version and state, and served from memory
+with each visitor's own CSRF token; nothing per visitor or stale is ever shared."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, update
+
+from advocacy import create_app
+from advocacy.campaigns import service as campaign_service
+from advocacy.campaigns.models import Campaign
+from advocacy.campaigns.pages import EXTENSION_KEY
+from advocacy.extensions import db
+from tests.admin.conftest import sign_in
+
+SLUG = "oppose-buyer-immunity"
+PAGE = f"/c/{SLUG}"
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@contextmanager
+def counted_statements(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def page(client: FlaskClient) -> str:
+    response = client.get(PAGE)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_each_visitor_gets_a_token_that_works(
+    app_config: dict[str, object], campaigns: Path
+) -> None:
+    # No app context around the requests: each gets its own ``g``, as under a server.
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    cache = app.extensions[EXTENSION_KEY]
+    try:
+        first, second = app.test_client(), app.test_client()
+        rendered, served = page(first), page(second)
+        assert len(cache) == 1  # the second visitor was served from memory
+        tokens = [TOKEN.search(text) for text in (rendered, served)]
+        assert tokens[0] and tokens[1], "no CSRF field in the page"
+        assert tokens[0].group(1) != tokens[1].group(1)
+        assert cache.token_slot not in served
+        # Apart from the token, the served page is the rendered one.
+        assert TOKEN.sub("", rendered) == TOKEN.sub("", served)
+        # The token in the page served from memory passes Flask-WTF's check.
+        form = {"csrf_token": tokens[1].group(1), "name": "", "street_address": ""}
+        answer = second.post(f"{PAGE}/act", data=form)
+        print(first.get_cookie("session"), second.get_cookie("session"))
+        assert "Please enter your name." in answer.get_data(as_text=True)
+        assert "The form expired" not in answer.get_data(as_text=True)
+        refused = second.post(f"{PAGE}/act", data={**form, "csrf_token": "forged"})
+        assert refused.status_code == 400
+        assert "The form expired" in refused.get_data(as_text=True)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_a_page_from_memory_costs_one_query(
+    app: Flask, client: FlaskClient, campaigns: Path
+) -> None:
+    page(client)
+    with counted_statements(app) as statements:
+        page(app.test_client())
+    assert len(statements) == 1, statements
+
+
+def test_status_and_new_versions_show_at_once(
+    app: Flask, client: FlaskClient, campaigns: Path
+) -> None:
+    assert 'id="street_address"' in page(client)
+    # An admin (another process) pauses it: the next visitor sees it paused.
+    db.session.execute(update(Campaign).where(Campaign.slug == SLUG).values(status="paused"))
+    db.session.commit()
+    paused = page(app.test_client())
+    assert "paused" in paused and 'id="street_address"' not in paused
+    db.session.execute(update(Campaign).where(Campaign.slug == SLUG).values(status="live"))
+    db.session.commit()
+    path = campaigns / f"{SLUG}.yaml"
+    path.write_text(path.read_text().replace("Model Penal Code", "Model Penal Code (MPC)", 1))
+    campaign_service.sync_folder(campaigns)
+    assert "Model Penal Code (MPC)" in page(app.test_client())
+
+
+def test_flashed_messages_are_never_shared(app: Flask, campaigns: Path) -> None:
+    page(app.test_client())  # the shared rendering exists
+    flashed = app.test_client()
+    with flashed.session_transaction() as session:
+        session["_flashes"] = [("info", "Only for this visitor")]
+    assert "Only for this visitor" in page(flashed)
+    assert "Only for this visitor" not in page(app.test_client())
+
+
+def test_staff_footer_is_never_shared(
+    app_config: dict[str, object], campaigns: Path, staff: dict[str, str]
+) -> None:
+    # Requests outside any app context, as under a server (Flask-Login keeps the user on g).
+    served = create_app(app_config)
+    try:
+        visitor = served.test_client()
+        assert 'href="/admin/sign-in"' in page(visitor)  # the shared rendering exists
+        manager = served.test_client()
+        sign_in(manager, staff["manager"])
+        assert 'href="/admin/campaigns"' in page(manager)
+        assert 'href="/admin/sign-in"' not in page(manager)
+        assert 'href="/admin/campaigns"' not in page(served.test_client())
+    finally:
+        with served.app_context():
+            db.engine.dispose()

@@ -1,0 +1,109 @@
+"""/api/lookup remembers answers built from cached addresses, and checks on every request that
+the cache row and the state's roster are still the ones the answer was built from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, update
+
+from advocacy.dbtypes import utcnow
+from advocacy.extensions import db
+from advocacy.lookup.directory import sync_states
+from advocacy.lookup.models import LookupCacheEntry
+from advocacy.lookup.openstates import BulkPeopleSource
+from advocacy.lookup.service import remembered_answers
+from tests.fakes.upstream import FakeUpstreams
+from tests.lookup.people import ROSTERS, Row, write_state
+from tests.lookup.test_lookup import ADDRESS, by_district, names, nh_match
+
+
+@contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def lookup(client: FlaskClient, address: str = ADDRESS) -> dict[str, object]:
+    response = client.get("/api/lookup", query_string={"address": address})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def geocoder_calls(upstream: FakeUpstreams) -> int:
+    return sum(1 for path, _ in upstream.requests if path.startswith("/geocoder"))
+
+
+def test_a_remembered_answer_costs_one_query(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+) -> None:
+    upstream.add_address(ADDRESS, nh_match())
+    first = lookup(client)
+    with counted_statements() as statements:
+        again = lookup(client)
+    assert again == first
+    assert len(statements) == 1, statements
+    assert len(remembered_answers()) == 1
+    assert geocoder_calls(upstream) == 1
+
+
+def test_the_input_shown_is_the_visitors_own(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+) -> None:
+    upstream.add_address(ADDRESS, nh_match())
+    lookup(client)
+    other = lookup(client, "12  main st nashua NH 03060")
+    assert other["input"] == "12 main st nashua NH 03060"
+    assert lookup(client)["input"] == ADDRESS
+    assert geocoder_calls(upstream) == 1  # same cache row, two remembered answers
+
+
+def test_a_new_roster_is_shown_at_once(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+) -> None:
+    upstream.add_address(ADDRESS, nh_match())
+    lookup(client)
+    assert names(by_district(lookup(client))["Hillsborough 23"]) == ["Ada Alder", "Ben Birch"]
+    rows = [row for row in ROSTERS["nh"] if row.given != "Ben"]
+    write_state(directory, "nh", [*rows, Row("lower", "Hillsborough 23", "Bea", "Bramble")])
+    assert all(r.ok for r in sync_states(BulkPeopleSource(str(directory)), ["nh"]))
+    after = by_district(lookup(client))["Hillsborough 23"]
+    assert names(after) == ["Ada Alder", "Bea Bramble"]
+
+
+def test_an_expired_address_is_asked_again(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+) -> None:
+    upstream.add_address(ADDRESS, nh_match())
+    lookup(client)
+    lookup(client)
+    db.session.execute(
+        update(LookupCacheEntry).values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+    lookup(client)
+    assert geocoder_calls(upstream) == 2
+
+
+def test_a_purged_cache_row_is_not_answered_from_memory(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+) -> None:
+    upstream.add_address(ADDRESS, nh_match())
+    lookup(client)
+    db.session.query(LookupCacheEntry).delete()
+    db.session.commit()
+    lookup(client)
+    assert geocoder_calls(upstream) == 2
