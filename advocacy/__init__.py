@@ -31,6 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
+    from .database import init_app as init_database
+
+    init_database(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )

@@ -375,7 +375,10 @@ def build_config(
 
     # Names the Flask extensions read.
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    # A server database may restart under the pool: test each connection before use. A
+    # SQLite file cannot go away like that, and the test would cost every request a query.
+    sqlite = str(config["DATABASE_URL"]).startswith("sqlite")
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not sqlite}
     config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     secure = config["SECURE_COOKIES"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..campaigns.schema import CampaignDefinition, FixedTarget
-from ..lookup.directory import best_phone, get_legislator
+from ..lookup.directory import best_phone, get_legislators
 from ..lookup.models import Legislator
 from ..lookup.registry import state_info, state_name
 
@@ -109,8 +109,9 @@ def recipients_for(definition: CampaignDefinition, legislator_ids: list[str]) ->
     allowed = CHAMBERS_FOR_RULE.get(rule or "", set())
     chosen: list[Recipient] = []
     seen: set[str] = set()
+    found = get_legislators(legislator_ids)
     for person_id in legislator_ids:
-        legislator = get_legislator(person_id)
+        legislator = found.get(person_id)
         if legislator is None or legislator.chamber not in allowed or person_id in seen:
             continue
         seen.add(person_id)

@@ -18,7 +18,7 @@ from ..campaigns import templating
 from ..campaigns.models import Campaign, CampaignVersion
 from ..campaigns.schema import CampaignDefinition
 from ..dbtypes import utcnow
-from ..delivery.outbox import enqueue, enqueue_confirmation
+from ..delivery.outbox import enqueue_confirmation, enqueue_new
 from ..extensions import db
 from ..lookup.service import LookupResult
 from . import confirmation
@@ -355,6 +355,7 @@ def _new_action(
         created_at=now,
     )
     db.session.add(action)
+    emails = []
     for message, body in zip(reachable, bodies_to_send, strict=True):
         recipient = message.recipient
         contact = Contact(
@@ -382,7 +383,9 @@ def _new_action(
         )
         db.session.add(contact)
         if recipient.channel == "email":
-            enqueue(contact, held=hold)
+            emails.append(contact)
+    if emails:
+        enqueue_new(emails, held=hold)
     if hold:
         enqueue_confirmation(action)
     db.session.flush()

@@ -13,6 +13,7 @@ import markdown as markdown_lib
 import nh3
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -133,7 +134,11 @@ def get_campaign(slug: str) -> Campaign | None:
     anything, NUL included, which PostgreSQL refuses to compare)."""
     if not _SLUG.fullmatch(slug or "") or len(slug) > 80:
         return None
-    return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    return db.session.scalar(
+        select(Campaign)
+        .options(joinedload(Campaign.current_version))  # every caller reads it: one query
+        .where(Campaign.slug == slug)
+    )
 
 
 class CampaignHead(NamedTuple):

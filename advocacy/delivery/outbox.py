@@ -23,7 +23,7 @@ happened; check before retrying"): it may have arrived, so it is never retried o
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import current_app
@@ -76,7 +76,21 @@ def enqueue(contact: Contact, *, held: bool = False) -> OutboxMessage:
     )
     if existing is not None:
         return existing
+    return _new_row(contact, held, utcnow())
+
+
+def enqueue_new(contacts: list[Contact], *, held: bool = False) -> list[OutboxMessage]:
+    """``enqueue`` for email contacts added in this transaction: one flush for all of them
+    and no look-up of an existing row (a contact made a moment ago has none)."""
+    if any(contact.channel != "email" for contact in contacts):
+        raise ValueError("only email contacts are delivered")
+    db.session.add_all(contacts)
+    db.session.flush()
     now = utcnow()
+    return [_new_row(contact, held, now) for contact in contacts]
+
+
+def _new_row(contact: Contact, held: bool, now: datetime) -> OutboxMessage:
     message = OutboxMessage(
         kind="contact",
         contact_id=contact.id,

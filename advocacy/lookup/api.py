@@ -26,4 +26,4 @@ def lookup() -> tuple[Response, int]:
         return jsonify(
             error="The address service is not answering right now. Please try again in a minute."
         ), 503
-    return jsonify(body), 200
+    return Response(body, mimetype="application/json"), 200

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -311,18 +311,51 @@ def legislator_json(legislator: Legislator) -> dict[str, object]:
     }
 
 
+SeatKey = tuple[str, str, str, str]  # state, chamber, district, division id
+
+
 def seat_group(state: str, chamber: str, district: str, division_id: str) -> SeatGroup:
-    members = list(
-        db.session.scalars(
-            select(Legislator)
-            .where(
-                Legislator.division_id == division_id,
-                Legislator.chamber == chamber,
-                Legislator.district == district,
+    return seat_groups([(state, chamber, district, division_id)])[0]
+
+
+def seat_groups(keys: list[SeatKey]) -> list[SeatGroup]:
+    """The seat groups of several districts, in the order given, in three queries whatever
+    their number (members, vacancies, and each state's directory row)."""
+    if not keys:
+        return []
+    members: dict[tuple[str, str, str], list[Legislator]] = {}
+    for legislator in db.session.scalars(
+        select(Legislator)
+        .where(
+            tuple_(Legislator.division_id, Legislator.chamber, Legislator.district).in_(
+                [(division_id, chamber, district) for _, chamber, district, division_id in keys]
             )
-            .order_by(Legislator.family_name, Legislator.name)
         )
-    )
+        .order_by(Legislator.family_name, Legislator.name)
+    ):
+        group_key = (legislator.division_id or "", legislator.chamber, legislator.district)
+        members.setdefault(group_key, []).append(legislator)
+    states = sorted({state for state, *_ in keys})
+    vacancies = {
+        (row.state, row.chamber, row.district): row
+        for row in db.session.scalars(select(Vacancy).where(Vacancy.state.in_(states)))
+    }
+    loaded = {state: db.session.get(DirectoryState, state) is not None for state in states}
+    return [
+        _seat_group(
+            key,
+            members.get((key[3], key[1], key[2]), []),
+            loaded[key[0]],
+            vacancies.get((key[0], key[1], key[2])),
+        )
+        for key in keys
+    ]
+
+
+def _seat_group(
+    key: SeatKey, members: list[Legislator], loaded: bool, vacancy: Vacancy | None
+) -> SeatGroup:
+    state, chamber, district, division_id = key
     # Seats come from the registry (Open States' metadata), never from a sync's leftovers.
     registry_row = registry_district(state, chamber, district)
     if registry_row is not None and registry_row.division_id == division_id:
@@ -330,14 +363,9 @@ def seat_group(state: str, chamber: str, district: str, division_id: str) -> Sea
     else:
         loaded_row = db.session.get(District, (division_id, chamber, district))
         seats = loaded_row.seats if loaded_row else max(len(members), 1)
-    if db.session.get(DirectoryState, state) is None:
+    if not loaded:
         # Never loaded: no members does not mean empty seats.
         return SeatGroup(state, chamber, district, division_id, seats, members, None, None)
-    vacancy = db.session.scalar(
-        select(Vacancy).where(
-            Vacancy.state == state, Vacancy.chamber == chamber, Vacancy.district == district
-        )
-    )
     vacancies = max(seats - len(members), 0)
     return SeatGroup(
         state=state,
@@ -378,3 +406,11 @@ def legislators_in_state(state: str) -> list[Legislator]:
 
 def get_legislator(person_id: str) -> Legislator | None:
     return db.session.get(Legislator, person_id)
+
+
+def get_legislators(person_ids: list[str]) -> dict[str, Legislator]:
+    """The directory rows of these people (one query), by id; the unknown ones are absent."""
+    if not person_ids:
+        return {}
+    rows = db.session.scalars(select(Legislator).where(Legislator.id.in_(set(person_ids))))
+    return {legislator.id: legislator for legislator in rows}

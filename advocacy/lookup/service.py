@@ -19,7 +19,7 @@ from ..extensions import db
 from ..memo import Memo
 from ..observability.metrics import observe_lookup_cache
 from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
-from .directory import SeatGroup, seat_group
+from .directory import SeatGroup, SeatKey, seat_groups
 from .divisions import divisions_for_census_district, state_for_fips
 from .models import DirectoryState, LookupCacheEntry
 from .openstates import OpenStatesAPI, SourceError
@@ -76,9 +76,9 @@ def clean_address(raw: str) -> str:
     return text
 
 
-def _cache_key(address: str, geocoder: CensusGeocoder) -> str:
+def _cache_key(address: str, benchmark: str, vintage: str) -> str:
     normalised = re.sub(r"[^a-z0-9]+", " ", address.lower()).strip()
-    material = f"{normalised}|{geocoder.benchmark}|{geocoder.vintage}"
+    material = f"{normalised}|{benchmark}|{vintage}"
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -96,7 +96,7 @@ def geocoder_from_config() -> CensusGeocoder:
 def _geocode_cached(
     cache_material: str, geocoder: CensusGeocoder, fetch: Callable[[], GeocodeResult]
 ) -> tuple[GeocodeResult, bool]:
-    key = _cache_key(cache_material, geocoder)
+    key = _cache_key(cache_material, geocoder.benchmark, geocoder.vintage)
     now = utcnow()
     entry = db.session.get(LookupCacheEntry, key)
     if entry is not None and entry.expires_at > now:
@@ -123,7 +123,7 @@ def _geocode_cached(
 
 
 def _groups_for(districts: list[CensusDistrict], notes: list[str]) -> list[SeatGroup]:
-    groups: dict[tuple[str, str, str], SeatGroup] = {}
+    keys: dict[tuple[str, str, str], SeatKey] = {}
     for census_district in districts:
         divisions = divisions_for_census_district(
             census_district.layer,
@@ -140,12 +140,12 @@ def _groups_for(districts: list[CensusDistrict], notes: list[str]) -> list[SeatG
             )
         for division in divisions:
             key = (division.division_id, division.chamber, division.district)
-            if key not in groups:
-                groups[key] = seat_group(
-                    division.state, division.chamber, division.district, division.division_id
-                )
+            keys.setdefault(
+                key, (division.state, division.chamber, division.district, division.division_id)
+            )
+    groups = seat_groups(list(keys.values()))
     ordered = sorted(
-        groups.values(),
+        groups,
         key=lambda g: (CHAMBER_ORDER.get(g.chamber, 9), g.division_id.count("/"), g.district),
     )
     return ordered
@@ -202,7 +202,7 @@ class _Answer:
     cached_at: datetime
     state: str
     synced_at: datetime | None
-    body: dict[str, Any]
+    body: bytes  # the JSON text, ready to send
 
 
 MAX_REMEMBERED_ANSWERS = 2048
@@ -232,7 +232,7 @@ def _freshness(key: str, state: str) -> tuple[datetime, datetime, datetime | Non
     return None if row is None else (row[0], row[1], row[2])
 
 
-def lookup_json(raw_address: str = "", parts: Parts | None = None) -> dict[str, Any]:
+def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     """The JSON answer of ``/api/lookup`` for an address, or for its parts.
 
     An answer built from a cached address is remembered in this process and served again
@@ -243,9 +243,9 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> dict[str, 
         cleaned, shown, material = _clean_parts(*parts)
     else:
         shown = material = clean_address(raw_address)
-    geocoder = geocoder_from_config()
-    key = _cache_key(material, geocoder)
-    remembering = not current_app.config.get("OPENSTATES_API_KEY")  # a cross-check is live
+    config = current_app.config
+    key = _cache_key(material, config["CENSUS_BENCHMARK"], config["CENSUS_VINTAGE"])
+    remembering = not config.get("OPENSTATES_API_KEY")  # a cross-check asks Open States live
     answers = remembered_answers()
     known = answers.get((key, shown)) if remembering else None
     if known is not None:
@@ -258,17 +258,17 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> dict[str, 
             observe_lookup_cache(hit=True)
             return known.body
         answers.pop((key, shown))
+    geocoder = geocoder_from_config()
     if parts is not None:
         result = _resolve(shown, material, lambda: geocoder.geocode_parts(*cleaned), geocoder)
     else:
         result = _resolve(shown, material, lambda: geocoder.geocode(shown), geocoder)
-    body = result.to_json()
+    body = current_app.json.dumps(result.to_json()).encode("utf-8")
     if remembering and result.state:
         fresh = _freshness(key, result.state.lower())
         if fresh is not None:
             answers.put((key, shown), _Answer(fresh[0], result.state.lower(), fresh[2], body))
     return body
-
 
 def _resolve(
     address: str, cache_material: str, fetch: Callable[[], GeocodeResult], geocoder: CensusGeocoder
