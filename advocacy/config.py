@@ -89,6 +89,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DELIVERY_MAX_ATTEMPTS", int, 6, "Tries before a message is dead-lettered."),
     Setting("DELIVERY_BACKOFF_SECONDS", float, 30.0, "First retry delay; doubles each try."),
     Setting(
+        "DELIVERY_THREADS",
+        int,
+        2,
+        "Messages an `advocacy deliver` process sends at once (threads, each with its own "
+        "SMTP connection and claims).",
+    ),
+    Setting(
         "DUPLICATE_WINDOW_HOURS",
         int,
         24,

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from ..processes import stop_on_signals
 from .outbox import UnknownCampaign, outbox_counts, retry_dead_letters, unconfirmed_count
-from .worker import DEFAULT_BATCH, DEFAULT_INTERVAL, DeliveryConfigError, Worker
+from .worker import DEFAULT_BATCH, DEFAULT_INTERVAL, DeliveryConfigError, run_workers
 
 
 @click.group("deliver", invoke_without_command=True)
@@ -39,6 +39,13 @@ from .worker import DEFAULT_BATCH, DEFAULT_INTERVAL, DeliveryConfigError, Worker
     help="Seconds a claim lasts before another worker may take the rows (default 300).",
 )
 @click.option("--name", default=None, help="Worker name recorded in claims (default host:pid).")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="Messages sent at once, each thread with its own SMTP connection "
+    "(default ADVOCACY_DELIVERY_THREADS, 2).",
+)
 @with_appcontext
 @click.pass_context
 def deliver_group(
@@ -49,18 +56,27 @@ def deliver_group(
     interval: float,
     lease: float | None,
     name: str | None,
+    threads: int | None,
 ) -> None:
     """Deliver queued messages (mode from ADVOCACY_DELIVERY_MODE; default `log`)."""
     if ctx.invoked_subcommand is not None:
         return
     if once and loop:
         raise click.UsageError("choose one of --once and --loop")
-    worker = Worker(name, lease_seconds=lease)
+    count = threads or int(current_app.config["DELIVERY_THREADS"])
     click.echo(f"Delivery mode: {current_app.config['DELIVERY_MODE']}", err=True)
     stop = threading.Event()
     try:
         with stop_on_signals(stop, "this batch") if loop else _no_signals():
-            report = worker.run(loop=loop, batch=batch, interval=interval, stop=stop)
+            report = run_workers(
+                count,
+                name,
+                lease_seconds=lease,
+                loop=loop,
+                batch=batch,
+                interval=interval,
+                stop=stop,
+            )
     except DeliveryConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report.summary())

@@ -42,6 +42,7 @@ row only. ``held`` rows are never due: they wait for that confirmation.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -55,7 +56,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 
 from ..actions import confirmation
@@ -184,6 +185,40 @@ def check_configuration(config: Any) -> None:
 
 def _rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+# The per-message statements are built once per set of columns (SQLAlchemy then reuses their
+# compiled form): building them anew for every message cost more than running them.
+@functools.lru_cache(maxsize=32)
+def _claimed_row_update(columns: tuple[str, ...], unexpired: bool = False) -> Update:
+    """UPDATE outbox SET <columns> WHERE the row is still claimed by this worker's token."""
+    table = OutboxMessage.__table__
+    where = [
+        table.c.id == bindparam("w_id"),
+        table.c.claimed_by == bindparam("w_token"),
+        table.c.status == "sending",
+    ]
+    if unexpired:
+        where.append(table.c.claimed_until > bindparam("w_now"))
+    return update(table).where(*where).values({c: bindparam(f"v_{c}") for c in columns})
+
+
+def _claimed_row_params(
+    claim: Claim, job: Job, values: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
+    params = {"w_id": job.outbox_id, "w_token": claim.token, "w_now": now}
+    params.update({f"v_{name}": value for name, value in values.items()})
+    return params
+
+
+@functools.lru_cache(maxsize=32)
+def _contact_update(columns: tuple[str, ...]) -> Update:
+    table = Contact.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("w_id"))
+        .values({c: bindparam(f"v_{c}") for c in columns})
+    )
 
 
 class Worker:
@@ -383,15 +418,8 @@ class Worker:
         session = db.session
         try:
             result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == job.outbox_id,
-                    OutboxMessage.claimed_by == claim.token,
-                    OutboxMessage.status == "sending",
-                    OutboxMessage.claimed_until > now,
-                )
-                .values(send_started_at=now, updated_at=now)
-                .execution_options(synchronize_session=False)
+                _claimed_row_update(("send_started_at", "updated_at"), unexpired=True),
+                _claimed_row_params(claim, job, {"send_started_at": now, "updated_at": now}, now),
             )
             marked = _rowcount(result) == 1
             session.commit()
@@ -502,14 +530,8 @@ class Worker:
         session = db.session
         try:
             result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == job.outbox_id,
-                    OutboxMessage.claimed_by == claim.token,
-                    OutboxMessage.status == "sending",
-                )
-                .values(**outbox)
-                .execution_options(synchronize_session=False)
+                _claimed_row_update(tuple(sorted(outbox))),
+                _claimed_row_params(claim, job, outbox),
             )
             if _rowcount(result) != 1:
                 session.rollback()
@@ -522,10 +544,8 @@ class Worker:
                 return False
             if job.contact_id is not None:  # a confirmation mail has no contact
                 session.execute(
-                    update(Contact)
-                    .where(Contact.id == job.contact_id)
-                    .values(**contact)
-                    .execution_options(synchronize_session=False)
+                    _contact_update(tuple(sorted(contact))),
+                    {"w_id": job.contact_id, **{f"v_{k}": v for k, v in contact.items()}},
                 )
             session.commit()
         except Exception:
@@ -598,6 +618,56 @@ class Worker:
                 break
             stop.wait(interval)
         return total
+
+
+def run_workers(
+    threads: int,
+    name: str | None = None,
+    *,
+    lease_seconds: float | None = None,
+    loop: bool = False,
+    batch: int = DEFAULT_BATCH,
+    interval: float = DEFAULT_INTERVAL,
+    stop: threading.Event | None = None,
+) -> BatchReport:
+    """``threads`` workers in this process, each with its own claims, database session and
+    SMTP connection (claims never overlap, so no message is taken twice). While one waits
+    on the mail server or the database, another works. The first error stops them all and
+    is raised once they have finished their batches."""
+    check_configuration(current_app.config)
+    stop = stop or threading.Event()
+    base = (name or default_worker_name())[:56]
+    if threads <= 1:
+        return Worker(base, lease_seconds=lease_seconds).run(
+            loop=loop, batch=batch, interval=interval, stop=stop
+        )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    reports: list[BatchReport] = []
+    errors: list[BaseException] = []
+
+    def work(number: int) -> None:
+        try:
+            with app.app_context():
+                worker = Worker(f"{base}/{number}", lease_seconds=lease_seconds)
+                reports.append(worker.run(loop=loop, batch=batch, interval=interval, stop=stop))
+        except BaseException as exc:  # reported by the calling thread
+            errors.append(exc)
+            stop.set()
+
+    pool = [
+        threading.Thread(target=work, args=(number,), name=f"deliver-{number}", daemon=True)
+        for number in range(1, threads + 1)
+    ]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    if errors:
+        raise errors[0]
+    total = BatchReport()
+    for report in reports:
+        total.add(report)
+    return total
 
 
 def deliver_pending(batch: int = DEFAULT_BATCH, name: str | None = None) -> BatchReport:

@@ -76,6 +76,8 @@ class RecordingHandler:
         self.hold_data: Gate | None = None
         self.delay = 0.0
         self.connections = 0
+        self.in_data = 0
+        self.most_in_data_at_once = 0  # messages being received at the same moment
         self._lock = threading.Lock()
 
     async def handle_MAIL(
@@ -109,7 +111,12 @@ class RecordingHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
-            await asyncio.sleep(self.delay)
+            self.in_data += 1
+            self.most_in_data_at_once = max(self.most_in_data_at_once, self.in_data)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.in_data -= 1
         recipients = [address.lower() for address in envelope.rcpt_tos]
         for address in recipients:
             reply = self.refuse_data.get(address)

@@ -203,3 +203,36 @@ def test_deliver_loop_stops_on_sigterm(
     assert f"signal {int(signal.SIGTERM)}: stopping after this batch" in err
     assert "sent 1" in out
     assert state(contact_id).contact_status == "sent"
+
+
+def test_threads_of_one_process_deliver_each_message_once(
+    app: Flask, smtp_server: SMTPServer, worker_env: dict[str, str]
+) -> None:
+    smtp_server.handler.delay = 0.05  # each message waits on the server: threads overlap
+    ids = queue_contacts(24)
+    result = deliver(worker_env, "--once", "--threads", "3", "--batch", "2")
+    assert "claimed 24: sent 24" in result.stdout
+    assert smtp_server.handler.most_in_data_at_once >= 2  # threads sent side by side
+    counts = smtp_server.handler.per_message_id()
+    assert sorted(counts) == sorted(state(i).message_id for i in ids)
+    assert set(counts.values()) == {1}
+    assert {state(i).contact_status for i in ids} == {"sent"}
+    assert [state(i).attempts for i in ids] == [1] * 24
+
+
+def test_bad_delivery_settings_fail_the_threaded_command_with_a_message(
+    app: Flask, worker_env: dict[str, str]
+) -> None:
+    queue_contacts(3)
+    env = {**worker_env, "ADVOCACY_MAIL_FROM": "not an address"}
+    result = subprocess.run(
+        [str(ADVOCACY), "deliver", "--once", "--threads", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "MAIL_FROM must be one plain email address" in result.stderr
+    assert "Traceback" not in result.stderr

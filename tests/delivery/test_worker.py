@@ -559,3 +559,20 @@ def test_retry_skips_dead_letters_of_anonymised_people(app: Flask, smtp_idle: SM
     assert retry_dead_letters(None) == 1
     assert state(kept).outbox_status == "pending"
     assert state(anonymised).outbox_status == "dead"
+
+
+def test_an_error_in_one_delivery_thread_is_raised_by_run_workers(
+    app: Flask, smtp_server: SMTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(app, smtp_server)
+    queue_contacts(4)
+    real_claim = Worker.claim
+
+    def claim(self: Worker, limit: int) -> worker_module.Claim:
+        if self.name.endswith("/2"):
+            raise RuntimeError("database went away")
+        return real_claim(self, limit)
+
+    monkeypatch.setattr(Worker, "claim", claim)
+    with pytest.raises(RuntimeError, match="database went away"):
+        worker_module.run_workers(2, "pair", batch=1)
