@@ -16,6 +16,11 @@ and the page and the job never disagree about whether a link has expired.
 
 Confirming and expiring are guarded updates (``status = 'held'`` / ``'unconfirmed'``), so a
 confirmation racing the expiry job either releases the rows or finds them gone, never both.
+
+A link only confirms while the action's campaign still takes actions (``public_state``: live,
+started, not ended). After the campaign is closed, paused or ended the link answers like an
+expired one and nothing is released: the held rows wait for the expiry job (or, if a paused
+campaign resumes before the deadline, for the confirmation).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.engine import CursorResult
 
+from ..campaigns.models import Campaign
+from ..campaigns.service import public_state
 from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
 from ..extensions import db
@@ -85,14 +92,34 @@ def action_for_token(token: str) -> Action | None:
     return action
 
 
+def campaign_open(action: Action, now: datetime | None = None) -> bool:
+    """Whether ``action``'s campaign still takes actions (its public page has the form)."""
+    campaign = db.session.get(Campaign, action.campaign_id)
+    return campaign is not None and public_state(campaign, now).actionable
+
+
+def _campaign_open_clause(now: datetime) -> ColumnElement[bool]:
+    """``campaign_open`` in SQL, for the guarded update: live, started and not ended."""
+    return exists().where(
+        Campaign.id == Action.campaign_id,
+        Campaign.status == "live",
+        or_(Campaign.starts_at.is_(None), Campaign.starts_at <= now),
+        or_(Campaign.ends_at.is_(None), Campaign.ends_at > now),
+    )
+
+
 def state_of(action: Action, now: datetime | None = None) -> str:
-    """``pending`` (can be confirmed), ``confirmed``, ``expired`` or ``none`` (not asked)."""
+    """``pending`` (can be confirmed), ``confirmed``, ``expired`` (past its deadline, or its
+    campaign no longer takes actions: closed, paused or ended) or ``none`` (not asked)."""
     if action.confirm_by is None:
         return "none"
     if action.confirmed_at is not None:
         return "confirmed"
-    if (now or utcnow()) >= action.confirm_by or any(
-        c.status == "expired" for c in action.contacts
+    now = now or utcnow()
+    if (
+        now >= action.confirm_by
+        or any(c.status == "expired" for c in action.contacts)
+        or not campaign_open(action, now)
     ):
         return "expired"
     return "pending"
@@ -103,7 +130,8 @@ def _rowcount(result: Any) -> int:
 
 
 def confirm(action: Action) -> bool:
-    """Release ``action``'s held messages. Commits. False if it had expired meanwhile."""
+    """Release ``action``'s held messages. Commits. False if it had expired meanwhile, or its
+    campaign no longer takes actions (then nothing is released)."""
     now = utcnow()
     action_id = action.id
     session = db.session
@@ -114,6 +142,7 @@ def confirm(action: Action) -> bool:
                 Action.id == action_id,
                 Action.confirmed_at.is_(None),
                 Action.confirm_by > now,
+                _campaign_open_clause(now),
             )
             .values(confirmed_at=now)
             .execution_options(synchronize_session=False)

@@ -11,12 +11,22 @@ state, chamber, district, party, channel, status, personalised flag, time).
 
 An action is only anonymised when its constituent has no newer action inside the period, and
 none of its messages is still waiting in the outbox (pending or being sent).
+
+Also removed: the message files the ``log`` delivery mode wrote to ADVOCACY_MAIL_LOG_DIR
+(``contact-*.eml``, ``confirmation-*.eml``, ``alert-*.eml``, and a crashed write's temporary
+file) once they were last written before the same cutoff; other files there are left alone.
+And on every run, retention on or off: the address lookups cached by the lookup service
+(``lookup_cache``: what the geocoder matched for an address a visitor typed) whose expiry has
+passed. An expired row is never read again (a new lookup of the address replaces it), so
+removing it changes nothing the site shows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +39,7 @@ from ..admin import audit
 from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
 from ..extensions import db
+from ..lookup.models import LookupCacheEntry
 
 BATCH = 500
 
@@ -42,19 +53,29 @@ class RetentionReport:
     constituents: int = 0
     contacts: int = 0
     waiting_for_delivery: int = 0
+    lookup_cache: int = 0  # expired cached address lookups removed
+    mail_log_files: int = 0  # ``log`` mode message files removed
     notes: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str:
+        lookups = f"{self.lookup_cache} expired address lookup(s) removed"
         if not self.enabled:
-            return "retention is off (ADVOCACY_RETENTION_DAYS is 0 or unset): nothing removed"
+            text = "retention is off (ADVOCACY_RETENTION_DAYS is 0 or unset): "
+            return text + (
+                f"no action changed; {lookups}" if self.lookup_cache else "nothing removed"
+            )
         text = (
             f"removed personal data of {self.actions} action(s) older than {self.days} day(s) "
             f"(before {self.cutoff:%Y-%m-%d %H:%M} UTC): {self.constituents} constituent(s), "
             f"{self.contacts} message(s)"
         )
+        if self.mail_log_files:
+            text += f", {self.mail_log_files} mail-log file(s)"
         if self.waiting_for_delivery:
             text += f"; {self.waiting_for_delivery} action(s) kept until their mail is delivered"
+        if self.lookup_cache:
+            text += f"; {lookups}"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -66,6 +87,8 @@ class RetentionReport:
             "constituents": self.constituents,
             "contacts": self.contacts,
             "waiting_for_delivery": self.waiting_for_delivery,
+            "lookup_cache": self.lookup_cache,
+            "mail_log_files": self.mail_log_files,
         }
 
 
@@ -115,17 +138,72 @@ def _with_mail_in_delivery(people: list[int]) -> set[int]:
     )
 
 
+def purge_expired_lookups(now: datetime) -> int:
+    """Delete the cached address lookups whose expiry has passed (in batches, a commit each;
+    one refreshed meanwhile is kept). Returns how many were deleted."""
+    removed = 0
+    expired = LookupCacheEntry.expires_at <= now
+    while keys := list(
+        db.session.scalars(sa.select(LookupCacheEntry.key).where(expired).limit(BATCH))
+    ):
+        removed += db.session.execute(
+            sa.delete(LookupCacheEntry)
+            .where(LookupCacheEntry.key.in_(keys), expired)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+    return removed
+
+
+# What ``log`` delivery mode writes (delivery/mailer.py, delivery/worker.py, jobs/alerts.py),
+# and the temporary file of a write that crashed.
+_MAIL_LOG_FILE = re.compile(
+    r"(?:contact|confirmation|alert)-[^/]*\.eml|\.(?:contact|alert)-[^/]*\.tmp"
+)
+
+
+def purge_mail_log(cutoff: datetime) -> int:
+    """Delete the ``log`` mode message files in ADVOCACY_MAIL_LOG_DIR last written before
+    ``cutoff``. Other files (and folders) are left alone. Returns how many were deleted."""
+    folder = current_app.config.get("MAIL_LOG_DIR")
+    if not folder:
+        return 0
+    before = cutoff.timestamp()
+    removed = 0
+    try:
+        entries = os.scandir(folder)
+    except FileNotFoundError:
+        return 0
+    with entries:
+        for entry in entries:
+            if not _MAIL_LOG_FILE.fullmatch(entry.name):
+                continue
+            try:
+                if (
+                    entry.is_file(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_mtime < before
+                ):
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:  # removed (or replaced by a retry's copy) meanwhile
+                continue
+    return removed
+
+
 def apply_retention(now: datetime | None = None) -> RetentionReport:
     """Remove personal data from actions older than ``RETENTION_DAYS`` (0: disabled).
 
     Idempotent; works through people in batches (one commit each, every query indexed, so a
-    large backlog takes linear time) and records one audit entry when it did something.
+    large backlog takes linear time) and records one audit entry when it did something. Also
+    removes old mail-log files, and (even with retention off) expired cached address lookups.
     """
+    now = now or utcnow()
+    lookups = purge_expired_lookups(now)
     days = int(current_app.config.get("RETENTION_DAYS") or 0)
     if days <= 0:
-        return RetentionReport(enabled=False, days=0)
-    now = now or utcnow()
+        return RetentionReport(enabled=False, days=0, lookup_cache=lookups)
     cutoff = now - timedelta(days=days)
+    mail_log_files = purge_mail_log(cutoff)
     secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
 
     actions = constituents = contacts = waiting = 0
@@ -190,8 +268,10 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         constituents=constituents,
         contacts=contacts,
         waiting_for_delivery=waiting,
+        lookup_cache=lookups,
+        mail_log_files=mail_log_files,
     )
-    if actions or waiting:
+    if actions or waiting or lookups or mail_log_files:
         audit.record("retention.applied", f"{days} days", report.to_json(), actor="system")
         db.session.commit()
     return report

@@ -1,11 +1,14 @@
 """Dead-letter alerting: tell staff when messages stop being deliverable.
 
-Each check looks for outbox rows that became ``dead`` since the last alert. When there are
-some, it logs an error (counts per campaign, no personal data) and, when ADVOCACY_ALERT_EMAIL is
-set, sends one alert mail to that staff address through the configured delivery mode: ``smtp``
-sends it to ADVOCACY_ALERT_EMAIL, ``redirect`` to ADVOCACY_REDIRECT_TO (like every message in
-that mode), ``log`` writes it to the mail-log folder as ``alert-*.eml``. Alerts never go to a
-legislator or a constituent.
+Each check looks for outbox rows that became ``dead`` since the last alert: messages to
+targets, and confirmation mails to constituents (ADVOCACY_REQUIRE_CONFIRMATION; they have no
+contact and count for their action's campaign). When there are some, it logs an error (counts
+per campaign, no personal data) and, when ADVOCACY_ALERT_EMAIL is set, sends one alert mail to
+that staff address through the configured delivery mode: ``smtp`` sends it to
+ADVOCACY_ALERT_EMAIL, ``redirect`` to ADVOCACY_REDIRECT_TO (like every message in that mode),
+``log`` writes it to the mail-log folder as ``alert-*.eml``. Alerts never go to a legislator or
+a constituent, and carry no constituent's address (one in a confirmation mail's error is
+replaced).
 
 Where the last alert stopped is the audit log itself: each alert is recorded as
 ``delivery.dead_letters_alerted`` with the time it covered up to (``until``). A failed mail
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from datetime import datetime, timedelta
 from email import policy
@@ -27,7 +31,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..actions.models import Contact
+from ..actions.models import Action, Contact
 from ..admin import audit
 from ..admin.models import AuditEntry
 from ..campaigns.models import Campaign
@@ -65,25 +69,36 @@ def last_alert_until() -> datetime | None:
     return datetime.fromisoformat(raw) if isinstance(raw, str) else None
 
 
-def new_dead_letters(since: datetime | None, until: datetime) -> dict[str, int]:
-    """Dead letters per campaign slug that became dead in (since, until]."""
+def new_dead_letters(
+    since: datetime | None, until: datetime, kind: str | None = None
+) -> dict[str, int]:
+    """Dead letters per campaign slug that became dead in (since, until]: of one ``kind``
+    (``contact``, ``confirmation``) or, by default, both."""
     query = (
         select(Campaign.slug, func.count())
         .select_from(OutboxMessage)
-        .join(Contact, Contact.id == OutboxMessage.contact_id)
-        .join(Campaign, Campaign.id == Contact.campaign_id)
+        # A message to a target has a contact; a confirmation mail has only its action.
+        .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
+        .outerjoin(Action, Action.id == OutboxMessage.action_id)
+        .join(Campaign, Campaign.id == func.coalesce(Contact.campaign_id, Action.campaign_id))
         .where(OutboxMessage.status == "dead", OutboxMessage.updated_at <= until)
         .group_by(Campaign.slug)
         .order_by(Campaign.slug)
     )
     if since is not None:
         query = query.where(OutboxMessage.updated_at > since)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
     return {slug: int(count) for slug, count in db.session.execute(query)}
+
+
+# An email address in a server's answer: in a confirmation mail's error, the constituent's.
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
 
 
 def _recent_errors(since: datetime | None, until: datetime, limit: int = 5) -> list[str]:
     query = (
-        select(OutboxMessage.last_error)
+        select(OutboxMessage.kind, OutboxMessage.last_error)
         .where(
             OutboxMessage.status == "dead",
             OutboxMessage.updated_at <= until,
@@ -95,8 +110,11 @@ def _recent_errors(since: datetime | None, until: datetime, limit: int = 5) -> l
     if since is not None:
         query = query.where(OutboxMessage.updated_at > since)
     seen: list[str] = []
-    for error in db.session.scalars(query):
-        line = " ".join(str(error).split())[:300]
+    for kind, error in db.session.execute(query):
+        line = " ".join(str(error).split())
+        if kind == "confirmation":  # no constituent's address in a staff alert
+            line = _ADDRESS.sub("(constituent's address)", line)
+        line = line[:300]
         if line not in seen:
             seen.append(line)
         if len(seen) >= limit:
@@ -104,7 +122,13 @@ def _recent_errors(since: datetime | None, until: datetime, limit: int = 5) -> l
     return seen
 
 
-def alert_text(per_campaign: dict[str, int], errors: list[str], since: datetime | None) -> str:
+def alert_text(
+    per_campaign: dict[str, int],
+    errors: list[str],
+    since: datetime | None,
+    confirmations: int = 0,
+) -> str:
+    """The alert mail; ``confirmations``: how many of the dead letters are confirmation mails."""
     config = current_app.config
     total = sum(per_campaign.values())
     site = str(config.get("SITE_URL") or "").rstrip("/")
@@ -116,6 +140,13 @@ def alert_text(per_campaign: dict[str, int], errors: list[str], since: datetime 
         *(f"  {slug}: {count}" for slug, count in per_campaign.items()),
         "",
     ]
+    if confirmations:
+        lines += [
+            f"{confirmations} of them are confirmation mails to constituents (not in a "
+            "campaign's delivery figures); `advocacy deliver retry` without --campaign "
+            "requeues them.",
+            "",
+        ]
     if errors:
         lines += ["Recent errors:", *(f"  - {error}" for error in errors), ""]
     lines += [
@@ -208,6 +239,7 @@ def check_dead_letters(now: datetime) -> str:
         db.session.commit()
         return "no new dead letters"
     total = sum(per_campaign.values())
+    confirmations = sum(new_dead_letters(since, until, kind="confirmation").values())
     errors = _recent_errors(since, until)
     db.session.commit()
     log.error(
@@ -221,7 +253,7 @@ def check_dead_letters(now: datetime) -> str:
         site = current_app.config.get("SITE_NAME") or "advocacy"
         mailed_to = send_alert(
             f"[{site}] {total} message(s) dead-lettered",
-            alert_text(per_campaign, errors, since),
+            alert_text(per_campaign, errors, since, confirmations),
         )
     audit.record(
         AUDIT_ACTION,
@@ -230,6 +262,7 @@ def check_dead_letters(now: datetime) -> str:
             "until": until.isoformat(),
             "since": since.isoformat() if since else None,
             "count": total,
+            "confirmations": confirmations,
             "campaigns": per_campaign,
             "mailed_to": mailed_to,
         },

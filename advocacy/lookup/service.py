@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -117,7 +118,9 @@ def _geocode_cached(
             entry.payload, entry.created_at, entry.expires_at = payload, now, now + ttl
         try:
             db.session.commit()
-        except IntegrityError:  # another request cached the same address a moment ago
+        except (IntegrityError, StaleDataError):
+            # Another request cached the same address a moment ago, or the retention job
+            # purged the expired row being refreshed: the answer stands, uncached this time.
             db.session.rollback()
     return result, False
 

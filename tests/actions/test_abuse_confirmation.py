@@ -12,7 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from advocacy.actions import confirmation
 from advocacy.actions.models import Action, Contact
+from advocacy.campaigns.models import Campaign
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.worker import deliver_pending
@@ -115,6 +117,58 @@ def test_bad_and_expired_links(app: Flask, confirming: FlaskClient) -> None:
     assert page.status_code == 410 and "expired" in page.get_data(as_text=True)
     assert confirming.post(link).status_code == 303
     assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+
+
+@pytest.mark.parametrize("closing", ["closed", "paused", "ended"])
+def test_a_campaign_closed_before_confirming_sends_nothing(
+    app: Flask, confirming: FlaskClient, closing: str
+) -> None:
+    thanks = send(confirming)
+    deliver_pending()
+    link = confirmation_link(app)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == BOTH))
+    assert campaign is not None
+    if closing == "ended":
+        campaign.ends_at = utcnow() - timedelta(minutes=1)
+    else:
+        campaign.status = closing
+    db.session.commit()
+
+    page = confirming.get(link)  # answered like an expired link: nothing was sent
+    assert page.status_code == 410, page.status_code
+    text = page.get_data(as_text=True)
+    assert "your message was not sent" in text and "Confirm and send" not in text
+    response = confirming.post(link)
+    assert response.status_code == 303 and response.headers["Location"] != thanks
+    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+    assert "not sent" in confirming.get(thanks).get_data(as_text=True)
+    assert deliver_pending().claimed == 0
+
+    # The service refuses too (a campaign closed between the page's check and the update).
+    action = db.session.scalar(select(Action))
+    assert action is not None
+    assert confirmation.confirm(action) is False
+    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+    db.session.expire_all()
+    assert db.session.scalar(select(Action.confirmed_at)) is None
+
+
+def test_a_paused_campaign_resumed_before_the_deadline_can_be_confirmed(
+    app: Flask, confirming: FlaskClient
+) -> None:
+    send(confirming)
+    deliver_pending()
+    link = confirmation_link(app)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == BOTH))
+    assert campaign is not None
+    campaign.status = "paused"
+    db.session.commit()
+    assert confirming.get(link).status_code == 410
+    campaign.status = "live"
+    db.session.commit()
+    assert confirming.get(link).status_code == 200
+    assert confirming.post(link).status_code == 303
+    assert statuses() == ({"queued"}, {"contact:pending": 6, "confirmation:sent": 1})
 
 
 def test_the_expiry_job_expires_once(app: Flask, confirming: FlaskClient) -> None:

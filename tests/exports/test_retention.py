@@ -4,7 +4,9 @@ same (``apply_retention`` is also what the scheduler calls)."""
 from __future__ import annotations
 
 import inspect
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -16,6 +18,7 @@ from advocacy.campaigns.models import Campaign
 from advocacy.exports import tallies
 from advocacy.exports.retention import RetentionReport, apply_retention
 from advocacy.extensions import db
+from advocacy.lookup.models import LookupCacheEntry
 from tests.exports.data import OTHER_SLUG, SLUG, utc
 
 NOW = utc("2026-03-11 00:00")  # with 5 days: a1, a2, a3 (and the other campaign's) are old
@@ -182,3 +185,86 @@ def test_a_person_with_several_actions_is_done_whole(app: Flask, seeded: Campaig
     kept = db.session.get(Action, ids["other"])
     assert kept is not None and kept.matched_address is not None
     assert kept.constituent.email == "erin@example.org"
+
+
+def _first_audit() -> AuditEntry | None:
+    entries = select(AuditEntry).where(AuditEntry.action == "retention.applied")
+    return db.session.scalars(entries.order_by(AuditEntry.id)).first()
+
+
+def _cache_entry(key: str, expires_at: datetime) -> LookupCacheEntry:
+    return LookupCacheEntry(
+        key=key,
+        payload={"matched_address": "1 MAIN ST, CONCORD, NH, 03301"},
+        created_at=expires_at - timedelta(days=7),
+        expires_at=expires_at,
+    )
+
+
+@pytest.mark.parametrize("days", [5, 0])
+def test_expired_address_lookups_are_removed(app: Flask, seeded: Campaign, days: int) -> None:
+    """Rows past their expiry are never read again: removed on every run, retention on or off."""
+    app.config["RETENTION_DAYS"] = days
+    db.session.add_all(
+        [
+            _cache_entry("a" * 64, NOW - timedelta(days=30)),
+            _cache_entry("b" * 64, NOW - timedelta(minutes=1)),
+            _cache_entry("c" * 64, NOW),  # expired: the lookup uses a row only while now < it
+            _cache_entry("d" * 64, NOW + timedelta(minutes=1)),
+        ]
+    )
+    db.session.commit()
+    report = apply_retention(now=NOW)
+    assert report.lookup_cache == 3
+    assert "3 expired address lookup(s) removed" in report.message
+    db.session.expire_all()
+    assert list(db.session.scalars(select(LookupCacheEntry.key))) == ["d" * 64]
+    assert apply_retention(now=NOW).lookup_cache == 0
+    if days:
+        first = _first_audit()
+        assert first is not None and first.detail["lookup_cache"] == 3
+
+
+def test_old_mail_log_files_are_removed(app: Flask, seeded: Campaign, tmp_path: Path) -> None:
+    folder = tmp_path / "mail-log"
+    folder.mkdir()
+    app.config.update(RETENTION_DAYS=5, MAIL_LOG_DIR=str(folder))
+    old, recent = NOW - timedelta(days=5, minutes=1), NOW - timedelta(days=4)
+    written = {
+        "contact-1.eml": old,
+        "confirmation-7.eml": old,
+        "alert-20260301T120000-abcd1234.eml": old,
+        ".contact-x1y2z3.tmp": old,  # a write that crashed
+        "contact-2.eml": recent,
+        "confirmation-8.eml": recent,
+        "README.txt": old,  # not a message file: left alone
+    }
+    for name, when in written.items():
+        (folder / name).write_bytes(b"To: rep@legislature.example.gov\r\n\r\nJane Voter\r\n")
+        os.utime(folder / name, (when.timestamp(), when.timestamp()))
+    (folder / "contact-9.eml").mkdir()  # a folder, whatever its name: left alone
+    os.utime(folder / "contact-9.eml", (old.timestamp(), old.timestamp()))
+
+    report = apply_retention(now=NOW)
+    assert report.mail_log_files == 4 and "4 mail-log file(s)" in report.message
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.txt",
+        "confirmation-8.eml",
+        "contact-2.eml",
+        "contact-9.eml",
+    ]
+    assert apply_retention(now=NOW).mail_log_files == 0
+    first = _first_audit()
+    assert first is not None and first.detail["mail_log_files"] == 4
+
+    # With retention off, mail-log files stay (the setting keeps everything of the actions).
+    app.config["RETENTION_DAYS"] = 0
+    assert apply_retention(now=NOW + timedelta(days=30)).mail_log_files == 0
+    assert (folder / "contact-2.eml").exists()
+
+
+def test_a_missing_mail_log_folder_is_nothing_to_do(
+    app: Flask, seeded: Campaign, tmp_path: Path
+) -> None:
+    app.config.update(RETENTION_DAYS=5, MAIL_LOG_DIR=str(tmp_path / "never-written"))
+    assert apply_retention(now=NOW).mail_log_files == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -12,16 +13,18 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from advocacy.actions.models import Contact
 from advocacy.admin.models import AuditEntry
 from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.models import Campaign, CampaignVersion
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.models import OutboxMessage
+from advocacy.delivery.outbox import enqueue_confirmation
 from advocacy.extensions import db
 from advocacy.jobs.alerts import AUDIT_ACTION, check_dead_letters
 from advocacy.jobs.registry import get_job
 from advocacy.jobs.runner import RunResult, run_job
-from advocacy.lookup.models import DirectoryState
+from advocacy.lookup.models import DirectoryState, LookupCacheEntry
 from tests.delivery.factory import make_campaign, queue_contacts
 from tests.lookup.people import ROSTERS, write_all
 
@@ -157,6 +160,32 @@ def test_retention_real_call_is_off_by_default(app: Flask) -> None:
     assert result.status == "ok" and "retention is off" in result.detail
 
 
+def test_the_retention_job_removes_expired_lookups_and_old_mail_log_files(
+    app: Flask, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mail-log"
+    folder.mkdir()
+    app.config.update(RETENTION_DAYS=30, MAIL_LOG_DIR=str(folder))
+    now = utcnow()
+    for name, age in (("contact-1.eml", 31), ("contact-2.eml", 29)):
+        (folder / name).write_text("To: rep@legislature.example.gov\n\nJane Voter\n")
+        stamp = (now - timedelta(days=age)).timestamp()
+        os.utime(folder / name, (stamp, stamp))
+    for key, expires_at in (("old", now - timedelta(hours=1)), ("new", now + timedelta(days=1))):
+        db.session.add(
+            LookupCacheEntry(
+                key=key, payload={"matched_address": "1 MAIN ST"}, expires_at=expires_at
+            )
+        )
+    db.session.commit()
+    result = run("retention")
+    assert result.status == "ok", result.detail
+    assert "1 mail-log file(s)" in result.detail
+    assert "1 expired address lookup(s) removed" in result.detail
+    assert [p.name for p in folder.iterdir()] == ["contact-2.eml"]
+    assert list(db.session.scalars(sa.select(LookupCacheEntry.key))) == ["new"]
+
+
 def test_retention_module_missing_fails_plainly(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -230,6 +259,33 @@ def test_new_dead_letters_send_one_alert_to_staff(
     assert len(smtp_server.received) == 2
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage() for r in errors] == ["1 new dead letter(s): protect-children 1"]
+
+
+def test_dead_confirmation_mails_are_alerted_without_the_constituents_address(
+    alert_config: Flask, smtp_server: SMTPServer
+) -> None:
+    """Confirmation mails (no contact; the campaign is their action's) count like the rest."""
+    kill(queue_contacts(1))
+    other = queue_contacts(1, campaign_slug="other-campaign")
+    contact = db.session.get(Contact, other[0])
+    assert contact is not None
+    confirmation = enqueue_confirmation(contact.action)
+    confirmation.status = "dead"
+    confirmation.last_error = (
+        "550 5.1.1 <jane.voter@example.com>: no such user jane.voter@example.com"
+    )
+    confirmation.updated_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+
+    result = run("dead-letter-alert")
+    assert result.detail == "2 new dead letter(s); alert sent to staff@speakup.example.org"
+    body = smtp_server.received[0].message.get_content()
+    assert "other-campaign: 1" in body and "protect-children: 1" in body
+    assert "1 of them are confirmation mails to constituents" in body
+    assert "550 5.1.1 <(constituent's address)>: no such user" in body
+    assert "jane.voter@example.com" not in body
+    [entry] = audit(AUDIT_ACTION)
+    assert entry.detail["count"] == 2 and entry.detail["confirmations"] == 1
 
 
 def test_alert_mail_failure_fails_the_job_and_alerts_next_time(

@@ -7,17 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, update
+from sqlalchemy import delete, event, update
 
 from advocacy.dbtypes import utcnow
 from advocacy.extensions import db
+from advocacy.lookup.census import CensusGeocoder, GeocodeResult
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.models import LookupCacheEntry
 from advocacy.lookup.openstates import BulkPeopleSource
-from advocacy.lookup.service import remembered_answers
+from advocacy.lookup.service import lookup_address, remembered_answers
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import ROSTERS, Row, write_state
 from tests.lookup.test_lookup import ADDRESS, by_district, names, nh_match
@@ -107,3 +109,23 @@ def test_a_purged_cache_row_is_not_answered_from_memory(
     db.session.commit()
     lookup(client)
     assert geocoder_calls(upstream) == 2
+
+
+def test_a_row_purged_while_it_is_refreshed_still_gets_an_answer(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+) -> None:
+    upstream.add_address(ADDRESS, nh_match())
+    lookup(client)
+    db.session.execute(update(LookupCacheEntry).values(expires_at=utcnow() - timedelta(days=1)))
+    db.session.commit()
+    real = CensusGeocoder.geocode
+
+    def geocode_while_retention_runs(self: CensusGeocoder, address: str) -> GeocodeResult:
+        with db.engine.begin() as connection:  # the retention job, in another transaction
+            connection.execute(delete(LookupCacheEntry))
+        return real(self, address)
+
+    with patch.object(CensusGeocoder, "geocode", geocode_while_retention_runs):
+        result = lookup_address(ADDRESS)
+    assert "Hillsborough 23" in [group.district for group in result.districts]
+    assert not result.from_cache
