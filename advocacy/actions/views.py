@@ -359,13 +359,15 @@ def send(slug: str) -> Page:
         return redirect(url_for(".write", slug=slug), 303)
     edits = {k: v for k, v in request.form.items() if k.startswith("body-")}
     try:
-        action = service.submit(campaign, version, definition, draft, edits)
+        service.submit(campaign, version, definition, draft, edits)
     except service.AlreadyActed as exc:
         return _already(slug, exc.action)
     except (service.ActionProblem, RenderError) as exc:
         return _write_page(campaign, definition, draft, form, edits, str(exc), 400)
     session.pop(DRAFT, None)
-    return redirect(url_for(".thanks", slug=slug, key=action.submission_key), 303)
+    # ``key`` is the action's submission key (checked above): reading it from the committed
+    # action would load the row again.
+    return redirect(url_for(".thanks", slug=slug, key=key), 303)
 
 
 def public_url(endpoint: str, **values: str) -> str:

@@ -289,6 +289,8 @@ def _resolve(
         )
     notes: list[str] = []
     state = state_for_fips(best.state_fips) if best.state_fips else None
+    # Held here, so the seat groups find it in the session instead of asking again.
+    loaded = db.session.get(DirectoryState, state) if state else None
     groups = _groups_for(best.districts, notes)
     if geocoded.confidence == "approximate":
         notes.append("The Census matched a nearby or similar address; please check it is yours.")
@@ -304,7 +306,6 @@ def _resolve(
         from_cache=from_cache,
     )
     if state:
-        loaded = db.session.get(DirectoryState, state)
         result.directory_loaded_at = loaded.synced_at if loaded else None
         if loaded is None and groups:
             notes.append(
