@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
@@ -137,12 +137,24 @@ def duplicate_key(email: str, campaign_id: int) -> str:
 
 
 def recent_action(email: str, campaign_id: int) -> Action | None:
+    """The same person's action on this campaign within the duplicate window, if any.
+
+    An action never confirmed by email in time does not count: it sent nothing, and whoever
+    typed someone else's address must not keep that person from acting. One still waiting
+    for its confirmation does count (otherwise each new try would mail the address again).
+    """
     window = timedelta(hours=current_app.config["DUPLICATE_WINDOW_HOURS"])
+    now = utcnow()
     return db.session.scalar(
         select(Action)
         .where(
             Action.duplicate_key == duplicate_key(email, campaign_id),
-            Action.created_at > utcnow() - window,
+            Action.created_at > now - window,
+            or_(
+                Action.confirm_by.is_(None),
+                Action.confirmed_at.is_not(None),
+                Action.confirm_by > now,
+            ),
         )
         .order_by(Action.created_at.desc())
         .limit(1)

@@ -205,3 +205,21 @@ def test_the_job_is_scheduled_only_while_confirmation_is_on(app: Flask) -> None:
     assert job is not None and job.interval(app.config) is None
     app.config["REQUIRE_CONFIRMATION"] = True
     assert job.interval(app.config) == timedelta(minutes=15)
+
+
+def test_an_action_never_confirmed_does_not_block_the_real_owner(
+    app: Flask, confirming: FlaskClient
+) -> None:
+    send(confirming)  # someone typed this email address
+    # While the confirmation is pending, trying again is refused (no second mail to them).
+    again = confirming.post(f"/c/{BOTH}/act", data=FORM)
+    assert again.status_code == 303 and again.headers["Location"] == f"/c/{BOTH}/already"
+    action = db.session.scalar(select(Action))
+    assert action is not None
+    action.confirm_by = utcnow() - timedelta(minutes=1)  # never confirmed in time
+    db.session.commit()
+    owner = app.test_client()
+    page = start(owner, BOTH)  # the address's owner can act now
+    key = submission_key(page)
+    assert owner.post(f"/c/{BOTH}/send", data={"submission_key": key}).status_code == 303
+    assert count(Action) == 2
