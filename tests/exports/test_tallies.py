@@ -16,7 +16,7 @@ from advocacy.actions.models import Contact
 from advocacy.campaigns.models import Campaign
 from advocacy.exports import tallies
 from advocacy.extensions import db
-from tests.exports.data import ALICE, add_action, make_campaign, utc
+from tests.exports.data import ALICE, BOB, CAROL, NH_C, add_action, make_campaign, utc
 
 NH23 = ("NH", "lower", "Hillsborough 23")
 ORG = ("", "", "", "some-organisation", "Some Organisation", "")
@@ -261,3 +261,18 @@ def test_days_match_python_for_decades_of_rules(
     zone = ZoneInfo(zone_name)
     expected = Counter(m.astimezone(zone).date().isoformat() for m in moments)
     assert dict(rows(campaign, "day")) == dict(expected)  # type: ignore[arg-type]
+
+
+def test_messages_never_confirmed_are_not_counted(app: Flask) -> None:
+    campaign = make_campaign("confirmations")
+    target = NH_C
+    now = datetime.now(UTC)
+    expired = add_action(campaign, ALICE, now, [(target, "email", "expired", False)])
+    expired.confirm_by = now - timedelta(minutes=1)
+    waiting = add_action(campaign, BOB, now, [(target, "email", "unconfirmed", False)])
+    waiting.confirm_by = now + timedelta(days=1)
+    add_action(campaign, CAROL, now, [(target, "email", "sent", False)])
+    db.session.commit()
+    assert rows(campaign, "status") == [("sent", 1), ("unconfirmed", 1)]
+    totals = tallies.totals(tallies.tally_request(campaign, by="state"))
+    assert (totals.actions, totals.constituents, totals.contacts) == (2, 2, 2)
