@@ -93,3 +93,23 @@ def test_every_setting_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     for setting in SETTINGS:
         assert f"`ADVOCACY_{setting.name}`" in readme, setting.name
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="runs on a private SQLite file")
+def test_a_sqlite_file_runs_in_write_ahead_log_mode_without_pre_ping(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'wal.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path)})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+    with app.app_context():
+        with db.engine.connect() as connection:
+            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+            synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        db.engine.dispose()
+    assert mode == "wal"
+    assert synchronous == 2  # FULL: a committed submission survives a power cut
+
+
+def test_a_server_database_is_pinged_before_use(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:9/none"  # never connected to here
+    config = create_app({"DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path)}).config
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
