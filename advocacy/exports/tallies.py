@@ -4,10 +4,7 @@ query, streamed. The dashboard, the CSV export (web and CLI) and the JSON API al
 Which contacts count: every contact of the campaign, whatever its delivery status (a queued,
 sent, logged, called, failed, bounced or dead contact each counts once): a tally measures what
 constituents did. The ``status`` dimension splits the counts by delivery status, so "delivered
-only" is one filter away in a spreadsheet. The one exception is ``expired``: a message held
-for an email confirmation that never came (ADVOCACY_REQUIRE_CONFIRMATION) was never sent and
-may have been made with someone else's address, so it is not counted. One still awaiting its
-confirmation counts, as ``unconfirmed``.
+only" is one filter away in a spreadsheet.
 
 Days are local dates in ``ADVOCACY_TIMEZONE``. The grouping is computed in SQL, identically on
 SQLite and PostgreSQL, from Python's own time-zone rules: the UTC offsets in force between the
@@ -332,7 +329,7 @@ def _dialect() -> str:
 
 
 def contact_filters(request: TallyRequest) -> list[Any]:
-    where: list[Any] = [Contact.campaign_id == request.campaign_id, Contact.status != "expired"]
+    where: list[Any] = [Contact.campaign_id == request.campaign_id]
     if request.start_utc is not None:
         where.append(Contact.created_at >= request.start_utc)
     if request.end_utc is not None:
@@ -451,15 +448,7 @@ def totals(request: TallyRequest) -> Totals:
     Actions are filtered by the visitor's state (the action's); contacts by their target's.
     A constituent is one email address per campaign (the action's duplicate key, a hash).
     """
-    action_where: list[Any] = [
-        Action.campaign_id == request.campaign_id,
-        # Not an action never confirmed in time (its contacts are the uncounted "expired").
-        sa.or_(
-            Action.confirm_by.is_(None),
-            Action.confirmed_at.is_not(None),
-            Action.confirm_by > utcnow(),
-        ),
-    ]
+    action_where: list[Any] = [Action.campaign_id == request.campaign_id]
     if request.start_utc is not None:
         action_where.append(Action.created_at >= request.start_utc)
     if request.end_utc is not None:
