@@ -132,6 +132,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OPENSTATES_TIMEOUT", float, 30.0, "Seconds per Open States download."),
     Setting("LOOKUP_CACHE_TTL", int, 7 * 24 * 3600, "Seconds an address lookup stays cached."),
     Setting(
+        "PUBLIC_CACHE_SECONDS",
+        float,
+        1.0,
+        "Seconds a process may serve a campaign page or a repeated lookup from memory without "
+        "asking the database whether it changed (0: ask on every request). Sending is always "
+        "checked against the database.",
+    ),
+    Setting(
         "DIRECTORY_MAX_AGE_DAYS",
         int,
         14,

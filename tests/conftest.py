@@ -104,6 +104,9 @@ def app_config(database_url: str, tmp_path: Path, campaigns_dir: Path) -> dict[s
         "WTF_CSRF_ENABLED": False,
         # Every test client comes from 127.0.0.1; tests of the limits turn them on.
         "RATELIMIT_ENABLED": False,
+        # Every request asks the database (tests change campaigns and rosters between them);
+        # tests of the short-lived memory set it themselves.
+        "PUBLIC_CACHE_SECONDS": 0.0,
         "CENSUS_GEOCODER_URL": "http://127.0.0.1:9/geocoder",  # closed port unless a test fakes it
         "CENSUS_RETRIES": 0,
         "CENSUS_TIMEOUT": 2.0,

@@ -3,23 +3,30 @@
 A campaign page is the same for every anonymous visitor except for the CSRF token of the
 address form, so it is rendered once per (campaign, version, public state) in each process
 and served from memory with the visitor's token filled in. A new version, a status change
-or the campaign opening/closing on schedule changes the key, so nothing stale is served; a
-visitor with flashed messages or a signed-in staff member (whose page differs) always gets a
-fresh rendering.
+or the campaign opening/closing on schedule changes the key, so no old rendering is served
+once the process knows of the change; it reads the campaign's status and version on every
+request, or at most ADVOCACY_PUBLIC_CACHE_SECONDS (default 1) late. A visitor with flashed
+messages or a signed-in staff member (whose page differs) always gets a fresh rendering.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, g, session
 from flask_wtf.csrf import generate_csrf
 
 from ..memo import Memo
+from . import service
+from .service import CampaignHead
 
+clock = time.monotonic  # replaced in tests to move time on
 MAX_PAGES = 128
+MAX_HEADS = 1024
 EXTENSION_KEY = "advocacy.page_cache"
+HEADS_KEY = "advocacy.campaign_heads"
 
 
 class PageCache(Memo[str]):
@@ -33,6 +40,24 @@ class PageCache(Memo[str]):
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = PageCache()
+    app.extensions[HEADS_KEY] = Memo(MAX_HEADS)
+
+
+def campaign_head(slug: str) -> CampaignHead | None:
+    """The campaign's status and current version: from the database, or from this process's
+    memory if it asked less than ADVOCACY_PUBLIC_CACHE_SECONDS ago (so a change shows on the
+    public page within that time; sending always reads the database)."""
+    seconds = float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
+    if seconds <= 0:
+        return service.campaign_head(slug)
+    heads: Memo[tuple[float, CampaignHead | None]] = current_app.extensions[HEADS_KEY]
+    now = clock()
+    known = heads.get(slug)
+    if known is not None and now - known[0] < seconds:
+        return known[1]
+    head = service.campaign_head(slug)
+    heads.put(slug, (now, head))
+    return head
 
 
 def page_cache() -> PageCache:

@@ -19,7 +19,7 @@ def home() -> str:
 
 @blueprint.get("/c/<slug>")
 def campaign_page(slug: str) -> str:
-    head = service.campaign_head(slug)
+    head = pages.campaign_head(slug)
     if head is None or head.current_version_id is None or head.status == "draft":
         abort(404)
     state = service.public_state(head)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +29,7 @@ from .openstates import OpenStatesAPI, SourceError
 
 __all__ = ["CensusUnavailable", "LookupResult", "lookup_address", "geocoder_from_config"]
 
+clock = time.monotonic  # replaced in tests to move time on
 log = logging.getLogger(__name__)
 CHAMBER_ORDER = {"upper": 0, "lower": 1, "legislature": 2}
 MAX_ADDRESS_LENGTH = 200
@@ -206,6 +209,7 @@ class _Answer:
     state: str
     synced_at: datetime | None
     body: bytes  # the JSON text, ready to send
+    checked: float  # clock() when the database last said it was still right
 
 
 MAX_REMEMBERED_ANSWERS = 2048
@@ -240,8 +244,9 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
 
     An answer built from a cached address is remembered in this process and served again
     while its cache row and its state's roster are still the ones it was built from (one
-    query checks both on every request), so a repeated lookup does not rebuild the seat
-    groups. Raises like ``lookup_address``."""
+    query checks both, on every request or at most ADVOCACY_PUBLIC_CACHE_SECONDS after the
+    last check), so a repeated lookup does not rebuild the seat groups. Raises like
+    ``lookup_address``."""
     if parts is not None:
         cleaned, shown, material = _clean_parts(*parts)
     else:
@@ -252,12 +257,17 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     answers = remembered_answers()
     known = answers.get((key, shown)) if remembering else None
     if known is not None:
+        now = clock()
+        if now - known.checked < float(config.get("PUBLIC_CACHE_SECONDS") or 0):
+            observe_lookup_cache(hit=True)
+            return known.body
         fresh = _freshness(key, known.state)
         if (
             fresh is not None
             and fresh[1] > utcnow()
             and (fresh[0], fresh[2]) == (known.cached_at, known.synced_at)
         ):
+            answers.put((key, shown), dataclasses.replace(known, checked=now))
             observe_lookup_cache(hit=True)
             return known.body
         answers.pop((key, shown))
@@ -270,7 +280,10 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     if remembering and result.state:
         fresh = _freshness(key, result.state.lower())
         if fresh is not None:
-            answers.put((key, shown), _Answer(fresh[0], result.state.lower(), fresh[2], body))
+            answers.put(
+                (key, shown),
+                _Answer(fresh[0], result.state.lower(), fresh[2], body, clock()),
+            )
     return body
 
 def _resolve(

@@ -1,0 +1,77 @@
+"""ADVOCACY_PUBLIC_CACHE_SECONDS: a campaign page may be served from memory for that long
+without asking the database, so a change shows a moment late on the page; a form post is
+always checked against the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import update
+
+from advocacy.campaigns import pages
+from advocacy.campaigns.models import Campaign
+from advocacy.extensions import db
+from tests.actions.helpers import FORM
+from tests.queries import counted_statements
+
+SLUG = "oppose-buyer-immunity"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    app.config["PUBLIC_CACHE_SECONDS"] = 5.0
+    fake = Clock()
+    monkeypatch.setattr(pages, "clock", fake)
+    return fake
+
+
+def page(app: Flask) -> str:
+    response = app.test_client().get(f"/c/{SLUG}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_within_the_window_a_page_costs_no_query(app: Flask, campaigns: Path, clock: Clock) -> None:
+    page(app)
+    with counted_statements() as statements:
+        page(app)
+    assert statements == []
+    clock.now += 5.0
+    with counted_statements() as statements:
+        page(app)
+    assert len(statements) == 1  # the window is over: the database is asked again
+
+
+def test_a_pause_shows_after_the_window_and_stops_sending_at_once(
+    app: Flask, campaigns: Path, clock: Clock
+) -> None:
+    assert 'id="street_address"' in page(app)
+    db.session.execute(update(Campaign).where(Campaign.slug == SLUG).values(status="paused"))
+    db.session.commit()
+    clock.now += 4.0
+    assert 'id="street_address"' in page(app)  # from memory, a moment late
+    refused = app.test_client().post(f"/c/{SLUG}/act", data=FORM)
+    assert refused.status_code == 409 and "Nothing was sent" in refused.get_data(as_text=True)
+    clock.now += 1.0
+    paused = page(app)
+    assert "paused" in paused and 'id="street_address"' not in paused
+
+
+def test_unknown_campaigns_are_remembered_too_and_stay_404(
+    app: Flask, campaigns: Path, clock: Clock
+) -> None:
+    client = app.test_client()
+    assert client.get("/c/no-such-campaign").status_code == 404
+    with counted_statements() as statements:
+        assert client.get("/c/no-such-campaign").status_code == 404
+    assert statements == []
