@@ -122,8 +122,11 @@ def directory_ages() -> list[StateAge]:
     return ages
 
 
-def refresh_directory(states: list[str]) -> list[directory.StateSyncResult]:
-    """Reload rosters from the configured Open States source (as `advocacy directory sync`)."""
+def refresh_directory(
+    states: list[str], *, actor: str | None = None
+) -> list[directory.StateSyncResult]:
+    """Reload rosters from the configured Open States source (as `advocacy directory sync`).
+    Audited (by ``actor``, default the signed-in user); commits."""
     config = current_app.config
     source = BulkPeopleSource(
         config["OPENSTATES_DATA_URL"],
@@ -135,6 +138,7 @@ def refresh_directory(states: list[str]) -> list[directory.StateSyncResult]:
         "directory.refreshed",
         ",".join(s.upper() for s in states),
         {r.state: ("ok" if r.ok else r.error) for r in results},
+        actor=actor,
     )
     db.session.commit()
     return results

@@ -328,15 +328,23 @@ def _dialect() -> str:
     return str(db.session.get_bind().dialect.name)
 
 
-def contact_filters(request: TallyRequest) -> list[Any]:
-    where: list[Any] = [Contact.campaign_id == request.campaign_id]
+def _window_filters(request: TallyRequest, created_at: Any, state: Any) -> list[Any]:
+    """The request's local days and state, as conditions on these two columns."""
+    where: list[Any] = []
     if request.start_utc is not None:
-        where.append(Contact.created_at >= request.start_utc)
+        where.append(created_at >= request.start_utc)
     if request.end_utc is not None:
-        where.append(Contact.created_at < request.end_utc)
+        where.append(created_at < request.end_utc)
     if request.state:
-        where.append(Contact.target_state == request.state)
+        where.append(state == request.state)
     return where
+
+
+def contact_filters(request: TallyRequest) -> list[Any]:
+    return [
+        Contact.campaign_id == request.campaign_id,
+        *_window_filters(request, Contact.created_at, Contact.target_state),
+    ]
 
 
 def statement(request: TallyRequest, dialect: str | None = None) -> sa.Select[Any]:
@@ -448,16 +456,10 @@ def totals(request: TallyRequest) -> Totals:
     Actions are filtered by the visitor's state (the action's); contacts by their target's.
     A constituent is one email address per campaign (the action's duplicate key, a hash).
     """
-    action_where: list[Any] = [Action.campaign_id == request.campaign_id]
-    if request.start_utc is not None:
-        action_where.append(Action.created_at >= request.start_utc)
-    if request.end_utc is not None:
-        action_where.append(Action.created_at < request.end_utc)
-    if request.state:
-        action_where.append(Action.state == request.state)
     actions, constituents = db.session.execute(
         sa.select(sa.func.count(), sa.func.count(sa.distinct(Action.duplicate_key))).where(
-            *action_where
+            Action.campaign_id == request.campaign_id,
+            *_window_filters(request, Action.created_at, Action.state),
         )
     ).one()
     personalised = sa.func.sum(sa.case((Contact.personalised.is_(True), 1), else_=0))

@@ -56,25 +56,10 @@ def refresh_states() -> list[str]:
 
 
 def directory_refresh(ctx: JobContext) -> str:
-    from ..lookup.directory import sync_states
-    from ..lookup.openstates import BulkPeopleSource
+    from ..admin.operations import refresh_directory
 
-    config = current_app.config
-    states = refresh_states()
-    source = BulkPeopleSource(
-        config["OPENSTATES_DATA_URL"],
-        timeout=config["OPENSTATES_TIMEOUT"],
-        vacancies_url=config["OPENSTATES_VACANCIES_URL"],
-    )
-    results = sync_states(source, states)
+    results = refresh_directory(refresh_states(), actor="scheduler")  # audited, committed
     failed = [r for r in results if not r.ok]
-    audit.record(
-        "directory.refreshed",
-        ",".join(s.upper() for s in states)[:300],
-        {r.state: ("ok" if r.ok else r.error) for r in results},
-        actor="scheduler",
-    )
-    db.session.commit()
     for result in failed:  # once per state, with what went wrong
         log.warning(
             "directory refresh: %s not reloaded: %s",

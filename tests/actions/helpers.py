@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Flask
@@ -18,7 +17,7 @@ from advocacy.extensions import db
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.openstates import BulkPeopleSource
 from tests.fakes.upstream import Match, sld_object
-from tests.lookup.people import HEADER, Row
+from tests.lookup.people import Row, write_state
 
 ADDRESS = "12 Main St, Nashua, NH 03060"
 FORM = {
@@ -106,29 +105,9 @@ def run_together(
 
 
 def write_roster(folder: Path, state: str, rows: list[Row], *, no_address: set[str]) -> None:
-    """An Open States bulk CSV; people named in ``no_address`` get no postal address (with no
-    email too, they can only be called)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=HEADER, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {
-                "id": row.person_id,
-                "name": row.name,
-                "current_party": row.party,
-                "current_district": row.district,
-                "current_chamber": row.chamber,
-                "given_name": row.given,
-                "family_name": row.family,
-                "email": row.email
-                if row.email is not None
-                else f"{row.given.lower()}@leg.example.gov",
-                "capitol_address": "" if row.name in no_address else "State House; Capitol City",
-                "capitol_voice": row.phone,
-            }
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{state}.csv").write_text(out.getvalue(), encoding="utf-8")
+    """Load an Open States bulk CSV; people named in ``no_address`` get no postal address (with
+    no email too, they can only be called)."""
+    rows = [replace(row, address="") if row.name in no_address else row for row in rows]
+    write_state(folder, state, rows)
     results = sync_states(BulkPeopleSource(str(folder)), [state])
     assert all(r.ok for r in results), [r.error for r in results]

@@ -4,13 +4,11 @@ with each visitor's own CSRF token; nothing per visitor or stale is ever shared.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from advocacy import create_app
 from advocacy.campaigns import service as campaign_service
@@ -18,24 +16,11 @@ from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.pages import EXTENSION_KEY
 from advocacy.extensions import db
 from tests.admin.conftest import sign_in
+from tests.queries import counted_statements
 
 SLUG = "oppose-buyer-immunity"
 PAGE = f"/c/{SLUG}"
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-@contextmanager
-def counted_statements(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def page(client: FlaskClient) -> str:
@@ -78,7 +63,7 @@ def test_a_page_from_memory_costs_one_query(
     app: Flask, client: FlaskClient, campaigns: Path
 ) -> None:
     page(client)
-    with counted_statements(app) as statements:
+    with counted_statements() as statements:
         page(app.test_client())
     assert len(statements) == 1, statements
 

@@ -16,11 +16,12 @@ from advocacy.delivery.outbox import enqueue
 from advocacy.extensions import db
 
 
-def make_campaign(slug: str = "protect-children") -> Campaign:
+def make_campaign(slug: str = "protect-children", *, source: str = "file") -> Campaign:
+    """The live campaign ``slug`` with one version (made unless it exists; not committed)."""
     campaign = db.session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
     if campaign is not None:
         return campaign
-    campaign = Campaign(slug=slug, title=f"Campaign {slug}", status="live", source="file")
+    campaign = Campaign(slug=slug, title=f"Campaign {slug}", status="live", source=source)
     db.session.add(campaign)
     db.session.flush()
     version = CampaignVersion(

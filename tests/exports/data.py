@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from advocacy.actions.models import Action, Constituent, Contact
-from advocacy.campaigns.models import Campaign, CampaignVersion
+from advocacy.campaigns.models import Campaign
 from advocacy.delivery.outbox import enqueue
 from advocacy.extensions import db
+from tests.delivery import factory
 
 SLUG = "tally-test"
 OTHER_SLUG = "other-campaign"
@@ -100,16 +101,7 @@ ACTIONS = [
 
 
 def make_campaign(slug: str) -> Campaign:
-    campaign = Campaign(slug=slug, title=f"Campaign {slug}", status="live", source="admin")
-    db.session.add(campaign)
-    db.session.flush()
-    version = CampaignVersion(
-        campaign_id=campaign.id, number=1, content_hash="0" * 64, definition={"slug": slug}
-    )
-    db.session.add(version)
-    db.session.flush()
-    campaign.current_version_id = version.id
-    return campaign
+    return factory.make_campaign(slug, source="admin")
 
 
 def add_action(

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
 from advocacy.actions.models import Contact
 from advocacy.campaigns.models import Campaign
 from advocacy.exports import tallies
 from advocacy.extensions import db
-from tests.exports.data import ALICE, BOB, CAROL, NH_C, add_action, make_campaign, utc
+from tests.exports.data import ALICE, add_action, make_campaign, utc
+from tests.queries import counted_statements
 
 NH23 = ("NH", "lower", "Hillsborough 23")
 ORG = ("", "", "", "some-organisation", "Some Organisation", "")
@@ -165,17 +165,8 @@ def test_an_unknown_time_zone_is_a_problem_not_a_crash(app: Flask, seeded: Campa
 def test_one_query_per_export(app: Flask, seeded: Campaign, by: str) -> None:
     app.config["TIMEZONE"] = "America/New_York"
     request = tallies.tally_request(seeded, by=by, start="2026-03-01", end="2026-03-31")
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counted_statements() as statements:
         data = b"".join(tallies.csv_stream(request))
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert data.startswith(",".join(request.header).encode() + b"\r\n")
     assert len(statements) == 1, statements
     assert "GROUP BY" in statements[0]
@@ -262,17 +253,3 @@ def test_days_match_python_for_decades_of_rules(
     expected = Counter(m.astimezone(zone).date().isoformat() for m in moments)
     assert dict(rows(campaign, "day")) == dict(expected)  # type: ignore[arg-type]
 
-
-def test_messages_never_confirmed_are_not_counted(app: Flask) -> None:
-    campaign = make_campaign("confirmations")
-    target = NH_C
-    now = datetime.now(UTC)
-    expired = add_action(campaign, ALICE, now, [(target, "email", "expired", False)])
-    expired.confirm_by = now - timedelta(minutes=1)
-    waiting = add_action(campaign, BOB, now, [(target, "email", "unconfirmed", False)])
-    waiting.confirm_by = now + timedelta(days=1)
-    add_action(campaign, CAROL, now, [(target, "email", "sent", False)])
-    db.session.commit()
-    assert rows(campaign, "status") == [("sent", 1), ("unconfirmed", 1)]
-    totals = tallies.totals(tallies.tally_request(campaign, by="state"))
-    assert (totals.actions, totals.constituents, totals.contacts) == (2, 2, 2)

@@ -24,6 +24,7 @@ class Row:
     party: str = "Independent"
     email: str | None = None
     phone: str = "555-0100"
+    address: str = "State House; Capitol City"  # "": no postal address
 
     @property
     def person_id(self) -> str:
@@ -52,7 +53,7 @@ def people_csv(rows: list[Row], columns: list[str] | None = None) -> str:
                 "email": row.email
                 if row.email is not None
                 else f"{row.given.lower()}@leg.example.gov",
-                "capitol_address": "State House; Capitol City",
+                "capitol_address": row.address,
                 "capitol_voice": row.phone,
                 "links": "https://leg.example.gov/a;https://leg.example.gov/b",
             }

@@ -3,15 +3,13 @@ the cache row and the state's roster are still the ones the answer was built fro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, update
 
 from advocacy.dbtypes import utcnow
 from advocacy.extensions import db
@@ -23,20 +21,7 @@ from advocacy.lookup.service import lookup_address, remembered_answers
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import ROSTERS, Row, write_state
 from tests.lookup.test_lookup import ADDRESS, by_district, names, nh_match
-
-
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.queries import counted_statements
 
 
 def lookup(client: FlaskClient, address: str = ADDRESS) -> dict[str, object]:
