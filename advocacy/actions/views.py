@@ -29,6 +29,7 @@ from werkzeug.wrappers.response import Response
 
 from ..campaigns import service as campaign_service
 from ..campaigns.models import Campaign
+from ..campaigns.pages import render_campaign
 from ..campaigns.schema import SLUG_PATTERN, CampaignDefinition
 from ..campaigns.templating import RenderError
 from ..lookup import directory
@@ -66,15 +67,7 @@ def _campaign_page(
     error: str | None = None,
 ) -> tuple[str, int]:
     state = campaign_service.public_state(campaign)
-    return render_template(
-        "campaign.html",
-        campaign=campaign,
-        definition=definition,
-        state=state,
-        form=form if state.actionable else None,
-        error=error,
-        summary_html=campaign_service.render_markdown(definition.summary),
-    ), status
+    return render_campaign(campaign, definition, state, form, error), status
 
 
 def _draft_for(campaign: Campaign) -> service.Draft | None:

@@ -15,12 +15,15 @@ import secrets
 import time
 from collections.abc import Callable, Hashable
 
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g, render_template, session
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 
 from ..memo import Memo
 from . import service
-from .service import CampaignHead
+from .models import Campaign
+from .schema import CampaignDefinition
+from .service import CampaignHead, PublicState
 
 clock = time.monotonic  # replaced in tests to move time on
 MAX_PAGES = 128
@@ -41,6 +44,26 @@ class PageCache(Memo[str]):
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = PageCache()
     app.extensions[HEADS_KEY] = Memo(MAX_HEADS)
+
+
+def render_campaign(
+    campaign: Campaign,
+    definition: CampaignDefinition,
+    state: PublicState,
+    form: FlaskForm | None,
+    error: str | None = None,
+) -> str:
+    """The campaign page: its text, its state, and the address form while it takes actions
+    (with the visitor's errors when the form comes back)."""
+    return render_template(
+        "campaign.html",
+        campaign=campaign,
+        definition=definition,
+        state=state,
+        form=form if state.actionable else None,
+        error=error,
+        summary_html=service.render_markdown(definition.summary),
+    )
 
 
 def campaign_head(slug: str) -> CampaignHead | None:

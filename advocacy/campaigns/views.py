@@ -31,13 +31,6 @@ def campaign_page(slug: str) -> str:
         if campaign is None or version is None:  # deleted between the two queries
             abort(404)
         definition = service.definition_of(version)
-        return render_template(
-            "campaign.html",
-            campaign=campaign,
-            definition=definition,
-            state=state,
-            form=ActionForm() if state.actionable else None,
-            summary_html=service.render_markdown(definition.summary),
-        )
+        return pages.render_campaign(campaign, definition, state, ActionForm())
 
     return pages.serve((head.id, head.current_version_id, state), render)
