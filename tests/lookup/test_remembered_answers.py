@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, update
@@ -71,26 +72,20 @@ def test_a_new_roster_is_shown_at_once(
     assert names(after) == ["Ada Alder", "Bea Bramble"]
 
 
-def test_an_expired_address_is_asked_again(
-    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
+STALE_ROWS = {
+    "expired": update(LookupCacheEntry).values(expires_at=utcnow() - timedelta(seconds=1)),
+    "purged": delete(LookupCacheEntry),
+}
+
+
+@pytest.mark.parametrize("change", sorted(STALE_ROWS))
+def test_an_expired_or_purged_address_is_asked_again(
+    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path, change: str
 ) -> None:
     upstream.add_address(ADDRESS, nh_match())
     lookup(client)
-    lookup(client)
-    db.session.execute(
-        update(LookupCacheEntry).values(expires_at=utcnow() - timedelta(seconds=1))
-    )
-    db.session.commit()
-    lookup(client)
-    assert geocoder_calls(upstream) == 2
-
-
-def test_a_purged_cache_row_is_not_answered_from_memory(
-    app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
-) -> None:
-    upstream.add_address(ADDRESS, nh_match())
-    lookup(client)
-    db.session.query(LookupCacheEntry).delete()
+    lookup(client)  # remembered
+    db.session.execute(STALE_ROWS[change])
     db.session.commit()
     lookup(client)
     assert geocoder_calls(upstream) == 2
