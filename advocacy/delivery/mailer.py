@@ -243,16 +243,20 @@ def build_message(
     )
 
 
-def write_log(prepared: PreparedMessage, directory: str | Path) -> Path:
-    """``log`` mode: write the whole message to ``contact-<id>.eml`` (replacing a retry's copy)."""
+def write_log(prepared: PreparedMessage, directory: str | Path, name: str | None = None) -> Path:
+    """``log`` mode: write the whole message, with its envelope, to ``name`` in ``directory``
+    (default ``contact-<id>.eml``, replacing a retry's copy), atomically: a crash leaves at
+    most a ``.<kind>-*.tmp`` file, never half a message."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"contact-{prepared.contact_id}.eml"
+    name = name or f"contact-{prepared.contact_id}.eml"
+    target = folder / name
     header = (
         f"X-Envelope-From: {prepared.envelope_from}\r\n"
         f"X-Envelope-To: {', '.join(prepared.envelope_to)}\r\n"
     ).encode("ascii")
-    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".contact-", suffix=".tmp")
+    kind = name.split("-", 1)[0]
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{kind}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(header + prepared.as_bytes())

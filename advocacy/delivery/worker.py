@@ -461,9 +461,8 @@ class Worker:
                 html_alternative=bool(config["MAIL_HTML_ALTERNATIVE"]),
             )
             if mode == "log":
-                written = write_log(prepared, config["MAIL_LOG_DIR"])
-                if job.kind == "confirmation":
-                    written.replace(written.with_name(f"confirmation-{job.outbox_id}.eml"))
+                name = f"confirmation-{job.outbox_id}.eml" if job.kind == "confirmation" else None
+                write_log(prepared, config["MAIL_LOG_DIR"], name)
                 return Outcome("logged")
             if sender is None:  # pragma: no cover - guarded by process()
                 raise InvalidMessage("no SMTP sender")

@@ -158,7 +158,7 @@ def purge_expired_lookups(now: datetime) -> int:
 # What ``log`` delivery mode writes (delivery/mailer.py, delivery/worker.py, jobs/alerts.py),
 # and the temporary file of a write that crashed.
 _MAIL_LOG_FILE = re.compile(
-    r"(?:contact|confirmation|alert)-[^/]*\.eml|\.(?:contact|alert)-[^/]*\.tmp"
+    r"(?:contact|confirmation|alert)-[^/]*\.eml|\.(?:contact|confirmation|alert)-[^/]*\.tmp"
 )
 
 

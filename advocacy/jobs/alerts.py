@@ -19,14 +19,12 @@ so a worker's outcome committed just after the check is not skipped.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
+import secrets
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -42,6 +40,7 @@ from ..delivery.mailer import (
     address_domain,
     clean_header_text,
     normalise_address,
+    write_log,
 )
 from ..delivery.models import OutboxMessage
 from ..extensions import db
@@ -198,7 +197,9 @@ def send_alert(subject: str, body: str) -> str:
         envelope_to=(envelope_to,),
     )
     if mode == "log":
-        return str(_write_alert_log(prepared, Path(config["MAIL_LOG_DIR"])))
+        stamp = datetime.now().astimezone().strftime("%Y%m%dT%H%M%S")
+        name = f"alert-{stamp}-{secrets.token_hex(4)}.eml"
+        return str(write_log(prepared, config["MAIL_LOG_DIR"], name))
     smtp = SMTPSender(SMTPSettings.from_config(config))
     try:
         smtp.send(prepared)
@@ -207,25 +208,6 @@ def send_alert(subject: str, body: str) -> str:
     finally:
         smtp.close()
     return envelope_to
-
-
-def _write_alert_log(prepared: PreparedMessage, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().astimezone().strftime("%Y%m%dT%H%M%S")
-    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".alert-", suffix=".tmp")
-    target = folder / f"alert-{stamp}-{Path(temp_name).stem[-8:]}.eml"
-    header = (
-        f"X-Envelope-From: {prepared.envelope_from}\r\n"
-        f"X-Envelope-To: {', '.join(prepared.envelope_to)}\r\n"
-    ).encode("ascii")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(header + prepared.as_bytes())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def check_dead_letters(now: datetime) -> str:
