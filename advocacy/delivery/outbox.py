@@ -42,20 +42,24 @@ class UnknownCampaign(LookupError):
     """No campaign has the given slug."""
 
 
-def message_id_for(contact: Contact, mail_from: str) -> str:
-    """The Message-ID of ``contact``'s mail: the same on every try, so a retry is the same mail.
-
-    ``<contact-ID.HASH@DOMAIN>``: DOMAIN is MAIL_FROM's, HASH ties the id to the contact's
-    creation time so two databases (or a reset one) never produce the same id.
-    """
-    if contact.id is None:
-        raise ValueError("the contact has no id yet (flush first)")
-    created = contact.created_at
+def _stable_message_id(
+    label: str, digest_prefix: str, row_id: int | None, created: datetime, mail_from: str
+) -> str:
+    """``<LABEL-ID.HASH@DOMAIN>``: the same on every try; HASH ties the id to the row's
+    creation time, so two databases (or a reset one) never produce the same id."""
+    if row_id is None:
+        raise ValueError(f"no row id yet for a {label} Message-ID (flush first)")
     if created.tzinfo is None:  # not yet round-tripped through the UTC column type
         created = created.replace(tzinfo=UTC)
     stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-    digest = hashlib.sha256(f"{contact.id}:{stamp}".encode()).hexdigest()[:12]
-    return f"<contact-{contact.id}.{digest}@{address_domain(mail_from)}>"
+    digest = hashlib.sha256(f"{digest_prefix}{row_id}:{stamp}".encode()).hexdigest()[:12]
+    return f"<{label}-{row_id}.{digest}@{address_domain(mail_from)}>"
+
+
+def message_id_for(contact: Contact, mail_from: str) -> str:
+    """The Message-ID of ``contact``'s mail: the same on every try, so a retry is the same
+    mail. ``<contact-ID.HASH@DOMAIN>``, DOMAIN being MAIL_FROM's."""
+    return _stable_message_id("contact", "", contact.id, contact.created_at, mail_from)
 
 
 def enqueue(contact: Contact, *, held: bool = False) -> OutboxMessage:
@@ -107,14 +111,7 @@ def _new_row(contact: Contact, held: bool, now: datetime) -> OutboxMessage:
 
 def confirmation_message_id(action: Action, mail_from: str) -> str:
     """The Message-ID of the confirmation mail for ``action`` (stable across tries)."""
-    if action.id is None:
-        raise ValueError("the action has no id yet (flush first)")
-    created = action.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-    digest = hashlib.sha256(f"confirm:{action.id}:{stamp}".encode()).hexdigest()[:12]
-    return f"<confirm-{action.id}.{digest}@{address_domain(mail_from)}>"
+    return _stable_message_id("confirm", "confirm:", action.id, action.created_at, mail_from)
 
 
 def enqueue_confirmation(action: Action) -> OutboxMessage:
