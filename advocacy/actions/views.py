@@ -70,6 +70,14 @@ def _campaign_page(
     return render_campaign(campaign, definition, state, form, error), status
 
 
+def _action_or_404(campaign: Campaign, key: str) -> Action:
+    """The campaign's action with this submission key (its thank-you page's address)."""
+    action = service.action_by_key(key)
+    if action is None or action.campaign_id != campaign.id:
+        abort(404)
+    return action
+
+
 def _draft_for(campaign: Campaign) -> service.Draft | None:
     draft = service.Draft.from_session(session.get(DRAFT))
     if draft is None or draft.slug != campaign.slug:
@@ -375,9 +383,7 @@ def public_url(endpoint: str, **values: str) -> str:
 @blueprint.get("/c/<slug>/thanks/<key>")
 def thanks(slug: str, key: str) -> Page:
     campaign, definition = _campaign_or_404(slug)
-    action = service.action_by_key(key)
-    if action is None or action.campaign_id != campaign.id:
-        abort(404)
+    action = _action_or_404(campaign, key)
     constituent = constituent_values(
         action.constituent.name or "", action.constituent.city or "", action.constituent.state or ""
     )
@@ -428,9 +434,7 @@ def thanks(slug: str, key: str) -> Page:
 @limit_submissions
 def called(slug: str, key: str) -> Page:
     campaign, definition = _campaign_or_404(slug)
-    action = service.action_by_key(key)
-    if action is None or action.campaign_id != campaign.id:
-        abort(404)
+    action = _action_or_404(campaign, key)
     form = StepForm()
     target_id = request.form.get("target_id", "")
     recipient = next(
