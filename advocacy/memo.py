@@ -1,8 +1,9 @@
 """A small thread-safe, bounded, in-process memo (least recently used entries leave first).
 
-Used for answers that are expensive to build and cheap to check: every user revalidates the
-entry against the database on each request, so a memo never serves something stale; it only
-saves rebuilding what has not changed.
+Used for answers that are expensive to build and cheap to check: each user checks an entry
+against the database before serving it (on every request, or at most
+ADVOCACY_PUBLIC_CACHE_SECONDS after the last check), so a memo saves rebuilding what has not
+changed without serving anything older than that.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ not directory rows).
 from __future__ import annotations
 
 import logging
-import re
 from urllib.parse import quote
 
 from flask import (
@@ -30,7 +29,7 @@ from werkzeug.wrappers.response import Response
 from ..campaigns import service as campaign_service
 from ..campaigns.models import Campaign
 from ..campaigns.pages import render_campaign
-from ..campaigns.schema import SLUG_PATTERN, CampaignDefinition
+from ..campaigns.schema import CampaignDefinition
 from ..campaigns.templating import RenderError
 from ..lookup import directory
 from ..lookup.registry import STATES, state_info, state_name
@@ -51,8 +50,6 @@ Page = str | tuple[str, int] | Response
 
 
 def _campaign_or_404(slug: str) -> tuple[Campaign, CampaignDefinition]:
-    if re.fullmatch(SLUG_PATTERN, slug) is None:  # e.g. NUL, which PostgreSQL cannot compare
-        abort(404)
     campaign = campaign_service.get_campaign(slug)
     if campaign is None or campaign.current_version is None or campaign.status == "draft":
         abort(404)

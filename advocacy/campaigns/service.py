@@ -129,10 +129,16 @@ def list_campaigns() -> list[Campaign]:
     return list(db.session.scalars(select(Campaign).order_by(Campaign.slug)))
 
 
+def _could_be_slug(text: str) -> bool:
+    """A URL may carry anything, NUL included, which PostgreSQL refuses to compare: only
+    text that can be a slug is looked up."""
+    return bool(text) and len(text) <= 80 and _SLUG.fullmatch(text) is not None
+
+
 def get_campaign(slug: str) -> Campaign | None:
     """The campaign with this slug; None for any text that cannot be a slug (a URL may carry
     anything, NUL included, which PostgreSQL refuses to compare)."""
-    if not _SLUG.fullmatch(slug or "") or len(slug) > 80:
+    if not _could_be_slug(slug):
         return None
     return db.session.scalar(
         select(Campaign)
@@ -164,7 +170,7 @@ _HEAD_QUERY = select(
 
 
 def campaign_head(slug: str) -> CampaignHead | None:
-    if not _SLUG.fullmatch(slug or "") or len(slug) > 80:
+    if not _could_be_slug(slug):
         return None
     # A pooled connection of its own: no ORM session to open and close for one row.
     with db.engine.connect() as connection:
