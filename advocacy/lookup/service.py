@@ -248,7 +248,7 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     last check), so a repeated lookup does not rebuild the seat groups. Raises like
     ``lookup_address``."""
     if parts is not None:
-        cleaned, shown, material = _clean_parts(*parts)
+        _, shown, material = _clean_parts(*parts)
     else:
         shown = material = clean_address(raw_address)
     config = current_app.config
@@ -271,11 +271,7 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
             observe_lookup_cache(hit=True)
             return known.body
         answers.pop((key, shown))
-    geocoder = geocoder_from_config()
-    if parts is not None:
-        result = _resolve(shown, material, lambda: geocoder.geocode_parts(*cleaned), geocoder)
-    else:
-        result = _resolve(shown, material, lambda: geocoder.geocode(shown), geocoder)
+    result = lookup_parts(*parts) if parts is not None else lookup_address(shown)
     body = current_app.json.dumps(result.to_json()).encode("utf-8")
     if remembering and result.state:
         fresh = _freshness(key, result.state.lower())
