@@ -206,9 +206,12 @@ def _claimed_row_update(columns: tuple[str, ...], unexpired: bool = False) -> Up
 def _claimed_row_params(
     claim: Claim, job: Job, values: dict[str, Any], now: datetime | None = None
 ) -> dict[str, Any]:
-    params = {"w_id": job.outbox_id, "w_token": claim.token, "w_now": now}
-    params.update({f"v_{name}": value for name, value in values.items()})
-    return params
+    return {"w_id": job.outbox_id, "w_token": claim.token, "w_now": now, **_set_params(values)}
+
+
+def _set_params(values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of the SET clause built by these statements (``v_<column>``)."""
+    return {f"v_{name}": value for name, value in values.items()}
 
 
 @functools.lru_cache(maxsize=32)
@@ -544,7 +547,7 @@ class Worker:
             if job.contact_id is not None:  # a confirmation mail has no contact
                 session.execute(
                     _contact_update(tuple(sorted(contact))),
-                    {"w_id": job.contact_id, **{f"v_{k}": v for k, v in contact.items()}},
+                    {"w_id": job.contact_id, **_set_params(contact)},
                 )
             session.commit()
         except Exception:
