@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..campaigns.schema import CampaignDefinition, FixedTarget
-from ..lookup.directory import best_phone, get_legislators
-from ..lookup.models import Legislator
+from ..lookup.directory import LegislatorContact, best_phone, legislator_contacts
 from ..lookup.registry import state_info, state_name
 
 CHAMBERS_FOR_RULE = {
@@ -60,7 +59,7 @@ class Recipient:
         return asdict(self)
 
 
-def legislator_recipient(legislator: Legislator) -> Recipient:
+def legislator_recipient(legislator: LegislatorContact) -> Recipient:
     try:
         info = state_info(legislator.state)
         title = info.chamber_titles.get(legislator.chamber, "")
@@ -109,7 +108,7 @@ def recipients_for(definition: CampaignDefinition, legislator_ids: list[str]) ->
     allowed = CHAMBERS_FOR_RULE.get(rule or "", set())
     chosen: list[Recipient] = []
     seen: set[str] = set()
-    found = get_legislators(legislator_ids)
+    found = legislator_contacts(legislator_ids)
     for person_id in legislator_ids:
         legislator = found.get(person_id)
         if legislator is None or legislator.chamber not in allowed or person_id in seen:

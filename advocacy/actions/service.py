@@ -11,14 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
-from ..campaigns.models import Campaign, CampaignVersion
 from ..campaigns.schema import CampaignDefinition
 from ..dbtypes import utcnow
-from ..delivery.outbox import enqueue_confirmation, enqueue_new
+from ..delivery import outbox
 from ..extensions import db
 from ..lookup.service import LookupResult
 from . import confirmation
@@ -35,9 +34,11 @@ class ActionProblem(ValueError):
 
 
 class AlreadyActed(Exception):
-    def __init__(self, action: Action) -> None:
+    """The same person took part in this campaign within the duplicate window (``when``)."""
+
+    def __init__(self, when: datetime) -> None:
         super().__init__("already acted")
-        self.action = action
+        self.when = when
 
 
 @dataclass
@@ -136,29 +137,60 @@ def duplicate_key(email: str, campaign_id: int) -> str:
     return hashlib.sha256(f"{campaign_id}:{email.strip().lower()}".encode()).hexdigest()
 
 
-def recent_action(email: str, campaign_id: int) -> Action | None:
-    """The same person's action on this campaign within the duplicate window, if any.
+def _counts_as_recent() -> ColumnElement[bool]:
+    """An action made since :since that was confirmed, needs no confirmation or may still be
+    confirmed (before :now)."""
+    return and_(
+        Action.created_at > bindparam("since"),
+        or_(
+            Action.confirm_by.is_(None),
+            Action.confirmed_at.is_not(None),
+            Action.confirm_by > bindparam("now"),
+        ),
+    )
+
+
+# Built once: every submission runs them.
+_RECENT_QUERY = (
+    select(Action.created_at)
+    .where(Action.duplicate_key == bindparam("duplicate_key"), _counts_as_recent())
+    .order_by(Action.created_at.desc())
+    .limit(1)
+)
+# The action with this submission key if there is one, else the same person's recent one.
+_SAME_OR_RECENT_QUERY = (
+    select(Action.submission_key, Action.created_at)
+    .where(
+        or_(
+            Action.submission_key == bindparam("submission_key"),
+            and_(Action.duplicate_key == bindparam("duplicate_key"), _counts_as_recent()),
+        )
+    )
+    .order_by(
+        (Action.submission_key == bindparam("submission_key")).desc(),
+        Action.created_at.desc(),
+    )
+    .limit(1)
+)
+
+
+def _recent_window(now: datetime) -> dict[str, Any]:
+    window = timedelta(hours=current_app.config["DUPLICATE_WINDOW_HOURS"])
+    return {"since": now - window, "now": now}
+
+
+def recent_action(email: str, campaign_id: int) -> datetime | None:
+    """When the same person acted on this campaign within the duplicate window, if they did.
 
     An action never confirmed by email in time does not count: it sent nothing, and whoever
     typed someone else's address must not keep that person from acting. One still waiting
     for its confirmation does count (otherwise each new try would mail the address again).
     """
-    window = timedelta(hours=current_app.config["DUPLICATE_WINDOW_HOURS"])
-    now = utcnow()
-    return db.session.scalar(
-        select(Action)
-        .where(
-            Action.duplicate_key == duplicate_key(email, campaign_id),
-            Action.created_at > now - window,
-            or_(
-                Action.confirm_by.is_(None),
-                Action.confirmed_at.is_not(None),
-                Action.confirm_by > now,
-            ),
-        )
-        .order_by(Action.created_at.desc())
-        .limit(1)
+    parameters = {"duplicate_key": duplicate_key(email, campaign_id), **_recent_window(utcnow())}
+    found: datetime | None = (
+        db.session.connection().execute(_RECENT_QUERY, parameters).scalar_one_or_none()
     )
+    return found
 
 
 def valid_submission_key(value: str) -> bool:
@@ -244,68 +276,88 @@ def capped_targets(
 
 
 def submit(
-    campaign: Campaign,
-    version: CampaignVersion,
+    campaign_id: int,
+    version_id: int,
     definition: CampaignDefinition,
     draft: Draft,
     bodies: dict[str, str],
-) -> Action:
+) -> None:
     """Record the action, one contact per reachable recipient, and their outbox rows in ONE
-    transaction. Double submits return the first action; repeats within the window raise.
+    transaction. A double submit (same submission key) records nothing more; a repeat within
+    the window raises ``AlreadyActed``; a message the visitor must fix, ``ActionProblem``.
 
     Submissions by the same person to the same campaign (same ``duplicate_key``) are
     serialised, so simultaneous requests (a double click, two tabs, a retried POST) make one
-    action: the first commits, the others then find it (same submission key: they return it;
+    action: the first commits, the others then find it (same submission key: nothing to do;
     another key: ``AlreadyActed``).
 
     A campaign with a per-legislator daily cap also serialises all its submissions (after the
     per-person lock, always in that order) while the cap is counted and the contacts written,
     so two visitors cannot both take the last place: PostgreSQL takes a second advisory lock
     for the campaign; SQLite's write lock already covers it.
+
+    The messages are filled in before any lock is taken, so the lock is held only for the
+    checks and the inserts.
     """
+    messages = fill_messages(definition, draft)
     session = db.session
-    key = duplicate_key(draft.email, campaign.id)
+    key = duplicate_key(draft.email, campaign_id)
     try:
         _serialise(key)
         if per_legislator_cap(definition) is not None:
-            _serialise(hashlib.sha256(f"cap:{campaign.id}".encode()).hexdigest())
-        existing = action_by_key(draft.submission_key)
-        if existing is not None:
+            _serialise(hashlib.sha256(f"cap:{campaign_id}".encode()).hexdigest())
+        now = utcnow()
+        found = (
+            session.connection()
+            .execute(
+                _SAME_OR_RECENT_QUERY,
+                {
+                    "submission_key": draft.submission_key,
+                    "duplicate_key": key,
+                    **_recent_window(now),
+                },
+            )
+            .first()
+        )
+        if found is not None:
             session.commit()  # ends the transaction (and the lock)
-            return existing
-        earlier = recent_action(draft.email, campaign.id)
-        if earlier is not None:
-            session.commit()
-            raise AlreadyActed(earlier)
-        action = _new_action(campaign, version, definition, draft, bodies, key)
+            if found.submission_key == draft.submission_key:
+                return
+            raise AlreadyActed(found.created_at)
+        _record_action(campaign_id, version_id, definition, draft, messages, bodies, key, now)
         session.commit()
     except IntegrityError:
         # Only possible if another request got past the lock (e.g. a different duplicate
-        # key for the same submission): the other request won. Show its result.
+        # key for the same submission): the other request won, and shows its result.
         session.rollback()
-        winner = action_by_key(draft.submission_key)
-        if winner is None:
+        if action_by_key(draft.submission_key) is None:
             raise
-        return winner
     except BaseException:
-        session.rollback()  # nothing half-written stays in the session
+        session.rollback()  # nothing half-written stays in the transaction
         raise
-    return action
 
 
-def _new_action(
-    campaign: Campaign,
-    version: CampaignVersion,
+# Built once: every submission runs them (one statement per table, RETURNING the new ids).
+_INSERT_CONSTITUENT = insert(Constituent).returning(Constituent.id)
+_INSERT_ACTION = insert(Action).returning(Action.id)
+# RETURNING rows may come in any order (asking for the parameters' order would make SQLite
+# insert one row per statement); each carries what its outbox row needs.
+_INSERT_CONTACTS = insert(Contact).returning(Contact.id, Contact.channel)
+
+
+def _record_action(
+    campaign_id: int,
+    version_id: int,
     definition: CampaignDefinition,
     draft: Draft,
+    messages: list[FilledMessage],
     bodies: dict[str, str],
     key: str,
-) -> Action:
-    """Add the action, its contacts and outbox rows to the session (flushed, not committed)."""
-    now = utcnow()
-    messages = fill_messages(definition, draft)
+    now: datetime,
+) -> None:
+    """Insert the action, its constituent, contacts and outbox rows (not committed)."""
     capped = capped_targets(
-        campaign.id,
+        campaign_id,
         definition,
         [m.recipient.id for m in messages if m.recipient.kind == "legislator"],
         now,
@@ -331,7 +383,7 @@ def _new_action(
 
     mode = definition.message.mode
     bodies_to_send = []
-    for message in reachable:  # every check before anything is added to the session
+    for message in reachable:  # every check before anything is written
         body = message.body
         if mode != "locked":
             body = _checked_text(
@@ -342,66 +394,93 @@ def _new_action(
         bodies_to_send.append(body)
 
     hold = confirmation.required() and any(m.recipient.channel == "email" for m in reachable)
-    constituent = Constituent(
-        name=draft.name,
-        email=draft.email,
-        phone=draft.phone or None,
-        street_address=draft.street_address,
-        city=draft.city or None,
-        state=draft.state or None,
-        zip_code=draft.zip_code or None,
-        opt_in=draft.opt_in,
-        created_at=now,
+    connection = db.session.connection()
+    constituent_id = connection.execute(
+        _INSERT_CONSTITUENT,
+        {
+            "name": draft.name,
+            "email": draft.email,
+            "phone": draft.phone or None,
+            "street_address": draft.street_address,
+            "city": draft.city or None,
+            "state": draft.state or None,
+            "zip_code": draft.zip_code or None,
+            "opt_in": draft.opt_in,
+            "created_at": now,
+            "anonymised_at": None,
+        },
+    ).scalar_one()
+    action_id = connection.execute(
+        _INSERT_ACTION,
+        {
+            "submission_key": draft.submission_key,
+            "campaign_id": campaign_id,
+            "campaign_version_id": version_id,
+            "constituent_id": constituent_id,
+            "duplicate_key": key,
+            "matched_address": draft.matched_address or None,
+            "state": draft.state or None,
+            "legislator_ids": list(dict.fromkeys(draft.legislator_ids)),
+            "capped_target_ids": sorted(capped) or None,
+            "confirm_by": confirmation.deadline(now) if hold else None,
+            "confirmed_at": None,
+            "created_at": now,
+        },
+    ).scalar_one()
+    outbox_rows = [outbox.confirmation_row(action_id, now, now)] if hold else []
+    if not reachable:
+        outbox.insert_rows(connection, outbox_rows)
+        return
+    contact_rows = [
+        _contact_row(action_id, campaign_id, version_id, message, body, hold, now)
+        for message, body in zip(reachable, bodies_to_send, strict=True)
+    ]
+    inserted = connection.execute(_INSERT_CONTACTS, contact_rows).all()
+    outbox_rows.extend(
+        outbox.contact_row(contact_id, now, held=hold, now=now)
+        for contact_id, channel in sorted(inserted)
+        if channel == "email"
     )
-    action = Action(
-        submission_key=draft.submission_key,
-        campaign_id=campaign.id,
-        campaign_version_id=version.id,
-        constituent=constituent,
-        duplicate_key=key,
-        matched_address=draft.matched_address or None,
-        state=draft.state or None,
-        legislator_ids=list(dict.fromkeys(draft.legislator_ids)),
-        capped_target_ids=sorted(capped) or None,
-        confirm_by=confirmation.deadline(now) if hold else None,
-        created_at=now,
-    )
-    db.session.add(action)
-    emails = []
-    for message, body in zip(reachable, bodies_to_send, strict=True):
-        recipient = message.recipient
-        contact = Contact(
-            action=action,
-            campaign_id=campaign.id,
-            campaign_version_id=version.id,
-            channel=recipient.channel,
-            target_kind=recipient.kind,
-            target_id=recipient.id,
-            target_name=recipient.name,
-            target_title=recipient.title or None,
-            target_party=recipient.party or None,
-            target_email=recipient.email or None,
-            target_phone=recipient.phone or None,
-            target_state=recipient.state or None,
-            target_chamber=recipient.chamber or None,
-            target_district=recipient.district or None,
-            subject=message.subject,
-            body=body,
-            personalised=body.strip() != message.body.strip(),
-            status=(
-                ("unconfirmed" if hold else "queued") if recipient.channel == "email" else "logged"
-            ),
-            created_at=now,
-        )
-        db.session.add(contact)
-        if recipient.channel == "email":
-            emails.append(contact)
-    if emails:
-        enqueue_new(emails, held=hold)
-    if hold:
-        enqueue_confirmation(action)
-    db.session.flush()
-    return action
+    outbox.insert_rows(connection, outbox_rows)
+
+
+def _contact_row(
+    action_id: int,
+    campaign_id: int,
+    version_id: int,
+    message: FilledMessage,
+    body: str,
+    hold: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    recipient = message.recipient
+    if recipient.channel == "email":
+        status = "unconfirmed" if hold else "queued"
+    else:
+        status = "logged"
+    return {
+        "action_id": action_id,
+        "campaign_id": campaign_id,
+        "campaign_version_id": version_id,
+        "channel": recipient.channel,
+        "target_kind": recipient.kind,
+        "target_id": recipient.id,
+        "target_name": recipient.name,
+        "target_title": recipient.title or None,
+        "target_party": recipient.party or None,
+        "target_email": recipient.email or None,
+        "target_phone": recipient.phone or None,
+        "target_state": recipient.state or None,
+        "target_chamber": recipient.chamber or None,
+        "target_district": recipient.district or None,
+        "subject": message.subject,
+        "body": body,
+        "personalised": body.strip() != message.body.strip(),
+        "status": status,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
 
 
 def _call_contact(action_id: int, target_id: str) -> Contact | None:

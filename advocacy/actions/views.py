@@ -11,6 +11,7 @@ not directory rows).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from urllib.parse import quote
 
 from flask import (
@@ -27,13 +28,13 @@ from flask import (
 from werkzeug.wrappers.response import Response
 
 from ..campaigns import service as campaign_service
-from ..campaigns.models import Campaign
-from ..campaigns.pages import render_campaign
+from ..campaigns.pages import published, render_campaign
 from ..campaigns.schema import CampaignDefinition
+from ..campaigns.service import PublishedCampaign
 from ..campaigns.templating import RenderError
 from ..lookup import directory
 from ..lookup.registry import STATES, state_info, state_name
-from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
+from ..lookup.service import BadAddress, CensusUnavailable, lookup_remembered
 from ..lookup.views import natural_key
 from ..security import limit_submissions
 from . import confirmation, service
@@ -49,15 +50,16 @@ ALREADY = "already_acted"
 Page = str | tuple[str, int] | Response
 
 
-def _campaign_or_404(slug: str) -> tuple[Campaign, CampaignDefinition]:
-    campaign = campaign_service.get_campaign(slug)
-    if campaign is None or campaign.current_version is None or campaign.status == "draft":
+def _campaign_or_404(slug: str) -> tuple[PublishedCampaign, CampaignDefinition]:
+    # A form post reads the campaign's status now; a page may show it a second late.
+    campaign = published(slug, fresh=request.method != "GET")
+    if campaign is None:
         abort(404)
-    return campaign, campaign_service.definition_of(campaign.current_version)
+    return campaign, campaign.definition
 
 
 def _campaign_page(
-    campaign: Campaign,
+    campaign: PublishedCampaign,
     definition: CampaignDefinition,
     form: ActionForm | None,
     status: int,
@@ -67,7 +69,7 @@ def _campaign_page(
     return render_campaign(campaign, definition, state, form, error), status
 
 
-def _action_or_404(campaign: Campaign, key: str) -> Action:
+def _action_or_404(campaign: PublishedCampaign, key: str) -> Action:
     """The campaign's action with this submission key (its thank-you page's address)."""
     action = service.action_by_key(key)
     if action is None or action.campaign_id != campaign.id:
@@ -75,14 +77,14 @@ def _action_or_404(campaign: Campaign, key: str) -> Action:
     return action
 
 
-def _draft_for(campaign: Campaign) -> service.Draft | None:
+def _draft_for(campaign: PublishedCampaign) -> service.Draft | None:
     draft = service.Draft.from_session(session.get(DRAFT))
     if draft is None or draft.slug != campaign.slug:
         return None
     return draft
 
 
-def _not_actionable(campaign: Campaign, definition: CampaignDefinition) -> tuple[str, int]:
+def _not_actionable(campaign: PublishedCampaign, definition: CampaignDefinition) -> tuple[str, int]:
     """The campaign stopped taking part (paused, closed...): its page, with 409, says why.
 
     (The one POST answered directly besides form errors: posting again changes nothing.)
@@ -91,9 +93,9 @@ def _not_actionable(campaign: Campaign, definition: CampaignDefinition) -> tuple
     return _campaign_page(campaign, definition, None, 409)
 
 
-def _already(slug: str, earlier: Action) -> Response:
+def _already(slug: str, when: datetime) -> Response:
     session.pop(DRAFT, None)
-    session[ALREADY] = {"slug": slug, "when": service.format_when(earlier.created_at)}
+    session[ALREADY] = {"slug": slug, "when": service.format_when(when)}
     return redirect(url_for(".already", slug=slug), 303)
 
 
@@ -125,10 +127,9 @@ def start(slug: str) -> Page:
     earlier = service.recent_action(email, campaign.id)
     if earlier is not None:
         return _already(slug, earlier)
-    assert campaign.current_version is not None  # noqa: S101 - checked by _campaign_or_404
     draft = service.Draft(
         slug=slug,
-        version_id=campaign.current_version.id,
+        version_id=campaign.version_id,
         name=" ".join(form.name.data.split()),
         email=email,
         street_address=" ".join(form.street_address.data.split()),
@@ -136,7 +137,7 @@ def start(slug: str) -> Page:
         opt_in=bool(form.opt_in.data),
     )
     try:
-        result = lookup_address(draft.street_address)
+        result = lookup_remembered(draft.street_address)
     except BadAddress as exc:
         form.street_address.errors = [str(exc)]
         return _campaign_page(campaign, definition, form, 400)
@@ -286,7 +287,7 @@ def write(slug: str) -> Page:
 
 
 def _write_page(
-    campaign: Campaign,
+    campaign: PublishedCampaign,
     definition: CampaignDefinition,
     draft: service.Draft,
     form: StepForm,
@@ -327,27 +328,37 @@ def _write_page(
     ), status
 
 
+def _thanks_if_sent(campaign: PublishedCampaign, key: str) -> Response | None:
+    """A double submit of a message already sent: its thank-you page."""
+    if not service.valid_submission_key(key):
+        return None
+    done = service.action_by_key(key)
+    if done is None or done.campaign_id != campaign.id:
+        return None
+    return redirect(url_for(".thanks", slug=campaign.slug, key=key), 303)
+
+
 @blueprint.post("/c/<slug>/send")
 @limit_submissions
 def send(slug: str) -> Page:
     campaign, definition = _campaign_or_404(slug)
     form = StepForm()
     key = request.form.get("submission_key", "")
-    if not service.valid_submission_key(key):
-        key = ""
-    done = service.action_by_key(key) if key else None
-    if done is not None and done.campaign_id == campaign.id:  # a double submit
-        return redirect(url_for(".thanks", slug=slug, key=key), 303)
     draft = _draft_for(campaign)
-    if draft is None or not form.validate_on_submit() or key != draft.submission_key:
+    # Sending ends the draft, so a second click (or a reload) on a sent message has none:
+    # its thank-you page. With the draft still there, ``submit`` finds the first action.
+    if draft is None or key != draft.submission_key or not form.validate_on_submit():
         flash("Your message was not sent: the page had expired. Please start again.", "error")
-        return redirect(url_for("campaigns.campaign_page", slug=slug), 303)
+        return _thanks_if_sent(campaign, key) or redirect(
+            url_for("campaigns.campaign_page", slug=slug), 303
+        )
     if not campaign_service.public_state(campaign).actionable:
-        return _not_actionable(campaign, definition)
-    version = campaign.current_version
-    if version is None or version.id != draft.version_id:
+        return _thanks_if_sent(campaign, key) or _not_actionable(campaign, definition)
+    if campaign.version_id != draft.version_id:
+        if (done := _thanks_if_sent(campaign, key)) is not None:
+            return done
         # The campaign changed while the visitor was writing: show the new text first.
-        draft.version_id = version.id if version else draft.version_id
+        draft.version_id = campaign.version_id
         session[DRAFT] = draft.to_session()
         flash(
             "Nothing was sent: this campaign's message was just updated. "
@@ -357,14 +368,12 @@ def send(slug: str) -> Page:
         return redirect(url_for(".write", slug=slug), 303)
     edits = {k: v for k, v in request.form.items() if k.startswith("body-")}
     try:
-        service.submit(campaign, version, definition, draft, edits)
+        service.submit(campaign.id, campaign.version_id, definition, draft, edits)
     except service.AlreadyActed as exc:
-        return _already(slug, exc.action)
+        return _already(slug, exc.when)
     except (service.ActionProblem, RenderError) as exc:
         return _write_page(campaign, definition, draft, form, edits, str(exc), 400)
     session.pop(DRAFT, None)
-    # ``key`` is the action's submission key (checked above): reading it from the committed
-    # action would load the row again.
     return redirect(url_for(".thanks", slug=slug, key=key), 303)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from flask import Flask, current_app, g, render_template, session
 from flask_wtf import FlaskForm
@@ -23,13 +24,16 @@ from ..memo import Memo
 from . import service
 from .models import Campaign
 from .schema import CampaignDefinition
-from .service import CampaignHead, PublicState
+from .service import CampaignHead, PublicState, PublishedCampaign
 
 clock = time.monotonic  # replaced in tests to move time on
 MAX_PAGES = 128
 MAX_HEADS = 1024
 EXTENSION_KEY = "advocacy.page_cache"
 HEADS_KEY = "advocacy.campaign_heads"
+MAX_DEFINITIONS = 256
+DEFINITIONS_KEY = "advocacy.campaign_definitions"
+PUBLISHED_KEY = "advocacy.published_campaigns"
 
 
 class PageCache(Memo[str]):
@@ -44,10 +48,26 @@ class PageCache(Memo[str]):
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = PageCache()
     app.extensions[HEADS_KEY] = Memo(MAX_HEADS)
+    app.extensions[DEFINITIONS_KEY] = Memo(MAX_DEFINITIONS)
+    app.extensions[PUBLISHED_KEY] = Memo(MAX_HEADS)
+
+
+def published(slug: str, *, fresh: bool) -> PublishedCampaign | None:
+    """The published campaign for the action flow, its version's validated definition kept in
+    memory. Its status and current version are read from the database when ``fresh`` (form
+    posts), else at most ADVOCACY_PUBLIC_CACHE_SECONDS late (pages)."""
+    definitions = current_app.extensions[DEFINITIONS_KEY]
+
+    def load() -> PublishedCampaign | None:
+        return service.published_campaign(slug, definitions)
+
+    if fresh:
+        return load()
+    return _checked_recently(current_app.extensions[PUBLISHED_KEY], slug, load)
 
 
 def render_campaign(
-    campaign: Campaign,
+    campaign: Campaign | PublishedCampaign,
     definition: CampaignDefinition,
     state: PublicState,
     form: FlaskForm | None,
@@ -66,21 +86,32 @@ def render_campaign(
     )
 
 
+Loaded = TypeVar("Loaded")
+
+
+def _checked_recently(
+    memo: Memo[tuple[float, Loaded]], key: Hashable, load: Callable[[], Loaded]
+) -> Loaded:
+    """``load()``, or what it gave less than ADVOCACY_PUBLIC_CACHE_SECONDS ago in this process."""
+    seconds = float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
+    if seconds <= 0:
+        return load()
+    now = clock()
+    known = memo.get(key)
+    if known is not None and now - known[0] < seconds:
+        return known[1]
+    value = load()
+    memo.put(key, (now, value))
+    return value
+
+
 def campaign_head(slug: str) -> CampaignHead | None:
     """The campaign's status and current version: from the database, or from this process's
     memory if it asked less than ADVOCACY_PUBLIC_CACHE_SECONDS ago (so a change shows on the
     public page within that time; sending always reads the database)."""
-    seconds = float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
-    if seconds <= 0:
-        return service.campaign_head(slug)
-    heads: Memo[tuple[float, CampaignHead | None]] = current_app.extensions[HEADS_KEY]
-    now = clock()
-    known = heads.get(slug)
-    if known is not None and now - known[0] < seconds:
-        return known[1]
-    head = service.campaign_head(slug)
-    heads.put(slug, (now, head))
-    return head
+    return _checked_recently(
+        current_app.extensions[HEADS_KEY], slug, lambda: service.campaign_head(slug)
+    )
 
 
 def page_cache() -> PageCache:

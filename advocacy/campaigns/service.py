@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..memo import Memo
 from .loader import Problem, campaign_files, content_hash, load_file
 from .models import Campaign, CampaignVersion
 from .schema import SLUG_PATTERN, CampaignDefinition
@@ -176,6 +177,59 @@ def campaign_head(slug: str) -> CampaignHead | None:
     with db.engine.connect() as connection:
         row = connection.execute(_HEAD_QUERY, {"slug": slug}).first()
     return None if row is None else CampaignHead(*row)
+
+
+class PublishedCampaign(NamedTuple):
+    """A campaign the public may see, as the action flow needs it (see ``pages.published``)."""
+
+    id: int
+    slug: str
+    status: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    version_id: int
+    definition: CampaignDefinition
+
+
+# Built once: every step of the action flow runs it.
+_PUBLISHED_QUERY = (
+    select(
+        Campaign.id,
+        Campaign.slug,
+        Campaign.status,
+        Campaign.starts_at,
+        Campaign.ends_at,
+        CampaignVersion.id,
+        CampaignVersion.content_hash,
+    )
+    .join(CampaignVersion, CampaignVersion.id == Campaign.current_version_id)
+    .where(Campaign.slug == bindparam("slug"), Campaign.status != "draft")
+)
+_DEFINITION_QUERY = select(CampaignVersion.definition).where(
+    CampaignVersion.id == bindparam("version_id")
+)
+
+
+def published_campaign(
+    slug: str, definitions: Memo[CampaignDefinition]
+) -> PublishedCampaign | None:
+    """The campaign with this slug unless it is a draft or has no version: its status read
+    now, its current version's definition from ``definitions`` when known there (a saved
+    version never changes; the key holds its content hash too, so a reset database reusing
+    an id is not mistaken for it)."""
+    if not _could_be_slug(slug):
+        return None
+    connection = db.session.connection()
+    row = connection.execute(_PUBLISHED_QUERY, {"slug": slug}).first()
+    if row is None:
+        return None
+    *head, version_id, digest = row
+    definition = definitions.get((version_id, digest))
+    if definition is None:
+        data = connection.execute(_DEFINITION_QUERY, {"version_id": version_id}).scalar_one()
+        definition = CampaignDefinition.model_validate(data)
+        definitions.put((version_id, digest), definition)
+    return PublishedCampaign(*head, version_id, definition)
 
 
 def definition_of(version: CampaignVersion) -> CampaignDefinition:

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import Connection, CursorResult
 
 from ..actions.models import Action, Constituent, Contact
 from ..campaigns.models import Campaign
@@ -83,35 +83,59 @@ def enqueue(contact: Contact, *, held: bool = False) -> OutboxMessage:
     return _new_row(contact, held, utcnow())
 
 
-def enqueue_new(contacts: list[Contact], *, held: bool = False) -> list[OutboxMessage]:
-    """``enqueue`` for email contacts added in this transaction: one flush for all of them
-    and no look-up of an existing row (a contact made a moment ago has none)."""
-    if any(contact.channel != "email" for contact in contacts):
-        raise ValueError("only email contacts are delivered")
-    db.session.add_all(contacts)
-    db.session.flush()
-    now = utcnow()
-    return [_new_row(contact, held, now) for contact in contacts]
+def _new_row_values(
+    kind: str,
+    contact_id: int | None,
+    action_id: int | None,
+    status: str,
+    message_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "contact_id": contact_id,
+        "action_id": action_id,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "message_id": message_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def contact_row(
+    contact_id: int, contact_created: datetime, *, held: bool, now: datetime
+) -> dict[str, Any]:
+    """The outbox row (column values) of a new email contact: due now, or ``held``."""
+    mail_from = current_app.config["MAIL_FROM"]
+    message_id = _stable_message_id("contact", "", contact_id, contact_created, mail_from)
+    status = "held" if held else "pending"
+    return _new_row_values("contact", contact_id, None, status, message_id, now)
+
+
+def confirmation_row(action_id: int, action_created: datetime, now: datetime) -> dict[str, Any]:
+    """The outbox row (column values) of the mail asking a new action's visitor to confirm."""
+    mail_from = current_app.config["MAIL_FROM"]
+    message_id = _stable_message_id("confirm", "confirm:", action_id, action_created, mail_from)
+    return _new_row_values("confirmation", None, action_id, "pending", message_id, now)
+
+
+_INSERT_ROWS = insert(OutboxMessage)
+
+
+def insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write new outbox rows (from ``contact_row``/``confirmation_row``) in the caller's
+    transaction: one statement for all of them. For contacts and actions inserted a moment
+    ago in the same transaction, which cannot have a row yet."""
+    if rows:
+        connection.execute(_INSERT_ROWS, rows)
 
 
 def _new_row(contact: Contact, held: bool, now: datetime) -> OutboxMessage:
-    message = OutboxMessage(
-        kind="contact",
-        contact_id=contact.id,
-        status="held" if held else "pending",
-        attempts=0,
-        next_attempt_at=now,
-        message_id=message_id_for(contact, current_app.config["MAIL_FROM"]),
-        created_at=now,
-        updated_at=now,
-    )
+    message = OutboxMessage(**contact_row(contact.id, contact.created_at, held=held, now=now))
     db.session.add(message)
     return message
-
-
-def confirmation_message_id(action: Action, mail_from: str) -> str:
-    """The Message-ID of the confirmation mail for ``action`` (stable across tries)."""
-    return _stable_message_id("confirm", "confirm:", action.id, action.created_at, mail_from)
 
 
 def enqueue_confirmation(action: Action) -> OutboxMessage:
@@ -126,18 +150,7 @@ def enqueue_confirmation(action: Action) -> OutboxMessage:
     )
     if existing is not None:
         return existing
-    now = utcnow()
-    message = OutboxMessage(
-        kind="confirmation",
-        contact_id=None,
-        action_id=action.id,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        message_id=confirmation_message_id(action, current_app.config["MAIL_FROM"]),
-        created_at=now,
-        updated_at=now,
-    )
+    message = OutboxMessage(**confirmation_row(action.id, action.created_at, utcnow()))
     db.session.add(message)
     return message
 

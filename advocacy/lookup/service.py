@@ -203,12 +203,13 @@ def lookup_parts(
 
 @dataclass(frozen=True)
 class _Answer:
-    """A JSON answer and what it was built from (the cache row and the state's roster)."""
+    """An answer and what it was built from (the cache row and the state's roster)."""
 
     cached_at: datetime
     state: str
     synced_at: datetime | None
-    body: bytes  # the JSON text, ready to send
+    result: LookupResult  # read, never changed, by whoever it is served to
+    body: bytes  # its JSON text, ready to send
     checked: float  # clock() when the database last said it was still right
 
 
@@ -223,6 +224,8 @@ def remembered_answers() -> Memo[_Answer]:
             "advocacy.lookup_answers", Memo(MAX_REMEMBERED_ANSWERS)
         )
     return memo  # type: ignore[no-any-return]
+
+
 # Built once: checks a remembered answer against the database on every request.
 _FRESHNESS_QUERY = (
     select(LookupCacheEntry.created_at, LookupCacheEntry.expires_at, DirectoryState.synced_at)
@@ -234,19 +237,42 @@ _FRESHNESS_QUERY = (
 
 def _freshness(key: str, state: str) -> tuple[datetime, datetime, datetime | None] | None:
     """(cached at, expires at, the state's roster synced at) of a cached address, if any."""
-    with db.engine.connect() as connection:
-        row = connection.execute(_FRESHNESS_QUERY, {"key": key, "state": state}).first()
+    # The request's own connection: a form post goes on to use it.
+    row = db.session.connection().execute(_FRESHNESS_QUERY, {"key": key, "state": state}).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
-def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
-    """The JSON answer of ``/api/lookup`` for an address, or for its parts.
+def _still_right(memo_key: tuple[str, str], max_age: float) -> _Answer | None:
+    """The remembered answer under ``memo_key`` if the database still agrees with it (asked
+    unless it agreed less than ``max_age`` seconds ago); a stale one is forgotten."""
+    answers = remembered_answers()
+    known = answers.get(memo_key)
+    if known is None:
+        return None
+    now = clock()
+    if now - known.checked < max_age:
+        return known
+    fresh = _freshness(memo_key[0], known.state)
+    if (
+        fresh is not None
+        and fresh[1] > utcnow()
+        and (fresh[0], fresh[2]) == (known.cached_at, known.synced_at)
+    ):
+        answers.put(memo_key, dataclasses.replace(known, checked=now))
+        return known
+    answers.pop(memo_key)
+    return None
+
+
+def _remembering_lookup(
+    raw_address: str, parts: Parts | None, max_age: float
+) -> tuple[LookupResult, bytes]:
+    """``lookup_address`` (or ``lookup_parts``) and the answer's JSON text.
 
     An answer built from a cached address is remembered in this process and served again
     while its cache row and its state's roster are still the ones it was built from (one
-    query checks both, on every request or at most ADVOCACY_PUBLIC_CACHE_SECONDS after the
-    last check), so a repeated lookup does not rebuild the seat groups. Raises like
-    ``lookup_address``."""
+    query checks both, or none if it did so less than ``max_age`` seconds ago), so a
+    repeated lookup does not rebuild the seat groups."""
     if parts is not None:
         _, shown, material = _clean_parts(*parts)
     else:
@@ -254,33 +280,35 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     config = current_app.config
     key = _cache_key(material, config["CENSUS_BENCHMARK"], config["CENSUS_VINTAGE"])
     remembering = not config.get("OPENSTATES_API_KEY")  # a cross-check asks Open States live
-    answers = remembered_answers()
-    known = answers.get((key, shown)) if remembering else None
+    known = _still_right((key, shown), max_age) if remembering else None
     if known is not None:
-        now = clock()
-        if now - known.checked < float(config.get("PUBLIC_CACHE_SECONDS") or 0):
-            observe_lookup_cache(hit=True)
-            return known.body
-        fresh = _freshness(key, known.state)
-        if (
-            fresh is not None
-            and fresh[1] > utcnow()
-            and (fresh[0], fresh[2]) == (known.cached_at, known.synced_at)
-        ):
-            answers.put((key, shown), dataclasses.replace(known, checked=now))
-            observe_lookup_cache(hit=True)
-            return known.body
-        answers.pop((key, shown))
+        observe_lookup_cache(hit=True)
+        return dataclasses.replace(known.result, from_cache=True), known.body
     result = lookup_parts(*parts) if parts is not None else lookup_address(shown)
     body = current_app.json.dumps(result.to_json()).encode("utf-8")
     if remembering and result.state:
         fresh = _freshness(key, result.state.lower())
         if fresh is not None:
-            answers.put(
+            remembered_answers().put(
                 (key, shown),
-                _Answer(fresh[0], result.state.lower(), fresh[2], body, clock()),
+                _Answer(fresh[0], result.state.lower(), fresh[2], result, body, clock()),
             )
-    return body
+    return result, body
+
+
+def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
+    """The JSON answer of ``/api/lookup`` for an address, or for its parts. A remembered
+    answer is checked against the database at most every ADVOCACY_PUBLIC_CACHE_SECONDS.
+    Raises like ``lookup_address``."""
+    max_age = float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
+    return _remembering_lookup(raw_address, parts, max_age)[1]
+
+
+def lookup_remembered(raw_address: str) -> LookupResult:
+    """``lookup_address`` for a form post: a remembered answer is served only after the
+    database confirmed it is still right (one query). Raises like ``lookup_address``."""
+    return _remembering_lookup(raw_address, None, 0.0)[0]
+
 
 def _resolve(
     address: str, cache_material: str, fetch: Callable[[], GeocodeResult], geocoder: CensusGeocoder
