@@ -1,0 +1,111 @@
+"""What the action flow asks of the database: the send writes one INSERT per table in its one
+transaction, the act step reuses a remembered address lookup once the database confirms it,
+and pages may reuse the campaign's status for ADVOCACY_PUBLIC_CACHE_SECONDS while posts never
+do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from advocacy.actions.models import Action, Constituent, Contact
+from advocacy.campaigns import pages
+from advocacy.campaigns.models import Campaign
+from advocacy.delivery.models import OutboxMessage
+from advocacy.delivery.outbox import message_id_for
+from advocacy.extensions import db
+from tests.actions.helpers import FORM, LOWER, count, start, submission_key, write_roster
+from tests.fakes.upstream import FakeUpstreams
+from tests.lookup.people import ROSTERS, Row
+from tests.queries import counted_statements
+
+INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
+
+
+def inserts(statements: list[str]) -> list[str]:
+    return [m.group(1) for s in statements if (m := INSERT.match(s))]
+
+
+def geocoder_calls(upstream: FakeUpstreams) -> int:
+    return sum(1 for path, _ in upstream.requests if path.startswith("/geocoder"))
+
+
+def test_a_send_writes_one_insert_per_table(ready: FlaskClient, app: Flask) -> None:
+    page = start(ready, LOWER)  # five representatives by email, the ALI by post
+    with counted_statements() as statements:
+        sent = ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    assert sent.status_code == 303
+    assert inserts(statements) == ["constituent", "action", "contact", "outbox"]
+    assert (count(Constituent), count(Action), count(Contact)) == (1, 1, 6)
+
+
+def test_each_email_contact_has_its_own_outbox_row_and_the_letter_none(
+    ready: FlaskClient, app: Flask
+) -> None:
+    page = start(ready, LOWER)
+    ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    contacts = {c.id: c for c in db.session.scalars(select(Contact))}
+    rows = list(db.session.scalars(select(OutboxMessage)))
+    emailed = {i for i, c in contacts.items() if c.channel == "email"}
+    assert len(emailed) == 5
+    assert sorted(r.contact_id for r in rows if r.contact_id is not None) == sorted(emailed)
+    for row in rows:
+        contact = contacts[row.contact_id or 0]
+        assert row.kind == "contact" and row.status == "pending" and row.attempts == 0
+        assert row.message_id == message_id_for(contact, app.config["MAIL_FROM"])
+    letter = next(c for c in contacts.values() if c.channel == "postal")
+    assert letter.target_kind == "fixed" and letter.status == "logged"
+    # Each message went into the contact of the person it was written for.
+    for contact in contacts.values():
+        assert contact.target_name.split()[-1] in (contact.body or ""), contact.target_name
+
+
+def test_the_act_step_reuses_a_remembered_lookup_after_one_check(
+    ready: FlaskClient, app: Flask, upstream: FakeUpstreams, directory: Path
+) -> None:
+    start(ready, LOWER)
+    other = app.test_client()
+    with counted_statements() as statements:
+        acted = other.post(f"/c/{LOWER}/act", data={**FORM, "email": "sam@example.org"})
+    assert acted.status_code == 303
+    # The campaign, the same person's earlier action, the lookup's freshness: nothing more.
+    assert len(statements) == 3, statements
+    assert geocoder_calls(upstream) == 1
+
+    # A new roster is used at once, not the remembered answer.
+    rows = [row for row in ROSTERS["nh"] if row.given != "Ada"]
+    write_roster(
+        directory, "nh", [*rows, Row("lower", "Hillsborough 23", "Abe", "Aspen")], no_address=set()
+    )
+    page = start(app.test_client(), LOWER, email="kim@example.org")
+    assert "Abe Aspen" in page and "Ada Alder" not in page
+    assert geocoder_calls(upstream) == 1  # the address itself is still cached
+
+
+@pytest.fixture
+def window(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """ADVOCACY_PUBLIC_CACHE_SECONDS of 5, and a clock the test moves."""
+    app.config["PUBLIC_CACHE_SECONDS"] = 5.0
+    now = [1000.0]
+    monkeypatch.setattr(pages, "clock", lambda: now[0])
+    return now
+
+
+def test_a_page_may_reuse_the_campaigns_status_but_a_send_reads_it(
+    ready: FlaskClient, window: list[float]
+) -> None:
+    page = start(ready, LOWER)
+    with counted_statements() as statements:
+        assert ready.get(f"/c/{LOWER}/write").status_code == 200
+    assert not any("FROM campaign" in s for s in statements), statements
+    db.session.execute(update(Campaign).where(Campaign.slug == LOWER).values(status="paused"))
+    db.session.commit()
+    assert ready.get(f"/c/{LOWER}/write").status_code == 200  # a moment late, still writable
+    refused = ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    assert refused.status_code == 409 and "Nothing was sent" in refused.get_data(as_text=True)
+    assert count(Action) == 0
