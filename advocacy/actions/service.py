@@ -340,9 +340,12 @@ def submit(
 # Built once: every submission runs them (one statement per table, RETURNING the new ids).
 _INSERT_CONSTITUENT = insert(Constituent).returning(Constituent.id)
 _INSERT_ACTION = insert(Action).returning(Action.id)
-# RETURNING rows may come in any order (asking for the parameters' order would make SQLite
-# insert one row per statement); each carries what its outbox row needs.
-_INSERT_CONTACTS = insert(Contact).returning(Contact.id, Contact.channel)
+_INSERT_CONTACTS = insert(Contact)
+# The contacts are inserted without RETURNING (the driver sends them together; a many-row
+# RETURNING statement costs more to prepare than this query costs to run).
+_EMAIL_CONTACTS_OF_ACTION = select(Contact.id).where(
+    Contact.action_id == bindparam("action_id"), Contact.channel == "email"
+)
 
 
 def _record_action(
@@ -435,12 +438,13 @@ def _record_action(
         _contact_row(action_id, campaign_id, version_id, message, body, hold, now)
         for message, body in zip(reachable, bodies_to_send, strict=True)
     ]
-    inserted = connection.execute(_INSERT_CONTACTS, contact_rows).all()
-    outbox_rows.extend(
-        outbox.contact_row(contact_id, now, held=hold, now=now)
-        for contact_id, channel in sorted(inserted)
-        if channel == "email"
-    )
+    connection.execute(_INSERT_CONTACTS, contact_rows)
+    if any(row["channel"] == "email" for row in contact_rows):
+        emailed = connection.execute(_EMAIL_CONTACTS_OF_ACTION, {"action_id": action_id})
+        outbox_rows.extend(
+            outbox.contact_row(contact_id, now, held=hold, now=now)
+            for contact_id in sorted(emailed.scalars())
+        )
     outbox.insert_rows(connection, outbox_rows)
 
 

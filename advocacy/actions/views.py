@@ -32,6 +32,7 @@ from ..campaigns.pages import published, render_campaign
 from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import PublishedCampaign
 from ..campaigns.templating import RenderError
+from ..database import reads_without_transaction
 from ..lookup import directory
 from ..lookup.registry import STATES, state_info, state_name
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_remembered
@@ -112,6 +113,7 @@ def already(slug: str) -> Page:
 @blueprint.post("/c/<slug>/act")
 @limit_submissions
 def start(slug: str) -> Page:
+    reads_without_transaction()  # nothing is written before the send
     campaign, definition = _campaign_or_404(slug)
     if not campaign_service.public_state(campaign).actionable:
         return _not_actionable(campaign, definition)
@@ -279,6 +281,7 @@ def choose(slug: str) -> Page:
 
 @blueprint.get("/c/<slug>/write")
 def write(slug: str) -> Page:
+    reads_without_transaction()
     campaign, definition = _campaign_or_404(slug)
     draft = _draft_for(campaign)
     if draft is None:
