@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
 from ..campaigns.schema import CampaignDefinition
+from ..database import writers_queue
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
@@ -300,8 +301,21 @@ def submit(
     checks and the inserts.
     """
     messages = fill_messages(definition, draft)
-    session = db.session
     key = duplicate_key(draft.email, campaign_id)
+    with writers_queue():
+        _submit_in_turn(campaign_id, version_id, definition, draft, bodies, messages, key)
+
+
+def _submit_in_turn(
+    campaign_id: int,
+    version_id: int,
+    definition: CampaignDefinition,
+    draft: Draft,
+    bodies: dict[str, str],
+    messages: list[FilledMessage],
+    key: str,
+) -> None:
+    session = db.session
     try:
         _serialise(key)
         if per_legislator_cap(definition) is not None:
