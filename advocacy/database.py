@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import event
 
 from .extensions import db
@@ -25,6 +25,7 @@ def _sqlite_write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.teardown_request(_end_reads_without_transaction)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
@@ -36,10 +37,19 @@ def reads_without_transaction() -> None:
 
     For a request that only reads (a form step before the send): on PostgreSQL this saves a
     BEGIN and a ROLLBACK round trip. SQLite's driver starts no transaction for a read anyway.
-    Call it before the request's first statement; a write made after it is committed at once.
+    It acts only before the request's first statement (otherwise the transaction already
+    begun goes on); a write made after it is committed at once.
     """
-    if db.engine.dialect.name != "sqlite":
+    if db.engine.dialect.name != "sqlite" and not db.session().in_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.reads_without_transaction = True
+
+
+def _end_reads_without_transaction(_exc: BaseException | None) -> None:
+    # Hand the connection back now, so nothing after this request (a session that outlives
+    # it, as in tests) goes on writing without a transaction.
+    if g.pop("reads_without_transaction", False):
+        db.session.close()
 
 
 @contextmanager

@@ -351,10 +351,10 @@ def send(slug: str) -> Page:
     # Sending ends the draft, so a second click (or a reload) on a sent message has none:
     # its thank-you page. With the draft still there, ``submit`` finds the first action.
     if draft is None or key != draft.submission_key or not form.validate_on_submit():
+        if (done := _thanks_if_sent(campaign, key)) is not None:
+            return done
         flash("Your message was not sent: the page had expired. Please start again.", "error")
-        return _thanks_if_sent(campaign, key) or redirect(
-            url_for("campaigns.campaign_page", slug=slug), 303
-        )
+        return redirect(url_for("campaigns.campaign_page", slug=slug), 303)
     if not campaign_service.public_state(campaign).actionable:
         return _thanks_if_sent(campaign, key) or _not_actionable(campaign, definition)
     if campaign.version_id != draft.version_id:

@@ -7,6 +7,10 @@ or the campaign opening/closing on schedule changes the key, so no old rendering
 once the process knows of the change; it reads the campaign's status and version on every
 request, or at most ADVOCACY_PUBLIC_CACHE_SECONDS (default 1) late. A visitor with flashed
 messages or a signed-in staff member (whose page differs) always gets a fresh rendering.
+
+The steps of the action flow get their campaign from ``published``: its status from the
+database (a form post always asks; a page may use what was read a moment ago) and its current
+version's validated definition from memory, kept per version.
 """
 
 from __future__ import annotations

@@ -71,6 +71,8 @@ def test_double_submit_and_back_button_make_one_action(ready: FlaskClient) -> No
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert count(Action) == 1 and count(Contact) == 6 and count(OutboxMessage) == 6
+    thanks = ready.get(second.headers["Location"]).get_data(as_text=True)
+    assert "Thank you" in thanks and "was not sent" not in thanks
     # Back to the write page after sending: the draft is gone, the visitor starts over.
     back = ready.get("/c/every-exploited-child-is-a-victim/write")
     assert back.status_code == 303

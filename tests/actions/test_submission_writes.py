@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from advocacy.actions import service
 from advocacy.actions.models import Action, Constituent, Contact
 from advocacy.campaigns import pages
 from advocacy.campaigns.models import Campaign
@@ -20,6 +21,7 @@ from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.outbox import message_id_for
 from advocacy.extensions import db
 from tests.actions.helpers import FORM, LOWER, count, start, submission_key, write_roster
+from tests.conftest import POSTGRES_URL
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import ROSTERS, Row
 from tests.queries import counted_statements
@@ -109,3 +111,33 @@ def test_a_page_may_reuse_the_campaigns_status_but_a_send_reads_it(
     refused = ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
     assert refused.status_code == 409 and "Nothing was sent" in refused.get_data(as_text=True)
     assert count(Action) == 0
+
+
+def test_steps_before_the_send_read_outside_a_transaction_and_the_send_is_one(
+    ready: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    levels: dict[str, str] = {}
+
+    def isolation() -> str:
+        return str(db.session.connection().get_execution_options().get("isolation_level"))
+
+    real_recent, real_serialise = service.recent_action, service._serialise
+
+    def recent(email: str, campaign_id: int) -> object:
+        levels["act"] = isolation()
+        return real_recent(email, campaign_id)
+
+    def serialise(key: str) -> None:
+        levels.setdefault("send", isolation())
+        real_serialise(key)
+
+    monkeypatch.setattr(service, "recent_action", recent)
+    monkeypatch.setattr(service, "_serialise", serialise)
+    start(app.test_client(), LOWER, email="first@example.org")  # the address is cached now
+    db.session.close()  # as under a server, the request begins with no transaction
+    page = start(ready, LOWER)  # the act and write steps, in this test's one session
+    sent = ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    assert sent.status_code == 303
+    assert levels["send"] != "AUTOCOMMIT"  # the advisory lock lasts until the commit
+    # PostgreSQL: no BEGIN/ROLLBACK for the reads; SQLite's driver begins none for a read.
+    assert (levels["act"] == "AUTOCOMMIT") == bool(POSTGRES_URL)
