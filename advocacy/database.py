@@ -47,9 +47,11 @@ def reads_without_transaction() -> None:
 
 def _end_reads_without_transaction(_exc: BaseException | None) -> None:
     # Hand the connection back now, so nothing after this request (a session that outlives
-    # it, as in tests) goes on writing without a transaction.
+    # it, as in tests) goes on writing without a transaction. Every statement is committed
+    # already: the rollback only ends the session's hold on the connection, and leaves the
+    # objects it loaded attached (to be read again on their next use).
     if g.pop("reads_without_transaction", False):
-        db.session.close()
+        db.session.rollback()
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from ..database import writers_queue
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
-from ..lookup.service import LookupResult
+from ..lookup.service import AddressMatch
 from . import confirmation
 from .models import Action, Constituent, Contact
 from .recipients import CHAMBERS_FOR_RULE, Recipient, constituent_values, recipients_for
@@ -76,23 +76,23 @@ class Draft:
 
 def apply_lookup(
     draft: Draft,
-    result: LookupResult,
+    match: AddressMatch,
     definition: CampaignDefinition,
     city: str | None,
     zip_code: str | None,
 ) -> None:
     """Keep the matched address and the members of the chambers this campaign writes to."""
     allowed = CHAMBERS_FOR_RULE.get(definition.legislator_chambers or "", set())
-    draft.matched_address = result.matched_address or ""
-    draft.state = result.state or ""
+    draft.matched_address = match.matched_address or ""
+    draft.state = match.state or ""
     draft.city = city or ""
     draft.zip_code = zip_code or ""
-    draft.confidence = result.confidence
+    draft.confidence = match.confidence
     draft.legislator_ids = [
-        member.id
-        for group in result.districts
-        if group.chamber in allowed
-        for member in group.members
+        member_id
+        for chamber, member_ids in match.seats
+        if chamber in allowed
+        for member_id in member_ids
     ]
 
 

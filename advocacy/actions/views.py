@@ -139,7 +139,7 @@ def start(slug: str) -> Page:
         opt_in=bool(form.opt_in.data),
     )
     try:
-        result = lookup_remembered(draft.street_address)
+        match = lookup_remembered(draft.street_address)
     except BadAddress as exc:
         form.street_address.errors = [str(exc)]
         return _campaign_page(campaign, definition, form, 400)
@@ -151,7 +151,7 @@ def start(slug: str) -> Page:
             "error",
         )
         return redirect(url_for(".choose", slug=slug), 303)
-    if result.confidence == "none":
+    if match.confidence == "none":
         form.street_address.errors = [
             "We could not find that address. Check the house number, street, city and ZIP code, "
             "or choose your district yourself below."
@@ -159,20 +159,20 @@ def start(slug: str) -> Page:
         session[DRAFT] = draft.to_session()
         return _campaign_page(campaign, definition, form, 400)
     city = (
-        result.matched_address.split(",")[1].strip()
-        if result.matched_address and result.matched_address.count(",") >= 3
+        match.matched_address.split(",")[1].strip()
+        if match.matched_address and match.matched_address.count(",") >= 3
         else ""
     )
-    zip_code = result.matched_address.rsplit(",", 1)[-1].strip() if result.matched_address else ""
-    service.apply_lookup(draft, result, definition, city, zip_code)
+    zip_code = match.matched_address.rsplit(",", 1)[-1].strip() if match.matched_address else ""
+    service.apply_lookup(draft, match, definition, city, zip_code)
     session[DRAFT] = draft.to_session()
-    if result.confidence == "approximate":
+    if match.confidence == "approximate":
         flash(
             "The Census matched a nearby or similar address. If it is not yours, go back "
             "and correct it, or choose your district yourself.",
             "warning",
         )
-    for note in result.notes:
+    for note in match.notes:
         if "could not match" in note or "no directory data" in note.lower():
             flash(note, "warning")
     return redirect(url_for(".write", slug=slug), 303)

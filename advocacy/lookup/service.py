@@ -63,6 +63,31 @@ class LookupResult:
         }
 
 
+@dataclass(frozen=True)
+class AddressMatch:
+    """What the action flow keeps of a lookup: the match and who sits for it, by id. It holds
+    no directory rows, so it can be remembered beyond the request that made it."""
+
+    matched_address: str | None
+    state: str | None
+    confidence: Confidence
+    notes: tuple[str, ...]
+    seats: tuple[tuple[str, tuple[str, ...]], ...]  # (chamber, member ids) per district
+
+    @classmethod
+    def of(cls, result: LookupResult) -> AddressMatch:
+        return cls(
+            result.matched_address,
+            result.state,
+            result.confidence,
+            tuple(result.notes),
+            tuple(
+                (group.chamber, tuple(member.id for member in group.members))
+                for group in result.districts
+            ),
+        )
+
+
 def clean_address(raw: str) -> str:
     if not isinstance(raw, str):
         raise BadAddress("Please enter a street address.")
@@ -208,7 +233,7 @@ class _Answer:
     cached_at: datetime
     state: str
     synced_at: datetime | None
-    result: LookupResult  # read, never changed, by whoever it is served to
+    match: AddressMatch
     body: bytes  # its JSON text, ready to send
     checked: float  # clock() when the database last said it was still right
 
@@ -266,7 +291,7 @@ def _still_right(memo_key: tuple[str, str], max_age: float) -> _Answer | None:
 
 def _remembering_lookup(
     raw_address: str, parts: Parts | None, max_age: float
-) -> tuple[LookupResult, bytes]:
+) -> tuple[AddressMatch, bytes]:
     """``lookup_address`` (or ``lookup_parts``) and the answer's JSON text.
 
     An answer built from a cached address is remembered in this process and served again
@@ -283,17 +308,18 @@ def _remembering_lookup(
     known = _still_right((key, shown), max_age) if remembering else None
     if known is not None:
         observe_lookup_cache(hit=True)
-        return dataclasses.replace(known.result, from_cache=True), known.body
+        return known.match, known.body
     result = lookup_parts(*parts) if parts is not None else lookup_address(shown)
+    match = AddressMatch.of(result)
     body = current_app.json.dumps(result.to_json()).encode("utf-8")
     if remembering and result.state:
         fresh = _freshness(key, result.state.lower())
         if fresh is not None:
             remembered_answers().put(
                 (key, shown),
-                _Answer(fresh[0], result.state.lower(), fresh[2], result, body, clock()),
+                _Answer(fresh[0], result.state.lower(), fresh[2], match, body, clock()),
             )
-    return result, body
+    return match, body
 
 
 def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
@@ -304,7 +330,7 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     return _remembering_lookup(raw_address, parts, max_age)[1]
 
 
-def lookup_remembered(raw_address: str) -> LookupResult:
+def lookup_remembered(raw_address: str) -> AddressMatch:
     """``lookup_address`` for a form post: a remembered answer is served only after the
     database confirmed it is still right (one query). Raises like ``lookup_address``."""
     return _remembering_lookup(raw_address, None, 0.0)[0]
