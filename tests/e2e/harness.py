@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -18,6 +20,9 @@ from playwright.sync_api import Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.fakes.upstream import Match, sld_object
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 DATA = Path(__file__).resolve().parent / "data"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -77,6 +82,25 @@ def is_local(url: str) -> bool:
     return parts.scheme in ("http", "https") and parts.hostname == "127.0.0.1"
 
 
+def _closed_before_sending(app: Flask) -> WSGIApplication:
+    """The app with each response read whole and closed before the server sends it.
+
+    Werkzeug's development server skips closing a response whose client went away (a page
+    the browser left before its stylesheet arrived), and the open file of a static response
+    then warns when it is collected; a buffered response has nothing left open."""
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        response = app(environ, start_response)
+        try:
+            return [b"".join(response)]
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 @dataclass
 class LiveServer:
     """A WSGI app on 127.0.0.1 and a free port, served from a background thread."""
@@ -87,7 +111,7 @@ class LiveServer:
 
     @classmethod
     def start(cls, app: Flask) -> LiveServer:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", 0, _closed_before_sending(app), threaded=True)
         thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
         thread.start()
         return cls(app=app, server=server, thread=thread)
