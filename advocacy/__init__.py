@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_login import current_user
 
 from .config import build_config, project_root
 
@@ -39,7 +40,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     mail.init_app(app)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # Templates get the lazy ``current_user`` proxy instead of a user loaded for every
+    # rendering: a public page that never asks about a user must not load one (Flask-Login's
+    # session protection would then rewrite every visitor's session cookie).
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "admin.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.session_protection = "basic"

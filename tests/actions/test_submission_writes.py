@@ -141,3 +141,12 @@ def test_steps_before_the_send_read_outside_a_transaction_and_the_send_is_one(
     assert levels["send"] != "AUTOCOMMIT"  # the advisory lock lasts until the commit
     # PostgreSQL: no BEGIN/ROLLBACK for the reads; SQLite's driver begins none for a read.
     assert (levels["act"] == "AUTOCOMMIT") == bool(POSTGRES_URL)
+
+
+def test_a_visitors_pages_leave_the_session_cookie_alone(ready: FlaskClient) -> None:
+    acted = ready.post(f"/c/{LOWER}/act", data=FORM)
+    assert acted.status_code == 303 and "Set-Cookie" in acted.headers  # the draft
+    page = ready.get(f"/c/{LOWER}/write")
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers  # nothing changed: nothing to sign and send
+    assert "/admin/sign-in" in page.get_data(as_text=True)
