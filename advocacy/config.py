@@ -135,9 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
         "PUBLIC_CACHE_SECONDS",
         float,
         1.0,
-        "Seconds a process may serve a campaign page or a repeated lookup from memory without "
-        "asking the database whether it changed (0: ask on every request). Sending is always "
-        "checked against the database.",
+        "Seconds a process may serve a public page (the campaign page, the steps of the action "
+        "flow) or a repeated lookup with what it read from the database that long ago (0: ask "
+        "on every request). Every form post is checked against the database.",
     ),
     Setting(
         "DIRECTORY_MAX_AGE_DAYS",
