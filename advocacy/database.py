@@ -1,4 +1,5 @@
-"""Connection settings the engine needs beyond its URL."""
+"""How the app uses its database: connection settings beyond the URL, reads outside a
+transaction for the steps that only read, and the queue of SQLite writers."""
 
 from __future__ import annotations
 
