@@ -130,3 +130,24 @@ def client(app: Flask) -> FlaskClient:
 def copy_repo_campaigns(target: Path) -> None:
     for path in (REPO / "campaigns").glob("*.yaml"):
         shutil.copy(path, target / path.name)
+
+
+class Clock:
+    """A monotonic clock the test moves by hand (``clock.now += 5``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """ADVOCACY_PUBLIC_CACHE_SECONDS of 5 for public pages, on a clock the test moves."""
+    from advocacy.campaigns import pages
+
+    app.config["PUBLIC_CACHE_SECONDS"] = 5.0
+    fake = Clock()
+    monkeypatch.setattr(pages, "clock", fake)
+    return fake

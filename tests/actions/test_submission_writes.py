@@ -15,13 +15,12 @@ from sqlalchemy import select, update
 
 from advocacy.actions import service
 from advocacy.actions.models import Action, Constituent, Contact
-from advocacy.campaigns import pages
 from advocacy.campaigns.models import Campaign
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.outbox import message_id_for
 from advocacy.extensions import db
 from tests.actions.helpers import FORM, LOWER, count, start, submission_key, write_roster
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, Clock
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import ROSTERS, Row
 from tests.queries import counted_statements
@@ -31,10 +30,6 @@ INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
 
 def inserts(statements: list[str]) -> list[str]:
     return [m.group(1) for s in statements if (m := INSERT.match(s))]
-
-
-def geocoder_calls(upstream: FakeUpstreams) -> int:
-    return sum(1 for path, _ in upstream.requests if path.startswith("/geocoder"))
 
 
 def test_a_send_writes_one_insert_per_table(ready: FlaskClient, app: Flask) -> None:
@@ -77,7 +72,7 @@ def test_the_act_step_reuses_a_remembered_lookup_after_one_check(
     assert acted.status_code == 303
     # The campaign, the same person's earlier action, the lookup's freshness: nothing more.
     assert len(statements) == 3, statements
-    assert geocoder_calls(upstream) == 1
+    assert upstream.geocoder_calls() == 1
 
     # A new roster is used at once, not the remembered answer.
     rows = [row for row in ROSTERS["nh"] if row.given != "Ada"]
@@ -86,20 +81,11 @@ def test_the_act_step_reuses_a_remembered_lookup_after_one_check(
     )
     page = start(app.test_client(), LOWER, email="kim@example.org")
     assert "Abe Aspen" in page and "Ada Alder" not in page
-    assert geocoder_calls(upstream) == 1  # the address itself is still cached
-
-
-@pytest.fixture
-def window(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """ADVOCACY_PUBLIC_CACHE_SECONDS of 5, and a clock the test moves."""
-    app.config["PUBLIC_CACHE_SECONDS"] = 5.0
-    now = [1000.0]
-    monkeypatch.setattr(pages, "clock", lambda: now[0])
-    return now
+    assert upstream.geocoder_calls() == 1  # the address itself is still cached
 
 
 def test_a_page_may_reuse_the_campaigns_status_but_a_send_reads_it(
-    ready: FlaskClient, window: list[float]
+    ready: FlaskClient, clock: Clock
 ) -> None:
     page = start(ready, LOWER)
     with counted_statements() as statements:

@@ -6,33 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from advocacy.campaigns import pages
 from advocacy.campaigns.models import Campaign
 from advocacy.extensions import db
 from tests.actions.helpers import FORM
+from tests.conftest import Clock
 from tests.queries import counted_statements
 
 SLUG = "oppose-buyer-immunity"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clock:
-    app.config["PUBLIC_CACHE_SECONDS"] = 5.0
-    fake = Clock()
-    monkeypatch.setattr(pages, "clock", fake)
-    return fake
 
 
 def page(app: Flask) -> str:

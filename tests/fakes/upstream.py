@@ -390,6 +390,10 @@ class FakeUpstreams:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
+    def geocoder_calls(self) -> int:
+        """How many requests the Census geocoder has answered."""
+        return sum(1 for path, _ in self.requests if path.startswith("/geocoder"))
+
     def add_address(self, address: str, *matches: Match) -> None:
         self.census[" ".join(address.split()).lower()] = list(matches)
 

@@ -254,8 +254,7 @@ def test_cache_answers_repeat_lookups(
     first = client.get("/api/lookup", query_string={"address": ADDRESS}).get_json()
     again = client.get("/api/lookup", query_string={"address": "12  main st nashua NH 03060"})
     assert again.get_json()["districts"] == first["districts"]
-    geocoder_calls = [path for path, _ in upstream.requests if path.startswith("/geocoder")]
-    assert len(geocoder_calls) == 1
+    assert upstream.geocoder_calls() == 1
     query = upstream.requests[0][1]
     assert query["benchmark"] == ["Public_AR_Current"] and query["vintage"] == ["Current_Current"]
 

@@ -31,10 +31,6 @@ def lookup(client: FlaskClient, address: str = ADDRESS) -> dict[str, object]:
     return response.get_json()  # type: ignore[no-any-return]
 
 
-def geocoder_calls(upstream: FakeUpstreams) -> int:
-    return sum(1 for path, _ in upstream.requests if path.startswith("/geocoder"))
-
-
 def test_a_remembered_answer_costs_one_query(
     app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
 ) -> None:
@@ -45,7 +41,7 @@ def test_a_remembered_answer_costs_one_query(
     assert again == first
     assert len(statements) == 1, statements
     assert len(remembered_answers()) == 1
-    assert geocoder_calls(upstream) == 1
+    assert upstream.geocoder_calls() == 1
 
 
 def test_the_input_shown_is_the_visitors_own(
@@ -56,7 +52,7 @@ def test_the_input_shown_is_the_visitors_own(
     other = lookup(client, "12  main st nashua NH 03060")
     assert other["input"] == "12 main st nashua NH 03060"
     assert lookup(client)["input"] == ADDRESS
-    assert geocoder_calls(upstream) == 1  # same cache row, two remembered answers
+    assert upstream.geocoder_calls() == 1  # same cache row, two remembered answers
 
 
 def test_a_new_roster_is_shown_at_once(
@@ -88,7 +84,7 @@ def test_an_expired_or_purged_address_is_asked_again(
     db.session.execute(STALE_ROWS[change])
     db.session.commit()
     lookup(client)
-    assert geocoder_calls(upstream) == 2
+    assert upstream.geocoder_calls() == 2
 
 
 def test_a_row_purged_while_it_is_refreshed_still_gets_an_answer(
