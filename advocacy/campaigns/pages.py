@@ -8,9 +8,9 @@ once the process knows of the change; it reads the campaign's status and version
 request, or at most ADVOCACY_PUBLIC_CACHE_SECONDS (default 1) late. A visitor with flashed
 messages or a signed-in staff member (whose page differs) always gets a fresh rendering.
 
-The steps of the action flow get their campaign from ``published``: its status from the
-database (a form post always asks; a page may use what was read a moment ago) and its current
-version's validated definition from memory, kept per version.
+The campaign page and the steps of the action flow get their campaign from ``published``: its
+status from the database (a form post always asks; a page may use what was read a moment ago)
+and its current version's validated definition from memory, kept per version.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Hashable
-from typing import TypeVar
 
 from flask import Flask, current_app, g, render_template, session
 from flask_wtf import FlaskForm
@@ -28,13 +27,12 @@ from ..memo import Memo
 from . import service
 from .models import Campaign
 from .schema import CampaignDefinition
-from .service import CampaignHead, PublicState, PublishedCampaign
+from .service import PublicState, PublishedCampaign
 
 clock = time.monotonic  # replaced in tests to move time on
 MAX_PAGES = 128
-MAX_HEADS = 1024
+MAX_CAMPAIGNS = 1024
 EXTENSION_KEY = "advocacy.page_cache"
-HEADS_KEY = "advocacy.campaign_heads"
 MAX_DEFINITIONS = 256
 DEFINITIONS_KEY = "advocacy.campaign_definitions"
 PUBLISHED_KEY = "advocacy.published_campaigns"
@@ -51,23 +49,31 @@ class PageCache(Memo[str]):
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = PageCache()
-    app.extensions[HEADS_KEY] = Memo(MAX_HEADS)
     app.extensions[DEFINITIONS_KEY] = Memo(MAX_DEFINITIONS)
-    app.extensions[PUBLISHED_KEY] = Memo(MAX_HEADS)
+    app.extensions[PUBLISHED_KEY] = Memo(MAX_CAMPAIGNS)
 
 
 def published(slug: str, *, fresh: bool) -> PublishedCampaign | None:
-    """The published campaign for the action flow, its version's validated definition kept in
-    memory. Its status and current version are read from the database when ``fresh`` (form
-    posts), else at most ADVOCACY_PUBLIC_CACHE_SECONDS late (pages)."""
+    """The published campaign (None for a draft or an unknown slug), its version's validated
+    definition kept in memory. Its status and current version are read from the database when
+    ``fresh`` (form posts), else at most ADVOCACY_PUBLIC_CACHE_SECONDS late (pages); unknown
+    slugs are remembered as such for as long."""
     definitions = current_app.extensions[DEFINITIONS_KEY]
 
     def load() -> PublishedCampaign | None:
         return service.published_campaign(slug, definitions)
 
-    if fresh:
+    seconds = 0.0 if fresh else float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
+    if seconds <= 0:
         return load()
-    return _checked_recently(current_app.extensions[PUBLISHED_KEY], slug, load)
+    memo: Memo[tuple[float, PublishedCampaign | None]] = current_app.extensions[PUBLISHED_KEY]
+    now = clock()
+    known = memo.get(slug)
+    if known is not None and now - known[0] < seconds:
+        return known[1]
+    campaign = load()
+    memo.put(slug, (now, campaign))
+    return campaign
 
 
 def render_campaign(
@@ -87,34 +93,6 @@ def render_campaign(
         form=form if state.actionable else None,
         error=error,
         summary_html=service.render_markdown(definition.summary),
-    )
-
-
-Loaded = TypeVar("Loaded")
-
-
-def _checked_recently(
-    memo: Memo[tuple[float, Loaded]], key: Hashable, load: Callable[[], Loaded]
-) -> Loaded:
-    """``load()``, or what it gave less than ADVOCACY_PUBLIC_CACHE_SECONDS ago in this process."""
-    seconds = float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
-    if seconds <= 0:
-        return load()
-    now = clock()
-    known = memo.get(key)
-    if known is not None and now - known[0] < seconds:
-        return known[1]
-    value = load()
-    memo.put(key, (now, value))
-    return value
-
-
-def campaign_head(slug: str) -> CampaignHead | None:
-    """The campaign's status and current version: from the database, or from this process's
-    memory if it asked less than ADVOCACY_PUBLIC_CACHE_SECONDS ago (so a change shows on the
-    public page within that time; sending always reads the database)."""
-    return _checked_recently(
-        current_app.extensions[HEADS_KEY], slug, lambda: service.campaign_head(slug)
     )
 
 

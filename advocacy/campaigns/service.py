@@ -148,37 +148,6 @@ def get_campaign(slug: str) -> Campaign | None:
     )
 
 
-class CampaignHead(NamedTuple):
-    """The few columns that decide what a public page shows (one cheap query)."""
-
-    id: int
-    slug: str
-    status: str
-    starts_at: datetime | None
-    ends_at: datetime | None
-    current_version_id: int | None
-
-
-# Built once: a public page runs it on every request.
-_HEAD_QUERY = select(
-    Campaign.id,
-    Campaign.slug,
-    Campaign.status,
-    Campaign.starts_at,
-    Campaign.ends_at,
-    Campaign.current_version_id,
-).where(Campaign.slug == bindparam("slug"))
-
-
-def campaign_head(slug: str) -> CampaignHead | None:
-    if not _could_be_slug(slug):
-        return None
-    # A pooled connection of its own: no ORM session to open and close for one row.
-    with db.engine.connect() as connection:
-        row = connection.execute(_HEAD_QUERY, {"slug": slug}).first()
-    return None if row is None else CampaignHead(*row)
-
-
 class PublishedCampaign(NamedTuple):
     """A campaign the public may see, as the action flow needs it (see ``pages.published``)."""
 
