@@ -70,10 +70,15 @@ def _campaign_page(
     return render_campaign(campaign, definition, state, form, error), status
 
 
-def _action_or_404(campaign: PublishedCampaign, key: str) -> Action:
+def _campaigns_action(campaign: PublishedCampaign, key: str) -> Action | None:
     """The campaign's action with this submission key (its thank-you page's address)."""
-    action = service.action_by_key(key)
-    if action is None or action.campaign_id != campaign.id:
+    action = service.action_by_key(key)  # None for anything that is not a submission key
+    return action if action is not None and action.campaign_id == campaign.id else None
+
+
+def _action_or_404(campaign: PublishedCampaign, key: str) -> Action:
+    action = _campaigns_action(campaign, key)
+    if action is None:
         abort(404)
     return action
 
@@ -333,10 +338,7 @@ def _write_page(
 
 def _thanks_if_sent(campaign: PublishedCampaign, key: str) -> Response | None:
     """A double submit of a message already sent: its thank-you page."""
-    if not service.valid_submission_key(key):
-        return None
-    done = service.action_by_key(key)
-    if done is None or done.campaign_id != campaign.id:
+    if _campaigns_action(campaign, key) is None:
         return None
     return redirect(url_for(".thanks", slug=campaign.slug, key=key), 303)
 
