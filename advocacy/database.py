@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, g
 from sqlalchemy import event
 
-from .extensions import db
+from .extensions import READS_WITHOUT_TRANSACTION, db
 
 
 def _sqlite_write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
@@ -42,8 +42,9 @@ def reads_without_transaction() -> None:
     begun goes on); a write made after it is committed at once.
     """
     if db.engine.dialect.name != "sqlite" and not db.session().in_transaction():
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        g.reads_without_transaction = True
+        # The session connects through an AUTOCOMMIT view of the engine from now on (see
+        # extensions.Session): a step that finds everything in memory takes no connection.
+        g.setdefault(READS_WITHOUT_TRANSACTION, True)
 
 
 def _end_reads_without_transaction(_exc: BaseException | None) -> None:
@@ -51,7 +52,7 @@ def _end_reads_without_transaction(_exc: BaseException | None) -> None:
     # it, as in tests) goes on writing without a transaction. Every statement is committed
     # already: the rollback only ends the session's hold on the connection, and leaves the
     # objects it loaded attached (to be read again on their next use).
-    if g.pop("reads_without_transaction", False):
+    if g.pop(READS_WITHOUT_TRANSACTION, False):
         db.session.rollback()
 
 

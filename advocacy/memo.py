@@ -9,11 +9,13 @@ changed without serving anything older than that.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
+clock = time.monotonic  # replaced in tests to move time on
 
 
 class Memo(Generic[Value]):
@@ -46,3 +48,19 @@ class Memo(Generic[Value]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def read_recently(
+    memo: Memo[tuple[float, Value]], key: Hashable, max_age: float, read: Callable[[], Value]
+) -> Value:
+    """``read()``, or what it returned for ``key`` less than ``max_age`` seconds ago (read
+    again and remembered when older; always read when ``max_age`` is 0)."""
+    if max_age <= 0:
+        return read()
+    now = clock()
+    known = memo.get(key)
+    if known is not None and now - known[0] < max_age:
+        return known[1]
+    value = read()
+    memo.put(key, (now, value))
+    return value

@@ -145,9 +145,9 @@ class Clock:
 @pytest.fixture
 def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clock:
     """ADVOCACY_PUBLIC_CACHE_SECONDS of 5 for public pages, on a clock the test moves."""
-    from advocacy.campaigns import pages
+    from advocacy import memo
 
     app.config["PUBLIC_CACHE_SECONDS"] = 5.0
     fake = Clock()
-    monkeypatch.setattr(pages, "clock", fake)
+    monkeypatch.setattr(memo, "clock", fake)
     return fake

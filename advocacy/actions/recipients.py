@@ -102,13 +102,16 @@ def fixed_recipient(target: FixedTarget) -> Recipient:
     )
 
 
-def recipients_for(definition: CampaignDefinition, legislator_ids: list[str]) -> list[Recipient]:
-    """Current directory rows for the chosen legislators (chamber rule applied) + fixed targets."""
+def recipients_for(
+    definition: CampaignDefinition, legislator_ids: list[str], *, max_age: float = 0.0
+) -> list[Recipient]:
+    """Current directory rows for the chosen legislators (chamber rule applied) + fixed targets.
+    ``max_age``: rows read that many seconds ago may do (a page, not a send)."""
     rule = definition.legislator_chambers
     allowed = CHAMBERS_FOR_RULE.get(rule or "", set())
     chosen: list[Recipient] = []
     seen: set[str] = set()
-    found = legislator_contacts(legislator_ids)
+    found = legislator_contacts(legislator_ids, max_age=max_age)
     for person_id in legislator_ids:
         legislator = found.get(person_id)
         if legislator is None or legislator.chamber not in allowed or person_id in seen:

@@ -11,18 +11,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
 from ..campaigns.schema import CampaignDefinition
 from ..database import writers_queue
 from ..dbtypes import utcnow
-from ..delivery import outbox
 from ..extensions import db
 from ..lookup.service import AddressMatch
 from . import confirmation
-from .models import Action, Constituent, Contact
+from .inserts import NewAction, insert_action
+from .models import Action, Contact
 from .recipients import CHAMBERS_FOR_RULE, Recipient, constituent_values, recipients_for
 from .text import strip_controls
 
@@ -110,11 +110,15 @@ class FilledMessage:
         )
 
 
-def fill_messages(definition: CampaignDefinition, draft: Draft) -> list[FilledMessage]:
+def fill_messages(
+    definition: CampaignDefinition, draft: Draft, *, max_age: float = 0.0
+) -> list[FilledMessage]:
+    """The draft's messages to its recipients (their directory rows read now, or up to
+    ``max_age`` seconds ago for a page)."""
     constituent = constituent_values(draft.name, draft.city, draft.state)
     campaign = {"title": definition.title}
     filled = []
-    for recipient in recipients_for(definition, draft.legislator_ids):
+    for recipient in recipients_for(definition, draft.legislator_ids, max_age=max_age):
         context = {
             "constituent": constituent,
             "target": recipient.template_values(),
@@ -351,17 +355,6 @@ def _submit_in_turn(
         raise
 
 
-# Built once: every submission runs them (one statement per table, RETURNING the new ids).
-_INSERT_CONSTITUENT = insert(Constituent).returning(Constituent.id)
-_INSERT_ACTION = insert(Action).returning(Action.id)
-_INSERT_CONTACTS = insert(Contact)
-# The contacts are inserted without RETURNING (the driver sends them together; a many-row
-# RETURNING statement costs more to prepare than this query costs to run).
-_EMAIL_CONTACTS_OF_ACTION = select(Contact.id).where(
-    Contact.action_id == bindparam("action_id"), Contact.channel == "email"
-)
-
-
 def _record_action(
     campaign_id: int,
     version_id: int,
@@ -411,75 +404,50 @@ def _record_action(
         bodies_to_send.append(body)
 
     hold = confirmation.required() and any(m.recipient.channel == "email" for m in reachable)
-    connection = db.session.connection()
-    constituent_id = connection.execute(
-        _INSERT_CONSTITUENT,
-        {
-            "name": draft.name,
-            "email": draft.email,
-            "phone": draft.phone or None,
-            "street_address": draft.street_address,
-            "city": draft.city or None,
-            "state": draft.state or None,
-            "zip_code": draft.zip_code or None,
-            "opt_in": draft.opt_in,
-            "created_at": now,
-            "anonymised_at": None,
-        },
-    ).scalar_one()
-    action_id = connection.execute(
-        _INSERT_ACTION,
-        {
-            "submission_key": draft.submission_key,
-            "campaign_id": campaign_id,
-            "campaign_version_id": version_id,
-            "constituent_id": constituent_id,
-            "duplicate_key": key,
-            "matched_address": draft.matched_address or None,
-            "state": draft.state or None,
-            "legislator_ids": list(dict.fromkeys(draft.legislator_ids)),
-            "capped_target_ids": sorted(capped) or None,
-            "confirm_by": confirmation.deadline(now) if hold else None,
-            "confirmed_at": None,
-            "created_at": now,
-        },
-    ).scalar_one()
-    outbox_rows = [outbox.confirmation_row(action_id, now, now)] if hold else []
-    if not reachable:
-        outbox.insert_rows(connection, outbox_rows)
-        return
-    contact_rows = [
-        _contact_row(action_id, campaign_id, version_id, message, body, hold, now)
-        for message, body in zip(reachable, bodies_to_send, strict=True)
-    ]
-    connection.execute(_INSERT_CONTACTS, contact_rows)
-    if any(row["channel"] == "email" for row in contact_rows):
-        emailed = connection.execute(_EMAIL_CONTACTS_OF_ACTION, {"action_id": action_id})
-        outbox_rows.extend(
-            outbox.contact_row(contact_id, now, held=hold, now=now)
-            for contact_id in sorted(emailed.scalars())
-        )
-    outbox.insert_rows(connection, outbox_rows)
+    insert_action(
+        db.session.connection(),
+        NewAction(
+            constituent={
+                "name": draft.name,
+                "email": draft.email,
+                "phone": draft.phone or None,
+                "street_address": draft.street_address,
+                "city": draft.city or None,
+                "state": draft.state or None,
+                "zip_code": draft.zip_code or None,
+                "opt_in": draft.opt_in,
+            },
+            action={
+                "submission_key": draft.submission_key,
+                "campaign_id": campaign_id,
+                "campaign_version_id": version_id,
+                "duplicate_key": key,
+                "matched_address": draft.matched_address or None,
+                "state": draft.state or None,
+                "legislator_ids": list(dict.fromkeys(draft.legislator_ids)),
+                "capped_target_ids": sorted(capped) or None,
+                "confirm_by": confirmation.deadline(now) if hold else None,
+            },
+            contacts=[
+                _contact_row(message, body, hold)
+                for message, body in zip(reachable, bodies_to_send, strict=True)
+            ],
+            campaign_id=campaign_id,
+            campaign_version_id=version_id,
+            hold=hold,
+            now=now,
+        ),
+    )
 
 
-def _contact_row(
-    action_id: int,
-    campaign_id: int,
-    version_id: int,
-    message: FilledMessage,
-    body: str,
-    hold: bool,
-    now: datetime,
-) -> dict[str, Any]:
+def _contact_row(message: FilledMessage, body: str, hold: bool) -> dict[str, Any]:
+    """A new contact's own column values (``inserts`` adds its action's, and the time)."""
     recipient = message.recipient
     if recipient.channel == "email":
         status = "unconfirmed" if hold else "queued"
     else:
         status = "logged"
     return {
-        "action_id": action_id,
-        "campaign_id": campaign_id,
-        "campaign_version_id": version_id,
         "channel": recipient.channel,
         "target_kind": recipient.kind,
         "target_id": recipient.id,
@@ -495,9 +463,6 @@ def _contact_row(
         "body": body,
         "personalised": body.strip() != message.body.strip(),
         "status": status,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
     }
 
 

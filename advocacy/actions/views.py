@@ -28,7 +28,7 @@ from flask import (
 from werkzeug.wrappers.response import Response
 
 from ..campaigns import service as campaign_service
-from ..campaigns.pages import published, render_campaign
+from ..campaigns.pages import public_cache_seconds, published, render_campaign
 from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import PublishedCampaign
 from ..campaigns.templating import RenderError
@@ -51,9 +51,12 @@ ALREADY = "already_acted"
 Page = str | tuple[str, int] | Response
 
 
-def _campaign_or_404(slug: str) -> tuple[PublishedCampaign, CampaignDefinition]:
-    # A form post reads the campaign's status now; a page may show it a second late.
-    campaign = published(slug, fresh=request.method != "GET")
+def _campaign_or_404(
+    slug: str, *, fresh: bool | None = None
+) -> tuple[PublishedCampaign, CampaignDefinition]:
+    # A form post reads the campaign's status now (unless ``fresh`` says otherwise); a page
+    # may show it a second late.
+    campaign = published(slug, fresh=request.method != "GET" if fresh is None else fresh)
     if campaign is None:
         abort(404)
     return campaign, campaign.definition
@@ -119,7 +122,9 @@ def already(slug: str) -> Page:
 @limit_submissions
 def start(slug: str) -> Page:
     reads_without_transaction()  # nothing is written before the send
-    campaign, definition = _campaign_or_404(slug)
+    # The address step writes nothing either: like a page, it may go by a status read a
+    # moment ago (ADVOCACY_PUBLIC_CACHE_SECONDS); the send always reads it again.
+    campaign, definition = _campaign_or_404(slug, fresh=False)
     if not campaign_service.public_state(campaign).actionable:
         return _not_actionable(campaign, definition)
     form = ActionForm()
@@ -304,7 +309,7 @@ def _write_page(
     status: int,
 ) -> tuple[str, int]:
     try:
-        messages = service.fill_messages(definition, draft)
+        messages = service.fill_messages(definition, draft, max_age=public_cache_seconds())
     except RenderError as exc:
         messages, error = [], str(exc)
     capped = service.capped_targets(

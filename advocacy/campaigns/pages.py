@@ -16,20 +16,18 @@ and its current version's validated definition from memory, kept per version.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, g, render_template, session
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 
-from ..memo import Memo
+from ..memo import Memo, read_recently
 from . import service
 from .models import Campaign
 from .schema import CampaignDefinition
 from .service import PublicState, PublishedCampaign
 
-clock = time.monotonic  # replaced in tests to move time on
 MAX_PAGES = 128
 MAX_CAMPAIGNS = 1024
 EXTENSION_KEY = "advocacy.page_cache"
@@ -63,17 +61,13 @@ def published(slug: str, *, fresh: bool) -> PublishedCampaign | None:
     def load() -> PublishedCampaign | None:
         return service.published_campaign(slug, definitions)
 
-    seconds = 0.0 if fresh else float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
-    if seconds <= 0:
-        return load()
-    memo: Memo[tuple[float, PublishedCampaign | None]] = current_app.extensions[PUBLISHED_KEY]
-    now = clock()
-    known = memo.get(slug)
-    if known is not None and now - known[0] < seconds:
-        return known[1]
-    campaign = load()
-    memo.put(slug, (now, campaign))
-    return campaign
+    seconds = 0.0 if fresh else public_cache_seconds()
+    return read_recently(current_app.extensions[PUBLISHED_KEY], slug, seconds, load)
+
+
+def public_cache_seconds() -> float:
+    """How late a public page may show what it reads (ADVOCACY_PUBLIC_CACHE_SECONDS)."""
+    return float(current_app.config.get("PUBLIC_CACHE_SECONDS") or 0)
 
 
 def render_campaign(

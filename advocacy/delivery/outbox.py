@@ -51,9 +51,28 @@ def _stable_message_id(
         raise ValueError(f"no row id yet for a {label} Message-ID (flush first)")
     if created.tzinfo is None:  # not yet round-tripped through the UTC column type
         created = created.replace(tzinfo=UTC)
-    stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-    digest = hashlib.sha256(f"{digest_prefix}{row_id}:{stamp}".encode()).hexdigest()[:12]
-    return f"<{label}-{row_id}.{digest}@{address_domain(mail_from)}>"
+    parts = stamp_and_domain(created, mail_from)
+    digest = hashlib.sha256(f"{digest_prefix}{row_id}:{parts['stamp']}".encode()).hexdigest()
+    return f"<{label}-{row_id}.{digest[:12]}@{parts['domain']}>"
+
+
+def stamp_and_domain(created: datetime, mail_from: str) -> dict[str, str]:
+    """The parameters ``:stamp`` and ``:domain`` of ``message_id_sql`` for rows created at
+    ``created``."""
+    return {
+        "stamp": created.astimezone(UTC).strftime("%Y%m%dT%H%M%S"),
+        "domain": address_domain(mail_from),
+    }
+
+
+def message_id_sql(label: str, digest_prefix: str, row_id_sql: str) -> str:
+    """``_stable_message_id`` as a PostgreSQL expression of the row id ``row_id_sql`` and
+    the parameters of ``stamp_and_domain``, for rows inserted by one statement."""
+    digest = (
+        f"left(encode(sha256(convert_to('{digest_prefix}' || {row_id_sql} || ':' || :stamp,"
+        " 'UTF8')), 'hex'), 12)"
+    )
+    return f"'<{label}-' || {row_id_sql} || '.' || {digest} || '@' || :domain || '>'"
 
 
 def message_id_for(contact: Contact, mail_from: str) -> str:

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Protocol
 
+from flask import current_app
 from sqlalchemy import bindparam, delete, func, select, tuple_
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..memo import Memo, read_recently
 from .known_vacancies import KnownVacancy, known_vacancies_for
 from .models import DirectoryState, District, Legislator, RosterChange, Vacancy
 from .openstates import (
@@ -443,10 +445,26 @@ _CONTACTS_QUERY = select(
 ).where(Legislator.id.in_(bindparam("ids", expanding=True)))
 
 
-def legislator_contacts(person_ids: list[str]) -> dict[str, LegislatorContact]:
+MAX_REMEMBERED_CONTACTS = 2048
+
+
+def legislator_contacts(
+    person_ids: list[str], *, max_age: float = 0.0
+) -> dict[str, LegislatorContact]:
     """These people's contact details (one query, no ORM objects), by id; the unknown ones
-    are absent."""
+    are absent. With ``max_age`` (a page, not a send), what was read for the same people
+    less than that many seconds ago in this process."""
     if not person_ids:
         return {}
-    rows = db.session.connection().execute(_CONTACTS_QUERY, {"ids": sorted(set(person_ids))})
-    return {row.id: row for row in rows}  # type: ignore[misc]
+    ids = tuple(sorted(set(person_ids)))
+
+    def read() -> dict[str, LegislatorContact]:
+        rows = db.session.connection().execute(_CONTACTS_QUERY, {"ids": list(ids)})
+        return {row.id: row for row in rows}  # type: ignore[misc]
+
+    memo = current_app.extensions.get("advocacy.legislator_contacts")
+    if memo is None:
+        memo = current_app.extensions.setdefault(
+            "advocacy.legislator_contacts", Memo(MAX_REMEMBERED_CONTACTS)
+        )
+    return read_recently(memo, ids, max_age, read)
