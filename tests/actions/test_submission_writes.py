@@ -18,7 +18,7 @@ from advocacy.actions import service
 from advocacy.actions.models import Action, Constituent, Contact
 from advocacy.campaigns.models import Campaign
 from advocacy.delivery.models import OutboxMessage
-from advocacy.delivery.outbox import message_id_for
+from advocacy.delivery.outbox import confirmation_row, message_id_for
 from advocacy.extensions import db
 from advocacy.lookup.models import Legislator
 from tests.actions.helpers import FORM, LOWER, count, start, submission_key, write_roster
@@ -72,6 +72,25 @@ def test_each_email_contact_has_its_own_outbox_row_and_the_letter_none(
     # Each message went into the contact of the person it was written for.
     for contact in contacts.values():
         assert contact.target_name.split()[-1] in (contact.body or ""), contact.target_name
+
+
+def test_a_held_send_has_its_confirmation_row_and_held_contact_rows(
+    ready: FlaskClient, app: Flask
+) -> None:
+    app.config["REQUIRE_CONFIRMATION"] = True
+    page = start(ready, LOWER)
+    ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    action = db.session.scalars(select(Action)).one()
+    rows = list(db.session.scalars(select(OutboxMessage)))
+    confirmations = [r for r in rows if r.kind == "confirmation"]
+    assert len(confirmations) == 1 and confirmations[0].action_id == action.id
+    expected = confirmation_row(action.id, action.created_at, action.created_at)["message_id"]
+    assert confirmations[0].status == "pending" and confirmations[0].message_id == expected
+    held = [r for r in rows if r.kind == "contact"]
+    assert len(held) == 5 and {r.status for r in held} == {"held"}
+    emailed = db.session.scalars(select(Contact).where(Contact.channel == "email")).all()
+    assert {c.status for c in emailed} == {"unconfirmed"}
+    assert action.confirm_by is not None and action.confirmed_at is None
 
 
 def test_the_act_step_reuses_a_remembered_lookup_after_one_check(
