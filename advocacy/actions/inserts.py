@@ -1,11 +1,16 @@
-"""Writing a new action in the caller's transaction: its constituent, the action, one contact
-per recipient and the outbox rows of the emailed ones (and of the confirmation mail).
+"""Writing a new action in the caller's transaction, unless the same submission, or a recent
+one by the same person, is already there: its constituent, the action, one contact per
+recipient and the outbox rows of the emailed ones (and of the confirmation mail).
 
-Any database: one INSERT per table (the contacts as one batch), with one query between them
-for the emailed contacts' new ids, which their outbox rows and Message-IDs need.
-PostgreSQL: all of it in ONE statement of data-modifying WITH queries, the Message-IDs made
-by the database from the new ids by ``outbox.message_id_sql`` (the same ids as
-``outbox.contact_row`` and ``outbox.confirmation_row`` make): one round trip instead of five.
+Any database: the check (``SAME_OR_RECENT``), then one INSERT per table (the contacts as one
+batch) with one query between them for the emailed contacts' new ids, which their outbox
+rows and Message-IDs need.
+PostgreSQL: all of it in ONE statement of WITH queries, each insert going on only if the one
+before it wrote a row, the Message-IDs made by the database from the new ids
+(``outbox.message_id_expression``, the same ids as ``outbox.contact_row`` and
+``outbox.confirmation_row`` make): one round trip instead of six.
+
+The caller holds the lock that makes the check hold until its commit (service._serialise).
 """
 
 from __future__ import annotations
@@ -16,12 +21,64 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from ..dbtypes import JSONType
 from ..delivery import outbox
+from ..delivery.models import OutboxMessage
 from .models import Action, Constituent, Contact
+
+
+def _counts_as_recent() -> ColumnElement[bool]:
+    """An action made since :since that was confirmed, needs no confirmation or may still be
+    confirmed (before :now)."""
+    return and_(
+        Action.created_at > bindparam("since"),
+        or_(
+            Action.confirm_by.is_(None),
+            Action.confirmed_at.is_not(None),
+            Action.confirm_by > bindparam("now"),
+        ),
+    )
+
+
+# Built once: every submission runs them.
+RECENT = (
+    select(Action.created_at)
+    .where(Action.duplicate_key == bindparam("duplicate_key"), _counts_as_recent())
+    .order_by(Action.created_at.desc())
+    .limit(1)
+)
+# The action with this submission key if there is one, else the same person's recent one.
+SAME_OR_RECENT = (
+    select(Action.submission_key, Action.created_at)
+    .where(
+        or_(
+            Action.submission_key == bindparam("submission_key"),
+            and_(Action.duplicate_key == bindparam("duplicate_key"), _counts_as_recent()),
+        )
+    )
+    .order_by(
+        (Action.submission_key == bindparam("submission_key")).desc(),
+        Action.created_at.desc(),
+    )
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -29,22 +86,32 @@ class NewAction:
     """The column values of a new action's rows (ids and links are filled in on insert)."""
 
     constituent: dict[str, Any]
-    action: dict[str, Any]  # without constituent_id
+    action: dict[str, Any]  # with submission_key and duplicate_key, without constituent_id
     contacts: list[dict[str, Any]]  # each without action_id, campaign ids and created_at
     campaign_id: int
     campaign_version_id: int
     hold: bool  # the emailed contacts wait for the visitor's confirmation, which is mailed
     now: datetime
+    since: datetime  # the start of the duplicate window
 
 
-def insert_action(connection: Connection, new: NewAction) -> None:
+def insert_action(connection: Connection, new: NewAction) -> Row[Any] | None:
+    """Write ``new``, or return the (submission_key, created_at) of the action found by
+    ``SAME_OR_RECENT`` instead (nothing written)."""
     if connection.dialect.name == "postgresql":
-        _insert_in_one_statement(connection, new)
-    else:
-        _insert_per_table(connection, new)
+        return connection.execute(_INSERT_ALL, _parameters(new)).first()
+    return _insert_per_table(connection, new)
 
 
-# Built once: every submission runs them.
+def _check_parameters(new: NewAction) -> dict[str, Any]:
+    return {
+        "submission_key": new.action["submission_key"],
+        "duplicate_key": new.action["duplicate_key"],
+        "since": new.since,
+        "now": new.now,
+    }
+
+
 _INSERT_CONSTITUENT = insert(Constituent).returning(Constituent.id)
 _INSERT_ACTION = insert(Action).returning(Action.id)
 _INSERT_CONTACTS = insert(Contact)
@@ -55,7 +122,10 @@ _EMAIL_CONTACTS_OF_ACTION = select(Contact.id).where(
 )
 
 
-def _insert_per_table(connection: Connection, new: NewAction) -> None:
+def _insert_per_table(connection: Connection, new: NewAction) -> Row[Any] | None:
+    found = connection.execute(SAME_OR_RECENT, _check_parameters(new)).first()
+    if found is not None:
+        return found
     now = new.now
     constituent_id = connection.execute(
         _INSERT_CONSTITUENT, {**new.constituent, "created_at": now}
@@ -79,6 +149,7 @@ def _insert_per_table(connection: Connection, new: NewAction) -> None:
             for contact_id in sorted(emailed.scalars())
         )
     outbox.insert_rows(connection, rows)
+    return None
 
 
 def _own_columns(table: Any, *given_by_statement: str) -> list[str]:
@@ -89,62 +160,125 @@ def _own_columns(table: Any, *given_by_statement: str) -> list[str]:
     return [column.name for column in table.columns if column.name not in skipped]
 
 
-_CONSTITUENT = _own_columns(Constituent.__table__, "created_at")
-_ACTION = _own_columns(Action.__table__, "constituent_id", "created_at")
-_CONTACT = _own_columns(
-    Contact.__table__, "action_id", "campaign_id", "campaign_version_id", "created_at"
-)
-_OUTBOX_ROW = "SELECT {}, {}, {}, {}, 0, :now, {}, :now, :now"
-_CONTACT_OUTBOX_ROW = _OUTBOX_ROW.format(
-    "'contact'", "id", "NULL", ":contact_status", outbox.message_id_sql("contact", "", "id")
-)
-_CONFIRMATION_OUTBOX_ROW = _OUTBOX_ROW.format(
-    "'confirmation'", "NULL", "id", "'pending'", outbox.message_id_sql("confirm", "confirm:", "id")
-)
-
-# Each WITH query hands its new ids on; the outbox rows come from the contacts' RETURNING.
-# (Built once from the models' column names: no value is ever written into the text.)
-_INSERT_ALL = text(
-    f"""WITH new_constituent AS (
-    INSERT INTO constituent (created_at, {", ".join(_CONSTITUENT)})
-    VALUES (:now, {", ".join(":" + name for name in _CONSTITUENT)})
-    RETURNING id
-), new_action AS (
-    INSERT INTO action (constituent_id, created_at, {", ".join(_ACTION)})
-    SELECT id, :now, {", ".join(":" + name for name in _ACTION)} FROM new_constituent
-    RETURNING id
-), new_contacts AS (
-    INSERT INTO contact (action_id, campaign_id, campaign_version_id, created_at,
-        {", ".join(_CONTACT)})
-    SELECT new_action.id, :campaign_id, :campaign_version_id, :now,
-        {", ".join("r." + name for name in _CONTACT)}
-    FROM new_action, json_populate_recordset(NULL::contact, :contacts) WITH ORDINALITY AS r
-    ORDER BY r.ordinality
-    RETURNING id, channel
-)
-INSERT INTO outbox (kind, contact_id, action_id, status, attempts, next_attempt_at,
-    message_id, created_at, updated_at)
-{_CONTACT_OUTBOX_ROW} FROM new_contacts WHERE channel = 'email'
-UNION ALL
-{_CONFIRMATION_OUTBOX_ROW} FROM new_action WHERE :hold"""  # noqa: S608
-).bindparams(
-    bindparam("legislator_ids", type_=JSONType),
-    bindparam("capped_target_ids", type_=JSONType),
-)
+def _values(table: Any, names: list[str]) -> list[Any]:
+    """A parameter per column, named after it (PostgreSQL takes the column's type; JSON is
+    serialised by its type here)."""
+    return [
+        bindparam(name, type_=JSONType) if name in _JSON_COLUMNS else bindparam(name)
+        for name in names
+    ]
 
 
-def _insert_in_one_statement(connection: Connection, new: NewAction) -> None:
-    connection.execute(
-        _INSERT_ALL,
-        {
-            **new.constituent,
-            **new.action,
-            "now": new.now,
-            "campaign_id": new.campaign_id,
-            "campaign_version_id": new.campaign_version_id,
-            "contacts": json.dumps(new.contacts),
-            "contact_status": "held" if new.hold else "pending",
-            "hold": new.hold,
-            **outbox.stamp_and_domain(new.now, current_app.config["MAIL_FROM"]),
-        },
+_JSON_COLUMNS = {"legislator_ids", "capped_target_ids"}
+
+
+def _build_insert_all() -> Any:
+    constituents, actions, contacts = (
+        Constituent.__table__,
+        Action.__table__,
+        Contact.__table__,
     )
+    now = bindparam("now")
+    found = SAME_OR_RECENT.cte("found")
+
+    own = _own_columns(constituents, "created_at")
+    new_constituent = (
+        insert(constituents)
+        .from_select(
+            ["created_at", *own],
+            select(now, *_values(constituents, own)).where(~exists(found.select())),
+        )
+        .returning(constituents.c.id)
+        .cte("new_constituent")
+    )
+    own = _own_columns(actions, "constituent_id", "created_at")
+    new_action = (
+        insert(actions)
+        .from_select(
+            ["constituent_id", "created_at", *own],
+            select(new_constituent.c.id, now, *_values(actions, own)),
+        )
+        .returning(actions.c.id)
+        .cte("new_action")
+    )
+    own = _own_columns(contacts, "action_id", "campaign_id", "campaign_version_id", "created_at")
+    given = func.json_populate_recordset(
+        literal_column("NULL::contact"), bindparam("contacts")
+    ).table_valued(*own, with_ordinality="ordinality")
+    new_contacts = (
+        insert(contacts)
+        .from_select(
+            ["action_id", "campaign_id", "campaign_version_id", "created_at", *own],
+            select(
+                new_action.c.id,
+                bindparam("campaign_id"),
+                bindparam("campaign_version_id"),
+                now,
+                *(given.c[name] for name in own),
+            )
+            .select_from(new_action)
+            .join(given, true())  # every given row belongs to the one new action
+            .order_by(given.c.ordinality),
+        )
+        .returning(contacts.c.id, contacts.c.channel)
+        .cte("new_contacts")
+    )
+
+    def outbox_row(kind: str, contact_id: Any, action_id: Any, status: Any, message_id: Any):
+        constants = literal_column(f"'{kind}'"), literal_column("0")
+        return select(
+            constants[0], contact_id, action_id, status, constants[1], now, message_id, now, now
+        )
+
+    new_outbox = (
+        insert(OutboxMessage.__table__)
+        .from_select(
+            [
+                "kind",
+                "contact_id",
+                "action_id",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "message_id",
+                "created_at",
+                "updated_at",
+            ],
+            union_all(
+                outbox_row(
+                    "contact",
+                    new_contacts.c.id,
+                    null(),
+                    bindparam("contact_status"),
+                    outbox.message_id_expression("contact", "", new_contacts.c.id),
+                ).where(new_contacts.c.channel == "email"),
+                outbox_row(
+                    "confirmation",
+                    null(),
+                    new_action.c.id,
+                    literal_column("'pending'"),
+                    outbox.message_id_expression("confirm", "confirm:", new_action.c.id),
+                ).where(bindparam("hold")),
+            ),
+        )
+        .cte("new_outbox")
+    )
+    # The outbox insert is run although nothing reads its result (add_cte).
+    return select(found.c.submission_key, found.c.created_at).add_cte(new_outbox)
+
+
+_INSERT_ALL = _build_insert_all()
+
+
+def _parameters(new: NewAction) -> dict[str, Any]:
+    return {
+        **new.constituent,
+        **new.action,
+        **_check_parameters(new),
+        "campaign_id": new.campaign_id,
+        "campaign_version_id": new.campaign_version_id,
+        "contacts": json.dumps(new.contacts),
+        "contact_status": "held" if new.hold else "pending",
+        "hold": new.hold,
+        **outbox.stamp_and_domain(new.now, current_app.config["MAIL_FROM"]),
+    }

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, text
+from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
@@ -21,7 +21,7 @@ from ..dbtypes import utcnow
 from ..extensions import db
 from ..lookup.service import AddressMatch
 from . import confirmation
-from .inserts import NewAction, insert_action
+from .inserts import RECENT, SAME_OR_RECENT, NewAction, insert_action
 from .models import Action, Contact
 from .recipients import CHAMBERS_FOR_RULE, Recipient, constituent_values, recipients_for
 from .text import strip_controls
@@ -142,43 +142,6 @@ def duplicate_key(email: str, campaign_id: int) -> str:
     return hashlib.sha256(f"{campaign_id}:{email.strip().lower()}".encode()).hexdigest()
 
 
-def _counts_as_recent() -> ColumnElement[bool]:
-    """An action made since :since that was confirmed, needs no confirmation or may still be
-    confirmed (before :now)."""
-    return and_(
-        Action.created_at > bindparam("since"),
-        or_(
-            Action.confirm_by.is_(None),
-            Action.confirmed_at.is_not(None),
-            Action.confirm_by > bindparam("now"),
-        ),
-    )
-
-
-# Built once: every submission runs them.
-_RECENT_QUERY = (
-    select(Action.created_at)
-    .where(Action.duplicate_key == bindparam("duplicate_key"), _counts_as_recent())
-    .order_by(Action.created_at.desc())
-    .limit(1)
-)
-# The action with this submission key if there is one, else the same person's recent one.
-_SAME_OR_RECENT_QUERY = (
-    select(Action.submission_key, Action.created_at)
-    .where(
-        or_(
-            Action.submission_key == bindparam("submission_key"),
-            and_(Action.duplicate_key == bindparam("duplicate_key"), _counts_as_recent()),
-        )
-    )
-    .order_by(
-        (Action.submission_key == bindparam("submission_key")).desc(),
-        Action.created_at.desc(),
-    )
-    .limit(1)
-)
-
-
 def _recent_window(now: datetime) -> dict[str, Any]:
     window = timedelta(hours=current_app.config["DUPLICATE_WINDOW_HOURS"])
     return {"since": now - window, "now": now}
@@ -193,7 +156,7 @@ def recent_action(email: str, campaign_id: int) -> datetime | None:
     """
     parameters = {"duplicate_key": duplicate_key(email, campaign_id), **_recent_window(utcnow())}
     found: datetime | None = (
-        db.session.connection().execute(_RECENT_QUERY, parameters).scalar_one_or_none()
+        db.session.connection().execute(RECENT, parameters).scalar_one_or_none()
     )
     return found
 
@@ -325,24 +288,22 @@ def _submit_in_turn(
         if per_legislator_cap(definition) is not None:
             _serialise(hashlib.sha256(f"cap:{campaign_id}".encode()).hexdigest())
         now = utcnow()
-        found = (
-            session.connection()
-            .execute(
-                _SAME_OR_RECENT_QUERY,
-                {
-                    "submission_key": draft.submission_key,
-                    "duplicate_key": key,
-                    **_recent_window(now),
-                },
+        try:
+            new = _new_action(
+                campaign_id, version_id, definition, draft, messages, bodies, key, now
             )
-            .first()
-        )
+        except ActionProblem:
+            found = _same_or_recent(draft.submission_key, key, now)
+            if found is None:
+                raise
+        else:
+            found = insert_action(session.connection(), new)
+        # A double submit (the same key) or a repeat wins over anything wrong with this one.
         if found is not None:
             session.commit()  # ends the transaction (and the lock)
             if found.submission_key == draft.submission_key:
                 return
             raise AlreadyActed(found.created_at)
-        _record_action(campaign_id, version_id, definition, draft, messages, bodies, key, now)
         session.commit()
     except IntegrityError:
         # Only possible if another request got past the lock (e.g. a different duplicate
@@ -355,7 +316,12 @@ def _submit_in_turn(
         raise
 
 
-def _record_action(
+def _same_or_recent(submission_key: str, key: str, now: datetime) -> Row[Any] | None:
+    parameters = {"submission_key": submission_key, "duplicate_key": key, **_recent_window(now)}
+    return db.session.connection().execute(SAME_OR_RECENT, parameters).first()
+
+
+def _new_action(
     campaign_id: int,
     version_id: int,
     definition: CampaignDefinition,
@@ -364,8 +330,9 @@ def _record_action(
     bodies: dict[str, str],
     key: str,
     now: datetime,
-) -> None:
-    """Insert the action, its constituent, contacts and outbox rows (not committed)."""
+) -> NewAction:
+    """The rows to write for this submission (``ActionProblem`` if there is nothing to send
+    or a message the visitor must fix)."""
     capped = capped_targets(
         campaign_id,
         definition,
@@ -404,39 +371,37 @@ def _record_action(
         bodies_to_send.append(body)
 
     hold = confirmation.required() and any(m.recipient.channel == "email" for m in reachable)
-    insert_action(
-        db.session.connection(),
-        NewAction(
-            constituent={
-                "name": draft.name,
-                "email": draft.email,
-                "phone": draft.phone or None,
-                "street_address": draft.street_address,
-                "city": draft.city or None,
-                "state": draft.state or None,
-                "zip_code": draft.zip_code or None,
-                "opt_in": draft.opt_in,
-            },
-            action={
-                "submission_key": draft.submission_key,
-                "campaign_id": campaign_id,
-                "campaign_version_id": version_id,
-                "duplicate_key": key,
-                "matched_address": draft.matched_address or None,
-                "state": draft.state or None,
-                "legislator_ids": list(dict.fromkeys(draft.legislator_ids)),
-                "capped_target_ids": sorted(capped) or None,
-                "confirm_by": confirmation.deadline(now) if hold else None,
-            },
-            contacts=[
-                _contact_row(message, body, hold)
-                for message, body in zip(reachable, bodies_to_send, strict=True)
-            ],
-            campaign_id=campaign_id,
-            campaign_version_id=version_id,
-            hold=hold,
-            now=now,
-        ),
+    return NewAction(
+        constituent={
+            "name": draft.name,
+            "email": draft.email,
+            "phone": draft.phone or None,
+            "street_address": draft.street_address,
+            "city": draft.city or None,
+            "state": draft.state or None,
+            "zip_code": draft.zip_code or None,
+            "opt_in": draft.opt_in,
+        },
+        action={
+            "submission_key": draft.submission_key,
+            "campaign_id": campaign_id,
+            "campaign_version_id": version_id,
+            "duplicate_key": key,
+            "matched_address": draft.matched_address or None,
+            "state": draft.state or None,
+            "legislator_ids": list(dict.fromkeys(draft.legislator_ids)),
+            "capped_target_ids": sorted(capped) or None,
+            "confirm_by": confirmation.deadline(now) if hold else None,
+        },
+        contacts=[
+            _contact_row(message, body, hold)
+            for message, body in zip(reachable, bodies_to_send, strict=True)
+        ],
+        campaign_id=campaign_id,
+        campaign_version_id=version_id,
+        hold=hold,
+        now=now,
+        since=_recent_window(now)["since"],
     )
 
 

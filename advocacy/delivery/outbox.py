@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Text, bindparam, func, insert, literal_column, or_, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection, CursorResult
 
 from ..actions.models import Action, Constituent, Contact
@@ -65,14 +66,28 @@ def stamp_and_domain(created: datetime, mail_from: str) -> dict[str, str]:
     }
 
 
-def message_id_sql(label: str, digest_prefix: str, row_id_sql: str) -> str:
-    """``_stable_message_id`` as a PostgreSQL expression of the row id ``row_id_sql`` and
-    the parameters of ``stamp_and_domain``, for rows inserted by one statement."""
-    digest = (
-        f"left(encode(sha256(convert_to('{digest_prefix}' || {row_id_sql} || ':' || :stamp,"
-        " 'UTF8')), 'hex'), 12)"
+def message_id_expression(label: str, digest_prefix: str, row_id: Any) -> Any:
+    """``_stable_message_id`` as a PostgreSQL expression of the column ``row_id`` and the
+    parameters of ``stamp_and_domain``, for rows made by one INSERT ... SELECT."""
+
+    def constant(value: str) -> Any:  # written into the SQL: only this module's own words
+        return literal_column(f"'{value}'")
+
+    row_id_text = sql_cast(row_id, Text)
+    hashed = func.convert_to(
+        constant(digest_prefix) + row_id_text + constant(":") + bindparam("stamp"),
+        constant("UTF8"),
     )
-    return f"'<{label}-' || {row_id_sql} || '.' || {digest} || '@' || :domain || '>'"
+    digest = func.left(func.encode(func.sha256(hashed), constant("hex")), literal_column("12"))
+    return (
+        constant(f"<{label}-")
+        + row_id_text
+        + constant(".")
+        + digest
+        + constant("@")
+        + bindparam("domain")
+        + constant(">")
+    )
 
 
 def message_id_for(contact: Contact, mail_from: str) -> str:

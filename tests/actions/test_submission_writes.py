@@ -6,6 +6,7 @@ ADVOCACY_PUBLIC_CACHE_SECONDS while the send never does."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -17,11 +18,20 @@ from sqlalchemy import select, update
 from advocacy.actions import service
 from advocacy.actions.models import Action, Constituent, Contact
 from advocacy.campaigns.models import Campaign
+from advocacy.campaigns.pages import published
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.outbox import confirmation_row, message_id_for
 from advocacy.extensions import db
 from advocacy.lookup.models import Legislator
-from tests.actions.helpers import FORM, LOWER, count, start, submission_key, write_roster
+from tests.actions.helpers import (
+    FORM,
+    LOWER,
+    count,
+    field_names,
+    start,
+    submission_key,
+    write_roster,
+)
 from tests.conftest import POSTGRES_URL, Clock
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import ROSTERS, Row
@@ -91,6 +101,31 @@ def test_a_held_send_has_its_confirmation_row_and_held_contact_rows(
     emailed = db.session.scalars(select(Contact).where(Contact.channel == "email")).all()
     assert {c.status for c in emailed} == {"unconfirmed"}
     assert action.confirm_by is not None and action.confirmed_at is None
+
+
+def test_a_repeat_is_answered_as_one_even_when_its_message_would_be_refused(
+    ready: FlaskClient, app: Flask
+) -> None:
+    page = start(ready, LOWER)
+    with ready.session_transaction() as cookie:
+        draft = service.Draft.from_session(cookie["draft"])
+    assert draft is not None
+    sent = ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    assert sent.status_code == 303
+    campaign = published(LOWER, fresh=True)
+    assert campaign is not None
+    emptied = {field_names(page)[0]: ""}  # "the message ... is empty" on its own
+
+    def again(submitted: service.Draft) -> None:
+        service.submit(campaign.id, campaign.version_id, campaign.definition, submitted, emptied)
+
+    with app.test_request_context():
+        again(draft)  # the same submission, sent twice: nothing more, and no complaint
+        with pytest.raises(service.AlreadyActed):
+            again(dataclasses.replace(draft, submission_key="another-key-of-sixteen"))
+        with pytest.raises(service.ActionProblem, match="empty"):
+            again(dataclasses.replace(draft, submission_key="a-third-key-sixteen", email="x@y.org"))
+    assert (count(Action), count(Contact)) == (1, 6)
 
 
 def test_the_act_step_reuses_a_remembered_lookup_after_one_check(
