@@ -18,12 +18,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
-    Row,
     and_,
     bindparam,
     exists,
@@ -38,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from ..campaigns.models import Campaign
 from ..dbtypes import JSONType
 from ..delivery import outbox
 from ..delivery.models import OutboxMessage
@@ -81,6 +81,25 @@ SAME_OR_RECENT = (
 )
 
 
+class CampaignChanged(Exception):
+    """The campaign's status, schedule or current version is no longer the one the caller
+    decided on: nothing was written."""
+
+
+# The campaign row still as the caller saw it.
+CAMPAIGN_UNCHANGED = (
+    select(Campaign.id)
+    .where(
+        Campaign.id == bindparam("campaign_id"),
+        Campaign.status == bindparam("seen_status"),
+        Campaign.current_version_id == bindparam("campaign_version_id"),
+        Campaign.starts_at.is_not_distinct_from(bindparam("seen_starts_at")),
+        Campaign.ends_at.is_not_distinct_from(bindparam("seen_ends_at")),
+    )
+    .exists()
+)
+
+
 @dataclass(frozen=True)
 class NewAction:
     """The column values of a new action's rows (ids and links are filled in on insert)."""
@@ -93,14 +112,26 @@ class NewAction:
     hold: bool  # the emailed contacts wait for the visitor's confirmation, which is mailed
     now: datetime
     since: datetime  # the start of the duplicate window
+    seen_campaign: dict[str, Any]  # seen_status, seen_starts_at, seen_ends_at
 
 
-def insert_action(connection: Connection, new: NewAction) -> Row[Any] | None:
-    """Write ``new``, or return the (submission_key, created_at) of the action found by
-    ``SAME_OR_RECENT`` instead (nothing written)."""
-    if connection.dialect.name == "postgresql":
-        return connection.execute(_INSERT_ALL, _parameters(new)).first()
-    return _insert_per_table(connection, new)
+class Found(NamedTuple):
+    """An action already there: the same submission, or the same person's recent one."""
+
+    submission_key: str
+    created_at: datetime
+
+
+def insert_action(connection: Connection, new: NewAction) -> Found | None:
+    """Write ``new``, or return the action found by ``SAME_OR_RECENT`` instead (nothing
+    written). ``CampaignChanged`` if the campaign is not as seen: the caller must roll back
+    (on PostgreSQL the rows went into its transaction with the check)."""
+    if connection.dialect.name != "postgresql":
+        return _insert_per_table(connection, new)
+    unchanged, submission_key, created_at = connection.execute(_INSERT_ALL, _parameters(new)).one()
+    if not unchanged:
+        raise CampaignChanged
+    return None if submission_key is None else Found(submission_key, created_at)
 
 
 def _check_parameters(new: NewAction) -> dict[str, Any]:
@@ -109,6 +140,9 @@ def _check_parameters(new: NewAction) -> dict[str, Any]:
         "duplicate_key": new.action["duplicate_key"],
         "since": new.since,
         "now": new.now,
+        "campaign_id": new.campaign_id,
+        "campaign_version_id": new.campaign_version_id,
+        **new.seen_campaign,
     }
 
 
@@ -122,10 +156,13 @@ _EMAIL_CONTACTS_OF_ACTION = select(Contact.id).where(
 )
 
 
-def _insert_per_table(connection: Connection, new: NewAction) -> Row[Any] | None:
-    found = connection.execute(SAME_OR_RECENT, _check_parameters(new)).first()
+def _insert_per_table(connection: Connection, new: NewAction) -> Found | None:
+    checks = _check_parameters(new)
+    if not connection.execute(select(CAMPAIGN_UNCHANGED), checks).scalar_one():
+        raise CampaignChanged
+    found = connection.execute(SAME_OR_RECENT, checks).first()
     if found is not None:
-        return found
+        return Found(*found)
     now = new.now
     constituent_id = connection.execute(
         _INSERT_CONSTITUENT, {**new.constituent, "created_at": now}
@@ -263,8 +300,14 @@ def _build_insert_all() -> Any:
         )
         .cte("new_outbox")
     )
-    # The outbox insert is run although nothing reads its result (add_cte).
-    return select(found.c.submission_key, found.c.created_at).add_cte(new_outbox)
+    # One row: was the campaign as seen (if not, the caller's rollback undoes the writes),
+    # and what was found instead of writing, if anything. The outbox insert is run although
+    # nothing reads its result (add_cte).
+    return select(
+        CAMPAIGN_UNCHANGED,
+        select(found.c.submission_key).scalar_subquery(),
+        select(found.c.created_at).scalar_subquery(),
+    ).add_cte(new_outbox)
 
 
 _INSERT_ALL = _build_insert_all()

@@ -11,17 +11,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
 from ..campaigns.schema import CampaignDefinition
+from ..campaigns.service import PublishedCampaign
 from ..database import writers_queue
 from ..dbtypes import utcnow
 from ..extensions import db
 from ..lookup.service import AddressMatch
 from . import confirmation
-from .inserts import RECENT, SAME_OR_RECENT, NewAction, insert_action
+from .inserts import RECENT, SAME_OR_RECENT, Found, NewAction, insert_action
+from .inserts import CampaignChanged as CampaignChanged  # raised by submit
 from .models import Action, Contact
 from .recipients import CHAMBERS_FOR_RULE, Recipient, constituent_values, recipients_for
 from .text import strip_controls
@@ -243,16 +245,14 @@ def capped_targets(
     return {target_id for target_id, count in rows if count >= cap}
 
 
-def submit(
-    campaign_id: int,
-    version_id: int,
-    definition: CampaignDefinition,
-    draft: Draft,
-    bodies: dict[str, str],
-) -> None:
+def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) -> None:
     """Record the action, one contact per reachable recipient, and their outbox rows in ONE
     transaction. A double submit (same submission key) records nothing more; a repeat within
     the window raises ``AlreadyActed``; a message the visitor must fix, ``ActionProblem``.
+
+    ``campaign`` is the campaign as the caller decided on it (maybe read a moment ago): the
+    rows are written only while the database still has its status, schedule and current
+    version, else ``CampaignChanged`` is raised and nothing is written.
 
     Submissions by the same person to the same campaign (same ``duplicate_key``) are
     serialised, so simultaneous requests (a double click, two tabs, a retried POST) make one
@@ -267,16 +267,14 @@ def submit(
     The messages are filled in before any lock is taken, so the lock is held only for the
     checks and the inserts.
     """
-    messages = fill_messages(definition, draft)
-    key = duplicate_key(draft.email, campaign_id)
+    messages = fill_messages(campaign.definition, draft)
+    key = duplicate_key(draft.email, campaign.id)
     with writers_queue():
-        _submit_in_turn(campaign_id, version_id, definition, draft, bodies, messages, key)
+        _submit_in_turn(campaign, draft, bodies, messages, key)
 
 
 def _submit_in_turn(
-    campaign_id: int,
-    version_id: int,
-    definition: CampaignDefinition,
+    campaign: PublishedCampaign,
     draft: Draft,
     bodies: dict[str, str],
     messages: list[FilledMessage],
@@ -285,13 +283,11 @@ def _submit_in_turn(
     session = db.session
     try:
         _serialise(key)
-        if per_legislator_cap(definition) is not None:
-            _serialise(hashlib.sha256(f"cap:{campaign_id}".encode()).hexdigest())
+        if per_legislator_cap(campaign.definition) is not None:
+            _serialise(hashlib.sha256(f"cap:{campaign.id}".encode()).hexdigest())
         now = utcnow()
         try:
-            new = _new_action(
-                campaign_id, version_id, definition, draft, messages, bodies, key, now
-            )
+            new = _new_action(campaign, draft, messages, bodies, key, now)
         except ActionProblem:
             found = _same_or_recent(draft.submission_key, key, now)
             if found is None:
@@ -316,15 +312,14 @@ def _submit_in_turn(
         raise
 
 
-def _same_or_recent(submission_key: str, key: str, now: datetime) -> Row[Any] | None:
+def _same_or_recent(submission_key: str, key: str, now: datetime) -> Found | None:
     parameters = {"submission_key": submission_key, "duplicate_key": key, **_recent_window(now)}
-    return db.session.connection().execute(SAME_OR_RECENT, parameters).first()
+    found = db.session.connection().execute(SAME_OR_RECENT, parameters).first()
+    return None if found is None else Found(*found)
 
 
 def _new_action(
-    campaign_id: int,
-    version_id: int,
-    definition: CampaignDefinition,
+    campaign: PublishedCampaign,
     draft: Draft,
     messages: list[FilledMessage],
     bodies: dict[str, str],
@@ -333,6 +328,7 @@ def _new_action(
 ) -> NewAction:
     """The rows to write for this submission (``ActionProblem`` if there is nothing to send
     or a message the visitor must fix)."""
+    campaign_id, version_id, definition = campaign.id, campaign.version_id, campaign.definition
     capped = capped_targets(
         campaign_id,
         definition,
@@ -402,6 +398,11 @@ def _new_action(
         hold=hold,
         now=now,
         since=_recent_window(now)["since"],
+        seen_campaign={
+            "seen_status": campaign.status,
+            "seen_starts_at": campaign.starts_at,
+            "seen_ends_at": campaign.ends_at,
+        },
     )
 
 

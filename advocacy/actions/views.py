@@ -351,7 +351,13 @@ def _thanks_if_sent(campaign: PublishedCampaign, key: str) -> Response | None:
 @blueprint.post("/c/<slug>/send")
 @limit_submissions
 def send(slug: str) -> Page:
-    campaign, definition = _campaign_or_404(slug)
+    # The campaign as read a moment ago decides; the write checks it is still so, and if
+    # not, everything is decided again on what the database says now.
+    return _send(slug, fresh=False)
+
+
+def _send(slug: str, *, fresh: bool) -> Page:
+    campaign, definition = _campaign_or_404(slug, fresh=fresh)
     form = StepForm()
     key = request.form.get("submission_key", "")
     draft = _draft_for(campaign)
@@ -378,7 +384,12 @@ def send(slug: str) -> Page:
         return redirect(url_for(".write", slug=slug), 303)
     edits = {k: v for k, v in request.form.items() if k.startswith("body-")}
     try:
-        service.submit(campaign.id, campaign.version_id, definition, draft, edits)
+        service.submit(campaign, draft, edits)
+    except service.CampaignChanged:
+        if not fresh:
+            return _send(slug, fresh=True)
+        flash("Nothing was sent: this campaign changed just now. Please send again.", "error")
+        return redirect(url_for(".write", slug=slug), 303)
     except service.AlreadyActed as exc:
         return _already(slug, exc.when)
     except (service.ActionProblem, RenderError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import select, update
 
 from advocacy.actions import service
 from advocacy.actions.models import Action, Constituent, Contact
+from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.pages import published
 from advocacy.delivery.models import OutboxMessage
@@ -117,7 +119,7 @@ def test_a_repeat_is_answered_as_one_even_when_its_message_would_be_refused(
     emptied = {field_names(page)[0]: ""}  # "the message ... is empty" on its own
 
     def again(submitted: service.Draft) -> None:
-        service.submit(campaign.id, campaign.version_id, campaign.definition, submitted, emptied)
+        service.submit(campaign, submitted, emptied)
 
     with app.test_request_context():
         again(draft)  # the same submission, sent twice: nothing more, and no complaint
@@ -203,6 +205,59 @@ def test_the_write_page_may_reuse_the_legislators_rows_but_a_send_reads_them(
     clock.now += 5
     page = start(app.test_client(), LOWER, email="kim@example.org")
     assert "Alder-Birch" in page
+
+
+def new_version(campaigns: Path) -> None:
+    path = campaigns / f"{LOWER}.yaml"
+    path.write_text(path.read_text() + "limits:\n  per_legislator_per_day: 50\n")
+    campaign_service.sync_folder(campaigns)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "paused"},
+        {"ends_at": datetime(2020, 1, 1, tzinfo=UTC)},
+        {"starts_at": datetime(2099, 1, 1, tzinfo=UTC)},
+        None,  # a new version of its text
+    ],
+    ids=["status", "end", "start", "version"],
+)
+def test_the_write_goes_ahead_only_while_the_campaign_is_as_seen(
+    ready: FlaskClient, app: Flask, campaigns: Path, change: dict[str, object] | None
+) -> None:
+    start(ready, LOWER)
+    with ready.session_transaction() as cookie:
+        draft = service.Draft.from_session(cookie["draft"])
+    seen = published(LOWER, fresh=True)
+    assert draft is not None and seen is not None
+    if change is None:
+        new_version(campaigns)
+    else:
+        db.session.execute(update(Campaign).where(Campaign.id == seen.id).values(**change))
+        db.session.commit()
+    with app.test_request_context(), pytest.raises(service.CampaignChanged):
+        service.submit(seen, draft, {})
+    assert (count(Constituent), count(Action), count(Contact), count(OutboxMessage)) == (0,) * 4
+    with app.test_request_context():  # as it is now, it goes ahead (if it may)
+        now = published(LOWER, fresh=True)
+        assert now is not None
+        if campaign_service.public_state(now).actionable:
+            service.submit(now, draft, {})
+            assert count(Action) == 1
+
+
+def test_a_send_with_the_status_from_a_moment_ago_decides_again_when_it_changed(
+    ready: FlaskClient, campaigns: Path, clock: Clock
+) -> None:
+    page = start(ready, LOWER)  # the campaign as it was, remembered for the window
+    new_version(campaigns)
+    with counted_statements() as statements:
+        sent = ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    assert sent.status_code == 303 and sent.headers["Location"] == f"/c/{LOWER}/write"
+    assert count(Action) == 0
+    assert sum("FROM campaign" in s for s in statements) >= 2  # seen changed; read again
+    assert "just updated" in ready.get(f"/c/{LOWER}/write").get_data(as_text=True)
 
 
 def test_steps_before_the_send_read_outside_a_transaction_and_the_send_is_one(
