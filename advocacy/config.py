@@ -136,8 +136,9 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         1.0,
         "Seconds a process may serve a public page (the campaign page, the steps of the action "
-        "flow) or a repeated lookup with what it read from the database that long ago (0: ask "
-        "on every request). Every form post is checked against the database.",
+        "flow, the address step) or a repeated lookup with what it read from the database that "
+        "long ago (0: ask on every request). A send is written only while the campaign is still "
+        "as read, with the legislators' rows read at that moment.",
     ),
     Setting(
         "DIRECTORY_MAX_AGE_DAYS",

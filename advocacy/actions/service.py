@@ -20,7 +20,7 @@ from ..campaigns.service import PublishedCampaign
 from ..database import writers_queue
 from ..dbtypes import utcnow
 from ..extensions import db
-from ..lookup.service import AddressMatch
+from ..lookup.service import AddressMatch, Along
 from . import confirmation
 from .inserts import RECENT, SAME_OR_RECENT, Found, NewAction, insert_action
 from .inserts import CampaignChanged as CampaignChanged  # raised by submit
@@ -149,18 +149,16 @@ def _recent_window(now: datetime) -> dict[str, Any]:
     return {"since": now - window, "now": now}
 
 
-def recent_action(email: str, campaign_id: int) -> datetime | None:
-    """When the same person acted on this campaign within the duplicate window, if they did.
+def recent_action(email: str, campaign_id: int) -> Along:
+    """When the same person acted on this campaign within the duplicate window, if they did
+    (the query, to ask along with the address lookup's own).
 
     An action never confirmed by email in time does not count: it sent nothing, and whoever
     typed someone else's address must not keep that person from acting. One still waiting
     for its confirmation does count (otherwise each new try would mail the address again).
     """
     parameters = {"duplicate_key": duplicate_key(email, campaign_id), **_recent_window(utcnow())}
-    found: datetime | None = (
-        db.session.connection().execute(RECENT, parameters).scalar_one_or_none()
-    )
-    return found
+    return Along(RECENT, parameters)
 
 
 def valid_submission_key(value: str) -> bool:

@@ -54,8 +54,8 @@ Page = str | tuple[str, int] | Response
 def _campaign_or_404(
     slug: str, *, fresh: bool | None = None
 ) -> tuple[PublishedCampaign, CampaignDefinition]:
-    # A form post reads the campaign's status now (unless ``fresh`` says otherwise); a page
-    # may show it a second late.
+    # By default a form post reads the campaign's status now and a page may show it a moment
+    # late (ADVOCACY_PUBLIC_CACHE_SECONDS); ``fresh`` says otherwise.
     campaign = published(slug, fresh=request.method != "GET" if fresh is None else fresh)
     if campaign is None:
         abort(404)
@@ -136,9 +136,6 @@ def start(slug: str) -> Page:
     if not form.validate_on_submit():
         return _campaign_page(campaign, definition, form, 400)
     email = (form.email.data or "").strip()
-    earlier = service.recent_action(email, campaign.id)
-    if earlier is not None:
-        return _already(slug, earlier)
     draft = service.Draft(
         slug=slug,
         version_id=campaign.version_id,
@@ -149,7 +146,10 @@ def start(slug: str) -> Page:
         opt_in=bool(form.opt_in.data),
     )
     try:
-        match = lookup_remembered(draft.street_address)
+        # Did this person act already? Asked in the same round trip as the lookup's check.
+        match, earlier = lookup_remembered(
+            draft.street_address, along=service.recent_action(email, campaign.id)
+        )
     except BadAddress as exc:
         form.street_address.errors = [str(exc)]
         return _campaign_page(campaign, definition, form, 400)
@@ -161,6 +161,8 @@ def start(slug: str) -> Page:
             "error",
         )
         return redirect(url_for(".choose", slug=slug), 303)
+    if earlier is not None:
+        return _already(slug, earlier)
     if match.confidence == "none":
         form.street_address.errors = [
             "We could not find that address. Check the house number, street, city and ZIP code, "

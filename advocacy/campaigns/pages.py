@@ -9,8 +9,10 @@ request, or at most ADVOCACY_PUBLIC_CACHE_SECONDS (default 1) late. A visitor wi
 messages or a signed-in staff member (whose page differs) always gets a fresh rendering.
 
 The campaign page and the steps of the action flow get their campaign from ``published``: its
-status from the database (a form post always asks; a page may use what was read a moment ago)
-and its current version's validated definition from memory, kept per version.
+status from the database (when asked for ``fresh``), or what was read a moment ago, and its
+current version's validated definition from memory, kept per version. The address step and the
+send go by what was read a moment ago too; the send's write goes ahead only while the database
+still agrees (actions/inserts.py).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def init_app(app: Flask) -> None:
 def published(slug: str, *, fresh: bool) -> PublishedCampaign | None:
     """The published campaign (None for a draft or an unknown slug), its version's validated
     definition kept in memory. Its status and current version are read from the database when
-    ``fresh`` (form posts), else at most ADVOCACY_PUBLIC_CACHE_SECONDS late (pages); unknown
+    ``fresh``, else at most ADVOCACY_PUBLIC_CACHE_SECONDS late; unknown
     slugs are remembered as such for as long."""
     definitions = current_app.extensions[DEFINITIONS_KEY]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import re
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -260,14 +261,50 @@ _FRESHNESS_QUERY = (
 )
 
 
-def _freshness(key: str, state: str) -> tuple[datetime, datetime, datetime | None] | None:
-    """(cached at, expires at, the state's roster synced at) of a cached address, if any."""
+@dataclass(frozen=True)
+class Along:
+    """A query of the caller's with one value (or none) for an answer, asked in the same round
+    trip as the lookup's own check of the database when there is one."""
+
+    query: Select[Any]
+    parameters: dict[str, Any]
+
+
+class _Asked:
+    """What ``Along`` answered, once it has."""
+
+    def __init__(self, along: Along | None) -> None:
+        self.along = along
+        self.answered = along is None
+        self.value: Any = None
+
+
+@functools.lru_cache(maxsize=8)
+def _freshness_along(query: Select[Any]) -> Select[Any]:
+    return _FRESHNESS_QUERY.add_columns(query.scalar_subquery())
+
+
+def _freshness(
+    key: str, state: str, asked: _Asked | None = None
+) -> tuple[datetime, datetime, datetime | None] | None:
+    """(cached at, expires at, the state's roster synced at) of a cached address, if any; with
+    ``asked`` not yet answered, its query rides along."""
     # The request's own connection: a form post goes on to use it.
-    row = db.session.connection().execute(_FRESHNESS_QUERY, {"key": key, "state": state}).first()
+    connection = db.session.connection()
+    parameters = {"key": key, "state": state}
+    if asked is None or asked.answered or asked.along is None:
+        row = connection.execute(_FRESHNESS_QUERY, parameters).first()
+    else:
+        query = _freshness_along(asked.along.query)
+        row = connection.execute(query, {**asked.along.parameters, **parameters}).first()
+        if row is not None:
+            asked.answered, asked.value = True, row[3]
     return None if row is None else (row[0], row[1], row[2])
 
 
-def _still_right(memo_key: tuple[str, str], max_age: float) -> _Answer | None:
+def _still_right(
+    memo_key: tuple[str, str], max_age: float, asked: _Asked | None = None
+) -> _Answer | None:
     """The remembered answer under ``memo_key`` if the database still agrees with it (asked
     unless it agreed less than ``max_age`` seconds ago); a stale one is forgotten."""
     answers = remembered_answers()
@@ -277,7 +314,7 @@ def _still_right(memo_key: tuple[str, str], max_age: float) -> _Answer | None:
     now = clock()
     if now - known.checked < max_age:
         return known
-    fresh = _freshness(memo_key[0], known.state)
+    fresh = _freshness(memo_key[0], known.state, asked)
     if (
         fresh is not None
         and fresh[1] > utcnow()
@@ -290,7 +327,7 @@ def _still_right(memo_key: tuple[str, str], max_age: float) -> _Answer | None:
 
 
 def _remembering_lookup(
-    raw_address: str, parts: Parts | None, max_age: float
+    raw_address: str, parts: Parts | None, max_age: float, asked: _Asked | None = None
 ) -> tuple[AddressMatch, bytes]:
     """``lookup_address`` (or ``lookup_parts``) and the answer's JSON text.
 
@@ -305,7 +342,7 @@ def _remembering_lookup(
     config = current_app.config
     key = _cache_key(material, config["CENSUS_BENCHMARK"], config["CENSUS_VINTAGE"])
     remembering = not config.get("OPENSTATES_API_KEY")  # a cross-check asks Open States live
-    known = _still_right((key, shown), max_age) if remembering else None
+    known = _still_right((key, shown), max_age, asked) if remembering else None
     if known is not None:
         observe_lookup_cache(hit=True)
         return known.match, known.body
@@ -313,7 +350,7 @@ def _remembering_lookup(
     match = AddressMatch.of(result)
     body = current_app.json.dumps(result.to_json()).encode("utf-8")
     if remembering and result.state:
-        fresh = _freshness(key, result.state.lower())
+        fresh = _freshness(key, result.state.lower(), asked)
         if fresh is not None:
             remembered_answers().put(
                 (key, shown),
@@ -330,10 +367,16 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     return _remembering_lookup(raw_address, parts, max_age)[1]
 
 
-def lookup_remembered(raw_address: str) -> AddressMatch:
+def lookup_remembered(raw_address: str, along: Along | None = None) -> tuple[AddressMatch, Any]:
     """``lookup_address`` for a form post: a remembered answer is served only after the
-    database confirmed it is still right (one query). Raises like ``lookup_address``."""
-    return _remembering_lookup(raw_address, None, 0.0)[0]
+    database confirmed it is still right (one query). Raises like ``lookup_address``.
+
+    Also the answer of ``along`` (None without it), in that same query when there is one."""
+    asked = _Asked(along)
+    match = _remembering_lookup(raw_address, None, 0.0, asked)[0]
+    if not asked.answered and along is not None:
+        asked.value = db.session.connection().execute(along.query, along.parameters).scalar()
+    return match, asked.value
 
 
 def _resolve(

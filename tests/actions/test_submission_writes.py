@@ -24,12 +24,14 @@ from advocacy.campaigns.pages import published
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.outbox import confirmation_row, message_id_for
 from advocacy.extensions import db
+from advocacy.lookup import service as lookup_service
 from advocacy.lookup.models import Legislator
 from tests.actions.helpers import (
     FORM,
     LOWER,
     count,
     field_names,
+    nh,
     start,
     submission_key,
     write_roster,
@@ -138,8 +140,9 @@ def test_the_act_step_reuses_a_remembered_lookup_after_one_check(
     with counted_statements() as statements:
         acted = other.post(f"/c/{LOWER}/act", data={**FORM, "email": "sam@example.org"})
     assert acted.status_code == 303
-    # The campaign, the same person's earlier action, the lookup's freshness: nothing more.
-    assert len(statements) == 3, statements
+    # The campaign, then the lookup's freshness with the same person's earlier action.
+    assert len(statements) == 2, statements
+    assert "FROM campaign" in statements[0] and "FROM action" in statements[1], statements
     assert upstream.geocoder_calls() == 1
 
     # A new roster is used at once, not the remembered answer.
@@ -150,6 +153,28 @@ def test_the_act_step_reuses_a_remembered_lookup_after_one_check(
     page = start(app.test_client(), LOWER, email="kim@example.org")
     assert "Abe Aspen" in page and "Ada Alder" not in page
     assert upstream.geocoder_calls() == 1  # the address itself is still cached
+
+
+@pytest.mark.parametrize("remembered", [True, False], ids=["remembered", "not-remembered"])
+def test_the_address_step_knows_who_acted_whatever_the_lookup_path(
+    ready: FlaskClient,
+    app: Flask,
+    upstream: FakeUpstreams,
+    monkeypatch: pytest.MonkeyPatch,
+    remembered: bool,
+) -> None:
+    page = start(ready, LOWER)
+    ready.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    other_address = "9 ELM ST, NASHUA, NH, 03060"
+    upstream.add_address(other_address, nh(other_address))
+    if not remembered:  # no cache row to check: the question is asked on its own
+        monkeypatch.setattr(lookup_service, "_freshness", lambda *_args: None)
+    for address in (FORM["street_address"], other_address):  # known, then new to the site
+        again = app.test_client().post(f"/c/{LOWER}/act", data={**FORM, "street_address": address})
+        assert again.status_code == 303, address
+        assert again.headers["Location"] == f"/c/{LOWER}/already", address
+    fresh = app.test_client().post(f"/c/{LOWER}/act", data={**FORM, "email": "new@example.org"})
+    assert fresh.headers["Location"] == f"/c/{LOWER}/write"
 
 
 def test_a_page_may_reuse_the_campaigns_status_but_a_send_reads_it(
