@@ -24,6 +24,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(build_config(config, os.environ, Path(app.instance_path)))
     app.instance_path = app.config["INSTANCE_DIR"]
+    from .sessions import SessionInterface
+
+    app.session_interface = SessionInterface()
 
     from .observability import init_app as init_observability
 

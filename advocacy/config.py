@@ -42,6 +42,15 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy URL. Default: SQLite file `instance/advocacy.sqlite3`.",
     ),
     Setting(
+        "DATABASE_PING_IDLE_SECONDS",
+        float,
+        5.0,
+        "A pooled connection to a server database that sat unused for longer than this is "
+        "tested (one round trip) before a request uses it; 0 tests every one. One used less "
+        "than this ago is taken as alive: if the server restarted in between, that one request "
+        "fails and the pool reconnects. (SQLite: not used.)",
+    ),
+    Setting(
         "SECRET_KEY",
         str,
         None,
@@ -137,8 +146,8 @@ SETTINGS: tuple[Setting, ...] = (
         1.0,
         "Seconds a process may serve a public page (the campaign page, the steps of the action "
         "flow, the address step) or a repeated lookup with what it read from the database that "
-        "long ago (0: ask on every request). A send is written only while the campaign is still "
-        "as read, with the legislators' rows read at that moment.",
+        "long ago (0: ask on every request). A send may use legislators' contact details that "
+        "old too, but is written only while the campaign still has the status and version read.",
     ),
     Setting(
         "DIRECTORY_MAX_AGE_DAYS",
@@ -391,10 +400,14 @@ def build_config(
 
     # Names the Flask extensions read.
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    # A server database may restart under the pool: test each connection before use. A
+    # A server database may restart under the pool: test a connection before use, every
+    # one (0), or (database.init_app) one that sat unused for DATABASE_PING_IDLE_SECONDS. A
     # SQLite file cannot go away like that, and the test would cost every request a query.
     sqlite = str(config["DATABASE_URL"]).startswith("sqlite")
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not sqlite}
+    if config["DATABASE_PING_IDLE_SECONDS"] < 0:
+        raise ConfigError(f"{ENV_PREFIX}DATABASE_PING_IDLE_SECONDS must be 0 or more")
+    every_time = not sqlite and config["DATABASE_PING_IDLE_SECONDS"] == 0
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": every_time}
     config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     secure = config["SECURE_COOKIES"]

@@ -4,12 +4,15 @@ transaction for the steps that only read, and the queue of SQLite writers."""
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InvalidatePoolError
 
 from .extensions import READS_WITHOUT_TRANSACTION, db
 
@@ -25,12 +28,45 @@ def _sqlite_write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+_LAST_USED = "advocacy_last_used"
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Test a pooled connection before a checkout only if it sat unused in the pool for
+    ``idle_seconds`` or more (pool_pre_ping tests every checkout: under load, a round trip
+    per request to learn what the previous request, a moment ago, already showed)."""
+
+    def used_now(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def test_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get(_LAST_USED)
+        if last_used is not None and time.monotonic() - last_used < idle_seconds:
+            return
+        dialect = engine.dialect
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            raise InvalidatePoolError(f"a pooled connection is gone: {exc}") from exc
+        if not alive:
+            raise InvalidatePoolError("a pooled connection is gone")
+
+    event.listen(engine, "connect", used_now)
+    event.listen(engine, "checkin", used_now)
+    # InvalidatePoolError makes the pool drop this connection and every one as old (the
+    # server went away under all of them), and check out a new one.
+    event.listen(engine, "checkout", test_if_idle)
+
+
 def init_app(app: Flask) -> None:
     app.teardown_request(_end_reads_without_transaction)
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        event.listen(engine, "connect", _sqlite_write_ahead_log)
+    if engine.dialect.name == "sqlite":
+        if engine.url.database not in (None, "", ":memory:"):
+            event.listen(engine, "connect", _sqlite_write_ahead_log)
+    elif (idle_seconds := float(app.config["DATABASE_PING_IDLE_SECONDS"])) > 0:
+        _ping_when_idle(engine, idle_seconds)  # 0: pool_pre_ping tests every checkout
 
 
 def reads_without_transaction() -> None:
@@ -52,7 +88,7 @@ def _end_reads_without_transaction(_exc: BaseException | None) -> None:
     # it, as in tests) goes on writing without a transaction. Every statement is committed
     # already: the rollback only ends the session's hold on the connection, and leaves the
     # objects it loaded attached (to be read again on their next use).
-    if g.pop(READS_WITHOUT_TRANSACTION, False):
+    if g.pop(READS_WITHOUT_TRANSACTION, False) and db.session().in_transaction():
         db.session.rollback()
 
 

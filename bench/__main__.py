@@ -78,10 +78,10 @@ class Scale:
 
 
 SCALES = {
-    "full": Scale(LoadSettings(8, 2.0, 8.0, 200_000), 10_000, 1_000_000, 3, None, 300, True),
-    "quick": Scale(LoadSettings(8, 0.5, 2.0, 50_000), 500, 10_000, 1, None, 20, False),
+    "full": Scale(LoadSettings(8, 2.0, 8.0, 200_000, 4), 10_000, 1_000_000, 3, None, 300, True),
+    "quick": Scale(LoadSettings(8, 0.5, 2.0, 50_000, 2), 500, 10_000, 1, None, 20, False),
     # The request budget must outlast the warm-up even for the hello app (thousands per second).
-    "smoke": Scale(LoadSettings(2, 0.2, 0.6, 20_000), 50, 2_000, 1, ("state",), 2, False),
+    "smoke": Scale(LoadSettings(2, 0.2, 0.6, 20_000, 2, 0.1), 50, 2_000, 1, ("state",), 2, False),
 }
 
 
@@ -359,16 +359,22 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             f = figures[name]
             goal, met = _goal(name, f["ratio"])
-            ok = f["errors"] == 0 and f.get("check", {}).get("none_lost", True)
+            ok = (
+                f["errors"] == 0
+                and not f.get("wrong_answers")
+                and f.get("check", {}).get("none_lost", True)
+            )
             detail = f"hello {f['baseline']['rps']:.0f} req/s"
+            if len(f.get("round_ratios", [])) > 1:
+                detail += " (rounds " + "/".join(f"{r:.2f}" for r in f["round_ratios"]) + ")"
             if "cpu_ratio" in f:
                 detail += f"; server CPU {f['server_cpu_ms_per_request']:.2f} ms/req"
                 detail += f" (hello {f['baseline']['server_cpu_ms_per_request']:.2f})"
             if name == "action_submission":
                 detail += f"; {f['submissions_per_s']:.1f} submissions/s"
                 detail += f", send p99 {f['steps']['send']['p99_ms']:.0f} ms"
-            if f["errors"]:
-                detail += f"; {f['errors']} ERRORS"
+            if f["errors"] or f.get("wrong_answers"):
+                detail += f"; {f['errors']} ERRORS, {f.get('wrong_answers', 0)} WRONG ANSWERS"
             out.append(
                 {
                     "name": name,

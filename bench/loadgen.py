@@ -33,6 +33,10 @@ TIMEOUT = 30.0
 class LoadError(RuntimeError):
     """An answer that a scenario did not expect (wrong status, missing form field...)."""
 
+    def __init__(self, message: str, *, recorded: bool = False) -> None:
+        super().__init__(message)
+        self.recorded = recorded  # already counted as a failed request
+
 
 class Stop(Exception):  # noqa: N818 - a signal, not an error
     """The run's deadline or request budget is reached: the visitor stops."""
@@ -147,6 +151,7 @@ class Run:
     window_end: float
     samples: list[Sample] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    wrong_answers: int = 0  # scenario errors after a request that itself succeeded
     cpu_seconds: float | None = None
 
     def measured(self, label: str | None = None) -> list[Sample]:
@@ -168,10 +173,13 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def summarise(run: Run, label: str | None = None) -> dict[str, Any]:
-    samples = run.measured(label)
+def summarise(runs: Run | Sequence[Run], label: str | None = None) -> dict[str, Any]:
+    """Requests, errors, requests/s and latency percentiles of the counted windows of one run
+    or of several (their samples pooled, their windows added up)."""
+    every = [runs] if isinstance(runs, Run) else list(runs)
+    samples = [s for run in every for s in run.measured(label)]
     ok = [s for s in samples if s.ok]
-    seconds = run.window_end - run.window_start
+    seconds = sum(run.window_end - run.window_start for run in every)
     latencies = [(s.end - s.start) * 1000 for s in ok]
     return {
         "requests": len(samples),
@@ -217,7 +225,7 @@ class Recorder:
         except (OSError, TimeoutError, LoadError) as exc:
             self.run.samples.append(Sample(label, start, time.perf_counter(), False))
             self._error(f"{label}: {type(exc).__name__}: {exc}")
-            raise LoadError(str(exc)) from exc
+            raise LoadError(str(exc), recorded=True) from exc
         end = time.perf_counter()
         ok = response.status == expect
         self.run.samples.append(Sample(label, start, end, ok))
@@ -225,8 +233,13 @@ class Recorder:
             self._error(
                 f"{label}: HTTP {response.status} (expected {expect}): {response.text[:200]!r}"
             )
-            raise LoadError(f"{label}: HTTP {response.status}")
+            raise LoadError(f"{label}: HTTP {response.status}", recorded=True)
         return response
+
+    def wrong_answer(self, message: str) -> None:
+        """A request that succeeded with an answer the scenario could not go on with."""
+        self.run.wrong_answers += 1
+        self._error(message)
 
     def _error(self, message: str) -> None:
         if len(self.run.errors) < 20:
@@ -287,7 +300,11 @@ async def _drive(
                 await scenario(recorder, index * 1_000_000 + iteration)
             except Stop:
                 return
-            except LoadError:
+            except LoadError as exc:
+                # A failed request is recorded already; a wrong answer (a 303 to an unexpected
+                # page, a page without its form) is recorded here.
+                if not exc.recorded:
+                    recorder.wrong_answer(str(exc))
                 await asyncio.sleep(0.05)  # an error: do not spin
             iteration += 1
 

@@ -61,10 +61,14 @@ def test_smallest_run_has_the_expected_shape(tmp_path: Path) -> None:
     for name in HTTP:
         figures = sqlite[name]
         assert figures["errors"] == 0, figures.get("first_errors")
+        assert figures["wrong_answers"] == 0, figures.get("first_errors")
         assert figures["requests"] > 0 and figures["rps"] > 0
         assert 0 < figures["p50_ms"] <= figures["p99_ms"]
         assert figures["baseline"]["rps"] > 0 and figures["baseline"]["errors"] == 0
         assert figures["ratio"] > 0
+        # The servers took turns twice; the ratio is the median (here: mean) of the rounds'.
+        rounds = figures["round_ratios"]
+        assert len(rounds) == 2 and abs(figures["ratio"] - sum(rounds) / 2) < 0.002
     flow = sqlite["action_submission"]
     assert set(flow["steps"]) == {"page", "act", "write", "send"}
     check = flow["check"]

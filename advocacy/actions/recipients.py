@@ -106,7 +106,7 @@ def recipients_for(
     definition: CampaignDefinition, legislator_ids: list[str], *, max_age: float = 0.0
 ) -> list[Recipient]:
     """Current directory rows for the chosen legislators (chamber rule applied) + fixed targets.
-    ``max_age``: rows read that many seconds ago may do (a page, not a send)."""
+    ``max_age``: rows read up to that many seconds ago may do."""
     rule = definition.legislator_chambers
     allowed = CHAMBERS_FOR_RULE.get(rule or "", set())
     chosen: list[Recipient] = []

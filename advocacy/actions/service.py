@@ -11,10 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
+from ..campaigns.pages import public_cache_seconds
 from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import PublishedCampaign
 from ..database import writers_queue
@@ -116,7 +117,7 @@ def fill_messages(
     definition: CampaignDefinition, draft: Draft, *, max_age: float = 0.0
 ) -> list[FilledMessage]:
     """The draft's messages to its recipients (their directory rows read now, or up to
-    ``max_age`` seconds ago for a page)."""
+    ``max_age`` seconds ago)."""
     constituent = constituent_values(draft.name, draft.city, draft.state)
     campaign = {"title": definition.title}
     filled = []
@@ -183,6 +184,10 @@ def _checked_text(value: str, limit: int, what: str) -> str:
     return cleaned + "\n"
 
 
+# Built once (a text() made per call costs its cache key and result set-up every time).
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("id", type_=BigInteger)))
+
+
 def _serialise(key: str) -> None:
     """Hold a lock for ``key`` until the current transaction ends.
 
@@ -194,7 +199,7 @@ def _serialise(key: str) -> None:
     dialect = connection.dialect.name
     if dialect == "postgresql":
         lock_id = int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
-        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        connection.execute(_ADVISORY_LOCK, {"id": lock_id})
     elif dialect == "sqlite":
         raw = connection.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:  # already writing: already locked
@@ -263,9 +268,10 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
     for the campaign; SQLite's write lock already covers it.
 
     The messages are filled in before any lock is taken, so the lock is held only for the
-    checks and the inserts.
+    checks and the inserts; the legislators' rows may be the ones read less than
+    ADVOCACY_PUBLIC_CACHE_SECONDS ago (as for the write page the visitor just read).
     """
-    messages = fill_messages(campaign.definition, draft)
+    messages = fill_messages(campaign.definition, draft, max_age=public_cache_seconds())
     key = duplicate_key(draft.email, campaign.id)
     with writers_queue():
         _submit_in_turn(campaign, draft, bodies, messages, key)

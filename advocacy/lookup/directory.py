@@ -452,8 +452,8 @@ def legislator_contacts(
     person_ids: list[str], *, max_age: float = 0.0
 ) -> dict[str, LegislatorContact]:
     """These people's contact details (one query, no ORM objects), by id; the unknown ones
-    are absent. With ``max_age`` (a page, not a send), what was read for the same people
-    less than that many seconds ago in this process."""
+    are absent. With ``max_age``, what was read for the same people less than that many
+    seconds ago in this process."""
     if not person_ids:
         return {}
     ids = tuple(sorted(set(person_ids)))
