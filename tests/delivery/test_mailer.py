@@ -204,3 +204,26 @@ def test_redirect_mode_sends_only_to_redirect_to_and_notes_the_original() -> Non
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(InvalidMessage):
         build(mode="broadcast")
+
+
+def test_header_classes_are_made_once_and_messages_are_as_policy_smtp_writes_them() -> None:
+    from advocacy.delivery.mailer import SMTP_POLICY
+
+    registry = SMTP_POLICY.header_factory
+    assert registry["Subject"] is registry["subject"]  # made once per header name
+    assert registry["To"] is not registry["Subject"]
+    data = MessageData(
+        contact_id=7,
+        message_id=MESSAGE_ID,
+        target_name="José Ñúñez-Łukasz",
+        target_email="rep@example.org",
+        subject="Über " * 30 + "a long subject to fold",
+        body="Grüße aus Concord\n" * 3,
+        constituent_name="Zoë O'Brien",
+        constituent_email="zoe@example.org",
+    )
+    prepared = build_message(data, mode="smtp", mail_from="noreply@example.org", site_name="Site")
+    assert prepared.as_bytes() == prepared.message.as_bytes(policy=policy.SMTP)
+    parsed = message_from_bytes(prepared.as_bytes(), policy=policy.default)
+    assert parsed["To"].addresses[0].display_name == "José Ñúñez-Łukasz"
+    assert str(parsed["Subject"]) == " ".join(("Über " * 30 + "a long subject to fold").split())
