@@ -130,8 +130,8 @@ class MessageData:
 
 class _HeaderClasses(HeaderRegistry):
     """Python's header registry makes a new class (``type(...)``) for every header it parses:
-    about a third of building a message, nine headers or more each. The class depends only on
-    the header's name, so each is made once."""
+    about half of building a message, nine headers or more each. The class depends only on
+    the header's name, so each is made once (two threads racing may both make one: harmless)."""
 
     def __init__(self) -> None:
         super().__init__()
