@@ -1,5 +1,5 @@
-"""The visitor's session: Flask's signed cookie, with its signing serializer made once and a
-plain JSON payload."""
+"""The visitor's session: Flask's signed cookie, with its signing serializer made once (a
+``signing.SigningSerializer``) and a plain JSON payload."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface, session_json_serializer
-from itsdangerous import URLSafeTimedSerializer
+
+from .signing import SigningSerializer
 
 
 def _not_plain_json(value: object) -> Any:
@@ -41,11 +42,23 @@ class SessionInterface(SecureCookieSessionInterface):
     serializer = PlainJSON()  # type: ignore[assignment]
 
     def __init__(self) -> None:
-        self._made: tuple[tuple[object, ...], URLSafeTimedSerializer | None] | None = None
+        self._made: tuple[tuple[object, ...], SigningSerializer | None] | None = None
 
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+    def get_signing_serializer(self, app: Flask) -> SigningSerializer | None:
+        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)
         made = self._made
         if made is None or made[0] != keys:
-            made = self._made = (keys, super().get_signing_serializer(app))
+            made = self._made = (keys, self._serializer(keys) if app.secret_key else None)
         return made[1]
+
+    def _serializer(self, keys: tuple[object, ...]) -> SigningSerializer:
+        # As Flask's own, newest key last (itsdangerous signs with the last).
+        return SigningSerializer(
+            list(keys),
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        )

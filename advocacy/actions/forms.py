@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from ..forms import SiteForm
 from .text import clean_field
 
 strip = clean_field  # every text field: control characters removed, then whitespace stripped
@@ -15,7 +15,7 @@ ADDRESS_HELP = "Street address with city and state, or ZIP, e.g. 12 Main St, Con
 HONEYPOT_LABEL = "Leave this field empty (it is here to catch automated spam)"
 
 
-class ActionForm(FlaskForm):
+class ActionForm(SiteForm):
     name = StringField(
         "Your name",
         filters=[strip],
@@ -64,5 +64,5 @@ class ActionForm(FlaskForm):
         return bool(self.website.data)
 
 
-class StepForm(FlaskForm):
+class StepForm(SiteForm):
     """The later steps only need CSRF protection; their fields are per recipient."""

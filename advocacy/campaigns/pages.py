@@ -22,9 +22,9 @@ from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, g, render_template, session
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
 
 from ..memo import Memo, read_recently
+from ..signing import csrf_token
 from . import service
 from .models import Campaign
 from .schema import CampaignDefinition
@@ -111,7 +111,7 @@ def serve(key: Hashable, render: Callable[[], str]) -> str:
     page = cache.get(key)
     if page is not None:
         if cache.token_slot in page:
-            page = page.replace(cache.token_slot, generate_csrf())
+            page = page.replace(cache.token_slot, csrf_token())
         return page
     page = render()
     # The token this rendering used, if it has a form (Flask-WTF keeps it on ``g``).

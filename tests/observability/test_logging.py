@@ -157,3 +157,26 @@ def test_no_personal_data_in_logs_for_a_whole_action(
         at = everything.index(secret)
         print("LEAK:", everything[max(at - 300, 0) : at + 100])
     assert found == [], found
+
+
+def _record_at(created: float) -> logging.LogRecord:
+    record = logging.makeLogRecord({"name": "advocacy.test", "msg": "hello", "levelno": 20})
+    record.levelname = "INFO"
+    record.created, record.msecs = created, (created - int(created)) * 1000
+    return record
+
+
+def test_timestamps_are_the_standard_ones_second_after_second() -> None:
+    from datetime import UTC, datetime
+
+    from advocacy.observability.logs import TextFormatter
+
+    text, json_format, standard = TextFormatter(), JsonFormatter(), logging.Formatter()
+    for created in (1_790_000_000.0041, 1_790_000_000.9991, 1_790_000_001.5, 1_790_003_601.25):
+        record = _record_at(created)
+        assert text.format(record).startswith(standard.formatTime(record) + " INFO advocacy.test")
+        stamp = datetime.fromtimestamp(created, UTC)
+        expected = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(record.msecs):03d}Z"
+        assert json.loads(json_format.format(record))["ts"] == expected
+    record = _record_at(1_790_000_000.5)
+    assert text.formatTime(record, "%H") == standard.formatTime(record, "%H")
