@@ -44,12 +44,16 @@ class Session(FlaskSession):
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
         bind = super().get_bind(*args, **kwargs)
         if isinstance(bind, Engine) and has_request_context() and g.get(READS_WITHOUT_TRANSACTION):
-            view = _autocommit_views.get(bind)
-            if view is None:
-                view = bind.execution_options(isolation_level="AUTOCOMMIT")
-                _autocommit_views[bind] = view
-            return view
+            return autocommit_view(bind)
         return bind
+
+
+def autocommit_view(engine: Engine) -> Engine:
+    """``engine`` with every statement committed on its own (same pool), made once."""
+    view = _autocommit_views.get(engine)
+    if view is None:
+        view = _autocommit_views[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return view
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})

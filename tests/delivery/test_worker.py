@@ -177,6 +177,35 @@ def test_a_stale_claim_cannot_overwrite_the_new_owners_result(
     assert (row.contact_status, row.outbox_status, row.contact_error) == ("sent", "sent", None)
 
 
+def test_per_message_writes_commit_on_their_own_one_statement_each_on_postgresql(
+    app: Flask, smtp_server: SMTPServer
+) -> None:
+    """The send marker is one statement committed on its own; so is the outcome on
+    PostgreSQL (the outbox row and the contact in one statement): no BEGIN or COMMIT round
+    trips per message. SQLite writes the outcome as one transaction of two UPDATEs."""
+    use(app, smtp_server)
+    ids = queue_contacts(3)
+    sent: list[tuple[str, str | None]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        sent.append((statement.split()[0], conn.get_execution_options().get("isolation_level")))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert deliver_pending().sent == 3
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    autocommitted = [verb for verb, level in sent if level == "AUTOCOMMIT"]
+    if db.engine.dialect.name == "postgresql":
+        assert autocommitted == ["UPDATE", "WITH"] * 3
+    else:
+        assert autocommitted == ["UPDATE"] * 3
+        in_transaction = [verb for verb, level in sent if level != "AUTOCOMMIT"]
+        assert in_transaction.count("UPDATE") == 1 + 2 * 3  # the claim, then two per outcome
+    assert {state(i).contact_status for i in ids} == {"sent"}
+    assert {state(i).outbox_status for i in ids} == {"sent"}
+
+
 def test_a_row_interrupted_too_often_is_dead_lettered_without_sending(
     app: Flask, smtp_server: SMTPServer
 ) -> None:
