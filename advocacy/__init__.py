@@ -43,9 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     mail.init_app(app)
     csrf.init_app(app)
-    from .signing import csrf_token
+    from .signing import csrf_field, csrf_token
 
     app.jinja_env.globals["csrf_token"] = csrf_token  # Flask-WTF's token, made with less work
+    app.jinja_env.globals["csrf_field"] = csrf_field
     # Templates get the lazy ``current_user`` proxy instead of a user loaded for every
     # rendering: a public page that never asks about a user must not load one (Flask-Login's
     # session protection would then rewrite every visitor's session cookie).

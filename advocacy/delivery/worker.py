@@ -51,6 +51,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -67,7 +68,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult
 
 from ..actions import confirmation
 from ..actions.models import Action, Constituent, Contact
@@ -247,6 +248,17 @@ def _outcome_statement(outbox_columns: tuple[str, ...], contact_columns: tuple[s
     return select(select(func.count()).select_from(claimed).scalar_subquery()).add_cte(
         contact.cte("recorded_contact")
     )
+
+
+def _committed_alone() -> AbstractContextManager[Connection]:
+    """A connection for one statement that commits on its own: in autocommit mode on a
+    database server (no BEGIN and COMMIT round trips), in a transaction of its own on SQLite
+    (no round trips there, and a SQLite connection switched to autocommit runs a PRAGMA when
+    it goes back to the pool)."""
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        return engine.begin()
+    return autocommit_view(engine).connect()
 
 
 class Worker:
@@ -443,9 +455,8 @@ class Worker:
     def mark_started(self, claim: Claim, job: Job) -> bool:
         """Commit ``send_started_at`` if the row is still ours and the lease unexpired."""
         now = utcnow()
-        # One statement, committed on its own: no BEGIN and COMMIT round trips on a database
-        # server. (A Core statement: the ORM's execute path cost more than running it.)
-        with autocommit_view(db.engine).connect() as connection:
+        # A Core statement: the ORM's execute path cost more than running it.
+        with _committed_alone() as connection:
             result = connection.execute(
                 _claimed_row_update(("send_started_at", "updated_at"), unexpired=True),
                 _claimed_row_params(claim, job, {"send_started_at": now, "updated_at": now}, now),
@@ -576,7 +587,7 @@ class Worker:
         outbox_params = _claimed_row_params(claim, job, outbox)
         engine = db.engine
         if job.contact_id is None:  # a confirmation mail has no contact: one UPDATE
-            with autocommit_view(engine).connect() as connection:
+            with _committed_alone() as connection:
                 return _rowcount(connection.execute(outbox_update, outbox_params)) == 1
         if engine.dialect.name == "postgresql":  # both in one statement: one round trip
             statement = _outcome_statement(tuple(sorted(outbox)), tuple(sorted(contact)))

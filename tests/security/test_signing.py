@@ -14,7 +14,7 @@ from itsdangerous.signer import Signer
 from wtforms import ValidationError
 
 from advocacy import signing
-from advocacy.signing import COMPRESS_FROM, SigningSerializer, csrf_token
+from advocacy.signing import COMPRESS_FROM, SigningSerializer, csrf_field, csrf_token
 
 SECRET = "a-secret-for-signing-tests"
 SALT = "some-salt"
@@ -121,3 +121,7 @@ def test_a_form_renders_the_same_token(app: Flask) -> None:
         field = StepForm().csrf_token
         assert field.current_token == csrf_token()
         validate_csrf(field.current_token)
+        assert str(csrf_field()) == str(field)  # the templates' field is WTForms' markup
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.test_request_context("/"):
+        assert "csrf_token" not in StepForm() and csrf_field() == ""
