@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InvalidatePoolError
 
-from .extensions import READS_WITHOUT_TRANSACTION, db
+from .extensions import READS_WITHOUT_TRANSACTION, autocommit_view, db
 
 
 def _sqlite_write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
@@ -81,6 +81,19 @@ def reads_without_transaction() -> None:
         # The session connects through an AUTOCOMMIT view of the engine from now on (see
         # extensions.Session): a step that finds everything in memory takes no connection.
         g.setdefault(READS_WITHOUT_TRANSACTION, True)
+
+
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """A connection to read with: the session's, or, in a request reading without a
+    transaction that has not begun one, an autocommit connection for this block only (the
+    session's bookkeeping around taking and handing back a connection cost about as much as
+    the one statement of a form step)."""
+    if g.get(READS_WITHOUT_TRANSACTION) and not db.session().in_transaction():
+        with autocommit_view(db.engine).connect() as connection:
+            yield connection
+    else:
+        yield db.session.connection()
 
 
 def _end_reads_without_transaction(_exc: BaseException | None) -> None:

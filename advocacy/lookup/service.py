@@ -18,6 +18,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..database import read_connection
 from ..dbtypes import utcnow
 from ..extensions import db
 from ..memo import Memo
@@ -289,16 +290,15 @@ def _freshness(
 ) -> tuple[datetime, datetime, datetime | None] | None:
     """(cached at, expires at, the state's roster synced at) of a cached address, if any; with
     ``asked`` not yet answered, its query rides along."""
-    # The request's own connection: a form post goes on to use it.
-    connection = db.session.connection()
     parameters = {"key": key, "state": state}
-    if asked is None or asked.answered or asked.along is None:
-        row = connection.execute(_FRESHNESS_QUERY, parameters).first()
-    else:
-        query = _freshness_along(asked.along.query)
-        row = connection.execute(query, {**asked.along.parameters, **parameters}).first()
-        if row is not None:
-            asked.answered, asked.value = True, row[3]
+    with read_connection() as connection:
+        if asked is None or asked.answered or asked.along is None:
+            row = connection.execute(_FRESHNESS_QUERY, parameters).first()
+        else:
+            query = _freshness_along(asked.along.query)
+            row = connection.execute(query, {**asked.along.parameters, **parameters}).first()
+            if row is not None:
+                asked.answered, asked.value = True, row[3]
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -375,7 +375,8 @@ def lookup_remembered(raw_address: str, along: Along | None = None) -> tuple[Add
     asked = _Asked(along)
     match = _remembering_lookup(raw_address, None, 0.0, asked)[0]
     if not asked.answered and along is not None:
-        asked.value = db.session.connection().execute(along.query, along.parameters).scalar()
+        with read_connection() as connection:
+            asked.value = connection.execute(along.query, along.parameters).scalar()
     return match, asked.value
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from advocacy.actions import service
 from advocacy.actions.models import Action, Constituent, Contact
@@ -336,6 +336,29 @@ def test_steps_before_the_send_read_outside_a_transaction_and_the_send_is_one(
     assert levels["send"] != "AUTOCOMMIT"  # the advisory lock lasts until the commit
     # PostgreSQL: no BEGIN/ROLLBACK for the reads; SQLite's driver begins none for a read.
     assert (levels["act"] == "AUTOCOMMIT") == bool(POSTGRES_URL)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL only: on SQLite the session reads")
+def test_the_address_step_reads_without_the_orm_session(ready: FlaskClient, app: Flask) -> None:
+    """Its one statement goes through a connection taken for it alone (read_connection): the
+    session's bookkeeping around a connection cost about as much as the statement."""
+    app.config["PUBLIC_CACHE_SECONDS"] = 3600  # the campaign as read a moment ago, as in a site
+    start(app.test_client(), LOWER, email="first@example.org")  # the address is cached now
+    db.session.close()  # as under a server, the request begins with no transaction
+    begun: list[object] = []
+
+    def on_begin(session: object, transaction: object, connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(db.session, "after_begin", on_begin)
+    try:
+        with counted_statements() as statements:
+            acted = ready.post(f"/c/{LOWER}/act", data={**FORM, "email": "second@example.org"})
+    finally:
+        event.remove(db.session, "after_begin", on_begin)
+    assert acted.status_code == 303 and acted.headers["Location"] == f"/c/{LOWER}/write"
+    assert len(statements) == 1 and "lookup_cache" in statements[0]
+    assert begun == []
 
 
 def test_a_visitors_pages_leave_the_session_cookie_alone(ready: FlaskClient) -> None:
