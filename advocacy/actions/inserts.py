@@ -2,9 +2,9 @@
 one by the same person, is already there: its constituent, the action, one contact per
 recipient and the outbox rows of the emailed ones (and of the confirmation mail).
 
-Any database: the check (``SAME_OR_RECENT``), then one INSERT per table (the contacts as one
-batch) with one query between them for the emailed contacts' new ids, which their outbox
-rows and Message-IDs need.
+Any database: one query for the checks (the campaign as seen, ``SAME_OR_RECENT``), then one
+INSERT per table (the contacts as one batch) with one query between them for the emailed
+contacts' new ids, which their outbox rows and Message-IDs need.
 PostgreSQL: all of it in ONE statement of WITH queries, each insert going on only if the one
 before it wrote a row, the Message-IDs made by the database from the new ids
 (``outbox.message_id_expression``, the same ids as ``outbox.contact_row`` and
@@ -146,6 +146,18 @@ def _check_parameters(new: NewAction) -> dict[str, Any]:
     }
 
 
+def _unchanged_and_found(found: Any) -> Any:
+    """One row: is the campaign as seen, and the action ``found`` (SAME_OR_RECENT as a CTE)
+    finds, or NULLs."""
+    return select(
+        CAMPAIGN_UNCHANGED,
+        select(found.c.submission_key).scalar_subquery(),
+        select(found.c.created_at).scalar_subquery(),
+    )
+
+
+# Statements are built once: a statement made per call computes its cache key every time.
+_CHECK = _unchanged_and_found(SAME_OR_RECENT.cte("found"))
 _INSERT_CONSTITUENT = insert(Constituent).returning(Constituent.id)
 _INSERT_ACTION = insert(Action).returning(Action.id)
 _INSERT_CONTACTS = insert(Contact)
@@ -157,12 +169,13 @@ _EMAIL_CONTACTS_OF_ACTION = select(Contact.id).where(
 
 
 def _insert_per_table(connection: Connection, new: NewAction) -> Found | None:
-    checks = _check_parameters(new)
-    if not connection.execute(select(CAMPAIGN_UNCHANGED), checks).scalar_one():
+    unchanged, submission_key, created_at = connection.execute(
+        _CHECK, _check_parameters(new)
+    ).one()
+    if not unchanged:
         raise CampaignChanged
-    found = connection.execute(SAME_OR_RECENT, checks).first()
-    if found is not None:
-        return Found(*found)
+    if submission_key is not None:
+        return Found(submission_key, created_at)
     now = new.now
     constituent_id = connection.execute(
         _INSERT_CONSTITUENT, {**new.constituent, "created_at": now}
@@ -304,11 +317,7 @@ def _build_insert_all() -> Any:
     # One row: was the campaign as seen (if not, the caller's rollback undoes the writes),
     # and what was found instead of writing, if anything. The outbox insert is run although
     # nothing reads its result (add_cte).
-    return select(
-        CAMPAIGN_UNCHANGED,
-        select(found.c.submission_key).scalar_subquery(),
-        select(found.c.created_at).scalar_subquery(),
-    ).add_cte(new_outbox)
+    return _unchanged_and_found(found).add_cte(new_outbox)
 
 
 _INSERT_ALL = _build_insert_all()

@@ -67,6 +67,34 @@ def test_a_send_writes_one_insert_per_table_or_one_statement_on_postgresql(
     assert count(OutboxMessage) == 5
 
 
+def test_the_flows_statements_are_built_once(
+    ready: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement made per call computes its SQL cache key every time (a tree walk that
+    cost as much as running it); kept ones compute it once per process."""
+    from sqlalchemy.sql.cache_key import HasCacheKey
+
+    def one_visitor(email: str) -> None:
+        client = app.test_client()
+        assert client.get(f"/c/{LOWER}").status_code == 200
+        page = start(client, LOWER, email=email)
+        sent = client.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+        assert sent.status_code == 303
+
+    one_visitor("first@example.org")
+    computed: list[str] = []
+    walk = HasCacheKey._generate_cache_key
+
+    def counted(statement: HasCacheKey) -> object:
+        computed.append(type(statement).__name__)
+        return walk(statement)
+
+    monkeypatch.setattr(HasCacheKey, "_generate_cache_key", counted)
+    one_visitor("second@example.org")
+    assert computed == []
+    assert count(Action) == 2
+
+
 def test_the_postgresql_statement_is_short_enough_for_psycopgs_query_cache() -> None:
     from psycopg import _queries
     from sqlalchemy.dialects.postgresql import psycopg as dialect

@@ -125,3 +125,23 @@ def test_a_form_renders_the_same_token(app: Flask) -> None:
     app.config["WTF_CSRF_ENABLED"] = False
     with app.test_request_context("/"):
         assert "csrf_token" not in StepForm() and csrf_field() == ""
+
+
+def test_a_posted_form_signs_no_token_unless_it_is_shown(app: Flask) -> None:
+    from advocacy.actions.forms import StepForm
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.test_request_context("/"):
+        token = csrf_token()
+        secret = session["csrf_token"]
+    with app.test_request_context("/", method="POST", data={"csrf_token": token}):
+        g.pop("csrf_token")  # g lives as long as the test's app context
+        session["csrf_token"] = secret
+        form = StepForm()
+        assert form.validate_on_submit()  # the posted token is checked
+        assert "csrf_token" not in g  # and no new one was signed for a page not shown
+        shown = str(form.csrf_token)
+        assert g.csrf_token in shown and form.csrf_token.current_token == g.csrf_token
+    with app.test_request_context("/", method="POST", data={"csrf_token": "forged"}):
+        session["csrf_token"] = secret
+        assert not StepForm().validate_on_submit()
