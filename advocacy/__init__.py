@@ -24,9 +24,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(build_config(config, os.environ, Path(app.instance_path)))
     app.instance_path = app.config["INSTANCE_DIR"]
-    from .sessions import SessionInterface
-
-    app.session_interface = SessionInterface()
 
     from .observability import init_app as init_observability
 
@@ -43,10 +40,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     mail.init_app(app)
     csrf.init_app(app)
-    from .signing import csrf_field, csrf_token
-
-    app.jinja_env.globals["csrf_token"] = csrf_token  # Flask-WTF's token, made with less work
-    app.jinja_env.globals["csrf_field"] = csrf_field
     # Templates get the lazy ``current_user`` proxy instead of a user loaded for every
     # rendering: a public page that never asks about a user must not load one (Flask-Login's
     # session protection would then rewrite every visitor's session cookie).
@@ -63,11 +56,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .lookup.api import blueprint as lookup_api_blueprint
 
     app.register_blueprint(campaigns_blueprint)
-    from .campaigns.pages import init_app as init_page_cache
-
-    init_page_cache(app)
     app.register_blueprint(actions_blueprint)
     app.register_blueprint(lookup_api_blueprint)
+    from .lookup.service import init_app as init_lookup
+
+    init_lookup(app)
     from .lookup.views import blueprint as lookup_pages_blueprint
 
     app.register_blueprint(lookup_pages_blueprint)

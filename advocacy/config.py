@@ -42,15 +42,6 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy URL. Default: SQLite file `instance/advocacy.sqlite3`.",
     ),
     Setting(
-        "DATABASE_PING_IDLE_SECONDS",
-        float,
-        5.0,
-        "A pooled connection to a server database that sat unused for longer than this is "
-        "tested (one round trip) before a request uses it; 0 tests every one. One used less "
-        "than this ago is taken as alive: if the server restarted in between, that one request "
-        "fails and the pool reconnects. (SQLite: not used.)",
-    ),
-    Setting(
         "SECRET_KEY",
         str,
         None,
@@ -140,15 +131,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("OPENSTATES_TIMEOUT", float, 30.0, "Seconds per Open States download."),
     Setting("LOOKUP_CACHE_TTL", int, 7 * 24 * 3600, "Seconds an address lookup stays cached."),
-    Setting(
-        "PUBLIC_CACHE_SECONDS",
-        float,
-        1.0,
-        "Seconds a process may serve a public page (the campaign page, the steps of the action "
-        "flow, the address step) or a repeated lookup with what it read from the database that "
-        "long ago (0: ask on every request). A send may use legislators' contact details that "
-        "old too, but is written only while the campaign still has the status and version read.",
-    ),
     Setting(
         "DIRECTORY_MAX_AGE_DAYS",
         int,
@@ -400,14 +382,10 @@ def build_config(
 
     # Names the Flask extensions read.
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    # A server database may restart under the pool: test a connection before use, every
-    # one (0), or (database.init_app) one that sat unused for DATABASE_PING_IDLE_SECONDS. A
-    # SQLite file cannot go away like that, and the test would cost every request a query.
+    # A server database may restart under the pool: test each connection before use. A
+    # SQLite file cannot go away like that.
     sqlite = str(config["DATABASE_URL"]).startswith("sqlite")
-    if config["DATABASE_PING_IDLE_SECONDS"] < 0:
-        raise ConfigError(f"{ENV_PREFIX}DATABASE_PING_IDLE_SECONDS must be 0 or more")
-    every_time = not sqlite and config["DATABASE_PING_IDLE_SECONDS"] == 0
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": every_time}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not sqlite}
     config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     secure = config["SECURE_COOKIES"]

@@ -18,7 +18,7 @@ from .loadgen import LoadError, Recorder, Response, Run, Scenario, drive, summar
 from .servers import ADDRESS, Gunicorn
 
 SLUG = "every-exploited-child-is-a-victim"  # both chambers: three recipients in Concord, NH
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="submission_key" value="([^"]+)"')
 TEXTAREA = re.compile(r'<textarea id="(body-[0-9a-f]+)"[^>]*>(.*?)</textarea>', re.DOTALL)
 LOOKUP_PATH = "/api/lookup?address=" + quote(ADDRESS)

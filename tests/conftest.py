@@ -104,9 +104,6 @@ def app_config(database_url: str, tmp_path: Path, campaigns_dir: Path) -> dict[s
         "WTF_CSRF_ENABLED": False,
         # Every test client comes from 127.0.0.1; tests of the limits turn them on.
         "RATELIMIT_ENABLED": False,
-        # Every request asks the database (tests change campaigns and rosters between them);
-        # tests of the short-lived memory set it themselves.
-        "PUBLIC_CACHE_SECONDS": 0.0,
         "CENSUS_GEOCODER_URL": "http://127.0.0.1:9/geocoder",  # closed port unless a test fakes it
         "CENSUS_RETRIES": 0,
         "CENSUS_TIMEOUT": 2.0,
@@ -130,24 +127,3 @@ def client(app: Flask) -> FlaskClient:
 def copy_repo_campaigns(target: Path) -> None:
     for path in (REPO / "campaigns").glob("*.yaml"):
         shutil.copy(path, target / path.name)
-
-
-class Clock:
-    """A monotonic clock the test moves by hand (``clock.now += 5``)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """ADVOCACY_PUBLIC_CACHE_SECONDS of 5 for public pages, on a clock the test moves."""
-    from advocacy import memo
-
-    app.config["PUBLIC_CACHE_SECONDS"] = 5.0
-    fake = Clock()
-    monkeypatch.setattr(memo, "clock", fake)
-    return fake

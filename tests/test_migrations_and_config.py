@@ -109,13 +109,9 @@ def test_a_sqlite_file_runs_in_write_ahead_log_mode_without_pre_ping(tmp_path: P
     assert synchronous == 2  # FULL: a committed submission survives a power cut
 
 
-def test_a_server_database_tests_connections_that_sat_idle(tmp_path: Path) -> None:
+def test_a_server_database_tests_each_connection_before_use(tmp_path: Path) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none"  # never connected to here
     config = create_app({"DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path)}).config
-    # Default: database.init_app tests a connection unused for 5 s; 0 tests every checkout.
-    assert config["DATABASE_PING_IDLE_SECONDS"] == 5.0
-    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
-    every = {"DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path), "DATABASE_PING_IDLE_SECONDS": 0}
-    assert create_app(every).config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
-    with pytest.raises(ConfigError, match="DATABASE_PING_IDLE_SECONDS"):
-        create_app({**every, "DATABASE_PING_IDLE_SECONDS": -1})
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    sqlite = create_app({"INSTANCE_DIR": str(tmp_path / "other")}).config
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False

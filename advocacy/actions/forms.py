@@ -1,21 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
+from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from ..forms import SiteForm
+from .drafts import Draft
 from .text import clean_field
 
 strip = clean_field  # every text field: control characters removed, then whitespace stripped
 
 
 ADDRESS_HELP = "Street address with city and state, or ZIP, e.g. 12 Main St, Concord, NH 03301"
-
-
 HONEYPOT_LABEL = "Leave this field empty (it is here to catch automated spam)"
 
 
-class ActionForm(SiteForm):
+class ActionForm(FlaskForm):
     name = StringField(
         "Your name",
         filters=[strip],
@@ -55,7 +56,7 @@ class ActionForm(SiteForm):
         ],
     )
     opt_in = BooleanField("Keep me informed about this campaign")
-    # Honeypot: hidden from people (templates/actions/_honeypot.html), filled in by bots that
+    # Honeypot: hidden from people (templates/_action_fields.html), filled in by bots that
     # fill in every field. A submission with it filled records nothing and sends nothing.
     website = StringField(HONEYPOT_LABEL, filters=[strip])
 
@@ -63,6 +64,18 @@ class ActionForm(SiteForm):
     def is_bot(self) -> bool:
         return bool(self.website.data)
 
+    def draft(self, campaign: Any) -> Draft:
+        """A new draft for ``campaign`` (its ``slug`` and ``version_id``) from what was typed."""
+        return Draft(
+            slug=campaign.slug,
+            version_id=campaign.version_id,
+            name=" ".join(self.name.data.split()),
+            email=(self.email.data or "").strip(),
+            street_address=" ".join(self.street_address.data.split()),
+            phone=(self.phone.data or "").strip(),
+            opt_in=bool(self.opt_in.data),
+        )
 
-class StepForm(SiteForm):
+
+class StepForm(FlaskForm):
     """The later steps only need CSRF protection; their fields are per recipient."""

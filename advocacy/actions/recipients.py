@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..campaigns.schema import CampaignDefinition, FixedTarget
-from ..lookup.directory import LegislatorContact, best_phone, legislator_contacts
+from ..lookup.directory import (
+    best_phone,
+    districts_in_state,
+    legislator_contacts,
+    legislators_in_state,
+)
+from ..lookup.models import Legislator
 from ..lookup.registry import state_info, state_name
 
-CHAMBERS_FOR_RULE = {
+# A single-chamber legislature (Nebraska, DC) counts for every rule.
+_CHAMBERS_FOR_RULE = {
     "lower": {"lower", "legislature"},
     "upper": {"upper", "legislature"},
     "both": {"lower", "upper", "legislature"},
 }
+
+
+def chambers_for(definition: CampaignDefinition) -> set[str]:
+    """The directory chambers whose members this campaign writes to (none: no legislators)."""
+    return _CHAMBERS_FOR_RULE.get(definition.legislator_chambers or "", set())
 
 
 @dataclass(frozen=True)
@@ -55,11 +67,8 @@ class Recipient:
             "organisation": self.organisation,
         }
 
-    def to_session(self) -> dict[str, str]:
-        return asdict(self)
 
-
-def legislator_recipient(legislator: LegislatorContact) -> Recipient:
+def legislator_recipient(legislator: Legislator) -> Recipient:
     try:
         info = state_info(legislator.state)
         title = info.chamber_titles.get(legislator.chamber, "")
@@ -102,16 +111,12 @@ def fixed_recipient(target: FixedTarget) -> Recipient:
     )
 
 
-def recipients_for(
-    definition: CampaignDefinition, legislator_ids: list[str], *, max_age: float = 0.0
-) -> list[Recipient]:
-    """Current directory rows for the chosen legislators (chamber rule applied) + fixed targets.
-    ``max_age``: rows read up to that many seconds ago may do."""
-    rule = definition.legislator_chambers
-    allowed = CHAMBERS_FOR_RULE.get(rule or "", set())
+def recipients_for(definition: CampaignDefinition, legislator_ids: list[str]) -> list[Recipient]:
+    """Current directory rows for the chosen legislators (chamber rule applied) + fixed targets."""
+    allowed = chambers_for(definition)
     chosen: list[Recipient] = []
     seen: set[str] = set()
-    found = legislator_contacts(legislator_ids, max_age=max_age)
+    found = legislator_contacts(legislator_ids)
     for person_id in legislator_ids:
         legislator = found.get(person_id)
         if legislator is None or legislator.chamber not in allowed or person_id in seen:
@@ -129,3 +134,28 @@ def constituent_values(name: str, city: str, state: str) -> dict[str, str]:
         "state": state.upper(),
         "state_name": state_name(state) if state else "",
     }
+
+
+def people_in_districts(
+    state: str, chambers: set[str], picked: list[str]
+) -> tuple[list[Legislator], str | None]:
+    """The legislators of the districts a visitor chose by hand (``chamber|district`` values,
+    at most one per chamber), or a sentence saying what is wrong with the choice."""
+    chosen: dict[str, str] = {}
+    known = {(d.chamber, d.district) for d in districts_in_state(state)}
+    for value in filter(None, picked):
+        chamber, _, district = value.partition("|")
+        if chamber not in chambers or (chamber, district) not in known:
+            return [], "That district is not one this campaign writes to. Please choose again."
+        if chosen.setdefault(chamber, district) != district:
+            return [], "Please choose only your own district: one per chamber."
+    if chambers and not chosen:
+        return [], "Please choose your district."
+    people = [
+        person
+        for person in legislators_in_state(state)
+        if chosen.get(person.chamber) == person.district
+    ]
+    if chambers and not people:
+        return [], "No one sits for the district you chose right now. Please check it."
+    return people, None

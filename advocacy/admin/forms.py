@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -24,7 +25,6 @@ from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..campaigns.schema import CampaignDefinition, FixedTarget
-from ..forms import SiteForm
 from ..lookup.registry import STATES, state_name
 from .models import ROLES
 
@@ -37,7 +37,7 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-class SignInForm(SiteForm):
+class SignInForm(FlaskForm):
     email = EmailField("Email", filters=[_strip], validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
     remember = BooleanField("Keep me signed in on this device")
@@ -68,7 +68,7 @@ STATE_CHOICES = _choices(
 )
 
 
-class CampaignForm(SiteForm):
+class CampaignForm(FlaskForm):
     slug = StringField(
         "Slug", filters=[_strip], description="Lower-case words joined by hyphens; the page URL."
     )
@@ -125,18 +125,18 @@ class CampaignForm(SiteForm):
     )
 
 
-class ImportForm(SiteForm):
+class ImportForm(FlaskForm):
     yaml_file = FileField("Campaign file (.yaml)")
     yaml_text = TextAreaField("…or paste the YAML here")
 
 
-class UserCreateForm(SiteForm):
+class UserCreateForm(FlaskForm):
     email = EmailField("Email", filters=[_strip], validators=[DataRequired(), Length(max=320)])
     role = SelectField("Role", choices=_choices([(role, role) for role in ROLES]))
     password = PasswordField("Initial password (12 characters or more)")
 
 
-class ActionOnlyForm(SiteForm):
+class ActionOnlyForm(FlaskForm):
     """Buttons that POST: nothing but the CSRF token."""
 
 

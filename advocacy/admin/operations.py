@@ -10,10 +10,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from ..actions.drafts import fill_message
 from ..actions.models import Action, Contact
 from ..actions.recipients import (
-    CHAMBERS_FOR_RULE,
     Recipient,
+    chambers_for,
     constituent_values,
     fixed_recipient,
     legislator_recipient,
@@ -26,10 +27,10 @@ from ..delivery.models import OutboxMessage
 from ..delivery.outbox import retry_dead_letters
 from ..extensions import db
 from ..lookup import directory
+from ..lookup.directory import natural_key
 from ..lookup.openstates import BulkPeopleSource
 from ..lookup.registry import STATES, state_info
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
-from ..lookup.views import natural_key
 from . import audit
 
 CONTACT_STATUS_ORDER = ("queued", "failed", "sent", "logged", "called", "bounced", "dead")
@@ -197,7 +198,7 @@ def preview_messages(
 ) -> tuple[list[PreviewMessage], str | None]:
     """The filled message for each recipient a sample visitor would see, and a note."""
     state = (state or "").lower()
-    allowed = CHAMBERS_FOR_RULE.get(definition.legislator_chambers or "", set())
+    allowed = chambers_for(definition)
     note = None
     city = "Springfield"
     recipients: list[Recipient] = []
@@ -208,8 +209,7 @@ def preview_messages(
             result, note = None, f"The sample address could not be looked up: {exc}"
         if result is not None and result.confidence != "none" and result.state:
             state = result.state.lower()
-            parts = (result.matched_address or "").split(",")
-            city = parts[1].strip().title() if len(parts) >= 3 else city
+            city = result.city or city
             for group in result.districts:
                 if group.chamber in allowed:
                     recipients.extend(legislator_recipient(m) for m in group.members)
@@ -223,20 +223,10 @@ def preview_messages(
     constituent = constituent_values(SAMPLE_NAME, city, state)
     messages = []
     for recipient in recipients:
-        context = {
-            "constituent": constituent,
-            "target": recipient.template_values(),
-            "campaign": {"title": definition.title},
-        }
         try:
-            subject = templating.render(
-                definition.message.subject, context, limit=definition.message.max_subject_length
-            )
-            body = templating.render(
-                definition.message.body, context, limit=definition.message.max_body_length
-            )
+            filled = fill_message(definition, constituent, recipient)
         except templating.RenderError as exc:
             messages.append(PreviewMessage(recipient, "", "", str(exc)))
             continue
-        messages.append(PreviewMessage(recipient, " ".join(subject.split()), body.strip()))
+        messages.append(PreviewMessage(recipient, filled.subject, filled.body.strip()))
     return messages, note

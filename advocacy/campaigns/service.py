@@ -12,12 +12,11 @@ from typing import NamedTuple, Protocol
 import markdown as markdown_lib
 import nh3
 from markupsafe import Markup
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..dbtypes import utcnow
 from ..extensions import db
-from ..memo import Memo
 from .loader import Problem, campaign_files, content_hash, load_file
 from .models import Campaign, CampaignVersion
 from .schema import SLUG_PATTERN, CampaignDefinition
@@ -53,7 +52,7 @@ def render_markdown(text: str | None) -> Markup:
 
 @functools.lru_cache(maxsize=256)
 def _sanitised_html(text: str) -> Markup:
-    # Cached per text: a campaign page renders the same summary on every request.
+    # Kept per text: every view of a campaign page converts the same summary.
     html = markdown_lib.markdown(text, extensions=["sane_lists"])
     clean = nh3.clean(
         html,
@@ -149,7 +148,7 @@ def get_campaign(slug: str) -> Campaign | None:
 
 
 class PublishedCampaign(NamedTuple):
-    """A campaign the public may see, as the action flow needs it (see ``pages.published``)."""
+    """A campaign the public may see, as its pages and the action flow need it."""
 
     id: int
     slug: str
@@ -160,45 +159,28 @@ class PublishedCampaign(NamedTuple):
     definition: CampaignDefinition
 
 
-# Built once: every step of the action flow runs it.
-_PUBLISHED_QUERY = (
-    select(
-        Campaign.id,
-        Campaign.slug,
-        Campaign.status,
-        Campaign.starts_at,
-        Campaign.ends_at,
-        CampaignVersion.id,
-        CampaignVersion.content_hash,
-    )
-    .join(CampaignVersion, CampaignVersion.id == Campaign.current_version_id)
-    .where(Campaign.slug == bindparam("slug"), Campaign.status != "draft")
-)
-_DEFINITION_QUERY = select(CampaignVersion.definition).where(
-    CampaignVersion.id == bindparam("version_id")
-)
-
-
-def published_campaign(
-    slug: str, definitions: Memo[CampaignDefinition]
-) -> PublishedCampaign | None:
-    """The campaign with this slug unless it is a draft or has no version: its status read
-    now, its current version's definition from ``definitions`` when known there (a saved
-    version never changes; the key holds its content hash too, so a reset database reusing
-    an id is not mistaken for it)."""
+def published_campaign(slug: str) -> PublishedCampaign | None:
+    """The campaign with this slug as the public sees it now; None for a draft, an unknown
+    slug or a campaign without a version."""
     if not _could_be_slug(slug):
         return None
-    connection = db.session.connection()
-    row = connection.execute(_PUBLISHED_QUERY, {"slug": slug}).first()
+    row = db.session.execute(
+        select(
+            Campaign.id,
+            Campaign.slug,
+            Campaign.status,
+            Campaign.starts_at,
+            Campaign.ends_at,
+            CampaignVersion.id,
+            CampaignVersion.definition,
+        )
+        .join(CampaignVersion, CampaignVersion.id == Campaign.current_version_id)
+        .where(Campaign.slug == slug, Campaign.status != "draft")
+    ).first()
     if row is None:
         return None
-    *head, version_id, digest = row
-    definition = definitions.get((version_id, digest))
-    if definition is None:
-        data = connection.execute(_DEFINITION_QUERY, {"version_id": version_id}).scalar_one()
-        definition = CampaignDefinition.model_validate(data)
-        definitions.put((version_id, digest), definition)
-    return PublishedCampaign(*head, version_id, definition)
+    *head, definition = row
+    return PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
 
 
 def definition_of(version: CampaignVersion) -> CampaignDefinition:

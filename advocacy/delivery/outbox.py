@@ -267,3 +267,27 @@ def unconfirmed_count() -> int:
         )
         or 0
     )
+
+
+def queue(
+    kind: str, *, contact_id: int | None = None, action_id: int | None = None, held: bool = False
+) -> OutboxMessage:
+    """Add a message to send to the caller's transaction (no commit): due now, or ``held``
+    until its action is confirmed. Its Message-ID is made here, once, so every retry of it
+    is the same mail."""
+    from email.utils import make_msgid
+
+    now = utcnow()
+    message = OutboxMessage(
+        kind=kind,
+        contact_id=contact_id,
+        action_id=action_id,
+        status="held" if held else "pending",
+        attempts=0,
+        next_attempt_at=now,
+        message_id=make_msgid(domain=address_domain(current_app.config["MAIL_FROM"])),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(message)
+    return message

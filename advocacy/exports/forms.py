@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from ..forms import SiteForm
 from .tokens import MAX_NAME
 
 
@@ -14,7 +14,7 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-class TokenForm(SiteForm):
+class TokenForm(FlaskForm):
     name = StringField(
         "Name",
         description="Who or what uses it, e.g. “Coalition dashboard”.",
@@ -28,5 +28,5 @@ class TokenForm(SiteForm):
     )
 
 
-class RevokeForm(SiteForm):
+class RevokeForm(FlaskForm):
     """Only the CSRF token."""

@@ -41,7 +41,7 @@ class CensusDistrict:
 
 
 @dataclass
-class AddressMatch:
+class CensusMatch:
     matched_address: str
     state_fips: str | None
     city: str | None
@@ -57,10 +57,10 @@ class AddressMatch:
 @dataclass
 class GeocodeResult:
     input: str
-    matches: list[AddressMatch]
+    matches: list[CensusMatch]
 
     @property
-    def best(self) -> AddressMatch | None:
+    def best(self) -> CensusMatch | None:
         return self.matches[0] if self.matches else None
 
     @property
@@ -84,7 +84,7 @@ class GeocodeResult:
         matches = []
         for raw in data["matches"]:
             districts = [CensusDistrict(**d) for d in raw.pop("districts")]
-            matches.append(AddressMatch(**raw, districts=districts))
+            matches.append(CensusMatch(**raw, districts=districts))
         return cls(input=data["input"], matches=matches)
 
 
@@ -193,7 +193,7 @@ class CensusGeocoder:
                 continue
             matched = str(raw.get("matchedAddress") or "")
             components = raw.get("addressComponents") or {}
-            match = AddressMatch(
+            match = CensusMatch(
                 matched_address=matched,
                 state_fips=None,
                 city=(components.get("city") or None),
@@ -226,7 +226,7 @@ class CensusGeocoder:
         return GeocodeResult(input=address, matches=matches)
 
     @staticmethod
-    def _read_geographies(geographies: dict[str, Any], match: AddressMatch) -> None:
+    def _read_geographies(geographies: dict[str, Any], match: CensusMatch) -> None:
         for layer_name, items in geographies.items():
             if not isinstance(items, list):
                 continue

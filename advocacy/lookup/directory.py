@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from typing import Protocol
 
-from flask import current_app
-from sqlalchemy import bindparam, delete, func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 
 from ..dbtypes import utcnow
 from ..extensions import db
-from ..memo import Memo, read_recently
 from .known_vacancies import KnownVacancy, known_vacancies_for
 from .models import DirectoryState, District, Legislator, RosterChange, Vacancy
 from .openstates import (
@@ -24,7 +22,13 @@ from .openstates import (
     check_roster_size,
     parse_people_csv,
 )
-from .registry import STATES, districts_for_state, registry_district, seats_in_state
+from .registry import (
+    STATES,
+    districts_for_state,
+    registry_district,
+    seats_in_state,
+    state_info,
+)
 
 TRACKED_FIELDS = (
     "chamber",
@@ -300,7 +304,7 @@ class SeatGroup:
         }
 
 
-def best_phone(legislator: LegislatorContact) -> str | None:
+def best_phone(legislator: Legislator) -> str | None:
     return legislator.capitol_phone or legislator.district_phone
 
 
@@ -315,10 +319,6 @@ def legislator_json(legislator: Legislator) -> dict[str, object]:
 
 
 SeatKey = tuple[str, str, str, str]  # state, chamber, district, division id
-
-
-def seat_group(state: str, chamber: str, district: str, division_id: str) -> SeatGroup:
-    return seat_groups([(state, chamber, district, division_id)])[0]
 
 
 def seat_groups(keys: list[SeatKey]) -> list[SeatGroup]:
@@ -407,64 +407,55 @@ def legislators_in_state(state: str) -> list[Legislator]:
     )
 
 
-def get_legislator(person_id: str) -> Legislator | None:
-    return db.session.get(Legislator, person_id)
-
-
-class LegislatorContact(Protocol):
-    """What a message needs of a legislator (a directory row or one of its ``Row``s)."""
-
-    id: str
-    state: str
-    chamber: str
-    district: str
-    name: str
-    family_name: str | None
-    party: str | None
-    email: str | None
-    capitol_phone: str | None
-    district_phone: str | None
-    capitol_address: str | None
-    district_address: str | None
-
-
-# Built once: every step of the action flow runs it.
-_CONTACTS_QUERY = select(
-    Legislator.id,
-    Legislator.state,
-    Legislator.chamber,
-    Legislator.district,
-    Legislator.name,
-    Legislator.family_name,
-    Legislator.party,
-    Legislator.email,
-    Legislator.capitol_phone,
-    Legislator.district_phone,
-    Legislator.capitol_address,
-    Legislator.district_address,
-).where(Legislator.id.in_(bindparam("ids", expanding=True)))
-
-
-MAX_REMEMBERED_CONTACTS = 2048
-
-
-def legislator_contacts(
-    person_ids: list[str], *, max_age: float = 0.0
-) -> dict[str, LegislatorContact]:
-    """These people's contact details (one query, no ORM objects), by id; the unknown ones
-    are absent. With ``max_age``, what was read for the same people less than that many
-    seconds ago in this process."""
+def legislator_contacts(person_ids: list[str]) -> dict[str, Legislator]:
+    """These people's directory rows, by id; the unknown ones are absent."""
     if not person_ids:
         return {}
-    ids = tuple(sorted(set(person_ids)))
+    rows = db.session.scalars(select(Legislator).where(Legislator.id.in_(set(person_ids))))
+    return {row.id: row for row in rows}
 
-    def read() -> dict[str, LegislatorContact]:
-        rows = db.session.connection().execute(_CONTACTS_QUERY, {"ids": list(ids)})
-        return {row.id: row for row in rows}  # type: ignore[misc]
 
-    memo = current_app.extensions.get("advocacy.legislator_contacts")
-    if memo is None:
-        memo = current_app.extensions.setdefault(
-            "advocacy.legislator_contacts", Memo(MAX_REMEMBERED_CONTACTS)
-        )
-    return read_recently(memo, ids, max_age, read)
+def natural_key(text: str) -> list[object]:
+    """Sorts district names as people count: "2" before "10", "Hillsborough 9" before 10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+@dataclass(frozen=True)
+class DistrictChoice:
+    chamber: str
+    district: str
+    members: list[str]  # names; empty when the seats are vacant
+
+    @property
+    def key(self) -> str:
+        return f"{self.chamber}|{self.district}"
+
+
+@dataclass(frozen=True)
+class ChamberChoices:
+    chamber: str
+    name: str  # "House", "Senate", ...
+    districts: list[DistrictChoice]
+
+
+def district_choices(state: str, chambers: set[str]) -> list[ChamberChoices]:
+    """Every district of ``state`` in ``chambers``, with who sits for it, for a visitor to
+    choose from by hand."""
+    members: dict[tuple[str, str], list[str]] = {}
+    for legislator in legislators_in_state(state):
+        members.setdefault((legislator.chamber, legislator.district), []).append(legislator.name)
+    names = state_info(state).chamber_names
+    by_chamber: dict[str, list[DistrictChoice]] = {}
+    for row in sorted(
+        districts_in_state(state), key=lambda d: (d.chamber, natural_key(d.district))
+    ):
+        if row.chamber in chambers:
+            by_chamber.setdefault(row.chamber, []).append(
+                DistrictChoice(
+                    row.chamber, row.district, members.get((row.chamber, row.district), [])
+                )
+            )
+    return [
+        ChamberChoices(chamber, names.get(chamber, chamber), districts)
+        for chamber, districts in by_chamber.items()
+    ]

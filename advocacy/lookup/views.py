@@ -8,14 +8,11 @@ from flask import Blueprint, abort, render_template, request
 
 from ..security import limit_lookups
 from . import directory
+from .directory import natural_key
 from .registry import STATES, state_info, state_name
 from .service import BadAddress, CensusUnavailable, lookup_address
 
 blueprint = Blueprint("lookup_pages", __name__)
-
-
-def natural_key(text: str) -> list[object]:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
 @blueprint.app_template_filter("tel_href")

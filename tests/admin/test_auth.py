@@ -173,7 +173,7 @@ def test_forms_without_a_csrf_token_are_refused(
         assert response.status_code == 400
         # Sign in properly (with the token from the page), then try an action without one.
         page = client.get("/admin/sign-in").get_data(as_text=True)
-        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
         response = client.post(
             "/admin/sign-in",
             data={"email": staff["manager"], "password": PASSWORD, "csrf_token": token},

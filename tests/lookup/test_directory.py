@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from advocacy.extensions import db
 from advocacy.lookup.cli import status_command, sync_command
-from advocacy.lookup.directory import seat_group, sync_states
+from advocacy.lookup.directory import SeatGroup, seat_groups, sync_states
 from advocacy.lookup.known_vacancies import (
     KnownVacancyError,
     known_vacancies,
@@ -29,6 +29,9 @@ from tests.conftest import SHARED_PEOPLE, need_shared
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import HEADER, ROSTERS, Row, people_csv, write_state
 
+
+def seat_group(state: str, chamber: str, district: str, division_id: str) -> SeatGroup:
+    return seat_groups([(state, chamber, district, division_id)])[0]
 
 def count(model: type, **filters: object) -> int:
     query = select(func.count()).select_from(model)

@@ -15,13 +15,14 @@ import pytest
 import yaml
 from flask import Flask
 
-from advocacy.lookup.directory import seat_group, sync_states
+from advocacy.lookup.directory import sync_states
 from advocacy.lookup.divisions import census_geoids, divisions_for_census_district
 from advocacy.lookup.known_vacancies import known_vacancies
 from advocacy.lookup.openstates import BulkPeopleSource
 from advocacy.lookup.registry import STATES
 from tests.conftest import SHARED_DISTRICTS, SHARED_PEOPLE, need_shared
 from tests.lookup.conftest import DistrictReport
+from tests.lookup.test_directory import seat_group
 
 # Maine's two non-voting tribal seats: no geography, so no Census code leads to them.
 ME_TRIBAL = {

@@ -259,7 +259,7 @@ def cluster(base_env: dict[str, str], tmp_path: Path) -> Iterator[Cluster]:
 
 # -- a visitor, through real HTTP ------------------------------------------------------------
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="submission_key" value="([^"]+)"')
 BODY = re.compile(r'<textarea id="(body-[0-9a-f]+)"')
 

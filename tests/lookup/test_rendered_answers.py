@@ -1,5 +1,5 @@
-"""/api/lookup remembers answers built from cached addresses, and checks on every request that
-the cache row and the state's roster are still the ones the answer was built from."""
+"""/api/lookup keeps the answers it built from cached addresses, and checks on every request
+that the cache row and the state's roster are still the ones the answer was built from."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from advocacy.lookup.census import CensusGeocoder, GeocodeResult
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.models import LookupCacheEntry
 from advocacy.lookup.openstates import BulkPeopleSource
-from advocacy.lookup.service import lookup_address, remembered_answers
+from advocacy.lookup.service import lookup_address, rendered_answers
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import ROSTERS, Row, write_state
 from tests.lookup.test_lookup import ADDRESS, by_district, names, nh_match
@@ -31,7 +31,7 @@ def lookup(client: FlaskClient, address: str = ADDRESS) -> dict[str, object]:
     return response.get_json()  # type: ignore[no-any-return]
 
 
-def test_a_remembered_answer_costs_one_query(
+def test_a_kept_answer_costs_one_query(
     app: Flask, upstream: FakeUpstreams, client: FlaskClient, directory: Path
 ) -> None:
     upstream.add_address(ADDRESS, nh_match())
@@ -40,7 +40,7 @@ def test_a_remembered_answer_costs_one_query(
         again = lookup(client)
     assert again == first
     assert len(statements) == 1, statements
-    assert len(remembered_answers()) == 1
+    assert len(rendered_answers()) == 1
     assert upstream.geocoder_calls() == 1
 
 
@@ -52,7 +52,7 @@ def test_the_input_shown_is_the_visitors_own(
     other = lookup(client, "12  main st nashua NH 03060")
     assert other["input"] == "12 main st nashua NH 03060"
     assert lookup(client)["input"] == ADDRESS
-    assert upstream.geocoder_calls() == 1  # same cache row, two remembered answers
+    assert upstream.geocoder_calls() == 1  # same cache row, two kept answers
 
 
 def test_a_new_roster_is_shown_at_once(
@@ -80,7 +80,7 @@ def test_an_expired_or_purged_address_is_asked_again(
 ) -> None:
     upstream.add_address(ADDRESS, nh_match())
     lookup(client)
-    lookup(client)  # remembered
+    lookup(client)  # kept
     db.session.execute(STALE_ROWS[change])
     db.session.commit()
     lookup(client)

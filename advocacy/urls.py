@@ -1,0 +1,14 @@
+"""Absolute links to the public site, for mail and share links."""
+
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request, url_for
+
+
+def public_url(endpoint: str, **values: str) -> str:
+    """An absolute URL on the public site (ADVOCACY_SITE_URL), whatever host was asked."""
+    path = url_for(endpoint, **values)
+    root = request.script_root if has_request_context() else ""
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return str(current_app.config["SITE_URL"]).rstrip("/") + path
