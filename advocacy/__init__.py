@@ -58,9 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(campaigns_blueprint)
     app.register_blueprint(actions_blueprint)
     app.register_blueprint(lookup_api_blueprint)
-    from .lookup.service import init_app as init_lookup
+    from .pagecache import init_app as init_page_cache
 
-    init_lookup(app)
+    init_page_cache(app)
     from .lookup.views import blueprint as lookup_pages_blueprint
 
     app.register_blueprint(lookup_pages_blueprint)

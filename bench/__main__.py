@@ -53,7 +53,7 @@ PER_BACKEND = (*HTTP_NAMES, "outbox", "directory_sync")  # measured on SQLite an
 GOALS = {  # name: (kind, threshold)
     "campaign_page": (">=", 0.50),
     "lookup_cache_hit": (">=", 0.50),
-    "action_submission": (">=", 0.25),
+    "action_submission": (">=", 0.12),
     "outbox": (">=", 200.0),
     "tally_export": ("<=", 2.0),
 }

@@ -127,3 +127,22 @@ def client(app: Flask) -> FlaskClient:
 def copy_repo_campaigns(target: Path) -> None:
     for path in (REPO / "campaigns").glob("*.yaml"):
         shutil.copy(path, target / path.name)
+
+
+@pytest.fixture
+def campaigns(app: Flask, campaigns_dir: Path) -> Path:
+    """The repository's campaigns, loaded."""
+    from advocacy.campaigns import service
+
+    copy_repo_campaigns(campaigns_dir)
+    service.sync_folder(campaigns_dir)
+    return campaigns_dir
+
+
+@pytest.fixture(autouse=True)
+def pages_checked_on_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept pages are checked against the database on every request: tests change campaigns
+    and rosters between requests (tests/test_page_cache.py sets its own interval)."""
+    from advocacy import pagecache
+
+    monkeypatch.setattr(pagecache, "CHECK_SECONDS", 0.0)

@@ -17,6 +17,15 @@ HONEYPOT_LABEL = "Leave this field empty (it is here to catch automated spam)"
 
 
 class ActionForm(FlaskForm):
+    """The campaign page's form: the first step, which only keeps a draft in the visitor's
+    own session and sends nothing. It carries no CSRF token, so the page is the same for
+    every visitor and can be served from memory under load; instead, a browser's post from
+    another site is refused by its Fetch Metadata (``Sec-Fetch-Site``). The step that sends
+    shows the whole message first and requires a token."""
+
+    class Meta:
+        csrf = False
+
     name = StringField(
         "Your name",
         filters=[strip],

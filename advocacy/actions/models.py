@@ -67,10 +67,6 @@ class Action(db.Model):  # type: ignore[name-defined]
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    @property
-    def awaiting_confirmation(self) -> bool:
-        return self.confirm_by is not None and self.confirmed_at is None
-
     constituent: Mapped[Constituent] = relationship()
     contacts: Mapped[list[Contact]] = relationship(back_populates="action", order_by="Contact.id")
 

@@ -19,12 +19,15 @@ from ..campaigns.service import (
     PublishedCampaign,
     public_state,
     published_campaign,
+    published_version,
     render_markdown,
 )
 from ..campaigns.templating import RenderError
+from ..extensions import csrf
 from ..lookup.directory import district_choices
 from ..lookup.registry import STATES, state_name
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
+from ..pagecache import rendered_pages
 from ..security import limit_submissions
 from . import confirmation, operations, pages
 from .drafts import Draft
@@ -75,7 +78,15 @@ def _campaign_page(
 
 @blueprint.get("/c/<slug>")
 def campaign_page(slug: str) -> Page:
-    return _campaign_page(_campaign_or_404(slug), ActionForm())
+    if "_flashes" in session or "_user_id" in session:  # a page of this visitor's own
+        return _campaign_page(_campaign_or_404(slug), ActionForm())
+
+    def build() -> tuple[tuple[int, str], str]:
+        campaign = _campaign_or_404(slug)
+        page, _status = _campaign_page(campaign, ActionForm())
+        return (campaign.version_id, public_state(campaign).key), page
+
+    return rendered_pages().serve(("campaign", slug), lambda _kept: published_version(slug), build)
 
 
 def _not_actionable(campaign: PublishedCampaign) -> tuple[str, int]:
@@ -101,8 +112,11 @@ def already(slug: str) -> Page:
 
 
 @blueprint.post("/c/<slug>/act")
+@csrf.exempt  # the campaign page is the same for everyone: see ActionForm
 @limit_submissions
 def start(slug: str) -> Page:
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        abort(403)  # a post from another site's page (see ActionForm)
     campaign = _campaign_or_404(slug)
     if not public_state(campaign).actionable:
         return _not_actionable(campaign)

@@ -183,6 +183,20 @@ def published_campaign(slug: str) -> PublishedCampaign | None:
     return PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
 
 
+def published_version(slug: str) -> tuple[int, str] | None:
+    """What the campaign's public page is made from: its current version and its public
+    state now (None: not published). One small query, for checking a kept page."""
+    if not _could_be_slug(slug):
+        return None
+    row = db.session.execute(
+        select(Campaign.current_version_id, Campaign.status, Campaign.starts_at, Campaign.ends_at)
+        .where(Campaign.slug == slug, Campaign.status != "draft")
+    ).first()
+    if row is None or row.current_version_id is None:
+        return None
+    return row.current_version_id, public_state(row).key
+
+
 def definition_of(version: CampaignVersion) -> CampaignDefinition:
     return CampaignDefinition.model_validate(version.definition)
 

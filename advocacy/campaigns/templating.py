@@ -71,7 +71,7 @@ class TemplateProblem(ValueError):
 _V = TypeVar("_V")
 
 
-class _Spent:
+class _BuiltSoFar:
     """What one render has built so far (``_built``), in characters or items."""
 
     __slots__ = ("total",)
@@ -80,7 +80,7 @@ class _Spent:
         self.total = 0
 
 
-_SPENT: ContextVar[_Spent | None] = ContextVar("template_spent", default=None)
+_BUILT: ContextVar[_BuiltSoFar | None] = ContextVar("template_built", default=None)
 
 
 def _refuse_over(what: str, number: object, bound: int = MAX_OUTPUT) -> None:
@@ -100,7 +100,7 @@ def _built(value: _V) -> _V:
     medium values cannot add up to a large allocation either)."""
     if isinstance(value, str | list | tuple):
         _refuse_long(value)
-        spent = _SPENT.get()
+        spent = _BUILT.get()
         if spent is not None:
             spent.total += len(value)
             _refuse_over("the text the template builds", spent.total, MAX_BUILT)
@@ -319,7 +319,7 @@ _EXAMPLES = ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)
 
 
 @dataclass(frozen=True)
-class _Use:
+class _NameUse:
     """One use of a name in a template: ``parts`` is the lookup chain from its root."""
 
     root: str | None  # None: a lookup on something that is not a name (``'x'.upper``)
@@ -346,7 +346,7 @@ class _Use:
         return re.compile(regex)
 
 
-def _uses(tree: nodes.Template) -> Iterator[_Use]:
+def _uses(tree: nodes.Template) -> Iterator[_NameUse]:
     """Every name or lookup chain, outermost node only: ``a.b.c`` is one use, not three."""
     owned = {id(node.node) for node in tree.find_all((nodes.Getattr, nodes.Getitem))}
     for node in tree.find_all((nodes.Getattr, nodes.Name, nodes.Getitem)):
@@ -365,10 +365,10 @@ def _uses(tree: nodes.Template) -> Iterator[_Use]:
                 parts.append(None)
             current = current.node
         root = current.name if isinstance(current, nodes.Name) else None
-        yield _Use(root, tuple(reversed(parts)), node.lineno)
+        yield _NameUse(root, tuple(reversed(parts)), node.lineno)
 
 
-def _placeholder_problem(use: _Use) -> TemplateProblem | None:
+def _placeholder_problem(use: _NameUse) -> TemplateProblem | None:
     """None when ``use`` is exactly one known placeholder (``root.attr`` or ``root['attr']``)."""
     if use.root is not None and len(use.parts) == 1 and use.text in PLACEHOLDERS:
         return None
@@ -458,7 +458,7 @@ def _compiled(source: str) -> Template:
 
 def render(source: str, context: dict[str, dict[str, str]], limit: int = MAX_OUTPUT) -> str:
     """Render a (validated) template; output longer than ``limit`` is an error, not a hang."""
-    spent = _SPENT.set(_Spent())
+    spent = _BUILT.set(_BuiltSoFar())
     try:
         template = _compiled(source)
         scope = {key: _Namespace(key, dict(value)) for key, value in context.items()}
@@ -477,7 +477,7 @@ def render(source: str, context: dict[str, dict[str, str]], limit: int = MAX_OUT
         # ({{ 1/0 }}, wordwrap(0), '%c'|format(huge), ...): a problem to report, never a crash.
         raise RenderError(f"the message template could not be filled: {exc}") from exc
     finally:
-        _SPENT.reset(spent)
+        _BUILT.reset(spent)
 
 
 def sample_context(campaign_title: str = "Sample campaign") -> dict[str, dict[str, str]]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cachetools import LRUCache
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..dbtypes import utcnow
 from ..extensions import db
 from ..observability.metrics import observe_lookup_cache
+from ..pagecache import rendered_pages
 from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
 from .directory import SeatGroup, SeatKey, seat_groups
 from .divisions import divisions_for_census_district, state_for_fips
@@ -287,68 +286,21 @@ def _cross_check(result: LookupResult, latitude: float, longitude: float) -> Non
 # -- /api/lookup answers -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _RenderedAnswer:
-    """An /api/lookup answer's JSON and what it was built from."""
-
-    body: bytes
-    state: str
-    cached_at: datetime
-    directory_loaded_at: datetime | None
-
-
-class RenderedAnswers:
-    """The JSON answers of /api/lookup for cached addresses, so that a popular address is not
-    rebuilt on every request. An answer is served only while its address cache row and its
-    state's roster are still the ones it was built from (one query checks both)."""
-
-    def __init__(self, max_entries: int = 2048) -> None:
-        self._answers: LRUCache[tuple[str, str], _RenderedAnswer] = LRUCache(max_entries)
-        self._lock = threading.Lock()
-
-    def get(self, key: str, shown: str) -> bytes | None:
-        with self._lock:
-            known = self._answers.get((key, shown))
-        if known is None:
-            return None
-        row = db.session.execute(
-            select(LookupCacheEntry.created_at, LookupCacheEntry.expires_at)
-            .add_columns(
-                select(DirectoryState.synced_at)
-                .where(DirectoryState.state == known.state)
-                .scalar_subquery()
-            )
-            .where(LookupCacheEntry.key == key)
-        ).first()
-        if (
-            row is not None
-            and row[1] > utcnow()
-            and (row[0], row[2]) == (known.cached_at, known.directory_loaded_at)
-        ):
-            return known.body
-        with self._lock:
-            self._answers.pop((key, shown), None)
-        return None
-
-    def put(self, key: str, shown: str, result: LookupResult, body: bytes) -> None:
-        if result.cached_at is None or result.state is None:
-            return  # an answer not backed by the address cache cannot be checked later
-        answer = _RenderedAnswer(
-            body, result.state.lower(), result.cached_at, result.directory_loaded_at
+def _answer_source(key: str, kept: object) -> object:
+    """What a kept answer for the cached address ``key`` would be built from now: the state
+    it was in, its cache row's time and that state's roster time (None when the row is gone
+    or expired)."""
+    state = kept[0] if isinstance(kept, tuple) else ""
+    row = db.session.execute(
+        select(LookupCacheEntry.created_at, LookupCacheEntry.expires_at)
+        .add_columns(
+            select(DirectoryState.synced_at).where(DirectoryState.state == state).scalar_subquery()
         )
-        with self._lock:
-            self._answers[(key, shown)] = answer
-
-    def __len__(self) -> int:
-        return len(self._answers)
-
-
-def rendered_answers() -> RenderedAnswers:
-    return current_app.extensions["advocacy.lookup_answers"]  # type: ignore[no-any-return]
-
-
-def init_app(app: Any) -> None:
-    app.extensions["advocacy.lookup_answers"] = RenderedAnswers()
+        .where(LookupCacheEntry.key == key)
+    ).first()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return state, row.created_at, row[2]
 
 
 def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
@@ -359,14 +311,21 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     else:
         shown = material = clean_address(raw_address)
     key = _cache_key(material)
-    # A cross-check asks Open States live on every lookup: nothing to keep.
-    keep = not current_app.config.get("OPENSTATES_API_KEY")
-    answers = rendered_answers()
-    if keep and (body := answers.get(key, shown)) is not None:
+    built: list[bool] = []
+
+    def build() -> tuple[object, bytes]:
+        built.append(True)
+        result = lookup_parts(*parts) if parts is not None else lookup_address(shown)
+        body = current_app.json.dumps(result.to_json()).encode("utf-8")
+        if result.cached_at is None or result.state is None:
+            return None, body  # not backed by the address cache: nothing to check it by
+        return (result.state.lower(), result.cached_at, result.directory_loaded_at), body
+
+    if current_app.config.get("OPENSTATES_API_KEY"):
+        return build()[1]  # a cross-check asks Open States live on every lookup
+    answer: bytes = rendered_pages().serve(
+        ("lookup", key, shown), lambda kept: _answer_source(key, kept), build
+    )
+    if not built:
         observe_lookup_cache(hit=True)
-        return body
-    result = lookup_parts(*parts) if parts is not None else lookup_address(shown)
-    body = current_app.json.dumps(result.to_json()).encode("utf-8")
-    if keep:
-        answers.put(key, shown, result, body)
-    return body
+    return answer

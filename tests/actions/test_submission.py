@@ -152,9 +152,11 @@ def test_simultaneous_sends_all_get_through(ready: FlaskClient, app: Flask) -> N
 
 
 def test_a_visitors_pages_leave_the_session_cookie_alone(ready: FlaskClient) -> None:
-    assert ready.get(f"/c/{LOWER}").status_code == 200  # the form's token goes in the session
+    campaign_page = ready.get(f"/c/{LOWER}")
+    assert campaign_page.status_code == 200 and "Set-Cookie" not in campaign_page.headers
     acted = ready.post(f"/c/{LOWER}/act", data=FORM)
     assert acted.status_code == 303 and "Set-Cookie" in acted.headers  # the draft
+    assert ready.get(f"/c/{LOWER}/write").status_code == 200  # its form's token: a new cookie
     page = ready.get(f"/c/{LOWER}/write")
     assert page.status_code == 200
     assert "Set-Cookie" not in page.headers  # nothing changed: nothing to sign and send

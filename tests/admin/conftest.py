@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,9 +12,7 @@ from flask.testing import FlaskClient
 from advocacy import create_app
 from advocacy.admin.auth import hash_password
 from advocacy.admin.models import User
-from advocacy.campaigns import service as campaign_service
 from advocacy.extensions import db
-from tests.conftest import copy_repo_campaigns
 from tests.lookup.conftest import app_config, directory, people_dir, upstream  # noqa: F401
 
 PASSWORD = "correct horse battery staple"
@@ -33,13 +30,6 @@ def staff(app: Flask, password_hash: str) -> dict[str, str]:
         db.session.add(User(email=email, role=role, password_hash=password_hash, active=True))
     db.session.commit()
     return dict(EMAILS)
-
-
-@pytest.fixture
-def campaigns(app: Flask, campaigns_dir: Path) -> Path:
-    copy_repo_campaigns(campaigns_dir)
-    campaign_service.sync_folder(campaigns_dir)
-    return campaigns_dir
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> None:

@@ -18,7 +18,8 @@ from advocacy.lookup.census import CensusGeocoder, GeocodeResult
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.models import LookupCacheEntry
 from advocacy.lookup.openstates import BulkPeopleSource
-from advocacy.lookup.service import lookup_address, rendered_answers
+from advocacy.lookup.service import lookup_address
+from advocacy.pagecache import rendered_pages
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.people import ROSTERS, Row, write_state
 from tests.lookup.test_lookup import ADDRESS, by_district, names, nh_match
@@ -40,7 +41,7 @@ def test_a_kept_answer_costs_one_query(
         again = lookup(client)
     assert again == first
     assert len(statements) == 1, statements
-    assert len(rendered_answers()) == 1
+    assert len(rendered_pages()) == 1
     assert upstream.geocoder_calls() == 1
 
 
