@@ -21,7 +21,6 @@ import pytest
 import requests
 from flask import Flask
 
-from tests.actions.conftest import campaigns  # noqa: F401
 from tests.conftest import POSTGRES_URL, REPO
 from tests.delivery.conftest import SMTPServer, free_port
 from tests.fakes.upstream import FakeUpstreams

@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-from tests.actions.conftest import campaigns, ready  # noqa: F401
+from tests.actions.conftest import ready  # noqa: F401
 from tests.lookup.conftest import app_config, directory, people_dir, upstream  # noqa: F401

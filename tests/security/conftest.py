@@ -18,7 +18,7 @@ from flask import Flask
 
 from advocacy import create_app
 from advocacy.extensions import db
-from tests.actions.conftest import campaigns, ready  # noqa: F401 - fixtures
+from tests.actions.conftest import ready  # noqa: F401 - fixtures
 from tests.admin.conftest import as_role, password_hash, staff  # noqa: F401 - fixtures
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.conftest import directory, people_dir, upstream  # noqa: F401 - fixtures
