@@ -51,11 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import models  # noqa: F401 - register every table with the metadata
     from .actions.views import blueprint as actions_blueprint
-    from .campaigns.views import blueprint as campaigns_blueprint
     from .errors import register_error_handlers
     from .lookup.api import blueprint as lookup_api_blueprint
 
-    app.register_blueprint(campaigns_blueprint)
     app.register_blueprint(actions_blueprint)
     app.register_blueprint(lookup_api_blueprint)
     from .pagecache import init_app as init_page_cache

@@ -1,6 +1,8 @@
-"""Absolute links to the public site, for mail and share links."""
+"""The public site's address and time zone, for links and dates shown to visitors."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, url_for
 
@@ -12,3 +14,8 @@ def public_url(endpoint: str, **values: str) -> str:
     if root and path.startswith(root):
         path = path[len(root) :]
     return str(current_app.config["SITE_URL"]).rstrip("/") + path
+
+
+def site_zone() -> ZoneInfo:
+    """ADVOCACY_TIMEZONE (checked when the app starts)."""
+    return ZoneInfo(str(current_app.config.get("TIMEZONE") or "UTC"))

@@ -31,7 +31,7 @@ def set_status(campaigns_dir: Path, slug: str, status: str) -> None:
 
 def test_home_lists_live_campaigns(client: FlaskClient, synced: Path) -> None:
     page = client.get("/").get_data(as_text=True)
-    assert "Oppose buyer immunity in the Model Penal Code" in page
+    assert "Keep buyers of children accountable in every state" in page
     assert "Every exploited child is a victim" in page
     assert '<html lang="en">' in page and 'name="viewport"' in page
 

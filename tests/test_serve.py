@@ -143,7 +143,7 @@ def test_serve_runs_a_migrated_site_with_waitress(served: Served) -> None:
 
     status, headers, home = http_get(served.url)
     assert status == 200
-    assert "Oppose buyer immunity in the Model Penal Code" in home
+    assert "Keep buyers of children accountable in every state" in home
     assert "Every exploited child is a victim" in home
     status, _, campaign = http_get(served.url + "c/oppose-buyer-immunity")
     assert status == 200 and 'id="street_address"' in campaign

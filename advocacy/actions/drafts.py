@@ -55,9 +55,10 @@ class Draft:
         self.confidence = result.confidence
         self.legislator_ids = result.member_ids(chambers_for(definition))
 
-    def apply_choice(self, state: str, legislator_ids: list[str]) -> None:
+    def apply_choice(self, state: str, city: str, legislator_ids: list[str]) -> None:
         """The visitor chose their districts themselves."""
         self.state = state.upper()
+        self.city = city
         self.legislator_ids = legislator_ids
         self.confidence = "manual"
         self.matched_address = ""
@@ -87,10 +88,12 @@ def fill_message(
         "campaign": {"title": definition.title},
     }
     message = definition.message
-    subject = templating.render(message.subject, context, limit=message.max_subject_length)
+    subject_template = recipient.message_subject or message.subject
+    subject = templating.render(subject_template, context, limit=message.max_subject_length)
     body = ""
     if message.mode != "blank":
-        body = templating.render(message.body, context, limit=message.max_body_length)
+        body_template = recipient.message_body or message.body
+        body = templating.render(body_template, context, limit=message.max_body_length)
     return FilledMessage(recipient, " ".join(subject.split()), body.strip() + "\n")
 
 

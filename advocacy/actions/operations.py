@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from cachetools import TTLCache
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns.schema import CampaignDefinition
@@ -17,6 +18,7 @@ from ..campaigns.service import PublishedCampaign
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
+from ..urls import site_zone
 from . import confirmation
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Constituent, Contact
@@ -69,6 +71,38 @@ def recent_action_time(email: str, campaign_id: int) -> datetime | None:
     )
 
 
+# How long a campaign's count of people taking part is kept: it is social proof on public
+# pages, which must not wait on counting every time.
+COUNT_SECONDS = 60.0
+_counts_lock = threading.Lock()
+
+
+def people_taking_part(campaign_id: int) -> int:
+    """How many people have taken part in a campaign (one per email address; actions never
+    confirmed in time do not count), at most COUNT_SECONDS old."""
+    counts: TTLCache[int, int] = current_app.extensions.setdefault(
+        "advocacy.counts", TTLCache(maxsize=4096, ttl=COUNT_SECONDS)
+    )
+    with _counts_lock:
+        known = counts.get(campaign_id)
+    if known is not None:
+        return known
+    now = utcnow()
+    count = db.session.scalar(
+        select(func.count(distinct(Action.duplicate_key))).where(
+            Action.campaign_id == campaign_id,
+            or_(
+                Action.confirm_by.is_(None),
+                Action.confirmed_at.is_not(None),
+                Action.confirm_by > now,
+            ),
+        )
+    )
+    with _counts_lock:
+        counts[campaign_id] = int(count or 0)
+    return int(count or 0)
+
+
 def action_by_key(submission_key: str) -> Action | None:
     if not SUBMISSION_KEY.fullmatch(submission_key):
         return None
@@ -77,10 +111,7 @@ def action_by_key(submission_key: str) -> Action | None:
 
 def day_start(now: datetime) -> datetime:
     """Midnight of ``now``'s day in ADVOCACY_TIMEZONE (an aware datetime)."""
-    try:
-        zone = ZoneInfo(str(current_app.config.get("TIMEZONE") or "UTC"))
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
+    zone = site_zone()
     return datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)
 
 

@@ -5,15 +5,55 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import url_for
+
 from ..campaigns import templating
 from ..campaigns.schema import CampaignDefinition
-from ..campaigns.service import PublishedCampaign
+from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.sharing import share_links
-from ..urls import public_url
+from ..urls import public_url, site_zone
 from . import confirmation, operations
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Contact
 from .recipients import Recipient, constituent_values, recipients_for
+
+
+@dataclass(frozen=True)
+class CampaignCard:
+    """A campaign as the home page lists it and its own page heads it."""
+
+    slug: str
+    title: str
+    lead: str  # the summary's first sentence
+    state_key: str
+    state_message: str
+    actionable: bool
+    taking_part: int
+    goal: int | None
+
+    @property
+    def progress(self) -> str:
+        """The social-proof sentence, e.g. "1,234 people have taken part."."""
+        people = "1 person has" if self.taking_part == 1 else f"{self.taking_part:,} people have"
+        said = f"{people} taken part."
+        if self.goal:
+            said += f" Help us reach {self.goal:,}."
+        return said
+
+
+def campaign_card(campaign: PublishedCampaign) -> CampaignCard:
+    state = public_state(campaign)
+    definition = campaign.definition
+    return CampaignCard(
+        slug=campaign.slug,
+        title=definition.title,
+        lead=summary_lead(definition.summary),
+        state_key=state.key,
+        state_message=state.message,
+        actionable=state.actionable,
+        taking_part=operations.people_taking_part(campaign.id),
+        goal=definition.goal,
+    )
 
 
 @dataclass
@@ -44,39 +84,92 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
     return page
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What happens to one written message, in the visitor's words."""
+
+    name: str
+    channel: str  # email | postal
+    text: str
+    letter_target: str | None = None  # for a letter: the target id of its printable page
+
+
+_EMAIL_OUTCOMES = {
+    "sent": "your email has been sent.",
+    "logged": "your email has been recorded.",
+    "failed": "your email is delayed; we will keep trying to deliver it.",
+    "unconfirmed": "your email will be sent once you confirm it (see the email we sent you).",
+    "expired": "your email was not sent, because it was never confirmed.",
+}
+
+
+def _outcome(contact: Contact, postal_address: str) -> Outcome:
+    if contact.channel == "postal":
+        where = f" to {postal_address}" if postal_address else ""
+        return Outcome(
+            contact.target_name,
+            "postal",
+            f"your letter is ready. Please print it and post it{where}.",
+            contact.target_id,
+        )
+    call = f" You can still call {contact.target_phone}." if contact.target_phone else ""
+    if contact.status == "bounced":
+        text = f"the recipient's mail server refused your email.{call}"
+    elif contact.status == "dead" and (contact.last_error or "").startswith("delivery may"):
+        text = "we could not confirm that your email arrived; the site's team will check it."
+    elif contact.status == "dead":
+        text = f"your email could not be delivered; the site's team has been told.{call}"
+    else:
+        text = _EMAIL_OUTCOMES.get(contact.status, "your email is queued and will be sent soon.")
+    return Outcome(contact.target_name, "email", text)
+
+
+def paragraphs(text: str) -> list[str]:
+    """Text as its paragraphs, each on one line (a script's line breaks are the file's)."""
+    return [" ".join(block.split()) for block in text.split("\n\n") if block.strip()]
+
+
 @dataclass
 class ThanksPage:
-    contacts: list[Contact]  # written messages (email or post)
+    outcomes: list[Outcome]
     callable: list[Recipient]
-    scripts: dict[str, str]  # call script per recipient id
+    scripts: dict[str, list[str]]  # call script per recipient id, as paragraphs
     called: set[str]  # recipients this visitor logged a call to
-    postal: dict[str, str]  # postal address per recipient id
     capped_names: list[str]
     confirmation_state: str
     page_url: str
     share: dict[str, str]
 
+    @property
+    def letters(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.channel == "postal"]
+
+    @property
+    def emails(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.channel == "email"]
+
 
 def _call_scripts(
     definition: CampaignDefinition, action: Action, recipients: list[Recipient]
-) -> dict[str, str]:
-    if not definition.call_script:
-        return {}
+) -> dict[str, list[str]]:
     constituent = action.constituent
     values = constituent_values(
         constituent.name or "", constituent.city or "", constituent.state or ""
     )
     scripts = {}
     for recipient in recipients:
+        script = recipient.call_script or definition.call_script
+        if not script:
+            continue
         context = {
             "constituent": values,
             "target": recipient.template_values(),
             "campaign": {"title": definition.title},
         }
         try:
-            scripts[recipient.id] = templating.render(definition.call_script, context)
+            scripts[recipient.id] = paragraphs(templating.render(script, context))
         except templating.RenderError:
-            scripts[recipient.id] = ""
+            continue
     return scripts
 
 
@@ -84,17 +177,16 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     definition = campaign.definition
     callable_recipients = operations.call_recipients(action, definition)
     written = [c for c in action.contacts if c.channel != "call"]
+    postal = {
+        r.id: r.postal_address for r in recipients_for(definition, [c.target_id for c in written])
+    }
     capped_ids = set(action.capped_target_ids or [])
     page_url = public_url("actions.campaign_page", slug=campaign.slug)
     return ThanksPage(
-        contacts=written,
+        outcomes=[_outcome(c, postal.get(c.target_id, "")) for c in written],
         callable=callable_recipients,
         scripts=_call_scripts(definition, action, callable_recipients),
         called={c.target_id for c in action.contacts if c.channel == "call"},
-        postal={
-            r.id: r.postal_address
-            for r in recipients_for(definition, [c.target_id for c in written])
-        },
         capped_names=[
             r.name
             for r in recipients_for(definition, sorted(capped_ids))
@@ -103,4 +195,42 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
         confirmation_state=confirmation.state_of(action),
         page_url=page_url,
         share=share_links(definition, page_url),
+    )
+
+
+@dataclass(frozen=True)
+class LetterPage:
+    sender: list[str]  # name, then the address as the visitor gave it
+    date: str
+    recipient: list[str]  # name, organisation, address lines
+    subject: str
+    body: list[str]  # paragraphs; a paragraph's own line breaks (a signature) are kept
+    back_url: str
+
+
+def letter_page(campaign: PublishedCampaign, action: Action, target_id: str) -> LetterPage | None:
+    """The printable letter of ``action`` to ``target_id``, if it wrote one."""
+    contact = next(
+        (c for c in action.contacts if c.channel == "postal" and c.target_id == target_id), None
+    )
+    constituent = action.constituent
+    if contact is None or not contact.body or constituent.anonymised_at is not None:
+        return None
+    found = [r for r in recipients_for(campaign.definition, [target_id]) if r.id == target_id]
+    recipient = found[0] if found else None
+    lines = [contact.target_name]
+    if recipient is not None:
+        if recipient.organisation and recipient.organisation != recipient.name:
+            lines.append(recipient.organisation)
+        address = [part.strip() for part in recipient.postal_address.split(",")]
+        # "4025 Chestnut Street, Philadelphia, PA 19104": street, then town with state and ZIP
+        lines += [address[0], ", ".join(address[1:])] if len(address) > 1 else address
+    sent = action.created_at.astimezone(site_zone())
+    return LetterPage(
+        sender=[constituent.name or "", constituent.street_address or ""],
+        date=f"{sent:%B %-d, %Y}",
+        recipient=[line for line in lines if line],
+        subject=contact.subject or "",
+        body=[block.strip("\n") for block in contact.body.split("\n\n") if block.strip()],
+        back_url=url_for("actions.thanks", slug=campaign.slug, key=action.submission_key),
     )

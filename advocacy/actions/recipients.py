@@ -46,6 +46,10 @@ class Recipient:
     chamber: str = ""
     chamber_name: str = ""
     district: str = ""
+    # A fixed target's own templates (empty: the campaign's message and call script).
+    message_subject: str = ""
+    message_body: str = ""
+    call_script: str = ""
 
     @property
     def channel(self) -> str | None:
@@ -108,6 +112,9 @@ def fixed_recipient(target: FixedTarget) -> Recipient:
         email=str(target.email or ""),
         phone=target.phone or "",
         postal_address=target.postal_address or "",
+        message_subject=target.message.subject if target.message else "",
+        message_body=target.message.body if target.message else "",
+        call_script=target.call_script or "",
     )
 
 

@@ -17,13 +17,16 @@ from werkzeug.wrappers.response import Response
 
 from ..campaigns.service import (
     PublishedCampaign,
+    public_campaigns,
     public_state,
+    public_versions,
     published_campaign,
     published_version,
     render_markdown,
 )
 from ..campaigns.templating import RenderError
 from ..extensions import csrf
+from ..lookup.addresses import read_typed_address
 from ..lookup.directory import district_choices
 from ..lookup.registry import STATES, state_name
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
@@ -62,6 +65,28 @@ def _action_or_404(campaign: PublishedCampaign, key: str) -> Action:
     return action
 
 
+def _shared_page() -> bool:
+    """Whether this visitor sees the page everyone sees (no flashed message of their own, no
+    staff member's link), so it may come from the kept pages."""
+    return "_flashes" not in session and "_user_id" not in session
+
+
+@blueprint.get("/")
+def home() -> Page:
+    def source(_kept: object = None) -> object:
+        versions = public_versions()
+        return versions, tuple(operations.people_taking_part(id_) for id_, *_ in versions)
+
+    def build() -> tuple[object, str]:
+        made_from = source()
+        cards = [pages.campaign_card(campaign) for campaign in public_campaigns()]
+        return made_from, render_template("home.html", cards=cards)
+
+    if not _shared_page():
+        return build()[1]
+    return rendered_pages().serve("home", source, build)
+
+
 def _campaign_page(
     campaign: PublishedCampaign, form: ActionForm | None, status: int = 200
 ) -> tuple[str, int]:
@@ -73,20 +98,26 @@ def _campaign_page(
         state=state,
         form=form if state.actionable else None,
         summary_html=render_markdown(campaign.definition.summary),
+        card=pages.campaign_card(campaign),
     ), status
 
 
 @blueprint.get("/c/<slug>")
 def campaign_page(slug: str) -> Page:
-    if "_flashes" in session or "_user_id" in session:  # a page of this visitor's own
+    if not _shared_page():
         return _campaign_page(_campaign_or_404(slug), ActionForm())
 
-    def build() -> tuple[tuple[int, str], str]:
+    def build() -> tuple[object, str]:
         campaign = _campaign_or_404(slug)
         page, _status = _campaign_page(campaign, ActionForm())
-        return (campaign.version_id, public_state(campaign).key), page
+        source = (campaign.version_id, public_state(campaign).key)
+        return (*source, operations.people_taking_part(campaign.id)), page
 
-    return rendered_pages().serve(("campaign", slug), lambda _kept: published_version(slug), build)
+    def source(_kept: object) -> object:
+        found = published_version(slug)
+        return None if found is None else (*found[1:], operations.people_taking_part(found[0]))
+
+    return rendered_pages().serve(("campaign", slug), source, build)
 
 
 def _not_actionable(campaign: PublishedCampaign) -> tuple[str, int]:
@@ -168,19 +199,25 @@ def start(slug: str) -> Page:
 @blueprint.route("/c/<slug>/choose", methods=["GET", "POST"])
 @limit_submissions  # POST only
 def choose(slug: str) -> Page:
-    """Manual path: the visitor picks their state and their district in each chamber."""
+    """Manual path: the visitor picks their state and their district in each chamber, and
+    gives their city (for their message's signature)."""
     campaign = _campaign_or_404(slug)
     draft = _draft_for(campaign)
     if draft is None:
         return redirect(url_for(".campaign_page", slug=slug), 303)
     chambers = chambers_for(campaign.definition)
-    state = (request.values.get("state") or draft.state or "").lower()
+    typed = read_typed_address(draft.street_address)
+    state = (request.values.get("state") or draft.state or typed.state).lower()
+    city = " ".join(request.values.get("city", draft.city or typed.city).split())[:120]
     form = StepForm()
     if request.method == "POST":
-        shown_state = state if state in STATES else None
+        shown = {"state": state if state in STATES else None, "city": city or None}
         if not form.validate_on_submit() or state not in STATES:
             flash("Please choose your state, then your district.", "error")
-            return redirect(url_for(".choose", slug=slug, state=shown_state), 303)
+            return redirect(url_for(".choose", slug=slug, **shown), 303)
+        if not city:
+            flash("Please tell us your city or town: it goes in your message.", "error")
+            return redirect(url_for(".choose", slug=slug, **shown), 303)
         picked = [
             value
             for name in request.form
@@ -190,8 +227,8 @@ def choose(slug: str) -> Page:
         people, problem = people_in_districts(state, chambers, picked)
         if problem is not None:
             flash(problem, "error")
-            return redirect(url_for(".choose", slug=slug, state=shown_state), 303)
-        draft.apply_choice(state, [person.id for person in people])
+            return redirect(url_for(".choose", slug=slug, **shown), 303)
+        draft.apply_choice(state, city, [person.id for person in people])
         session[DRAFT] = draft.to_session()
         return redirect(url_for(".write", slug=slug), 303)
     return render_template(
@@ -201,6 +238,7 @@ def choose(slug: str) -> Page:
         form=form,
         states=sorted(((abbr, state_name(abbr)) for abbr in STATES), key=lambda s: s[1]),
         state=state,
+        city=city,
         chambers=district_choices(state, chambers) if state in STATES else [],
     )
 
@@ -295,6 +333,19 @@ def thanks(slug: str, key: str) -> Page:
         page=pages.thanks_page(campaign, action),
         form=StepForm(),
         thank_you_html=render_markdown(campaign.definition.thank_you),
+    )
+
+
+@blueprint.get("/c/<slug>/thanks/<key>/letter/<target>")
+def letter(slug: str, key: str, target: str) -> Page:
+    """A letter the visitor prints and posts, laid out for one US Letter page."""
+    campaign = _campaign_or_404(slug)
+    action = _action_or_404(campaign, key)
+    letter = pages.letter_page(campaign, action, target)
+    if letter is None:
+        abort(404)
+    return render_template(
+        "actions/letter.html", campaign=campaign, definition=campaign.definition, letter=letter
     )
 
 

@@ -87,7 +87,7 @@ def sign_out() -> Page:
         db.session.commit()
         logout_user()
         flash("You are signed out.", "success")
-    return _see_other("campaigns.home")
+    return _see_other("actions.home")
 
 
 @blueprint.get("/")

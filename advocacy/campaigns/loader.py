@@ -309,6 +309,23 @@ _TEMPLATES: tuple[tuple[str, ...], ...] = (
     ("message", "body"),
     ("call_script",),
 )
+_TARGET_TEMPLATES: tuple[tuple[str, ...], ...] = (
+    ("message", "subject"),
+    ("message", "body"),
+    ("call_script",),
+)
+
+
+def _template_locations(data: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Where the campaign's templates are: its message and call script, and each fixed
+    target's own."""
+    locations: list[tuple[Any, ...]] = list(_TEMPLATES)
+    targets = data.get("targets")
+    if isinstance(targets, list):
+        for index, target in enumerate(targets):
+            if isinstance(target, dict):
+                locations.extend(("targets", index, *loc) for loc in _TARGET_TEMPLATES)
+    return locations
 
 
 def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
@@ -332,34 +349,53 @@ def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
                 findings.append(_Finding(loc, _pydantic_message(error)))
 
     # Templates are checked even when other fields failed, so every problem shows at once.
-    for loc in _TEMPLATES:
+    for loc in _template_locations(data):
         source: object = data
         for part in loc:
-            source = source.get(part) if isinstance(source, dict) else None
+            if isinstance(source, dict):
+                source = source.get(part)
+            elif isinstance(source, list) and isinstance(part, int):
+                source = source[part]
+            else:
+                source = None
         if isinstance(source, str):
             for problem in templating.check_template(source):
                 findings.append(_Finding(loc, str(problem), problem))
 
     if definition is not None and not findings:
-        sample = templating.sample_context(definition.title)
+        findings.extend(_sample_lengths(definition))
+    return (definition if not findings else None), findings
+
+
+def _sample_lengths(definition: CampaignDefinition) -> list[_Finding]:
+    """Each message filled with sample values, against its length limit."""
+    sample = templating.sample_context(definition.title)
+    messages: list[tuple[tuple[Any, ...], Any]] = [(("message",), definition.message)]
+    messages += [
+        (("targets", index, "message"), target.message)
+        for index, target in enumerate(definition.targets)
+        if getattr(target, "message", None) is not None
+    ]
+    findings = []
+    for loc, message in messages:
         for key, limit in (
             ("subject", definition.message.max_subject_length),
             ("body", definition.message.max_body_length),
         ):
             try:
-                rendered = templating.render(getattr(definition.message, key), sample)
+                rendered = templating.render(getattr(message, key), sample)
             except templating.RenderError as exc:
-                findings.append(_Finding(("message", key), str(exc)))
+                findings.append(_Finding((*loc, key), str(exc)))
                 continue
             if len(rendered) > limit:
                 findings.append(
                     _Finding(
-                        ("message", key),
+                        (*loc, key),
                         f"the filled sample is {len(rendered)} characters, "
                         f"over the limit of {limit}",
                     )
                 )
-    return (definition if not findings else None), findings
+    return findings
 
 
 def validate_data(data: dict[str, Any], path: str = "<editor>") -> LoadResult:

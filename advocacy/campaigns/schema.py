@@ -34,6 +34,16 @@ class LocatedProblems(ValueError):
         self.problems = problems
 
 
+def _without_defaults(data: object, optional: dict[str, object]) -> object:
+    """``data`` without the optional fields left at their defaults: a campaign that does not
+    use a field dumps (and hashes, so keeps its version) as if the field did not exist."""
+    if isinstance(data, dict):
+        for name, default in optional.items():
+            if name in data and data[name] == default:
+                del data[name]
+    return data
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -52,6 +62,14 @@ class StateLegislatorsTarget(Strict):
     )
 
 
+class TargetMessage(Strict):
+    """A fixed target's own letter, when the campaign's message (written for legislators)
+    does not fit it. Same placeholders and limits as the campaign's message."""
+
+    subject: _text(300)  # type: ignore[valid-type]
+    body: _text(20_000)  # type: ignore[valid-type]
+
+
 class FixedTarget(Strict):
     """A recipient that is the same for every visitor (an organisation, an official)."""
 
@@ -64,6 +82,12 @@ class FixedTarget(Strict):
     email: EmailStr | None = None
     phone: Annotated[str, Field(pattern=r"^[0-9+().\- ]{7,30}$")] | None = None
     postal_address: _text(400) | None = None  # type: ignore[valid-type]
+    message: TargetMessage | None = None
+    call_script: _text(5000) | None = None  # type: ignore[valid-type]
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
+        return _without_defaults(handler(self), {"message": None, "call_script": None})
 
     @model_validator(mode="after")
     def needs_a_channel(self) -> FixedTarget:
@@ -112,15 +136,22 @@ class CampaignDefinition(Strict):
     share_text: _text(280) | None = None  # type: ignore[valid-type]
     privacy_note: _text(2000) | None = None  # type: ignore[valid-type]
     limits: Limits | None = None
+    goal: Annotated[int, Field(ge=1, le=100_000_000)] | None = Field(
+        default=None, description="How many people the campaign hopes will act (progress bar)."
+    )
+    image: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,200}$")] | None = Field(
+        default=None,
+        description="The share card's picture: a file under static/ (e.g. img/campaign.jpg).",
+    )
+    receipt: bool = Field(
+        default=True, description="Email each visitor a receipt of what was sent for them."
+    )
 
     @model_serializer(mode="wrap")
-    def _omit_absent_limits(self, handler: SerializerFunctionWrapHandler) -> object:
-        # A campaign without limits dumps (and hashes: campaign versions) as it did before
-        # the field existed, so adding it makes no new version of existing campaigns.
-        data = handler(self)
-        if isinstance(data, dict) and data.get("limits") is None:
-            data.pop("limits", None)
-        return data
+    def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
+        return _without_defaults(
+            handler(self), {"limits": None, "goal": None, "image": None, "receipt": True}
+        )
 
     @field_validator("starts_at", "ends_at", mode="before")
     @classmethod

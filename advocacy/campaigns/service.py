@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -183,18 +184,23 @@ def published_campaign(slug: str) -> PublishedCampaign | None:
     return PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
 
 
-def published_version(slug: str) -> tuple[int, str] | None:
-    """What the campaign's public page is made from: its current version and its public
-    state now (None: not published). One small query, for checking a kept page."""
+def published_version(slug: str) -> tuple[int, int, str] | None:
+    """What the campaign's public page is made from: its id, current version and public state
+    now (None: not published). One small query, for checking a kept page."""
     if not _could_be_slug(slug):
         return None
     row = db.session.execute(
-        select(Campaign.current_version_id, Campaign.status, Campaign.starts_at, Campaign.ends_at)
-        .where(Campaign.slug == slug, Campaign.status != "draft")
+        select(
+            Campaign.id,
+            Campaign.current_version_id,
+            Campaign.status,
+            Campaign.starts_at,
+            Campaign.ends_at,
+        ).where(Campaign.slug == slug, Campaign.status != "draft")
     ).first()
     if row is None or row.current_version_id is None:
         return None
-    return row.current_version_id, public_state(row).key
+    return row.id, row.current_version_id, public_state(row).key
 
 
 def definition_of(version: CampaignVersion) -> CampaignDefinition:
@@ -241,9 +247,50 @@ def public_state(campaign: _Scheduled, now: datetime | None = None) -> PublicSta
     return PublicState("live", True, "")
 
 
-def public_campaigns(now: datetime | None = None) -> list[Campaign]:
-    """Campaigns for the home page: live ones, and paused/scheduled ones marked as such."""
-    rows = db.session.scalars(
-        select(Campaign).where(Campaign.status.in_(("live", "paused"))).order_by(Campaign.title)
+def public_campaigns(now: datetime | None = None) -> list[PublishedCampaign]:
+    """Campaigns for the home page: live ones, and paused or scheduled ones (marked as such),
+    by title."""
+    rows = db.session.execute(
+        select(
+            Campaign.id,
+            Campaign.slug,
+            Campaign.status,
+            Campaign.starts_at,
+            Campaign.ends_at,
+            CampaignVersion.id,
+            CampaignVersion.definition,
+        )
+        .join(CampaignVersion, CampaignVersion.id == Campaign.current_version_id)
+        .where(Campaign.status.in_(("live", "paused")))
+        .order_by(Campaign.title)
     )
-    return [c for c in rows if public_state(c, now).key in ("live", "paused", "scheduled")]
+    listed = [
+        PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
+        for *head, definition in rows
+    ]
+    return [c for c in listed if public_state(c, now).key in ("live", "paused", "scheduled")]
+
+
+def public_versions() -> tuple[tuple[int, int | None, str], ...]:
+    """What the home page is made from: each listed campaign's id, version and state. One small
+    query, for checking a kept page."""
+    rows = db.session.execute(
+        select(
+            Campaign.id,
+            Campaign.current_version_id,
+            Campaign.status,
+            Campaign.starts_at,
+            Campaign.ends_at,
+        )
+        .where(Campaign.status.in_(("live", "paused")))
+        .order_by(Campaign.id)
+    )
+    return tuple((row.id, row.current_version_id, public_state(row).key) for row in rows)
+
+
+def summary_lead(summary: str) -> str:
+    """The first sentence of a campaign's summary, as plain text (for cards and share cards)."""
+    text = " ".join(nh3.clean(str(render_markdown(summary)), tags=set()).split())
+    text = html.unescape(text)
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text, maxsplit=1)[0]
+    return first if len(first) <= 300 else first[:297].rsplit(" ", 1)[0] + "..."

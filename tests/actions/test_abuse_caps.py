@@ -14,6 +14,7 @@ from advocacy.campaigns import service as campaign_service
 from advocacy.delivery.models import OutboxMessage
 from advocacy.extensions import db
 from tests.actions.helpers import LOWER, count, start, submission_key
+from tests.text import visible_text
 
 
 def cap(campaigns: Path, slug: str, per_day: int) -> None:
@@ -41,7 +42,11 @@ def test_a_cap_of_one(app: Flask, ready: FlaskClient, campaigns: Path) -> None:
 
     second_page, thanks = act(app, "second@example.org")
     assert "Daily limit reached" in second_page  # told before sending
-    assert "did not go to them" in thanks  # and after
+    # ... and after, naming only the capped legislators: the letter still goes to ALI.
+    said = visible_text(thanks)
+    assert "so your message did not go to those offices" in said
+    assert "American Law Institute has already received" not in said
+    assert "The American Law Institute: your letter is ready. Please print it and post it" in said
     db.session.expire_all()
     second = db.session.scalar(select(Action).where(Action.id != first[0].action_id))
     assert second is not None

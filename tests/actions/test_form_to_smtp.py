@@ -65,7 +65,10 @@ def test_form_to_send_to_worker_to_smtp(ready: FlaskClient, app: Flask, smtp: SM
     assert [(a.display_name, a.addr_spec) for a in message["To"].addresses] == [
         ("Ada Alder", "ada@leg.example.gov")
     ]
-    assert str(message["Subject"]) == "Hold every buyer of a child accountable as a trafficker"
+    assert (
+        str(message["Subject"])
+        == "Please make sure our state holds every buyer of a child accountable"
+    )
     body = message.get_content().replace("\r\n", "\n")
     assert body.startswith("Dear Representative Alder,\n")
     assert "My own words: please act this session." in body

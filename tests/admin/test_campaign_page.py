@@ -68,7 +68,7 @@ def test_status_and_new_versions_show_at_once(
     db.session.execute(update(Campaign).where(Campaign.slug == SLUG).values(status="live"))
     db.session.commit()
     path = campaigns / f"{SLUG}.yaml"
-    path.write_text(path.read_text().replace("Model Penal Code", "Model Penal Code (MPC)", 1))
+    path.write_text(path.read_text().replace("**Model Penal Code**", "**Model Penal Code (MPC)**"))
     campaign_service.sync_folder(campaigns)
     assert "Model Penal Code (MPC)" in page(app.test_client())
 

@@ -35,7 +35,7 @@ def test_home_to_campaign_to_recipients(
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Take action")
     expect(
-        page.get_by_role("link", name="Oppose buyer immunity in the Model Penal Code")
+        page.get_by_role("link", name="Keep buyers of children accountable in every state")
     ).to_be_visible()
 
     page.get_by_role("link", name=CAMPAIGN).click()
