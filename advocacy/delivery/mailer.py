@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -128,27 +128,6 @@ class MessageData:
     constituent_email: str | None
 
 
-class _HeaderClasses(HeaderRegistry):
-    """Python's header registry makes a new class (``type(...)``) for every header it parses:
-    about half of building a message, nine headers or more each. The class depends only on
-    the header's name, so each is made once (two threads racing may both make one: harmless)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-# policy.SMTP (CRLF line ends, RFC 5322 headers) with the header classes kept.
-SMTP_POLICY = policy.SMTP.clone(header_factory=_HeaderClasses())
-
-
 @dataclass(frozen=True)
 class PreparedMessage:
     contact_id: int
@@ -158,7 +137,7 @@ class PreparedMessage:
     envelope_to: tuple[str, ...]
 
     def as_bytes(self) -> bytes:
-        return self.message.as_bytes(policy=SMTP_POLICY)
+        return self.message.as_bytes(policy=policy.SMTP)
 
 
 # Characters with a meaning in address headers. Python's header folding can drop the quotes
@@ -172,10 +151,7 @@ def display_name(text: str) -> str:
 
 
 def _address(name: str, addr_spec: str) -> Address:
-    # ``addr_spec`` comes from normalise_address (a dot-atom local part, an ASCII domain):
-    # given as its parts, Address need not parse it again.
-    username, _, domain = addr_spec.rpartition("@")
-    return Address(display_name=display_name(name), username=username, domain=domain)
+    return Address(display_name=display_name(name), addr_spec=addr_spec)
 
 
 def _transfer_encoding(text: str) -> str:
@@ -239,7 +215,7 @@ def build_message(
     elif mode not in ("smtp", "log"):
         raise InvalidMessage(f"unknown delivery mode {mode!r}")
 
-    message = EmailMessage(policy=SMTP_POLICY)
+    message = EmailMessage(policy=policy.SMTP)
     from_name = f"{person} via {site}" if person and site else (person or site)
     message["From"] = _address(clean_header_text(from_name, MAX_NAME_LENGTH), sender)
     message["To"] = to_header
@@ -379,7 +355,6 @@ class _Connection(flask_mail.Connection):
 
     def configure_host(self) -> _SMTP | _SMTPSSL:
         settings = self.settings
-        # Loading the certificate store costs time: only when TLS is used.
         context = ssl.create_default_context() if settings.use_ssl or settings.use_tls else None
         host: _SMTP | _SMTPSSL
         if settings.use_ssl:

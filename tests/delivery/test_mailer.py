@@ -206,24 +206,14 @@ def test_unknown_mode_is_refused() -> None:
         build(mode="broadcast")
 
 
-def test_header_classes_are_made_once_and_messages_are_as_policy_smtp_writes_them() -> None:
-    from advocacy.delivery.mailer import SMTP_POLICY
-
-    registry = SMTP_POLICY.header_factory
-    assert registry["Subject"] is registry["subject"]  # made once per header name
-    assert registry["To"] is not registry["Subject"]
-    data = MessageData(
-        contact_id=7,
-        message_id=MESSAGE_ID,
-        target_name="José Ñúñez-Łukasz",
-        target_email="rep@example.org",
-        subject="Über " * 30 + "a long subject to fold",
-        body="Grüße aus Concord\n" * 3,
-        constituent_name="Zoë O'Brien",
-        constituent_email="zoe@example.org",
+def test_long_and_non_ascii_headers_are_folded_and_read_back_unchanged() -> None:
+    subject = "Über " * 30 + "a long subject to fold"
+    message, raw, _envelope = build(
+        target_name="José Ñúñez-Łukasz", subject=subject, constituent_name="Zoë O'Brien"
     )
-    prepared = build_message(data, mode="smtp", mail_from="noreply@example.org", site_name="Site")
-    assert prepared.as_bytes() == prepared.message.as_bytes(policy=policy.SMTP)
-    parsed = message_from_bytes(prepared.as_bytes(), policy=policy.default)
-    assert parsed["To"].addresses[0].display_name == "José Ñúñez-Łukasz"
-    assert str(parsed["Subject"]) == " ".join(("Über " * 30 + "a long subject to fold").split())
+    assert raw.isascii() and all(
+        len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    )
+    assert message["To"].addresses[0].display_name == "José Ñúñez-Łukasz"
+    assert message["Reply-To"].addresses[0].display_name == "Zoë O'Brien"
+    assert str(message["Subject"]) == " ".join(subject.split())
