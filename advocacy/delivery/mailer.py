@@ -116,21 +116,23 @@ def address_domain(value: str) -> str:
 
 @dataclass(frozen=True)
 class MessageData:
-    """What one contact needs to become a message (copied out of the database rows)."""
+    """One message as its kind builds it from the database (untrusted text, checked here).
 
-    contact_id: int
-    message_id: str
-    target_name: str | None
-    target_email: str | None
+    ``sender_name`` is the person the message is written by: From reads "<name> via <site>"
+    (always the site's MAIL_FROM address) and replies go to ``sender_email``. Without them
+    the message is from the site itself.
+    """
+
+    to_name: str | None
+    to_email: str | None
     subject: str | None
     body: str | None
-    constituent_name: str | None
-    constituent_email: str | None
+    sender_name: str | None = None
+    sender_email: str | None = None
 
 
 @dataclass(frozen=True)
 class PreparedMessage:
-    contact_id: int
     message_id: str
     message: EmailMessage
     envelope_from: str
@@ -178,6 +180,7 @@ def html_from_plain(body: str, title: str = "") -> str:
 def build_message(
     data: MessageData,
     *,
+    message_id: str,
     mode: str,
     mail_from: str,
     site_name: str,
@@ -185,24 +188,24 @@ def build_message(
     now: datetime | None = None,
     html_alternative: bool = False,
 ) -> PreparedMessage:
-    """Build the message for one contact. Raises ``InvalidMessage`` for unusable data."""
+    """Build one message. Raises ``InvalidMessage`` for data that cannot make a safe one."""
     sender = normalise_address(mail_from)
     if sender is None:
         raise InvalidMessage("MAIL_FROM is not a valid email address")
-    recipient = normalise_address(data.target_email)
+    recipient = normalise_address(data.to_email)
     if recipient is None:
         raise InvalidMessage("the recipient has no valid email address")
-    if not _MESSAGE_ID.fullmatch(data.message_id or ""):
+    if not _MESSAGE_ID.fullmatch(message_id or ""):
         raise InvalidMessage("the outbox message id is malformed")
 
-    target_name = clean_header_text(data.target_name, MAX_NAME_LENGTH)
-    person = clean_header_text(data.constituent_name, MAX_NAME_LENGTH)
+    to_name = clean_header_text(data.to_name, MAX_NAME_LENGTH)
+    person = clean_header_text(data.sender_name, MAX_NAME_LENGTH)
     site = clean_header_text(site_name, MAX_NAME_LENGTH)
     subject = clean_header_text(data.subject, MAX_SUBJECT_LENGTH) or DEFAULT_SUBJECT
     body = clean_body(data.body)
 
     envelope_to = recipient
-    to_header = _address(target_name, recipient)
+    to_header = _address(to_name, recipient)
     original = ""
     if mode == "redirect":
         redirect = normalise_address(redirect_to)
@@ -219,12 +222,12 @@ def build_message(
     from_name = f"{person} via {site}" if person and site else (person or site)
     message["From"] = _address(clean_header_text(from_name, MAX_NAME_LENGTH), sender)
     message["To"] = to_header
-    reply_to = normalise_address(data.constituent_email)
+    reply_to = normalise_address(data.sender_email)
     if reply_to is not None:
         message["Reply-To"] = _address(person, reply_to)
     message["Subject"] = subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = data.message_id
+    message["Message-ID"] = message_id
     if original:
         message["X-Original-To"] = recipient
     body = body or "\n"
@@ -235,21 +238,19 @@ def build_message(
             markup, subtype="html", charset="utf-8", cte=_transfer_encoding(markup)
         )
     return PreparedMessage(
-        contact_id=data.contact_id,
-        message_id=data.message_id,
+        message_id=message_id,
         message=message,
         envelope_from=sender,
         envelope_to=(envelope_to,),
     )
 
 
-def write_log(prepared: PreparedMessage, directory: str | Path, name: str | None = None) -> Path:
+def write_log(prepared: PreparedMessage, directory: str | Path, name: str) -> Path:
     """``log`` mode: write the whole message, with its envelope, to ``name`` in ``directory``
-    (default ``contact-<id>.eml``, replacing a retry's copy), atomically: a crash leaves at
-    most a ``.<kind>-*.tmp`` file, never half a message."""
+    (``<kind>-<id>.eml``: a retry replaces its copy), atomically: a crash leaves at most a
+    ``.<kind>-*.tmp`` file, never half a message."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    name = name or f"contact-{prepared.contact_id}.eml"
     target = folder / name
     header = (
         f"X-Envelope-From: {prepared.envelope_from}\r\n"
