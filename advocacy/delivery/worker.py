@@ -21,7 +21,7 @@ import smtplib
 import socket
 import threading
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,7 +94,6 @@ class BatchReport:
     unconfirmed: int = 0
     released: int = 0
     lost: int = 0
-    batches: int = field(default=0)
 
     def add(self, other: BatchReport) -> None:
         for item in fields(self):
@@ -209,7 +208,7 @@ class Worker:
 
     def process(self, claim: Claim) -> BatchReport:
         """Deliver the rows of ``claim`` that are still its own, one at a time."""
-        report = BatchReport(claimed=len(claim.outbox_ids), batches=1)
+        report = BatchReport(claimed=len(claim.outbox_ids))
         if not claim.outbox_ids:
             return report
         config = current_app.config
