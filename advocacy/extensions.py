@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from weakref import WeakKeyDictionary
-
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_mail import Mail
@@ -11,7 +9,6 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
@@ -26,17 +23,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-_autocommit_views: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
-
-
-def autocommit_view(engine: Engine) -> Engine:
-    """``engine`` with every statement committed on its own (same pool), made once."""
-    view = _autocommit_views.get(engine)
-    if view is None:
-        view = _autocommit_views[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return view
 
 
 db = SQLAlchemy(model_class=Base)

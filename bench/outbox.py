@@ -1,11 +1,11 @@
 """The outbox worker draining N queued email contacts into a local SMTP sink.
 
 N constituents, actions, contacts and outbox rows are written straight into a fresh, migrated
-database (as the send step would leave them: status queued/pending, due now, Message-ID from
-the contact), then ``advocacy deliver --once`` runs as its own process in ``smtp`` mode against
-an aiosmtpd sink on 127.0.0.1, which counts every Message-ID it receives. Exactly N distinct
-ones, each once, all of them the seeded ones, and every outbox row ``sent``: none lost, none
-duplicated.
+database (as the send step would leave them: status queued/pending, due now, the outbox rows
+by ``outbox.queue``), then ``advocacy deliver --once`` runs as its own process in ``smtp`` mode
+against an aiosmtpd sink on 127.0.0.1, which counts every Message-ID it receives. Exactly N
+distinct ones, each once, all of them the seeded ones, and every outbox row ``sent``: none
+lost, none duplicated.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import resource
 import time
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,12 +31,16 @@ def seed(database_url: str, instance: Path, count: int, slug: str = "bench-outbo
     from advocacy.actions.models import Action, Constituent, Contact
     from advocacy.campaigns.models import Campaign, CampaignVersion
     from advocacy.dbtypes import utcnow
-    from advocacy.delivery.models import OutboxMessage
-    from advocacy.delivery.outbox import message_id_for
+    from advocacy.delivery import outbox
     from advocacy.extensions import db
 
     app = create_app(
-        {"DATABASE_URL": database_url, "INSTANCE_DIR": str(instance), "SECRET_KEY": "bench"}
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_DIR": str(instance),
+            "SECRET_KEY": "bench",
+            "MAIL_FROM": MAIL_FROM,
+        }
     )
     message_ids: list[str] = []
     with app.app_context():
@@ -108,25 +111,9 @@ def seed(database_url: str, instance: Path, count: int, slug: str = "bench-outbo
                     for i, action in zip(numbers, actions, strict=True)
                 ],
             ).all()
-            rows = []
             for contact_id in contacts:
-                message_id = message_id_for(
-                    SimpleNamespace(id=contact_id, created_at=now),  # type: ignore[arg-type]
-                    MAIL_FROM,
-                )
-                message_ids.append(message_id)
-                rows.append(
-                    {
-                        "contact_id": contact_id,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "message_id": message_id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            db.session.execute(sa.insert(OutboxMessage), rows)
+                message_ids.append(outbox.queue("contact", contact_id=contact_id).message_id)
+            db.session.flush()
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

@@ -402,7 +402,8 @@ def fake_census() -> Any:
 
 # -- the SMTP sink -------------------------------------------------------------------------------
 
-MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+# A long Message-ID is folded: it starts on the line after its name.
+MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
 
 
 class SinkHandler:

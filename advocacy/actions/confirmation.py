@@ -241,7 +241,8 @@ def confirmation_mail(
     submission_key: str,
     confirm_by: datetime | None,
 ) -> ConfirmationMail:
-    """The text of the mail asking a constituent to confirm (built by the delivery worker)."""
+    """The text of the mail asking a constituent to confirm (sent through the outbox: see
+    ``messages.py``)."""
     config = current_app.config
     site = str(config.get("SITE_NAME") or "")
     link = confirmation_url(slug, token_for(action_id, submission_key))

@@ -8,19 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..dbtypes import JSONType, UTCDateTime, utcnow
 from ..extensions import db
 
-CHANNELS = ("email", "call", "postal")
-CONTACT_STATUSES = (
-    "queued",
-    "logged",
-    "sent",
-    "failed",
-    "bounced",
-    "dead",
-    "called",
-    "unconfirmed",  # waiting for the visitor's email confirmation (its outbox row is held)
-    "expired",  # never confirmed in time: never delivered
-)
-
 
 class Constituent(db.Model):  # type: ignore[name-defined]
     """The person who acted. Personal data lives only here and in message text."""
@@ -95,7 +82,7 @@ class Contact(db.Model):  # type: ignore[name-defined]
     action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), index=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     campaign_version_id: Mapped[int] = mapped_column(ForeignKey("campaign_version.id"))
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # "email" | "call" | "postal"
     # Snapshot of the target as it was when the contact was made.
     target_kind: Mapped[str] = mapped_column(String(16))  # "legislator" | "fixed"
     target_id: Mapped[str] = mapped_column(String(120))
@@ -110,6 +97,8 @@ class Contact(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
     personalised: Mapped[bool] = mapped_column(Boolean, default=False)
+    # queued, logged, sent, failed, bounced, dead, called; unconfirmed (its message is held
+    # until the visitor confirms by email), expired (never confirmed: never delivered).
     status: Mapped[str] = mapped_column(String(16), default="queued")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

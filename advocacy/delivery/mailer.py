@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -116,49 +116,30 @@ def address_domain(value: str) -> str:
 
 @dataclass(frozen=True)
 class MessageData:
-    """What one contact needs to become a message (copied out of the database rows)."""
+    """One message as its kind builds it from the database (untrusted text, checked here).
 
-    contact_id: int
-    message_id: str
-    target_name: str | None
-    target_email: str | None
+    ``sender_name`` is the person the message is written by: From reads "<name> via <site>"
+    (always the site's MAIL_FROM address) and replies go to ``sender_email``. Without them
+    the message is from the site itself.
+    """
+
+    to_name: str | None
+    to_email: str | None
     subject: str | None
     body: str | None
-    constituent_name: str | None
-    constituent_email: str | None
-
-
-class _HeaderClasses(HeaderRegistry):
-    """Python's header registry makes a new class (``type(...)``) for every header it parses:
-    about half of building a message, nine headers or more each. The class depends only on
-    the header's name, so each is made once (two threads racing may both make one: harmless)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-# policy.SMTP (CRLF line ends, RFC 5322 headers) with the header classes kept.
-SMTP_POLICY = policy.SMTP.clone(header_factory=_HeaderClasses())
+    sender_name: str | None = None
+    sender_email: str | None = None
 
 
 @dataclass(frozen=True)
 class PreparedMessage:
-    contact_id: int
     message_id: str
     message: EmailMessage
     envelope_from: str
     envelope_to: tuple[str, ...]
 
     def as_bytes(self) -> bytes:
-        return self.message.as_bytes(policy=SMTP_POLICY)
+        return self.message.as_bytes(policy=policy.SMTP)
 
 
 # Characters with a meaning in address headers. Python's header folding can drop the quotes
@@ -172,10 +153,7 @@ def display_name(text: str) -> str:
 
 
 def _address(name: str, addr_spec: str) -> Address:
-    # ``addr_spec`` comes from normalise_address (a dot-atom local part, an ASCII domain):
-    # given as its parts, Address need not parse it again.
-    username, _, domain = addr_spec.rpartition("@")
-    return Address(display_name=display_name(name), username=username, domain=domain)
+    return Address(display_name=display_name(name), addr_spec=addr_spec)
 
 
 def _transfer_encoding(text: str) -> str:
@@ -202,6 +180,7 @@ def html_from_plain(body: str, title: str = "") -> str:
 def build_message(
     data: MessageData,
     *,
+    message_id: str,
     mode: str,
     mail_from: str,
     site_name: str,
@@ -209,24 +188,24 @@ def build_message(
     now: datetime | None = None,
     html_alternative: bool = False,
 ) -> PreparedMessage:
-    """Build the message for one contact. Raises ``InvalidMessage`` for unusable data."""
+    """Build one message. Raises ``InvalidMessage`` for data that cannot make a safe one."""
     sender = normalise_address(mail_from)
     if sender is None:
         raise InvalidMessage("MAIL_FROM is not a valid email address")
-    recipient = normalise_address(data.target_email)
+    recipient = normalise_address(data.to_email)
     if recipient is None:
         raise InvalidMessage("the recipient has no valid email address")
-    if not _MESSAGE_ID.fullmatch(data.message_id or ""):
+    if not _MESSAGE_ID.fullmatch(message_id or ""):
         raise InvalidMessage("the outbox message id is malformed")
 
-    target_name = clean_header_text(data.target_name, MAX_NAME_LENGTH)
-    person = clean_header_text(data.constituent_name, MAX_NAME_LENGTH)
+    to_name = clean_header_text(data.to_name, MAX_NAME_LENGTH)
+    person = clean_header_text(data.sender_name, MAX_NAME_LENGTH)
     site = clean_header_text(site_name, MAX_NAME_LENGTH)
     subject = clean_header_text(data.subject, MAX_SUBJECT_LENGTH) or DEFAULT_SUBJECT
     body = clean_body(data.body)
 
     envelope_to = recipient
-    to_header = _address(target_name, recipient)
+    to_header = _address(to_name, recipient)
     original = ""
     if mode == "redirect":
         redirect = normalise_address(redirect_to)
@@ -239,16 +218,16 @@ def build_message(
     elif mode not in ("smtp", "log"):
         raise InvalidMessage(f"unknown delivery mode {mode!r}")
 
-    message = EmailMessage(policy=SMTP_POLICY)
+    message = EmailMessage(policy=policy.SMTP)
     from_name = f"{person} via {site}" if person and site else (person or site)
     message["From"] = _address(clean_header_text(from_name, MAX_NAME_LENGTH), sender)
     message["To"] = to_header
-    reply_to = normalise_address(data.constituent_email)
+    reply_to = normalise_address(data.sender_email)
     if reply_to is not None:
         message["Reply-To"] = _address(person, reply_to)
     message["Subject"] = subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = data.message_id
+    message["Message-ID"] = message_id
     if original:
         message["X-Original-To"] = recipient
     body = body or "\n"
@@ -259,21 +238,19 @@ def build_message(
             markup, subtype="html", charset="utf-8", cte=_transfer_encoding(markup)
         )
     return PreparedMessage(
-        contact_id=data.contact_id,
-        message_id=data.message_id,
+        message_id=message_id,
         message=message,
         envelope_from=sender,
         envelope_to=(envelope_to,),
     )
 
 
-def write_log(prepared: PreparedMessage, directory: str | Path, name: str | None = None) -> Path:
+def write_log(prepared: PreparedMessage, directory: str | Path, name: str) -> Path:
     """``log`` mode: write the whole message, with its envelope, to ``name`` in ``directory``
-    (default ``contact-<id>.eml``, replacing a retry's copy), atomically: a crash leaves at
-    most a ``.<kind>-*.tmp`` file, never half a message."""
+    (``<kind>-<id>.eml``: a retry replaces its copy), atomically: a crash leaves at most a
+    ``.<kind>-*.tmp`` file, never half a message."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    name = name or f"contact-{prepared.contact_id}.eml"
     target = folder / name
     header = (
         f"X-Envelope-From: {prepared.envelope_from}\r\n"
@@ -379,7 +356,6 @@ class _Connection(flask_mail.Connection):
 
     def configure_host(self) -> _SMTP | _SMTPSSL:
         settings = self.settings
-        # Loading the certificate store costs time: only when TLS is used.
         context = ssl.create_default_context() if settings.use_ssl or settings.use_tls else None
         host: _SMTP | _SMTPSSL
         if settings.use_ssl:

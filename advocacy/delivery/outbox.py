@@ -1,41 +1,25 @@
-"""The write side of the transactional outbox.
+"""The transactional outbox: a message is queued in the transaction that makes what it is
+about, and delivered later by the worker (``worker.py``). The outbox knows a message only by
+its *kind*, registered by the feature that owns it (``register_kind``).
 
-``enqueue`` adds an outbox row in the caller's transaction: the action, its contacts and
-their outbox rows are committed together or not at all, so no message is lost and none is
-sent for an action that was rolled back. The worker (``worker.py``) delivers the rows.
-
-Outbox statuses: ``pending`` (due at ``next_attempt_at``; after a failed try ``attempts`` >
-0 and ``last_error`` is set), ``sending`` (claimed by a worker until ``claimed_until``),
-``sent`` and ``dead`` (gave up; ``retry_dead_letters`` puts it back in the queue).
-
-``held`` rows belong to an action waiting for its visitor's email confirmation
-(``ADVOCACY_REQUIRE_CONFIRMATION``): no worker claims them. Confirming releases them
-(``pending``, due now); the ``expire-unconfirmed`` job deletes them when the link expires.
-Rows of kind ``confirmation`` (``enqueue_confirmation``) carry no contact: they are the mail
-asking the constituent to confirm, and only ever go to the constituent's own address.
-
-``send_started_at`` is set while a worker is in the SMTP DATA phase of a row. A dead row that
-still has it was being sent when its worker died (``last_error`` says "delivery may have
-happened; check before retrying"): it may have arrived, so it is never retried on its own.
-``advocacy deliver retry`` requeues it like any dead letter; that is the operator's call.
+Statuses: ``pending`` (due at ``next_attempt_at``), ``sending`` (claimed by a worker until
+``claimed_until``), ``sent``, ``dead`` (given up; ``retry_dead_letters`` requeues it) and
+``held`` (not claimed until its owner makes it ``pending``).
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import Text, bindparam, func, insert, literal_column, or_, select, update
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy.engine import Connection
 
-from ..actions.models import Action, Constituent, Contact
-from ..campaigns.models import Campaign
 from ..dbtypes import utcnow
 from ..extensions import db
-from .mailer import address_domain
+from .mailer import MessageData, address_domain
 from .models import OutboxMessage
 
 
@@ -43,210 +27,150 @@ class UnknownCampaign(LookupError):
     """No campaign has the given slug."""
 
 
-def _stable_message_id(
-    label: str, digest_prefix: str, row_id: int | None, created: datetime, mail_from: str
-) -> str:
-    """``<LABEL-ID.HASH@DOMAIN>``: the same on every try; HASH ties the id to the row's
-    creation time, so two databases (or a reset one) never produce the same id."""
-    if row_id is None:
-        raise ValueError(f"no row id yet for a {label} Message-ID (flush first)")
-    if created.tzinfo is None:  # not yet round-tripped through the UTC column type
-        created = created.replace(tzinfo=UTC)
-    parts = stamp_and_domain(created, mail_from)
-    digest = hashlib.sha256(f"{digest_prefix}{row_id}:{parts['stamp']}".encode()).hexdigest()
-    return f"<{label}-{row_id}.{digest[:12]}@{parts['domain']}>"
+@dataclass(frozen=True)
+class Queued:
+    """An outbox row as a kind's hooks see it: which message, and whose."""
+
+    id: int
+    kind: str
+    contact_id: int | None
+    action_id: int | None
 
 
-def stamp_and_domain(created: datetime, mail_from: str) -> dict[str, str]:
-    """The parameters ``:stamp`` and ``:domain`` of ``message_id_sql`` for rows created at
-    ``created``."""
-    return {
-        "stamp": created.astimezone(UTC).strftime("%Y%m%dT%H%M%S"),
-        "domain": address_domain(mail_from),
-    }
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to a message: ``sent``, ``logged`` (log mode), ``retry`` (tried again
+    later), ``bounced`` (refused for good), ``dead``, ``unconfirmed`` (may have been sent;
+    not retried) or ``requeued`` (an operator put a dead letter back in the queue)."""
+
+    result: str
+    error: str | None = None
 
 
-def message_id_expression(label: str, digest_prefix: str, row_id: Any) -> Any:
-    """``_stable_message_id`` as a PostgreSQL expression of the column ``row_id`` and the
-    parameters of ``stamp_and_domain``, for rows made by one INSERT ... SELECT."""
-
-    def constant(value: str) -> Any:  # written into the SQL: only this module's own words
-        return literal_column(f"'{value}'")
-
-    row_id_text = sql_cast(row_id, Text)
-    hashed = func.convert_to(
-        constant(digest_prefix) + row_id_text + constant(":") + bindparam("stamp"),
-        constant("UTF8"),
-    )
-    digest = func.left(func.encode(func.sha256(hashed), constant("hex")), literal_column("12"))
-    return (
-        constant(f"<{label}-")
-        + row_id_text
-        + constant(".")
-        + digest
-        + constant("@")
-        + bindparam("domain")
-        + constant(">")
-    )
+Load = Callable[[Connection, Sequence[Queued]], Mapping[int, MessageData]]
+OnOutcome = Callable[[Connection, Queued, Outcome], None]
+Retryable = Callable[[str | None], ColumnElement[bool]]
 
 
-def message_id_for(contact: Contact, mail_from: str) -> str:
-    """The Message-ID of ``contact``'s mail: the same on every try, so a retry is the same
-    mail. ``<contact-ID.HASH@DOMAIN>``, DOMAIN being MAIL_FROM's."""
-    return _stable_message_id("contact", "", contact.id, contact.created_at, mail_from)
+@dataclass(frozen=True)
+class Kind:
+    load: Load
+    on_outcome: OnOutcome | None = None
+    retryable: Retryable | None = None
 
 
-def enqueue(contact: Contact, *, held: bool = False) -> OutboxMessage:
-    """Add the outbox row for an email ``contact`` to the session. Does not commit.
+_kinds: dict[str, Kind] = {}
 
-    ``held``: the row waits (status ``held``) until the action is confirmed by email.
 
-    Idempotent: a contact already in the outbox returns its existing row. Contacts made by
-    phone or post are never queued (``ValueError``).
+def register_kind(
+    name: str,
+    *,
+    load: Load,
+    on_outcome: OnOutcome | None = None,
+    retryable: Retryable | None = None,
+) -> None:
+    """Make ``name`` a kind of message the outbox can queue and deliver.
+
+    * ``load(connection, rows)``: the messages of claimed rows of this kind, as
+      ``{row.id: MessageData}``; a row left out has nothing to send and is dead-lettered.
+    * ``on_outcome(connection, row, outcome)``: record the outcome on the owner's rows, in
+      the transaction that records it on the outbox row (only if that row was still the
+      worker's). ``retry_dead_letters`` calls it with ``requeued``.
+    * ``retryable(campaign_slug)``: a condition on ``OutboxMessage`` picking this kind's dead
+      rows that may be requeued (only the campaign's, when a slug is given); raises
+      ``UnknownCampaign`` for a slug that does not exist. Without it: all of them when no
+      campaign is given, none when one is.
     """
-    if contact.channel != "email":
-        raise ValueError(f"only email contacts are delivered, not {contact.channel!r}")
-    if contact.id is None or contact.created_at is None:
-        db.session.add(contact)
-        db.session.flush()
-    existing = db.session.scalar(
-        select(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
-    )
-    if existing is not None:
-        return existing
-    return _new_row(contact, held, utcnow())
+    if not 0 < len(name) <= 16:  # the length of OutboxMessage.kind
+        raise ValueError(f"a kind's name has 1 to 16 characters: {name!r}")
+    kind = Kind(load, on_outcome, retryable)
+    if _kinds.setdefault(name, kind) != kind:
+        raise ValueError(f"the message kind {name!r} is registered already")
 
 
-def _new_row_values(
+def kind_named(name: str) -> Kind | None:
+    return _kinds.get(name)
+
+
+def queue(
     kind: str,
-    contact_id: int | None,
-    action_id: int | None,
-    status: str,
-    message_id: str,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "contact_id": contact_id,
-        "action_id": action_id,
-        "status": status,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "message_id": message_id,
-        "created_at": now,
-        "updated_at": now,
-    }
+    *,
+    contact_id: int | None = None,
+    action_id: int | None = None,
+    held: bool = False,
+) -> OutboxMessage:
+    """Add a message of ``kind`` about the given rows to the session, due now (or ``held``).
 
-
-def contact_row(
-    contact_id: int, contact_created: datetime, *, held: bool, now: datetime
-) -> dict[str, Any]:
-    """The outbox row (column values) of a new email contact: due now, or ``held``."""
-    mail_from = current_app.config["MAIL_FROM"]
-    message_id = _stable_message_id("contact", "", contact_id, contact_created, mail_from)
-    status = "held" if held else "pending"
-    return _new_row_values("contact", contact_id, None, status, message_id, now)
-
-
-def confirmation_row(action_id: int, action_created: datetime, now: datetime) -> dict[str, Any]:
-    """The outbox row (column values) of the mail asking a new action's visitor to confirm."""
-    mail_from = current_app.config["MAIL_FROM"]
-    message_id = _stable_message_id("confirm", "confirm:", action_id, action_created, mail_from)
-    return _new_row_values("confirmation", None, action_id, "pending", message_id, now)
-
-
-_INSERT_ROWS = insert(OutboxMessage)
-
-
-def insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Write new outbox rows (from ``contact_row``/``confirmation_row``) in the caller's
-    transaction: one statement for all of them. For contacts and actions inserted a moment
-    ago in the same transaction, which cannot have a row yet."""
-    if rows:
-        connection.execute(_INSERT_ROWS, rows)
-
-
-def _new_row(contact: Contact, held: bool, now: datetime) -> OutboxMessage:
-    message = OutboxMessage(**contact_row(contact.id, contact.created_at, held=held, now=now))
-    db.session.add(message)
-    return message
-
-
-def enqueue_confirmation(action: Action) -> OutboxMessage:
-    """Add the mail asking ``action``'s constituent to confirm. Does not commit. Idempotent."""
-    if action.id is None or action.created_at is None:
-        db.session.add(action)
-        db.session.flush()
-    existing = db.session.scalar(
-        select(OutboxMessage).where(
-            OutboxMessage.kind == "confirmation", OutboxMessage.action_id == action.id
-        )
+    Does not commit: it is written with the caller's transaction or not at all.
+    """
+    if kind not in _kinds:
+        raise ValueError(f"no message kind {kind!r} is registered")
+    now = utcnow()
+    message = OutboxMessage(
+        kind=kind,
+        contact_id=contact_id,
+        action_id=action_id,
+        status="held" if held else "pending",
+        attempts=0,
+        next_attempt_at=now,
+        message_id=_new_message_id(kind),
+        created_at=now,
+        updated_at=now,
     )
-    if existing is not None:
-        return existing
-    message = OutboxMessage(**confirmation_row(action.id, action.created_at, utcnow()))
     db.session.add(message)
     return message
+
+
+def _new_message_id(kind: str) -> str:
+    """The Message-ID of a new message. Stored on its row, so every try sends the same one and
+    a receiving system can recognise a repeat."""
+    return make_msgid(idstring=kind, domain=address_domain(current_app.config["MAIL_FROM"]))
 
 
 def retry_dead_letters(campaign_slug: str | None = None) -> int:
     """Put dead letters (of one campaign, or all) back in the queue, due now. Commits.
 
-    Attempts start again from zero; the contact goes back to ``queued``. Returns how many
-    messages were requeued. Raises ``UnknownCampaign`` for a slug that does not exist.
+    Attempts start again from zero, and each kind's ``on_outcome`` hears ``requeued``.
+    Returns how many were requeued. Raises ``UnknownCampaign`` for a slug that does not exist.
     """
     now = utcnow()
-    # Messages of people whose personal data retention has removed have no text left to send.
-    anonymised = (
-        select(Contact.id)
-        .join(Action, Contact.action_id == Action.id)
-        .join(Constituent, Action.constituent_id == Constituent.id)
-        .where(Constituent.anonymised_at.is_not(None))
-    )
-    condition: list[Any] = [
-        OutboxMessage.status == "dead",
-        or_(OutboxMessage.contact_id.is_(None), OutboxMessage.contact_id.not_in(anonymised)),
-    ]
-    if campaign_slug is not None:
-        campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == campaign_slug))
-        if campaign_id is None:
-            raise UnknownCampaign(campaign_slug)
-        condition.append(
-            OutboxMessage.contact_id.in_(
-                select(Contact.id).where(Contact.campaign_id == campaign_id)
-            )
-        )
-    try:
-        found = list(db.session.scalars(select(OutboxMessage.contact_id).where(*condition)))
-        contact_ids = [i for i in found if i is not None]  # confirmation mails have no contact
-        if not found:
-            db.session.rollback()
-            return 0
-        result = db.session.execute(
-            update(OutboxMessage)
-            .where(*condition)
-            .values(
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                claimed_by=None,
-                claimed_until=None,
-                send_started_at=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        db.session.execute(
-            update(Contact)
-            .where(Contact.id.in_(contact_ids), Contact.status.in_(("dead", "bounced")))
-            .values(status="queued")
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return int(cast(CursorResult[Any], result).rowcount)
+    requeued = 0
+    with db.engine.begin() as connection:
+        for name, kind in _kinds.items():
+            if kind.retryable is not None:
+                which = kind.retryable(campaign_slug)
+            elif campaign_slug is None:
+                which = true()
+            else:
+                continue
+            rows = connection.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.kind,
+                    OutboxMessage.contact_id,
+                    OutboxMessage.action_id,
+                ).where(OutboxMessage.kind == name, OutboxMessage.status == "dead", which)
+            ).all()
+            for row in rows:
+                result = connection.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id, OutboxMessage.status == "dead")
+                    .values(
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        claimed_by=None,
+                        claimed_until=None,
+                        send_started_at=None,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount != 1:
+                    continue  # requeued by someone else meanwhile
+                requeued += 1
+                if kind.on_outcome is not None:
+                    kind.on_outcome(connection, Queued(*row), Outcome("requeued"))
+    return requeued
 
 
 def outbox_counts() -> dict[str, int]:
@@ -267,27 +191,3 @@ def unconfirmed_count() -> int:
         )
         or 0
     )
-
-
-def queue(
-    kind: str, *, contact_id: int | None = None, action_id: int | None = None, held: bool = False
-) -> OutboxMessage:
-    """Add a message to send to the caller's transaction (no commit): due now, or ``held``
-    until its action is confirmed. Its Message-ID is made here, once, so every retry of it
-    is the same mail."""
-    from email.utils import make_msgid
-
-    now = utcnow()
-    message = OutboxMessage(
-        kind=kind,
-        contact_id=contact_id,
-        action_id=action_id,
-        status="held" if held else "pending",
-        attempts=0,
-        next_attempt_at=now,
-        message_id=make_msgid(domain=address_domain(current_app.config["MAIL_FROM"])),
-        created_at=now,
-        updated_at=now,
-    )
-    db.session.add(message)
-    return message

@@ -1,48 +1,19 @@
-"""The read side of the transactional outbox: claim due rows, deliver, record the outcome.
+"""The outbox worker: claim due rows, send each message, record each outcome.
 
-Claiming is safe with any number of workers (threads, processes, machines):
+Any number of workers may run (threads, processes, hosts). A claim is a lease: the rows are
+the worker's until ``claimed_until``, after which another worker may take them over. Every
+write about a claimed row is guarded by the claim's token, so a worker that lost its lease
+changes nothing. No transaction is open while a message is being sent.
 
-* PostgreSQL (and other servers): ``SELECT id ... FOR UPDATE SKIP LOCKED LIMIT n`` then
-  ``UPDATE ... SET status='sending', claimed_by=<token>, claimed_until=<lease>`` in one short
-  transaction. Concurrent workers skip each other's locked rows instead of waiting.
-* SQLite: one statement, ``UPDATE outbox SET ... WHERE id IN (SELECT id ... LIMIT n) AND
-  <still due>``, then the rows are read back by the claim token. SQLite runs one writer at a
-  time and the statement takes the write lock before it reads, so two claims never overlap.
-
-A claim is a lease. A worker that dies mid-batch leaves rows in ``sending``; once
-``claimed_until`` has passed they are due again and another worker takes them. Each outcome
-is written in its own short transaction, guarded by the claim token, so a worker whose lease
-was taken over cannot overwrite the new owner's result. No transaction is open while a
-message is being sent.
-
-Nothing is sent twice by a crash. Just before the SMTP ``DATA`` command (after ``MAIL FROM``
-and ``RCPT TO`` were accepted) the worker commits ``send_started_at`` on the row, guarded by
-its claim token and unexpired lease; if that update finds the row no longer its own, the
-message is abandoned before any of it is sent. The marker is cleared when the outcome is
-recorded. So when a worker takes over a row from a dead worker:
-
-* ``send_started_at`` is empty: the message never reached DATA and is sent normally;
-* ``send_started_at`` is set: the dead worker was sending it and may well have delivered
-  it, but never recorded the result. It is NOT sent again automatically: the outbox row is
-  dead-lettered with ``last_error`` "delivery may have happened; check before retrying" and
-  the contact marked ``dead``. Requeueing it (``advocacy deliver retry``) is an explicit
-  operator decision, made after checking (for instance in the mail server's log, by its
-  Message-ID) that it did not arrive.
-
-The same applies when the connection fails after DATA began without the server's answer
-(timeout, dropped connection). A definite answer is recorded as such: 2xx sent; 4xx to MAIL
-FROM, RCPT TO or DATA retried with backoff; 5xx bounced (never retried). Messages stay the
-same on every try (same Message-ID), so a receiving system can recognise a repeat.
-
-Rows of kind ``confirmation`` (no contact) are the mail asking a constituent to confirm an
-action (``actions/confirmation.py``). Their recipient is always the action's constituent (never
-a target) and their text is built here from the action; their outcome is recorded on the outbox
-row only. ``held`` rows are never due: they wait for that confirmation.
+Nothing is sent twice by a crash: just before the SMTP ``DATA`` command the worker commits
+``send_started_at`` on the row (only if its lease still holds; otherwise it abandons the
+message). A row taken over with that mark set may have been delivered, so it is dead-lettered
+as "delivery may have happened" instead of being sent again; so is a message whose DATA got
+no answer. SMTP answers: 2xx sent, 4xx retried with backoff, 5xx bounced (never retried).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import random
@@ -50,32 +21,16 @@ import smtplib
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Update,
-    and_,
-    bindparam,
-    func,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
-from ..actions import confirmation
-from ..actions.models import Action, Constituent, Contact
-from ..campaigns.models import Campaign
 from ..config import DELIVERY_MODES
 from ..dbtypes import utcnow
-from ..extensions import autocommit_view, db
+from ..extensions import db
 from .mailer import (
     InvalidMessage,
     MessageData,
@@ -89,6 +44,7 @@ from .mailer import (
     write_log,
 )
 from .models import OutboxMessage
+from .outbox import Outcome, Queued, kind_named
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +53,7 @@ DEFAULT_INTERVAL = 5.0
 DEFAULT_LEASE_SECONDS = 300.0
 MAX_BACKOFF_SECONDS = 24 * 3600.0
 UNCONFIRMED_ERROR = "delivery may have happened; check before retrying"
+NOTHING_TO_SEND = "nothing to send (its kind gave no message for it)"
 _random = random.SystemRandom()
 
 
@@ -109,17 +66,6 @@ class LeaseLost(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Job:
-    outbox_id: int
-    contact_id: int | None
-    attempts: int
-    channel: str | None
-    data: MessageData
-    send_started_at: datetime | None = None
-    kind: str = "contact"
-
-
-@dataclass(frozen=True)
 class Claim:
     token: str
     until: datetime
@@ -127,9 +73,14 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    kind: str  # sent | logged | retry | bounced | dead | unconfirmed | lost
-    error: str | None = None
+class Job:
+    """A claimed row, and its message as its kind built it (None: nothing to send)."""
+
+    row: Queued
+    attempts: int
+    message_id: str
+    send_started_at: datetime | None
+    data: MessageData | None
 
 
 @dataclass
@@ -143,11 +94,14 @@ class BatchReport:
     unconfirmed: int = 0
     released: int = 0
     lost: int = 0
-    batches: int = field(default=0)
 
     def add(self, other: BatchReport) -> None:
         for item in fields(self):
             setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+
+    def count(self, result: str) -> None:
+        name = {"retry": "retrying"}.get(result, result)
+        setattr(self, name, getattr(self, name) + 1)
 
     def summary(self) -> str:
         return (
@@ -160,20 +114,6 @@ class BatchReport:
 
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:60]
-
-
-def due_condition(now: datetime) -> ColumnElement[bool]:
-    """Rows a worker may take: due and waiting, or claimed by a worker whose lease ran out."""
-    return or_(
-        and_(
-            OutboxMessage.status.in_(("pending", "failed")),
-            OutboxMessage.next_attempt_at <= now,
-        ),
-        and_(
-            OutboxMessage.status == "sending",
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        ),
-    )
 
 
 def backoff_seconds(attempts: int, base: float) -> float:
@@ -194,71 +134,24 @@ def check_configuration(config: Any) -> None:
         raise DeliveryConfigError("DELIVERY_MODE=redirect needs a valid REDIRECT_TO address")
 
 
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
-# The per-message statements are built once per set of columns (SQLAlchemy then reuses their
-# compiled form): building them anew for every message cost more than running them.
-@functools.lru_cache(maxsize=32)
-def _claimed_row_update(columns: tuple[str, ...], unexpired: bool = False) -> Update:
-    """UPDATE outbox SET <columns> WHERE the row is still claimed by this worker's token."""
-    table = OutboxMessage.__table__
-    where = [
-        table.c.id == bindparam("w_id"),
-        table.c.claimed_by == bindparam("w_token"),
-        table.c.status == "sending",
-    ]
-    if unexpired:
-        where.append(table.c.claimed_until > bindparam("w_now"))
-    return update(table).where(*where).values({c: bindparam(f"v_{c}") for c in columns})
-
-
-def _claimed_row_params(
-    claim: Claim, job: Job, values: dict[str, Any], now: datetime | None = None
-) -> dict[str, Any]:
-    return {"w_id": job.outbox_id, "w_token": claim.token, "w_now": now, **_set_params(values)}
-
-
-def _set_params(values: dict[str, Any]) -> dict[str, Any]:
-    """The parameters of the SET clause built by these statements (``v_<column>``)."""
-    return {f"v_{name}": value for name, value in values.items()}
-
-
-@functools.lru_cache(maxsize=32)
-def _contact_update(columns: tuple[str, ...], prefix: str = "v_") -> Update:
-    table = Contact.__table__
-    return (
-        update(table)
-        .where(table.c.id == bindparam(f"{prefix}contact"))
-        .values({c: bindparam(f"{prefix}{c}") for c in columns})
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Rows a worker may take: waiting and due, or claimed by a worker whose lease ran out."""
+    return or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(
+            OutboxMessage.status == "sending",
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        ),
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _outcome_statement(outbox_columns: tuple[str, ...], contact_columns: tuple[str, ...]) -> Select:
-    """One statement for an outcome on PostgreSQL: the outbox row's UPDATE (guarded by the
-    claim) and, only if it changed the row, the contact's (its values bound as ``c_<column>``).
-    Selects how many outbox rows changed (1, or 0 when the lease was lost)."""
-    outbox = OutboxMessage.__table__
-    claimed = (
-        _claimed_row_update(outbox_columns).returning(outbox.c.id).cte("claimed_outbox")
+def _claimed_by(claim: Claim, outbox_id: int) -> ColumnElement[bool]:
+    """The row ``outbox_id``, while ``claim`` still holds it."""
+    return and_(
+        OutboxMessage.id == outbox_id,
+        OutboxMessage.claimed_by == claim.token,
+        OutboxMessage.status == "sending",
     )
-    contact = _contact_update(contact_columns, "c_").where(select(claimed.c.id).exists())
-    return select(select(func.count()).select_from(claimed).scalar_subquery()).add_cte(
-        contact.cte("recorded_contact")
-    )
-
-
-def _committed_alone() -> AbstractContextManager[Connection]:
-    """A connection for one statement that commits on its own: in autocommit mode on a
-    database server (no BEGIN and COMMIT round trips), in a transaction of its own on SQLite
-    (no round trips there, and a SQLite connection switched to autocommit runs a PRAGMA when
-    it goes back to the pool)."""
-    engine = db.engine
-    if engine.dialect.name == "sqlite":
-        return engine.begin()
-    return autocommit_view(engine).connect()
 
 
 class Worker:
@@ -271,224 +164,137 @@ class Worker:
             lease_seconds or config.get("DELIVERY_LEASE_SECONDS") or DEFAULT_LEASE_SECONDS
         )
 
-    # -- claiming ------------------------------------------------------------------------
-
     def claim(self, limit: int) -> Claim:
-        """Take up to ``limit`` due rows for this worker (committed before returning)."""
+        """Take up to ``limit`` due rows for this worker, oldest first. Commits."""
         now = utcnow()
         token = f"{self.name}/{uuid.uuid4().hex[:12]}"
         until = now + timedelta(seconds=self.lease_seconds)
-        due = due_condition(now)
-        order = (OutboxMessage.next_attempt_at, OutboxMessage.id)
-        values: dict[str, Any] = {
-            "status": "sending",
-            "claimed_by": token,
-            "claimed_until": until,
-            "attempts": OutboxMessage.attempts + 1,
-            "updated_at": now,
-        }
-        session = db.session
-        try:
-            if session.get_bind().dialect.name == "sqlite":
-                chosen = select(OutboxMessage.id).where(due).order_by(*order).limit(limit)
-                session.execute(
+        claimed: list[int] = []
+        while len(claimed) < limit:
+            with db.engine.begin() as connection:
+                # PostgreSQL locks the chosen rows until the commit, and other workers skip
+                # them. SQLite locks nothing here; the UPDATE's "still due" then leaves out
+                # rows another worker took meanwhile, and the rest are chosen again.
+                chosen = connection.scalars(
+                    select(OutboxMessage.id)
+                    .where(_due(now))
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .limit(limit - len(claimed))
+                    .with_for_update(skip_locked=True)
+                ).all()
+                if not chosen:
+                    break
+                taken = connection.scalars(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(chosen), due)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                session.commit()
-                ids = list(
-                    session.scalars(
-                        select(OutboxMessage.id)
-                        .where(OutboxMessage.claimed_by == token, OutboxMessage.status == "sending")
-                        .order_by(*order)
+                    .where(OutboxMessage.id.in_(chosen), _due(now))
+                    .values(
+                        status="sending",
+                        claimed_by=token,
+                        claimed_until=until,
+                        attempts=OutboxMessage.attempts + 1,
+                        updated_at=now,
                     )
-                )
-                session.commit()
-            else:
-                ids = list(
-                    session.scalars(
-                        select(OutboxMessage.id)
-                        .where(due)
-                        .order_by(*order)
-                        .limit(limit)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                if ids:
-                    session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id.in_(ids))
-                        .values(**values)
-                        .execution_options(synchronize_session=False)
-                    )
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        return Claim(token=token, until=until, outbox_ids=tuple(ids))
-
-    def load(self, claim: Claim) -> list[Job]:
-        """The claimed rows with what their messages need, as plain values."""
-        if not claim.outbox_ids:
-            return []
-        rows = db.session.execute(
-            select(
-                OutboxMessage.id,
-                OutboxMessage.contact_id,
-                OutboxMessage.attempts,
-                OutboxMessage.message_id,
-                OutboxMessage.send_started_at,
-                Contact.channel,
-                Contact.target_name,
-                Contact.target_email,
-                Contact.subject,
-                Contact.body,
-                Constituent.name,
-                Constituent.email,
-                OutboxMessage.kind,
-                Action.id,
-                Action.submission_key,
-                Action.confirm_by,
-                Campaign.slug,
-                Campaign.title,
-            )
-            .select_from(OutboxMessage)
-            .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
-            .outerjoin(
-                Action, Action.id == func.coalesce(Contact.action_id, OutboxMessage.action_id)
-            )
-            .outerjoin(Constituent, Constituent.id == Action.constituent_id)
-            .outerjoin(Campaign, Campaign.id == Action.campaign_id)
-            .where(OutboxMessage.claimed_by == claim.token, OutboxMessage.status == "sending")
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        ).all()
-        jobs = [self._job(row) for row in rows]
-        db.session.commit()  # end the read transaction before any network traffic
-        return jobs
-
-    @staticmethod
-    def _job(row: Any) -> Job:
-        if row[12] != "confirmation":
-            return Job(
-                outbox_id=row[0],
-                contact_id=row[1],
-                attempts=row[2],
-                channel=row[5],
-                send_started_at=row[4],
-                data=MessageData(
-                    contact_id=row[1],
-                    message_id=row[3],
-                    target_name=row[6],
-                    target_email=row[7],
-                    subject=row[8],
-                    body=row[9],
-                    constituent_name=row[10],
-                    constituent_email=row[11],
-                ),
-            )
-        # The mail asking the constituent to confirm: to the constituent, from the site.
-        subject = body = None
-        if row[13] is not None:
-            mail = confirmation.confirmation_mail(
-                slug=row[16] or "",
-                title=row[17] or "",
-                name=row[10],
-                action_id=row[13],
-                submission_key=row[14],
-                confirm_by=row[15],
-            )
-            subject, body = mail.subject, mail.body
-        return Job(
-            outbox_id=row[0],
-            contact_id=None,
-            attempts=row[2],
-            channel="email",
-            send_started_at=row[4],
-            kind="confirmation",
-            data=MessageData(
-                contact_id=-row[0],  # no contact; unique in the mail log until renamed
-                message_id=row[3],
-                target_name=row[10],
-                target_email=row[11],
-                subject=subject,
-                body=body,
-                constituent_name=None,  # From: the site itself, and no Reply-To
-                constituent_email=None,
-            ),
-        )
-
-    # -- delivering ----------------------------------------------------------------------
+                    .returning(OutboxMessage.id)
+                ).all()
+            claimed.extend(taken)
+            if len(taken) == len(chosen):
+                break  # no other worker took any of them meanwhile
+        return Claim(token=token, until=until, outbox_ids=tuple(sorted(claimed)))
 
     def run_batch(self, limit: int = DEFAULT_BATCH) -> BatchReport:
         """Claim up to ``limit`` due rows and deliver them."""
         check_configuration(current_app.config)
-        claim = self.claim(limit)
-        return self.process(claim)
+        return self.process(self.claim(limit))
 
     def process(self, claim: Claim) -> BatchReport:
-        report = BatchReport(claimed=len(claim.outbox_ids), batches=1)
+        """Deliver the rows of ``claim`` that are still its own, one at a time."""
+        report = BatchReport(claimed=len(claim.outbox_ids))
         if not claim.outbox_ids:
             return report
         config = current_app.config
         mode = config["DELIVERY_MODE"]
         settings = SMTPSettings.from_config(config)
+        # Stop early enough that a message started now is recorded before the lease ends.
         margin = timedelta(seconds=min(settings.timeout * 2 + 1, self.lease_seconds / 2))
         sender = SMTPSender(settings) if mode != "log" else None
-        jobs = self.load(claim)
+        jobs = self._load(claim)
         try:
             for index, job in enumerate(jobs):
                 if utcnow() + margin >= claim.until:
-                    report.released += self.release(claim, [j.outbox_id for j in jobs[index:]])
+                    report.released += self._release(claim, jobs[index:])
                     break
-                outcome = self.deliver(job, mode, sender, claim)
-                if outcome.kind == "lost":
+                outcome = self._deliver(job, mode, sender, claim)
+                if outcome.result == "lost":
                     report.lost += 1
-                    continue
-                self.record(claim, job, outcome, report)
+                else:
+                    self._record(claim, job, outcome, report)
         finally:
             if sender is not None:
                 sender.close()
         return report
 
-    def mark_started(self, claim: Claim, job: Job) -> bool:
+    def _load(self, claim: Claim) -> list[Job]:
+        """The claimed rows still this worker's, each with its message built by its kind."""
+        with db.engine.begin() as connection:  # over before any message is sent
+            rows = connection.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.kind,
+                    OutboxMessage.contact_id,
+                    OutboxMessage.action_id,
+                    OutboxMessage.attempts,
+                    OutboxMessage.message_id,
+                    OutboxMessage.send_started_at,
+                )
+                .where(OutboxMessage.claimed_by == claim.token, OutboxMessage.status == "sending")
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            ).all()
+            queued = [Queued(row.id, row.kind, row.contact_id, row.action_id) for row in rows]
+            messages: dict[int, MessageData] = {}
+            for name in {row.kind for row in queued}:
+                kind = kind_named(name)
+                if kind is not None:
+                    messages.update(kind.load(connection, [q for q in queued if q.kind == name]))
+        return [
+            Job(q, row.attempts, row.message_id, row.send_started_at, messages.get(q.id))
+            for q, row in zip(queued, rows, strict=True)
+        ]
+
+    def _mark_started(self, claim: Claim, job: Job) -> bool:
         """Commit ``send_started_at`` if the row is still ours and the lease unexpired."""
         now = utcnow()
-        # A Core statement: the ORM's execute path cost more than running it.
-        with _committed_alone() as connection:
+        with db.engine.begin() as connection:
             result = connection.execute(
-                _claimed_row_update(("send_started_at", "updated_at"), unexpired=True),
-                _claimed_row_params(claim, job, {"send_started_at": now, "updated_at": now}, now),
+                update(OutboxMessage)
+                .where(_claimed_by(claim, job.row.id), OutboxMessage.claimed_until > now)
+                .values(send_started_at=now, updated_at=now)
             )
-            return _rowcount(result) == 1
+            return result.rowcount == 1
 
-    def deliver(
-        self, job: Job, mode: str, sender: SMTPSender | None, claim: Claim | None = None
-    ) -> Outcome:
-        """Send (or log) one message. Never raises: every problem becomes an outcome."""
+    def _deliver(self, job: Job, mode: str, sender: SMTPSender | None, claim: Claim) -> Outcome:
+        """Send (or log) one message. Never raises: every problem becomes an outcome, and
+        ``lost`` means the row stopped being this worker's before anything was sent."""
         config = current_app.config
         started = False
 
         def before_data() -> None:
             nonlocal started
-            if claim is not None and not self.mark_started(claim, job):
+            if not self._mark_started(claim, job):
                 raise LeaseLost("the claim on this row was lost before DATA")
             started = True
 
+        outbox_id = job.row.id
         try:
             if job.send_started_at is not None:
-                log.warning(
-                    "outbox %s: a worker died while sending it; not sending again",
-                    job.outbox_id,
-                )
+                log.warning("outbox %s: its worker died sending it; not sent again", outbox_id)
                 return Outcome("unconfirmed", UNCONFIRMED_ERROR)
             if job.attempts > int(config["DELIVERY_MAX_ATTEMPTS"]):
                 return Outcome("dead", "delivery was interrupted too many times")
-            if job.channel != "email":
-                return Outcome("dead", f"not an email contact (channel {job.channel!r})")
+            if job.data is None:
+                return Outcome("dead", NOTHING_TO_SEND)
             prepared = build_message(
                 job.data,
+                message_id=job.message_id,
                 mode=mode,
                 mail_from=config["MAIL_FROM"],
                 site_name=config.get("SITE_NAME") or "",
@@ -496,149 +302,105 @@ class Worker:
                 html_alternative=bool(config["MAIL_HTML_ALTERNATIVE"]),
             )
             if mode == "log":
-                name = f"confirmation-{job.outbox_id}.eml" if job.kind == "confirmation" else None
-                write_log(prepared, config["MAIL_LOG_DIR"], name)
+                write_log(prepared, config["MAIL_LOG_DIR"], f"{job.row.kind}-{outbox_id}.eml")
                 return Outcome("logged")
-            if sender is None:  # pragma: no cover - guarded by process()
+            if sender is None:  # pragma: no cover - process() makes one unless in log mode
                 raise InvalidMessage("no SMTP sender")
             sender.send(prepared, before_data=before_data)
             return Outcome("sent")
         except LeaseLost as exc:
-            log.warning("outbox %s: %s; left to its new owner", job.outbox_id, exc)
+            log.warning("outbox %s: %s; left to its new owner", outbox_id, exc)
             return Outcome("lost", str(exc))
         except InvalidMessage as exc:
-            log.warning("outbox %s: cannot be delivered: %s", job.outbox_id, exc)
+            log.warning("outbox %s: cannot be delivered: %s", outbox_id, exc)
             return Outcome("dead", str(exc))
         except smtplib.SMTPRecipientsRefused as exc:
             error = describe_error(exc)
-            log.warning("outbox %s: recipient refused: %s", job.outbox_id, error)
+            log.warning("outbox %s: recipient refused: %s", outbox_id, error)
             return Outcome("bounced" if permanent_refusal(exc) else "retry", error)
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             # A definite answer from the server: nothing was accepted.
             error = describe_error(exc)
-            log.warning("outbox %s: refused: %s", job.outbox_id, error)
+            log.warning("outbox %s: refused: %s", outbox_id, error)
             return Outcome("bounced" if permanent_response(exc) else "retry", error)
         except Exception as exc:
             error = describe_error(exc)
             if started:
                 # DATA began but no answer came back: the server may have accepted it.
-                log.warning("outbox %s: no answer to DATA: %s", job.outbox_id, error)
+                log.warning("outbox %s: no answer to DATA: %s", outbox_id, error)
                 return Outcome("unconfirmed", f"{UNCONFIRMED_ERROR} ({error})")
-            log.warning("outbox %s: delivery failed: %s", job.outbox_id, error)
+            log.warning("outbox %s: delivery failed: %s", outbox_id, error)
             return Outcome("retry", error)
 
-    def record(self, claim: Claim, job: Job, outcome: Outcome, report: BatchReport) -> bool:
-        """Write one outcome in its own transaction. False if the lease was lost meanwhile."""
+    def _record(self, claim: Claim, job: Job, outcome: Outcome, report: BatchReport) -> None:
+        """Write one outcome in one short transaction: the outbox row if it is still this
+        claim's, then (only then) what the message belongs to, through its kind."""
         config = current_app.config
         now = utcnow()
-        kind = outcome.kind
-        if kind == "retry" and job.attempts >= int(config["DELIVERY_MAX_ATTEMPTS"]):
-            kind = "dead"
-        outbox: dict[str, Any] = {
+        if outcome.result == "retry" and job.attempts >= int(config["DELIVERY_MAX_ATTEMPTS"]):
+            outcome = Outcome("dead", outcome.error)
+        values: dict[str, Any] = {
             "claimed_by": None,
             "claimed_until": None,
             "send_started_at": None,
+            "last_error": outcome.error,
             "updated_at": now,
         }
-        contact: dict[str, Any]
-        if kind in ("sent", "logged"):
-            outbox.update(status="sent", last_error=None)
-            contact = {"status": kind, "sent_at": now, "last_error": None}
-        elif kind == "retry":
+        if outcome.result in ("sent", "logged"):
+            values["status"] = "sent"
+        elif outcome.result == "retry":
             delay = backoff_seconds(job.attempts, float(config["DELIVERY_BACKOFF_SECONDS"]))
-            outbox.update(
-                status="pending",
-                next_attempt_at=now + timedelta(seconds=delay),
-                last_error=outcome.error,
-            )
-            contact = {"status": "failed", "last_error": outcome.error}
-        elif kind == "unconfirmed":
-            # Keep the marker: the row shows it was being sent when its worker died.
-            outbox.pop("send_started_at")
-            outbox.update(status="dead", last_error=outcome.error)
-            contact = {"status": "dead", "last_error": outcome.error}
-        else:  # bounced | dead
-            outbox.update(status="dead", last_error=outcome.error)
-            contact = {"status": "bounced" if kind == "bounced" else "dead"}
-            contact["last_error"] = outcome.error
+            values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
+        else:  # bounced | dead | unconfirmed
+            values["status"] = "dead"
+        if outcome.result == "unconfirmed":
+            del values["send_started_at"]  # kept: it shows the message may have been sent
+        kind = kind_named(job.row.kind)
         try:
-            recorded = self._write_outcome(claim, job, outbox, contact)
+            with db.engine.begin() as connection:
+                result = connection.execute(
+                    update(OutboxMessage).where(_claimed_by(claim, job.row.id)).values(values)
+                )
+                recorded = result.rowcount == 1
+                if recorded and kind is not None and kind.on_outcome is not None:
+                    kind.on_outcome(connection, job.row, outcome)
         except Exception:
-            log.exception("outbox %s: could not record outcome %s", job.outbox_id, kind)
+            log.exception("outbox %s: could not record outcome %s", job.row.id, outcome.result)
             report.lost += 1
-            return False
+            return
         if not recorded:
             log.warning(
-                "outbox %s: lease lost before its outcome (%s) was recorded", job.outbox_id, kind
+                "outbox %s: lease lost before its outcome (%s) was recorded",
+                job.row.id,
+                outcome.result,
             )
             report.lost += 1
-            return False
-        counter = {"retry": "retrying"}.get(kind, kind)
-        setattr(report, counter, getattr(report, counter) + 1)
-        return True
+            return
+        report.count(outcome.result)
 
-    @staticmethod
-    def _write_outcome(
-        claim: Claim, job: Job, outbox: dict[str, Any], contact: dict[str, Any]
-    ) -> bool:
-        """Write the outbox row's and the contact's new values at once, if the row is still
-        claimed by ``claim``; False (and nothing written) if not."""
-        outbox_update = _claimed_row_update(tuple(sorted(outbox)))
-        outbox_params = _claimed_row_params(claim, job, outbox)
-        engine = db.engine
-        if job.contact_id is None:  # a confirmation mail has no contact: one UPDATE
-            with _committed_alone() as connection:
-                return _rowcount(connection.execute(outbox_update, outbox_params)) == 1
-        if engine.dialect.name == "postgresql":  # both in one statement: one round trip
-            statement = _outcome_statement(tuple(sorted(outbox)), tuple(sorted(contact)))
-            params = {
-                **outbox_params,
-                "c_contact": job.contact_id,
-                **{f"c_{name}": value for name, value in contact.items()},
-            }
-            with autocommit_view(engine).connect() as connection:
-                return connection.execute(statement, params).scalar_one() == 1
-        # Elsewhere (SQLite: no writes in WITH) one transaction of two UPDATEs.
-        with engine.begin() as connection:
-            if _rowcount(connection.execute(outbox_update, outbox_params)) != 1:
-                connection.rollback()
-                return False
-            connection.execute(
-                _contact_update(tuple(sorted(contact))),
-                {"v_contact": job.contact_id, **_set_params(contact)},
-            )
-            return True
-
-    def release(self, claim: Claim, outbox_ids: Sequence[int]) -> int:
+    def _release(self, claim: Claim, jobs: list[Job]) -> int:
         """Give back claimed rows that were not tried (the lease is about to run out)."""
-        if not outbox_ids:
-            return 0
-        session = db.session
         try:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(list(outbox_ids)),
-                    OutboxMessage.claimed_by == claim.token,
-                    OutboxMessage.status == "sending",
+            with db.engine.begin() as connection:
+                result = connection.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_([job.row.id for job in jobs]),
+                        OutboxMessage.claimed_by == claim.token,
+                        OutboxMessage.status == "sending",
+                    )
+                    .values(
+                        status="pending",
+                        claimed_by=None,
+                        claimed_until=None,
+                        attempts=OutboxMessage.attempts - 1,
+                        updated_at=utcnow(),
+                    )
                 )
-                .values(
-                    status="pending",
-                    claimed_by=None,
-                    claimed_until=None,
-                    attempts=OutboxMessage.attempts - 1,
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
         except Exception:
-            session.rollback()
-            log.exception("could not release %d claimed outbox rows", len(outbox_ids))
+            log.exception("could not release %d claimed outbox rows", len(jobs))
             return 0
-        return _rowcount(result)
-
-    # -- running ---------------------------------------------------------------------------
+        return result.rowcount
 
     def run(
         self,
@@ -659,7 +421,6 @@ class Worker:
             except Exception:
                 if not loop:
                     raise
-                db.session.rollback()
                 log.exception("delivery batch failed; trying again in %.1fs", interval)
                 stop.wait(interval)
                 continue
@@ -682,10 +443,9 @@ def run_workers(
     interval: float = DEFAULT_INTERVAL,
     stop: threading.Event | None = None,
 ) -> BatchReport:
-    """``threads`` workers in this process, each with its own claims, database session and
-    SMTP connection (claims never overlap, so no message is taken twice). While one waits
-    on the mail server or the database, another works. The first error stops them all and
-    is raised once they have finished their batches."""
+    """``threads`` workers in this process, each with its own claims, database connections
+    and SMTP connection. The first error stops them all and is raised once they have finished
+    their batches."""
     check_configuration(current_app.config)
     stop = stop or threading.Event()
     base = (name or default_worker_name())[:56]
@@ -720,8 +480,3 @@ def run_workers(
     for report in reports:
         total.add(report)
     return total
-
-
-def deliver_pending(batch: int = DEFAULT_BATCH, name: str | None = None) -> BatchReport:
-    """Deliver everything that is due now (one ``advocacy deliver --once``)."""
-    return Worker(name).run(loop=False, batch=batch)

@@ -190,7 +190,6 @@ def send_alert(subject: str, body: str) -> str:
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body, subtype="plain", charset="utf-8")
     prepared = PreparedMessage(
-        contact_id=0,
         message_id=message_id,
         message=message,
         envelope_from=sender,

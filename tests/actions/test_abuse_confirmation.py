@@ -17,7 +17,7 @@ from advocacy.actions.models import Action, Contact
 from advocacy.campaigns.models import Campaign
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.models import OutboxMessage
-from advocacy.delivery.worker import deliver_pending
+from advocacy.delivery.worker import run_workers
 from advocacy.extensions import db
 from tests.actions.helpers import BOTH, FORM, count, start, submission_key
 
@@ -70,7 +70,7 @@ def test_held_until_confirmed_then_delivered(app: Flask, confirming: FlaskClient
     assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:pending": 1})
     assert "Check your email to confirm" in confirming.get(thanks).get_data(as_text=True)
 
-    report = deliver_pending()  # only the confirmation mail goes out
+    report = run_workers(1)  # only the confirmation mail goes out
     assert report.logged == 1
     assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
     assert [n for n in mail_log(app) if n.startswith("contact-")] == []
@@ -89,7 +89,7 @@ def test_held_until_confirmed_then_delivered(app: Flask, confirming: FlaskClient
     assert db.session.scalar(select(Action.confirmed_at)) is not None
     assert "Check your email" not in confirming.get(thanks).get_data(as_text=True)
 
-    assert deliver_pending().logged == 6
+    assert run_workers(1).logged == 6
     assert statuses() == ({"logged"}, {"contact:sent": 6, "confirmation:sent": 1})
     assert len([n for n in mail_log(app) if n.startswith("contact-")]) == 6
     # Confirming again changes nothing and still ends on the thank-you page.
@@ -99,7 +99,7 @@ def test_held_until_confirmed_then_delivered(app: Flask, confirming: FlaskClient
 
 def test_bad_and_expired_links(app: Flask, confirming: FlaskClient) -> None:
     send(confirming)
-    deliver_pending()
+    run_workers(1)
     link = confirmation_link(app)
 
     for bad in (link[:-3] + "abc", f"/c/{BOTH}/confirm/nonsense", f"/c/{BOTH}/confirm/{'x' * 300}"):
@@ -124,7 +124,7 @@ def test_a_campaign_closed_before_confirming_sends_nothing(
     app: Flask, confirming: FlaskClient, closing: str
 ) -> None:
     thanks = send(confirming)
-    deliver_pending()
+    run_workers(1)
     link = confirmation_link(app)
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == BOTH))
     assert campaign is not None
@@ -142,7 +142,7 @@ def test_a_campaign_closed_before_confirming_sends_nothing(
     assert response.status_code == 303 and response.headers["Location"] != thanks
     assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
     assert "not sent" in confirming.get(thanks).get_data(as_text=True)
-    assert deliver_pending().claimed == 0
+    assert run_workers(1).claimed == 0
 
     # The service refuses too (a campaign closed between the page's check and the update).
     action = db.session.scalar(select(Action))
@@ -157,7 +157,7 @@ def test_a_paused_campaign_resumed_before_the_deadline_can_be_confirmed(
     app: Flask, confirming: FlaskClient
 ) -> None:
     send(confirming)
-    deliver_pending()
+    run_workers(1)
     link = confirmation_link(app)
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == BOTH))
     assert campaign is not None
@@ -185,7 +185,7 @@ def test_the_expiry_job_expires_once(app: Flask, confirming: FlaskClient) -> Non
     assert "1 unconfirmed action(s) expired" in second.output, second.output
     # The held rows and the unsent confirmation mail are gone; nothing is ever delivered.
     assert statuses() == ({"expired"}, {})
-    assert deliver_pending().claimed == 0
+    assert run_workers(1).claimed == 0
     assert "was never confirmed" in confirming.get(thanks).get_data(as_text=True)
 
     third = runner.invoke(args=["jobs", "run", "expire-unconfirmed"], catch_exceptions=False)

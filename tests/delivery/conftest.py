@@ -38,7 +38,7 @@ class Received:
 
     @property
     def message_id(self) -> str:
-        return str(self.message["Message-ID"])
+        return str(self.message["Message-ID"]).strip()  # a long one is folded onto its own line
 
 
 class Gate:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
+from flask import Flask
 
 from advocacy.actions.models import Action, Constituent, Contact
 from advocacy.campaigns.models import Campaign, CampaignVersion
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.models import OutboxMessage
-from advocacy.delivery.outbox import enqueue
+from advocacy.delivery.outbox import queue
 from advocacy.extensions import db
 
 
@@ -46,7 +50,7 @@ class ContactSpec:
 
 
 def make_contact(spec: ContactSpec, *, campaign_slug: str = "protect-children") -> Contact:
-    """One action by one constituent with one contact (not committed, not enqueued)."""
+    """One action by one constituent with one contact (not committed, not queued)."""
     campaign = make_campaign(campaign_slug)
     constituent = Constituent(name=spec.name, email=spec.email, state="PA")
     db.session.add(constituent)
@@ -83,13 +87,13 @@ def make_contact(spec: ContactSpec, *, campaign_slug: str = "protect-children") 
 def queue_contacts(
     count: int = 1, *, campaign_slug: str = "protect-children", **overrides: object
 ) -> list[int]:
-    """``count`` enqueued email contacts to distinct legislators, committed. Returns ids."""
+    """``count`` queued email contacts to distinct legislators, committed. Returns ids."""
     ids = []
     for index in range(count):
         values: dict[str, object] = {"target_email": f"rep{index}@legislature.example.gov"}
         values.update(overrides)
         contact = make_contact(ContactSpec(**values), campaign_slug=campaign_slug)  # type: ignore[arg-type]
-        enqueue(contact)
+        queue("contact", contact_id=contact.id)
         ids.append(contact.id)
     db.session.commit()
     return ids
@@ -99,7 +103,7 @@ def queue_specs(specs: list[ContactSpec]) -> list[int]:
     ids = []
     for spec in specs:
         contact = make_contact(spec)
-        enqueue(contact)
+        queue("contact", contact_id=contact.id)
         ids.append(contact.id)
     db.session.commit()
     return ids
@@ -154,3 +158,21 @@ def expire_leases() -> None:
         .values(claimed_until=utcnow() - timedelta(seconds=1))
     )
     db.session.commit()
+
+
+T = TypeVar("T")
+
+
+def in_thread(app: Flask, work: Callable[[], T]) -> Future[T]:
+    """Start ``work`` in a thread of its own, with its own app context (and so its own
+    database session), as another worker would run."""
+
+    def run() -> T:
+        with app.app_context():
+            return work()
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    try:
+        return executor.submit(run)
+    finally:
+        executor.shutdown(wait=False)

@@ -8,11 +8,18 @@ import re
 import pytest
 from flask import Flask
 
-from advocacy.delivery.mailer import SMTPSender, SMTPSettings
-from advocacy.delivery.worker import UNCONFIRMED_ERROR, Worker, deliver_pending
+from advocacy.delivery.worker import UNCONFIRMED_ERROR, Worker, run_workers
 
 from .conftest import Gate, SMTPServer
-from .factory import ContactSpec, expire_leases, make_all_due, queue_contacts, queue_specs, state
+from .factory import (
+    ContactSpec,
+    expire_leases,
+    in_thread,
+    make_all_due,
+    queue_contacts,
+    queue_specs,
+    state,
+)
 
 
 def use(app: Flask, server: SMTPServer) -> None:
@@ -32,13 +39,13 @@ def test_answer_to_mail_from(
     use(app, smtp_server)
     smtp_server.handler.refuse_mail = reply
     [contact_id] = queue_contacts(1)
-    deliver_pending()
+    run_workers(1)
     row = state(contact_id)
     assert (row.contact_status, row.outbox_status, row.attempts) == (*outcome, 1)
     assert reply.split()[0] in (row.contact_error or "")
     smtp_server.handler.refuse_mail = None
     make_all_due()
-    report = deliver_pending()
+    report = run_workers(1)
     # A permanent refusal is never tried again; a temporary one is, and then goes through.
     assert report.sent == (0 if outcome[0] == "bounced" else 1)
     assert state(contact_id).contact_status == ("bounced" if outcome[0] == "bounced" else "sent")
@@ -56,7 +63,7 @@ def test_answer_to_data(app: Flask, smtp_server: SMTPServer) -> None:
             ContactSpec(target_email="fine@legislature.example.gov"),
         ]
     )
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.bounced, report.retrying, report.sent) == (1, 1, 1)
     assert (state(spam).contact_status, state(spam).outbox_status) == ("bounced", "dead")
     assert "554" in (state(spam).contact_error or "")
@@ -74,7 +81,7 @@ def test_no_answer_after_data_is_not_retried_automatically(
     smtp_server.handler.hold_data = gate  # the server has the message but never answers
     try:
         [contact_id] = queue_contacts(1)
-        report = deliver_pending()
+        report = run_workers(1)
     finally:
         gate.release.set()
     assert gate.reached.is_set()
@@ -83,7 +90,7 @@ def test_no_answer_after_data_is_not_retried_automatically(
     assert (row.contact_status, row.outbox_status) == ("dead", "dead")
     assert (row.outbox_error or "").startswith(UNCONFIRMED_ERROR)
     make_all_due()
-    assert deliver_pending().claimed == 0
+    assert run_workers(1).claimed == 0
     assert len(smtp_server.received) == 1
 
 
@@ -92,18 +99,18 @@ def test_a_worker_that_lost_its_claim_stops_before_data(
 ) -> None:
     use(app, smtp_server)
     [contact_id] = queue_contacts(1)
-    slow = Worker("slow", lease_seconds=120)
-    claim = slow.claim(1)
-    jobs = slow.load(claim)
-    expire_leases()
-    rescuer = Worker("rescuer", lease_seconds=120)
-    assert rescuer.claim(1).outbox_ids == claim.outbox_ids  # taken over, not yet sent
-    sender = SMTPSender(SMTPSettings.from_config(app.config))
+    gate = Gate("rep0@legislature.example.gov")
+    smtp_server.handler.hold_rcpt = gate  # the slow worker waits at RCPT TO
+    slow = in_thread(app, lambda: Worker("slow", lease_seconds=120).run())
     try:
-        outcome = slow.deliver(jobs[0], "smtp", sender, claim)
+        assert gate.reached.wait(timeout=30)
+        expire_leases()
+        taken = Worker("rescuer", lease_seconds=120).claim(1)  # taken over, not yet sent
     finally:
-        sender.close()
-    assert outcome.kind == "lost"
+        gate.release.set()
+    report = slow.result(timeout=60)
+    assert len(taken.outbox_ids) == 1
+    assert (report.claimed, report.lost, report.sent) == (1, 1, 0)
     assert smtp_server.received == []
     row = state(contact_id)
     assert (row.outbox_status, row.contact_status) == ("sending", "queued")
@@ -123,7 +130,7 @@ def test_html_alternative_is_escaped_text_after_the_plain_part(
     use(app, smtp_server)
     app.config["MAIL_HTML_ALTERNATIVE"] = True
     queue_specs([ContactSpec(target_email="ortiz@legislature.example.gov", body=BODY)])
-    assert deliver_pending().sent == 1
+    assert run_workers(1).sent == 1
     [item] = smtp_server.received
     message = item.message
     assert message.get_content_type() == "multipart/alternative"
@@ -148,7 +155,7 @@ def test_without_the_setting_the_message_is_plain_text_only(
 ) -> None:
     use(app, smtp_server)
     queue_specs([ContactSpec(target_email="ortiz@legislature.example.gov", body=BODY)])
-    assert deliver_pending().sent == 1
+    assert run_workers(1).sent == 1
     [item] = smtp_server.received
     assert item.message.get_content_type() == "text/plain"
     assert b"text/html" not in item.content

@@ -57,14 +57,12 @@ INJECTIONS = [
 
 def data(**changes: object) -> MessageData:
     values: dict[str, object] = {
-        "contact_id": 7,
-        "message_id": MESSAGE_ID,
-        "target_name": "Representative Ortiz",
-        "target_email": "ortiz@legislature.example.gov",
+        "to_name": "Representative Ortiz",
+        "to_email": "ortiz@legislature.example.gov",
         "subject": "Protect children",
         "body": "Dear Representative Ortiz,\n\nPlease act.\n\nJane",
-        "constituent_name": "Jane Voter",
-        "constituent_email": "jane@example.com",
+        "sender_name": "Jane Voter",
+        "sender_email": "jane@example.com",
     }
     values.update(changes)
     return MessageData(**values)  # type: ignore[arg-type]
@@ -77,6 +75,7 @@ def parse(raw: bytes) -> EmailMessage:
 def build(mode: str = "smtp", **changes: object) -> tuple[EmailMessage, bytes, tuple[str, ...]]:
     prepared = build_message(
         data(**changes),
+        message_id=MESSAGE_ID,
         mode=mode,
         mail_from="advocacy@speakup.example.org",
         site_name="Speak Up",
@@ -126,9 +125,7 @@ def test_clean_header_text_is_one_short_line() -> None:
 
 
 @pytest.mark.parametrize("evil", INJECTIONS)
-@pytest.mark.parametrize(
-    "field", ["target_name", "subject", "constituent_name", "constituent_email"]
-)
+@pytest.mark.parametrize("field", ["to_name", "subject", "sender_name", "sender_email"])
 def test_untrusted_values_cannot_add_headers_or_recipients(field: str, evil: str) -> None:
     message, raw, envelope = build(**{field: evil})
     assert envelope == ("ortiz@legislature.example.gov",)
@@ -160,13 +157,13 @@ def test_reply_to_is_the_constituent_and_from_is_the_site() -> None:
     "email", ["a@b.com, c@d.com", "x@y.com\r\nBcc: z@evil.example", "Jane <j@example.com>", None]
 )
 def test_invalid_constituent_email_omits_reply_to(email: str | None) -> None:
-    message, _raw, _envelope = build(constituent_email=email)
+    message, _raw, _envelope = build(sender_email=email)
     assert message["Reply-To"] is None
 
 
 def test_non_ascii_names_and_subject_round_trip() -> None:
     message, raw, _envelope = build(
-        target_name="José Álvarez", constituent_name="Zoë 山田", subject="Überprüfung ✓"
+        to_name="José Álvarez", sender_name="Zoë 山田", subject="Überprüfung ✓"
     )
     assert raw.isascii()
     assert str(message["Subject"]) == "Überprüfung ✓"
@@ -189,7 +186,7 @@ def test_body_keeps_text_and_is_seven_bit_on_the_wire() -> None:
 )
 def test_a_message_without_one_valid_recipient_is_refused(recipient: str | None) -> None:
     with pytest.raises(InvalidMessage):
-        build(target_email=recipient)
+        build(to_email=recipient)
 
 
 def test_redirect_mode_sends_only_to_redirect_to_and_notes_the_original() -> None:
@@ -206,24 +203,28 @@ def test_unknown_mode_is_refused() -> None:
         build(mode="broadcast")
 
 
-def test_header_classes_are_made_once_and_messages_are_as_policy_smtp_writes_them() -> None:
-    from advocacy.delivery.mailer import SMTP_POLICY
-
-    registry = SMTP_POLICY.header_factory
-    assert registry["Subject"] is registry["subject"]  # made once per header name
-    assert registry["To"] is not registry["Subject"]
-    data = MessageData(
-        contact_id=7,
-        message_id=MESSAGE_ID,
-        target_name="José Ñúñez-Łukasz",
-        target_email="rep@example.org",
-        subject="Über " * 30 + "a long subject to fold",
-        body="Grüße aus Concord\n" * 3,
-        constituent_name="Zoë O'Brien",
-        constituent_email="zoe@example.org",
+def test_long_and_non_ascii_headers_are_folded_and_read_back_unchanged() -> None:
+    subject = "Über " * 30 + "a long subject to fold"
+    message, raw, _envelope = build(
+        to_name="José Ñúñez-Łukasz", subject=subject, sender_name="Zoë O'Brien"
     )
-    prepared = build_message(data, mode="smtp", mail_from="noreply@example.org", site_name="Site")
-    assert prepared.as_bytes() == prepared.message.as_bytes(policy=policy.SMTP)
-    parsed = message_from_bytes(prepared.as_bytes(), policy=policy.default)
-    assert parsed["To"].addresses[0].display_name == "José Ñúñez-Łukasz"
-    assert str(parsed["Subject"]) == " ".join(("Über " * 30 + "a long subject to fold").split())
+    assert raw.isascii() and all(
+        len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    )
+    assert message["To"].addresses[0].display_name == "José Ñúñez-Łukasz"
+    assert message["Reply-To"].addresses[0].display_name == "Zoë O'Brien"
+    assert str(message["Subject"]) == " ".join(subject.split())
+
+
+def test_a_message_without_a_sender_is_from_the_site_alone() -> None:
+    message, _raw, _envelope = build(sender_name=None, sender_email=None)
+    assert str(message["From"]) == "Speak Up <advocacy@speakup.example.org>"
+    assert message["Reply-To"] is None
+
+
+@pytest.mark.parametrize("message_id", ["", "no-brackets@example.org", "<a@b>\r\nBcc: x@y.z"])
+def test_a_malformed_message_id_is_refused(message_id: str) -> None:
+    with pytest.raises(InvalidMessage):
+        build_message(
+            data(), message_id=message_id, mode="smtp", mail_from="a@example.org", site_name=""
+        )

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 
-from advocacy.delivery.worker import deliver_pending
+from advocacy.delivery.worker import run_workers
 
 from .conftest import SMTPServer, free_port
 from .factory import queue_contacts, state
@@ -41,7 +41,7 @@ def test_credentials_are_used_to_log_in(
     server, logins = auth_server
     app.config.update(MAIL_PORT=server.port, MAIL_USERNAME="mailer", MAIL_PASSWORD="s3cret")
     [contact_id] = queue_contacts(1)
-    assert deliver_pending().sent == 1
+    assert run_workers(1).sent == 1
     assert logins == [(b"mailer", b"s3cret")]
     assert state(contact_id).contact_status == "sent"
     assert len(server.received) == 1
@@ -55,7 +55,7 @@ def test_wrong_credentials_fail_and_retry_later(
         MAIL_PORT=server.port, MAIL_USERNAME="mailer", MAIL_PASSWORD="wrong", MAIL_TIMEOUT=1.0
     )
     [contact_id] = queue_contacts(1)
-    assert deliver_pending().retrying == 1
+    assert run_workers(1).retrying == 1
     row = state(contact_id)
     assert (row.contact_status, row.outbox_status) == ("failed", "pending")
     assert row.contact_error  # the refusal (or the server's reaction to it) is recorded
@@ -66,7 +66,7 @@ def test_starttls_is_required_when_configured(app: Flask, smtp_server: SMTPServe
     """MAIL_USE_TLS against a server without STARTTLS: nothing goes out in the clear."""
     app.config.update(MAIL_PORT=smtp_server.port, MAIL_USE_TLS=True)
     [contact_id] = queue_contacts(1)
-    assert deliver_pending().retrying == 1
+    assert run_workers(1).retrying == 1
     assert "STARTTLS" in (state(contact_id).contact_error or "")
     assert smtp_server.received == []
 
@@ -78,7 +78,7 @@ def test_a_server_that_never_answers_times_out(app: Flask) -> None:
         app.config.update(MAIL_PORT=silent.getsockname()[1], MAIL_TIMEOUT=0.5)
         ids = queue_contacts(3)
         started = time.monotonic()
-        report = deliver_pending()
+        report = run_workers(1)
         elapsed = time.monotonic() - started
     assert report.retrying == 3
     assert elapsed < 5  # one timeout for the batch, not one per message

@@ -15,14 +15,27 @@ from flask import Flask
 from advocacy.actions.models import Contact
 from advocacy.dbtypes import utcnow
 from advocacy.delivery import worker as worker_module
-from advocacy.delivery.mailer import MessageData, PreparedMessage
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.outbox import retry_dead_letters
-from advocacy.delivery.worker import Worker, backoff_seconds, deliver_pending
+from advocacy.delivery.worker import (
+    NOTHING_TO_SEND,
+    UNCONFIRMED_ERROR,
+    Worker,
+    backoff_seconds,
+    run_workers,
+)
 from advocacy.extensions import db
 
-from .conftest import MAIL_FROM, SMTPServer
-from .factory import ContactSpec, expire_leases, make_all_due, queue_contacts, queue_specs, state
+from .conftest import MAIL_FROM, Gate, SMTPServer
+from .factory import (
+    ContactSpec,
+    expire_leases,
+    in_thread,
+    make_all_due,
+    queue_contacts,
+    queue_specs,
+    state,
+)
 from .test_mailer import ALLOWED_HEADERS
 
 RECIPIENT_HEADERS = ("To", "Cc", "Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc")
@@ -56,7 +69,7 @@ def test_delivers_over_smtp_with_the_right_envelope_and_headers(
             ),
         ]
     )
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.claimed, report.sent) == (2, 2)
     received = {item.rcpt_tos: item for item in smtp_server.received}
     assert set(received) == {
@@ -94,7 +107,7 @@ def test_delivers_over_smtp_with_the_right_envelope_and_headers(
         assert str(message["Subject"]) == subject
         assert text in message.get_content()
         row = state(contact_id)
-        assert message["Message-ID"] == row.message_id
+        assert message["Message-ID"].strip() == row.message_id
         assert (row.contact_status, row.outbox_status, row.attempts) == ("sent", "sent", 1)
         assert row.sent_at is not None and row.claimed_by is None
     assert smtp_server.handler.connections == 1  # one connection for the batch
@@ -106,7 +119,7 @@ def test_smtp_down_keeps_messages_queued_then_delivers_each_exactly_once(
     use(app, smtp_idle)  # nothing listens on this port yet
     ids = queue_contacts(3)
     before = utcnow()
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.claimed, report.retrying, report.sent) == (3, 3, 0)
     message_ids = set()
     for contact_id in ids:
@@ -116,13 +129,13 @@ def test_smtp_down_keeps_messages_queued_then_delivers_each_exactly_once(
         assert row.outbox_error == row.contact_error
         assert row.next_attempt_at >= before + timedelta(seconds=30)  # backoff
         message_ids.add(row.message_id)
-    assert deliver_pending().claimed == 0  # not due yet: nothing is retried early
+    assert run_workers(1).claimed == 0  # not due yet: nothing is retried early
 
     smtp_idle.start()
     make_all_due()
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.claimed, report.sent) == (3, 3)
-    assert deliver_pending().claimed == 0
+    assert run_workers(1).claimed == 0
     counts = smtp_idle.handler.per_message_id()
     assert set(counts) == message_ids  # the same Message-IDs as before the outage
     assert all(value == 1 for value in counts.values())
@@ -152,7 +165,7 @@ def test_rows_of_a_worker_killed_mid_batch_are_taken_over_after_the_lease(
     # The old worker wakes up with its stale claim: the rows are no longer its own.
     late = crashed.process(claim)
     assert late.sent == 0
-    assert deliver_pending().claimed == 0
+    assert run_workers(1).claimed == 0
     counts = smtp_server.handler.per_message_id()
     assert sorted(counts) == sorted(state(i).message_id for i in ids)
     assert set(counts.values()) == {1}
@@ -162,49 +175,27 @@ def test_rows_of_a_worker_killed_mid_batch_are_taken_over_after_the_lease(
 def test_a_stale_claim_cannot_overwrite_the_new_owners_result(
     app: Flask, smtp_server: SMTPServer
 ) -> None:
+    """A worker whose lease was taken over while the server held its message after DATA:
+    the new owner dead-letters the row (it may have been sent); the late "sent" changes
+    nothing."""
     use(app, smtp_server)
     [contact_id] = queue_contacts(1)
-    slow = Worker("slow", lease_seconds=120)
-    claim = slow.claim(1)
-    jobs = slow.load(claim)
-    expire_leases()
-    assert deliver_pending().sent == 1
-    report = worker_module.BatchReport()
-    outcome = worker_module.Outcome("retry", "late failure")
-    assert slow.record(claim, jobs[0], outcome, report) is False
-    assert report.lost == 1
-    row = state(contact_id)
-    assert (row.contact_status, row.outbox_status, row.contact_error) == ("sent", "sent", None)
-
-
-def test_per_message_writes_commit_on_their_own_one_statement_each_on_postgresql(
-    app: Flask, smtp_server: SMTPServer
-) -> None:
-    """On PostgreSQL the send marker is one statement committed on its own, and so is the
-    outcome (the outbox row and the contact in one statement): no BEGIN or COMMIT round trips
-    per message. SQLite (no round trips) writes each in a transaction: the marker's one UPDATE,
-    the outcome's two."""
-    use(app, smtp_server)
-    ids = queue_contacts(3)
-    sent: list[tuple[str, str | None]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        sent.append((statement.split()[0], conn.get_execution_options().get("isolation_level")))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
+    gate = Gate("rep0@legislature.example.gov")
+    smtp_server.handler.hold_data = gate
+    slow = in_thread(app, lambda: Worker("slow", lease_seconds=120).run())
     try:
-        assert deliver_pending().sent == 3
+        assert gate.reached.wait(timeout=30)
+        expire_leases()
+        rescued = run_workers(1, "rescuer")
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    autocommitted = [verb for verb, level in sent if level == "AUTOCOMMIT"]
-    if db.engine.dialect.name == "postgresql":
-        assert autocommitted == ["UPDATE", "WITH"] * 3
-    else:
-        assert autocommitted == []
-        in_transaction = [verb for verb, level in sent if level != "AUTOCOMMIT"]
-        assert in_transaction.count("UPDATE") == 1 + 3 * 3  # the claim, then three a message
-    assert {state(i).contact_status for i in ids} == {"sent"}
-    assert {state(i).outbox_status for i in ids} == {"sent"}
+        gate.release.set()
+    late = slow.result(timeout=60)
+    assert (rescued.claimed, rescued.unconfirmed) == (1, 1)
+    assert (late.sent, late.lost) == (0, 1)
+    row = state(contact_id)
+    assert (row.outbox_status, row.contact_status) == ("dead", "dead")
+    assert row.outbox_error == row.contact_error == UNCONFIRMED_ERROR
+    assert len(smtp_server.received) == 1
 
 
 def test_a_row_interrupted_too_often_is_dead_lettered_without_sending(
@@ -218,7 +209,7 @@ def test_a_row_interrupted_too_often_is_dead_lettered_without_sending(
         )
     )
     db.session.commit()
-    assert deliver_pending().dead == 1
+    assert run_workers(1).dead == 1
     row = state(contact_id)
     assert (row.contact_status, row.outbox_status) == ("dead", "dead")
     assert "interrupted" in (row.outbox_error or "")
@@ -250,7 +241,7 @@ def test_two_workers_draining_one_queue_deliver_each_message_once(
         thread.join(timeout=120)
     assert not errors
     assert sum(report.sent for report in reports.values()) == 30
-    assert deliver_pending().claimed == 0
+    assert run_workers(1).claimed == 0
     counts = smtp_server.handler.per_message_id()
     assert len(counts) == 30 and set(counts.values()) == {1}
     assert sorted(counts) == sorted(state(i).message_id for i in ids)
@@ -294,17 +285,17 @@ def test_dead_letter_after_max_attempts_then_retry_requeues(
     [first] = queue_contacts(1, campaign_slug="first-campaign")
     [second] = queue_contacts(1, campaign_slug="second-campaign")
     for attempt in (1, 2):
-        report = deliver_pending()
+        report = run_workers(1)
         assert report.retrying == 2
         assert {state(i).contact_status for i in (first, second)} == {"failed"}
         assert {state(i).attempts for i in (first, second)} == {attempt}
-    report = deliver_pending()
+    report = run_workers(1)
     assert report.dead == 2
     for contact_id in (first, second):
         row = state(contact_id)
         assert (row.contact_status, row.outbox_status, row.attempts) == ("dead", "dead", 3)
         assert row.contact_error and row.outbox_error
-    assert deliver_pending().claimed == 0  # dead letters stay put
+    assert run_workers(1).claimed == 0  # dead letters stay put
 
     assert retry_dead_letters("first-campaign") == 1
     row = state(first)
@@ -314,7 +305,7 @@ def test_dead_letter_after_max_attempts_then_retry_requeues(
     assert retry_dead_letters(None) == 0
 
     smtp_idle.start()
-    assert deliver_pending().sent == 2
+    assert run_workers(1).sent == 2
     assert {state(i).contact_status for i in (first, second)} == {"sent"}
     assert set(smtp_idle.handler.per_message_id().values()) == {1}
 
@@ -334,7 +325,7 @@ def test_permanent_recipient_refusal_bounces_without_retry(
             ContactSpec(target_email="fine@legislature.example.gov"),
         ]
     )
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.bounced, report.retrying, report.sent) == (1, 1, 1)
     row = state(gone)
     assert (row.contact_status, row.outbox_status, row.attempts) == ("bounced", "dead", 1)
@@ -345,7 +336,7 @@ def test_permanent_recipient_refusal_bounces_without_retry(
     assert state(fine).contact_status == "sent"
     make_all_due()
     smtp_server.handler.refuse.pop("busy@legislature.example.gov")
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.claimed, report.sent) == (1, 1)  # the bounce is not tried again
     assert state(gone).contact_status == "bounced"
     assert [item.rcpt_tos for item in smtp_server.received] == [
@@ -395,7 +386,7 @@ def test_header_injection_corpus_never_adds_recipients_or_headers(
 ) -> None:
     use(app, smtp_server)
     ids = queue_specs(INJECTION_SPECS)
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.sent, report.dead) == (4, 3)
     by_target = {item.rcpt_tos: item for item in smtp_server.received}
     assert set(by_target) == {(f"{c}@legislature.example.gov",) for c in "abcd"}
@@ -427,36 +418,28 @@ def test_header_injection_corpus_never_adds_recipients_or_headers(
         assert "recipient" in (row.contact_error or "")
 
 
-def test_bad_data_in_one_row_does_not_stop_the_batch(
-    app: Flask, smtp_server: SMTPServer, monkeypatch: pytest.MonkeyPatch
+def test_rows_with_nothing_to_send_do_not_stop_the_batch(
+    app: Flask, smtp_server: SMTPServer
 ) -> None:
     use(app, smtp_server)
-    no_address, broken, call, good = queue_specs(
+    no_address, call, good = queue_specs(
         [
             ContactSpec(target_email=None),
-            ContactSpec(target_email="broken@legislature.example.gov"),
             ContactSpec(target_email="call@legislature.example.gov"),
             ContactSpec(target_email="good@legislature.example.gov"),
         ]
     )
     db.session.execute(sa.update(Contact).where(Contact.id == call).values(channel="call"))
     db.session.commit()
-    real_build = worker_module.build_message
-
-    def build(data: MessageData, **kwargs: object) -> PreparedMessage:
-        if data.contact_id == broken:
-            raise RuntimeError("unexpected data problem")
-        return real_build(data, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(worker_module, "build_message", build)
-    report = deliver_pending()
-    assert (report.claimed, report.sent, report.dead, report.retrying) == (4, 1, 2, 1)
+    report = run_workers(1)
+    assert (report.claimed, report.sent, report.dead) == (3, 1, 2)
     assert state(good).contact_status == "sent"
-    assert (state(no_address).contact_status, state(no_address).outbox_status) == ("dead", "dead")
-    assert (state(call).contact_status, state(call).outbox_status) == ("dead", "dead")
-    row = state(broken)
-    assert (row.contact_status, row.outbox_status) == ("failed", "pending")
-    assert row.contact_error == "RuntimeError: unexpected data problem"
+    row = state(no_address)
+    assert (row.contact_status, row.outbox_status) == ("dead", "dead")
+    assert "recipient" in (row.outbox_error or "")
+    row = state(call)  # only email contacts are mailed
+    assert (row.contact_status, row.outbox_status) == ("dead", "dead")
+    assert row.outbox_error == NOTHING_TO_SEND
     assert [item.rcpt_tos for item in smtp_server.received] == [("good@legislature.example.gov",)]
 
 
@@ -473,17 +456,20 @@ def test_log_mode_writes_a_file_and_opens_no_connection(
     [contact_id] = queue_specs(
         [ContactSpec(target_email="ortiz@legislature.example.gov", subject="Logged ✓")]
     )
-    report = deliver_pending()
+    report = run_workers(1)
     assert (report.logged, report.sent) == (1, 0)
     row = state(contact_id)
     assert (row.contact_status, row.outbox_status, row.attempts) == ("logged", "sent", 1)
     assert smtp_server.received == [] and smtp_server.handler.connections == 0
-    path = Path(app.config["MAIL_LOG_DIR"]) / f"contact-{contact_id}.eml"
+    outbox_id = db.session.scalar(
+        sa.select(OutboxMessage.id).where(OutboxMessage.contact_id == contact_id)
+    )
+    path = Path(app.config["MAIL_LOG_DIR"]) / f"contact-{outbox_id}.eml"
     text = path.read_bytes()
     from email import message_from_bytes, policy
 
     message = message_from_bytes(text, policy=policy.default)
-    assert message["Message-ID"] == row.message_id
+    assert message["Message-ID"].strip() == row.message_id
     assert message["To"].addresses[0].addr_spec == "ortiz@legislature.example.gov"
     assert message["Reply-To"].addresses[0].addr_spec == "jane.voter@example.com"
     assert str(message["Subject"]) == "Logged ✓"
@@ -494,7 +480,7 @@ def test_redirect_mode_sends_only_to_redirect_to(app: Flask, smtp_server: SMTPSe
     use(app, smtp_server)
     app.config.update(DELIVERY_MODE="redirect", REDIRECT_TO="qa@speakup.example.org")
     ids = queue_contacts(2)
-    assert deliver_pending().sent == 2
+    assert run_workers(1).sent == 2
     assert [item.rcpt_tos for item in smtp_server.received] == [("qa@speakup.example.org",)] * 2
     originals = set()
     for item in smtp_server.received:
@@ -515,7 +501,7 @@ def test_redirect_mode_without_a_valid_address_claims_nothing(
     app.config.update(DELIVERY_MODE="redirect", REDIRECT_TO="qa@example.org, rep@example.org")
     [contact_id] = queue_contacts(1)
     with pytest.raises(worker_module.DeliveryConfigError):
-        deliver_pending()
+        run_workers(1)
     assert state(contact_id).outbox_status == "pending"
     assert smtp_server.received == []
 
@@ -570,7 +556,7 @@ def test_retry_skips_dead_letters_of_anonymised_people(app: Flask, smtp_idle: SM
     app.config["DELIVERY_BACKOFF_SECONDS"] = 0.0
     kept, anonymised = queue_contacts(2)
     for _ in range(3):
-        deliver_pending()
+        run_workers(1)
     assert {state(i).outbox_status for i in (kept, anonymised)} == {"dead"}
     contact = db.session.get(Contact, anonymised)
     assert contact is not None
@@ -579,20 +565,3 @@ def test_retry_skips_dead_letters_of_anonymised_people(app: Flask, smtp_idle: SM
     assert retry_dead_letters(None) == 1
     assert state(kept).outbox_status == "pending"
     assert state(anonymised).outbox_status == "dead"
-
-
-def test_an_error_in_one_delivery_thread_is_raised_by_run_workers(
-    app: Flask, smtp_server: SMTPServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use(app, smtp_server)
-    queue_contacts(4)
-    real_claim = Worker.claim
-
-    def claim(self: Worker, limit: int) -> worker_module.Claim:
-        if self.name.endswith("/2"):
-            raise RuntimeError("database went away")
-        return real_claim(self, limit)
-
-    monkeypatch.setattr(Worker, "claim", claim)
-    with pytest.raises(RuntimeError, match="database went away"):
-        worker_module.run_workers(2, "pair", batch=1)

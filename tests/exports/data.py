@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from advocacy.actions.models import Action, Constituent, Contact
 from advocacy.campaigns.models import Campaign
-from advocacy.delivery.outbox import enqueue
+from advocacy.delivery import outbox
 from advocacy.extensions import db
 from tests.delivery import factory
 
@@ -156,7 +156,7 @@ def add_action(
         db.session.add(contact)
         if status == "queued":
             db.session.flush()
-            enqueue(contact)
+            outbox.queue("contact", contact_id=contact.id)
     db.session.flush()
     return action
 

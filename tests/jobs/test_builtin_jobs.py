@@ -18,8 +18,8 @@ from advocacy.admin.models import AuditEntry
 from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.models import Campaign, CampaignVersion
 from advocacy.dbtypes import utcnow
+from advocacy.delivery import outbox
 from advocacy.delivery.models import OutboxMessage
-from advocacy.delivery.outbox import enqueue_confirmation
 from advocacy.extensions import db
 from advocacy.jobs.alerts import AUDIT_ACTION, check_dead_letters
 from advocacy.jobs.registry import get_job
@@ -269,7 +269,7 @@ def test_dead_confirmation_mails_are_alerted_without_the_constituents_address(
     other = queue_contacts(1, campaign_slug="other-campaign")
     contact = db.session.get(Contact, other[0])
     assert contact is not None
-    confirmation = enqueue_confirmation(contact.action)
+    confirmation = outbox.queue("confirmation", action_id=contact.action_id)
     confirmation.status = "dead"
     confirmation.last_error = (
         "550 5.1.1 <jane.voter@example.com>: no such user jane.voter@example.com"

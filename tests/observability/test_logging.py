@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from advocacy import create_app
 from advocacy.config import ConfigError
-from advocacy.delivery.worker import deliver_pending
+from advocacy.delivery.worker import run_workers
 from advocacy.jobs.runner import Scheduler
 from advocacy.observability.logs import JsonFormatter, redact_query
 from tests.actions.helpers import ADDRESS, field_names, submission_key
@@ -128,7 +128,7 @@ def test_no_personal_data_in_logs_for_a_whole_action(
         == 503
     )
     # Delivery and the scheduled jobs.
-    report = deliver_pending()
+    report = run_workers(1)
     assert report.logged == 6
     Scheduler("pii-check").tick()
 

@@ -1,0 +1,153 @@
+"""The outbox kinds of the action flow, registered when ``advocacy.actions`` is imported.
+
+``contact``: a constituent's message to one target (``contact_id``); its outcome is the
+contact's status. ``confirmation``: the mail asking an action's constituent to confirm it
+(``action_id``), sent to the constituent's own address only; its outcome stays on the outbox
+row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, select, true, update
+from sqlalchemy.engine import Connection
+
+from ..campaigns.models import Campaign
+from ..dbtypes import utcnow
+from ..delivery import outbox
+from ..delivery.mailer import MessageData
+from ..delivery.models import OutboxMessage
+from ..extensions import db
+from . import confirmation
+from .models import Action, Constituent, Contact
+
+# A message's outcome as the status of its contact.
+_CONTACT_STATUS = {
+    "sent": "sent",
+    "logged": "logged",
+    "retry": "failed",
+    "bounced": "bounced",
+    "dead": "dead",
+    "unconfirmed": "dead",
+}
+
+
+def _load_contacts(connection: Connection, rows: Sequence[outbox.Queued]) -> dict[int, MessageData]:
+    """Email contacts of people whose data is still there (retention removes the text)."""
+    outbox_ids = {row.contact_id: row.id for row in rows}
+    found = connection.execute(
+        select(
+            Contact.id,
+            Contact.target_name,
+            Contact.target_email,
+            Contact.subject,
+            Contact.body,
+            Constituent.name,
+            Constituent.email,
+        )
+        .join(Action, Action.id == Contact.action_id)
+        .join(Constituent, Constituent.id == Action.constituent_id)
+        .where(
+            Contact.id.in_(outbox_ids),
+            Contact.channel == "email",
+            Constituent.anonymised_at.is_(None),
+        )
+    )
+    return {
+        outbox_ids[contact_id]: MessageData(
+            to_name=target_name,
+            to_email=target_email,
+            subject=subject,
+            body=body,
+            sender_name=name,
+            sender_email=email,
+        )
+        for contact_id, target_name, target_email, subject, body, name, email in found
+    }
+
+
+def _contact_outcome(connection: Connection, row: outbox.Queued, outcome: outbox.Outcome) -> None:
+    contact = update(Contact).where(Contact.id == row.contact_id)
+    if outcome.result == "requeued":
+        contact = contact.where(Contact.status.in_(("dead", "bounced"))).values(status="queued")
+    elif outcome.result in ("sent", "logged"):
+        contact = contact.values(status=outcome.result, sent_at=utcnow(), last_error=None)
+    else:
+        contact = contact.values(status=_CONTACT_STATUS[outcome.result], last_error=outcome.error)
+    connection.execute(contact)
+
+
+def _contacts_retryable(campaign_slug: str | None) -> ColumnElement[bool]:
+    """Dead letters of people whose data is still there (of one campaign)."""
+    contacts = (
+        select(Contact.id)
+        .join(Action, Action.id == Contact.action_id)
+        .join(Constituent, Constituent.id == Action.constituent_id)
+        .where(Constituent.anonymised_at.is_(None))
+    )
+    if campaign_slug is not None:
+        contacts = contacts.where(Contact.campaign_id == _campaign_id(campaign_slug))
+    return OutboxMessage.contact_id.in_(contacts)
+
+
+def _load_confirmations(
+    connection: Connection, rows: Sequence[outbox.Queued]
+) -> dict[int, MessageData]:
+    outbox_ids = {row.action_id: row.id for row in rows}
+    found = connection.execute(
+        select(
+            Action.id,
+            Action.submission_key,
+            Action.confirm_by,
+            Constituent.name,
+            Constituent.email,
+            Campaign.slug,
+            Campaign.title,
+        )
+        .join(Constituent, Constituent.id == Action.constituent_id)
+        .join(Campaign, Campaign.id == Action.campaign_id)
+        .where(Action.id.in_(outbox_ids))
+    )
+    messages = {}
+    for action_id, submission_key, confirm_by, name, email, slug, title in found:
+        mail = confirmation.confirmation_mail(
+            slug=slug,
+            title=title,
+            name=name,
+            action_id=action_id,
+            submission_key=submission_key,
+            confirm_by=confirm_by,
+        )
+        # From the site itself, with no Reply-To: never written in the constituent's name.
+        messages[outbox_ids[action_id]] = MessageData(
+            to_name=name, to_email=email, subject=mail.subject, body=mail.body
+        )
+    return messages
+
+
+def _confirmations_retryable(campaign_slug: str | None) -> ColumnElement[bool]:
+    if campaign_slug is None:
+        return true()
+    campaign_id = _campaign_id(campaign_slug)
+    return OutboxMessage.action_id.in_(select(Action.id).where(Action.campaign_id == campaign_id))
+
+
+def _campaign_id(slug: str) -> int:
+    campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == slug))
+    if campaign_id is None:
+        raise outbox.UnknownCampaign(slug)
+    return int(campaign_id)
+
+
+outbox.register_kind(
+    "contact",
+    load=_load_contacts,
+    on_outcome=_contact_outcome,
+    retryable=_contacts_retryable,
+)
+outbox.register_kind(
+    "confirmation",
+    load=_load_confirmations,
+    retryable=_confirmations_retryable,
+)
