@@ -129,6 +129,15 @@ def _rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
+def _messages_of(action_ids: list[int]) -> ColumnElement[bool]:
+    """The outbox rows of these actions: their contacts' messages, and their own (the
+    confirmation mail, the receipt)."""
+    return or_(
+        OutboxMessage.contact_id.in_(select(Contact.id).where(Contact.action_id.in_(action_ids))),
+        OutboxMessage.action_id.in_(action_ids),
+    )
+
+
 def confirm(action: Action) -> bool:
     """Release ``action``'s held messages. Commits. False if it had expired meanwhile, or its
     campaign no longer takes actions (then nothing is released)."""
@@ -150,14 +159,9 @@ def confirm(action: Action) -> bool:
         if _rowcount(result) != 1:
             session.rollback()
             return False
-        contacts = select(Contact.id).where(Contact.action_id == action_id)
         session.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.kind == "contact",
-                OutboxMessage.status == "held",
-                OutboxMessage.contact_id.in_(contacts),
-            )
+            .where(OutboxMessage.status == "held", _messages_of([action_id]))
             .values(status="pending", next_attempt_at=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -195,13 +199,7 @@ def expire_unconfirmed_actions(now: datetime) -> int:
             chunk = ids[start : start + 500]
             session.execute(
                 delete(OutboxMessage)
-                .where(
-                    OutboxMessage.kind == "contact",
-                    OutboxMessage.status == "held",
-                    OutboxMessage.contact_id.in_(
-                        select(Contact.id).where(Contact.action_id.in_(chunk))
-                    ),
-                )
+                .where(OutboxMessage.status == "held", _messages_of(chunk))
                 .execution_options(synchronize_session=False)
             )
             session.execute(

@@ -3,7 +3,7 @@
 ``contact``: a constituent's message to one target (``contact_id``); its outcome is the
 contact's status. ``confirmation``: the mail asking an action's constituent to confirm it
 (``action_id``), sent to the constituent's own address only; its outcome stays on the outbox
-row.
+row. ``receipt``: what was sent for the visitor (``action_id``), to their own address.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..delivery.models import OutboxMessage
 from ..extensions import db
 from . import confirmation
 from .models import Action, Constituent, Contact
+from .receipts import receipt_text
 
 # A message's outcome as the status of its contact.
 _CONTACT_STATUS = {
@@ -127,6 +128,7 @@ def _load_confirmations(
 
 
 def _confirmations_retryable(campaign_slug: str | None) -> ColumnElement[bool]:
+    """Dead mails to an action's own visitor (of one campaign)."""
     if campaign_slug is None:
         return true()
     campaign_id = _campaign_id(campaign_slug)
@@ -140,6 +142,22 @@ def _campaign_id(slug: str) -> int:
     return int(campaign_id)
 
 
+def _load_receipts(connection: Connection, rows: Sequence[outbox.Queued]) -> dict[int, MessageData]:
+    messages = {}
+    for row in rows:
+        action = db.session.get(Action, row.action_id)
+        text = receipt_text(action) if action is not None else None
+        if action is None or text is None:
+            continue  # nothing to send: dead-lettered
+        subject, body = text
+        constituent = action.constituent
+        # From the site itself, to the visitor only.
+        messages[row.id] = MessageData(
+            to_name=constituent.name, to_email=constituent.email, subject=subject, body=body
+        )
+    return messages
+
+
 outbox.register_kind(
     "contact",
     load=_load_contacts,
@@ -149,5 +167,10 @@ outbox.register_kind(
 outbox.register_kind(
     "confirmation",
     load=_load_confirmations,
+    retryable=_confirmations_retryable,
+)
+outbox.register_kind(
+    "receipt",
+    load=_load_receipts,
     retryable=_confirmations_retryable,
 )

@@ -303,6 +303,8 @@ def _write_action(
             outbox.queue("contact", contact_id=contact.id, held=hold)
     if hold:
         outbox.queue("confirmation", action_id=action.id)
+    if definition.receipt:
+        outbox.queue("receipt", action_id=action.id, held=hold)
 
 
 def log_call(action: Action, recipient: Recipient, definition: CampaignDefinition) -> Contact:

@@ -149,7 +149,7 @@ class ThanksPage:
         return [o for o in self.outcomes if o.channel == "email"]
 
 
-def _call_scripts(
+def call_scripts(
     definition: CampaignDefinition, action: Action, recipients: list[Recipient]
 ) -> dict[str, list[str]]:
     constituent = action.constituent
@@ -185,7 +185,7 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     return ThanksPage(
         outcomes=[_outcome(c, postal.get(c.target_id, "")) for c in written],
         callable=callable_recipients,
-        scripts=_call_scripts(definition, action, callable_recipients),
+        scripts=call_scripts(definition, action, callable_recipients),
         called={c.target_id for c in action.contacts if c.channel == "call"},
         capped_names=[
             r.name

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..dbtypes import UTCDateTime, utcnow
@@ -13,13 +13,17 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     """A message to deliver, written in the same transaction as what it is about."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        # One message of each kind per action (its confirmation, its receipt).
+        UniqueConstraint("kind", "action_id", name="uq_outbox_kind_action_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A kind registered with outbox.register_kind; the rows it is about are its business.
     kind: Mapped[str] = mapped_column(String(16))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), unique=True)
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id"), unique=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id"))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # see outbox.py
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -13,7 +13,7 @@ An action is only anonymised when its constituent has no newer action inside the
 none of its messages is still waiting in the outbox (pending or being sent).
 
 Also removed: the message files the ``log`` delivery mode wrote to ADVOCACY_MAIL_LOG_DIR
-(``contact-*.eml``, ``confirmation-*.eml``, ``alert-*.eml``, and a crashed write's temporary
+(``<kind>-<id>.eml``, one per message of any kind, and a crashed write's temporary
 file) once they were last written before the same cutoff; other files there are left alone.
 And on every run, retention on or off: the address lookups cached by the lookup service
 (``lookup_cache``: what the geocoder matched for an address a visitor typed) whose expiry has
@@ -158,7 +158,7 @@ def purge_expired_lookups(now: datetime) -> int:
 # What ``log`` delivery mode writes (delivery/mailer.py, delivery/worker.py, jobs/alerts.py),
 # and the temporary file of a write that crashed.
 _MAIL_LOG_FILE = re.compile(
-    r"(?:contact|confirmation|alert)-[^/]*\.eml|\.(?:contact|confirmation|alert)-[^/]*\.tmp"
+    r"[a-z]+-[^/]*\.eml|\.[a-z]+-[^/]*\.tmp"  # <kind>-<id>.eml, and a write in progress
 )
 
 

@@ -49,11 +49,12 @@ def test_form_to_send_to_worker_to_smtp(ready: FlaskClient, app: Flask, smtp: SM
     db.session.commit()
 
     report = Worker("form-test").run()
-    assert (report.claimed, report.sent) == (5, 5)  # five representatives; ALI is by post
+    # Five representatives and the visitor's receipt; ALI is by post.
+    assert (report.claimed, report.sent) == (6, 6)
     by_recipient = {item.rcpt_tos: item for item in smtp.received}
     assert set(by_recipient) == {
         (f"{first_name}@leg.example.gov",) for first_name in ("ada", "ben", "cy", "di", "ed")
-    }
+    } | {("alex@example.org",)}
     item = by_recipient[("ada@leg.example.gov",)]
     message = item.message
     assert item.mail_from == MAIL_FROM

@@ -40,8 +40,12 @@ BLOCKING = ("serious", "critical")
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
     # Rate limits on, so the rate-limit page can be scanned (one more "I called" than allowed).
-    return {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SUBMIT": "20 per minute",
-            "RATELIMIT_LOOKUP": "20 per minute"}
+    return {
+        **app_config,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_SUBMIT": "20 per minute",
+        "RATELIMIT_LOOKUP": "20 per minute",
+    }
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def test_organizer_reads_but_cannot_edit_and_signs_out(
 ) -> None:
     sign_in(page, accounts["organizer"])
     expect(page.get_by_role("link", name="New campaign")).to_have_count(0)
-    page.get_by_role("link", name="Every exploited child is a victim").click()
+    page.get_by_role("link", name="Every exploited child is a victim", exact=True).click()
     expect(page.get_by_role("table", name="Contacts by status")).to_be_visible()
     expect(page.get_by_role("button", name="Clone")).to_have_count(0)
     response = page.goto("/admin/campaigns/new")

@@ -35,10 +35,12 @@ def test_home_to_campaign_to_recipients(
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Take action")
     expect(
-        page.get_by_role("link", name="Keep buyers of children accountable in every state")
+        page.get_by_role(
+            "link", name="Keep buyers of children accountable in every state", exact=True
+        )
     ).to_be_visible()
 
-    page.get_by_role("link", name=CAMPAIGN).click()
+    page.get_by_role("link", name=CAMPAIGN, exact=True).click()
     expect(page).to_have_url(re.compile(re.escape(CAMPAIGN_PATH) + "$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(CAMPAIGN)
     for label in ("Your name", "Home street address", "Phone (optional)"):
@@ -74,7 +76,7 @@ def test_no_request_leaves_the_machine(
     page: Page, page_requests: list[str], live_server: LiveServer
 ) -> None:
     page.goto("/")
-    page.get_by_role("link", name=CAMPAIGN).click()
+    page.get_by_role("link", name=CAMPAIGN, exact=True).click()
     submit_action_form(page)
     expect(page.locator("main")).to_contain_text(MATCHED_ADDRESS)
     page.goto("/find")

@@ -51,7 +51,9 @@ def send_and_call(page: Page) -> None:
 
     expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
-    expect(page.locator("main")).to_contain_text("queued for delivery")
+    expect(page.locator("main")).to_contain_text(
+        f"{SENATOR}: your email is queued and will be sent soon."
+    )
     page.get_by_role("button", name=f"I called {HOUSE_MEMBERS[0]}").click()
     expect(page.locator("main")).to_contain_text(f"Thank you for calling {HOUSE_MEMBERS[0]}")
     expect(page.locator("main")).to_contain_text("Call logged. Thank you!")
@@ -61,7 +63,7 @@ def send_and_call(page: Page) -> None:
     written = [c for c in contacts if c.channel == "email"]
     assert len(written) == 3 and sum(c.personalised for c in written) == 1
     assert [c.target_name for c in contacts if c.channel == "call"] == [HOUSE_MEMBERS[0]]
-    assert outbox == 3
+    assert outbox == 4  # three emails and the visitor's receipt
 
 
 def test_send_and_call(page: Page, live_server: LiveServer) -> None:
@@ -93,5 +95,5 @@ def test_double_click_on_send_makes_one_action(page: Page, live_server: LiveServ
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
     assert posts  # the browser sent the form (once or twice)
     actions, contacts, outbox = stored()
-    assert len(actions) == 1 and len(contacts) == 3 and outbox == 3
+    assert len(actions) == 1 and len(contacts) == 3 and outbox == 4  # with the receipt
     assert page.url.endswith(f"/thanks/{actions[0].submission_key}")

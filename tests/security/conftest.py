@@ -71,6 +71,8 @@ FORBIDDEN_TAGS = {
     "template", "xmp", "noscript",
 }
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "srcdoc", "poster"}
+# The one script every page loads: the site's own file, with nothing inline.
+OWN_SCRIPT = {"src": "/static/site.js", "defer": None}
 SAFE_SCHEMES = {"", "http", "https", "mailto", "tel"}
 
 
@@ -80,8 +82,12 @@ class _Scanner(HTMLParser):
         self.allow_svg = allow_svg
         self.problems: list[str] = []
         self.in_svg = 0
+        self.in_own_script = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script" and dict(attrs) == OWN_SCRIPT:
+            self.in_own_script = True
+            return
         if tag == "svg" and self.allow_svg:
             self.in_svg += 1
         elif tag in FORBIDDEN_TAGS and not (self.in_svg and tag in {"style", "svg"}):
@@ -104,8 +110,14 @@ class _Scanner(HTMLParser):
                     self.problems.append(f"<form action={value!r}> posts elsewhere")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self.in_own_script = False
         if tag == "svg" and self.in_svg:
             self.in_svg -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.in_own_script and data.strip():
+            self.problems.append("inline code in the site's <script> element")
 
 
 def injected_markup(html: str, allow_svg: bool = False) -> list[str]:
