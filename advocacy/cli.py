@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .campaigns import service as campaign_service
 from .campaigns.loader import campaign_files, load_file
+from .dbstatus import needs_database
 
 
 def register_commands(app: Flask) -> None:
@@ -70,38 +67,6 @@ def serve_command(host: str, port: int, threads: int) -> None:
     click.echo(f"Open http://{shown_host}:{port}/ in your browser (Ctrl+C to stop).", err=False)
     sys.stdout.flush()
     serve(app, host=host, port=port, threads=threads, ident="advocacy")
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-NOT_SET_UP = "the database is not set up: run `advocacy db upgrade`"
-
-
-def is_missing_table(exc: OperationalError | ProgrammingError) -> bool:
-    """True when ``exc`` says a table does not exist (SQLite or PostgreSQL): no migrations."""
-    if getattr(exc.orig, "sqlstate", None) == "42P01":  # PostgreSQL: undefined_table
-        return True
-    text = str(exc.orig).lower()
-    return "no such table" in text or ("relation" in text and "does not exist" in text)
-
-
-def needs_database(command: Callable[P, R]) -> Callable[P, R]:
-    """One line instead of a traceback when the database has not been migrated yet."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except (OperationalError, ProgrammingError) as exc:
-            if not is_missing_table(exc):
-                raise
-            from .extensions import db
-
-            db.session.rollback()
-            click.echo(NOT_SET_UP, err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 @click.group("campaigns")

@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from ..dbstatus import is_missing_table
 from ..dbtypes import utcnow
 from ..extensions import db
 
@@ -66,8 +67,6 @@ class SchemaMissing(RuntimeError):
 
 
 def check_migrations() -> dict[str, Any]:
-    from ..cli import is_missing_table
-
     head = list(migration_heads())
     try:
         current = sorted(
