@@ -7,7 +7,7 @@
 * answers only to ADVOCACY_TRUSTED_HOSTS (any other Host: a small 400 page, never a 500);
 * adds the security headers to every response: a Content-Security-Policy without
   ``unsafe-inline``, HSTS on https sites, nosniff, frame and referrer policies;
-* sets up the rate limits (Flask-Limiter's ``limiter`` in ``advocacy.extensions``) from the
+* sets up the rate limits (Flask-Limiter's ``limiter``, defined here) from the
   ADVOCACY_RATELIMIT_* settings, with a friendly 429 page (JSON under ``/api/``) that says when
   to try again (``Retry-After``).
 
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, current_app, g, jsonify, render_template, request
-from flask_limiter import RateLimitExceeded
+from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 from limits.errors import ConfigurationError as StorageConfigurationError
 from markupsafe import escape
@@ -34,7 +34,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers.response import Response
 
 from .config import ENV_PREFIX, ConfigError
-from .extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +95,19 @@ def client_key() -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+# One limiter for the process (the decorators below are bound to it); each app's settings give
+# its storage and limits. A storage error (Redis down) never fails a request: the limits are
+# counted in memory meanwhile.
+limiter = Limiter(
+    key_func=client_key,
+    strategy="moving-window",
+    swallow_errors=True,
+    in_memory_fallback_enabled=True,
+    headers_enabled=False,
+    key_prefix="advocacy",
+)
 
 
 def _configured(setting: str) -> Callable[[], str]:
