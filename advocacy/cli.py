@@ -27,8 +27,8 @@ def register_commands(app: Flask) -> None:
     from .admin.cli import users_group
 
     app.cli.add_command(users_group)
+    from .health import metrics_group
     from .jobs.cli import jobs_group, scheduler_command
-    from .observability.cli import metrics_group
 
     app.cli.add_command(scheduler_command)
     app.cli.add_command(jobs_group)

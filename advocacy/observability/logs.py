@@ -31,11 +31,7 @@ from . import context
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-QUIET_ENDPOINTS = {
-    "observability.healthz",
-    "observability.readyz",
-    "observability_metrics.metrics",
-}
+QUIET_ENDPOINTS = {"health.healthz", "health.readyz", "health.metrics"}
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}

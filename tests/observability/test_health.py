@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from advocacy import create_app
 from advocacy.dbtypes import utcnow
 from advocacy.extensions import db
+from advocacy.health import migration_heads
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.models import DirectoryState
 from advocacy.lookup.openstates import BulkPeopleSource
-from advocacy.observability.health import migration_heads
 from tests.delivery.factory import queue_contacts
 from tests.lookup.people import write_all
 
