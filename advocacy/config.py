@@ -59,7 +59,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INSTANCE_DIR", str, None, "Folder for local state. Default: `instance/`."),
     Setting("CAMPAIGNS_DIR", str, None, "Folder of campaign YAML files. Default: `campaigns/`."),
     Setting("SITE_NAME", str, "Speak Up", "Name shown in the header and mail signatures."),
-    Setting("SITE_URL", str, "http://127.0.0.1:5000", "Public base URL, used in share links."),
+    Setting(
+        "SITE_URL",
+        str,
+        "http://127.0.0.1:5000",
+        "The address visitors use, for the links in pages and messages. An `https://` address "
+        "also makes the cookies Secure and sends HSTS (one year).",
+    ),
     Setting("TIMEZONE", str, "UTC", "Time zone for dates shown and for tally day boundaries."),
     Setting(
         "DELIVERY_MODE",
@@ -156,12 +162,6 @@ SETTINGS: tuple[Setting, ...] = (
         "A state's directory older than this is flagged as stale.",
     ),
     Setting(
-        "SECURE_COOKIES",
-        _bool,
-        None,
-        "Send session cookies only over HTTPS. Default: on when ADVOCACY_SITE_URL is https.",
-    ),
-    Setting(
         "SIGNIN_MAX_FAILURES",
         int,
         5,
@@ -247,8 +247,9 @@ SETTINGS: tuple[Setting, ...] = (
         "TRUSTED_PROXIES",
         int,
         0,
-        "How many reverse proxies in front of the site set X-Forwarded-For/-Proto/-Host; "
-        "their values are trusted (client IP for sign-in throttling, https). 0: none.",
+        "How many reverse proxies in front of the site add X-Forwarded-For, -Proto, -Host and "
+        "-Port. Their values give the client's address (rate limits, audit log) and https. "
+        "0: none; keep 0 when nothing is in front, or anyone could forge them.",
     ),
     Setting(
         "RETENTION_DAYS",
@@ -300,21 +301,6 @@ SETTINGS: tuple[Setting, ...] = (
         "subdomains); any other Host header gets a 400 page. Empty: every host.",
     ),
     Setting(
-        "PROXY_FIX",
-        str,
-        "",
-        "Trust reverse proxies' X-Forwarded-* headers header by header, e.g. `x_for=1,x_proto=1` "
-        "(or a number: that many proxies for For, Proto, Host and Port). Finer-grained form "
-        "of ADVOCACY_TRUSTED_PROXIES; set one of them, not both.",
-    ),
-    Setting(
-        "HSTS_SECONDS",
-        int,
-        None,
-        "Strict-Transport-Security max-age. Default: one year when ADVOCACY_SITE_URL is "
-        "https, else none. 0: never sent.",
-    ),
-    Setting(
         "REQUIRE_CONFIRMATION",
         _bool,
         False,
@@ -339,6 +325,11 @@ class ConfigError(ValueError):
 
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def is_https(site_url: object) -> bool:
+    """Whether the site is served over https (Secure cookies, HSTS)."""
+    return str(site_url or "").strip().lower().startswith("https://")
 
 
 def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -410,11 +401,8 @@ def build_config(
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": every_time}
     config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    secure = config["SECURE_COOKIES"]
-    if secure is None:
-        secure = str(config["SITE_URL"]).lower().startswith("https://")
-    config["SECURE_COOKIES"] = bool(secure)
-    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = bool(secure)
+    secure = is_https(config["SITE_URL"])
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_HTTPONLY"] = config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
