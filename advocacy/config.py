@@ -161,19 +161,6 @@ SETTINGS: tuple[Setting, ...] = (
         14,
         "A state's directory older than this is flagged as stale.",
     ),
-    Setting(
-        "SIGNIN_MAX_FAILURES",
-        int,
-        5,
-        "Failed sign-ins for one account within the window before it is refused for a while.",
-    ),
-    Setting(
-        "SIGNIN_MAX_FAILURES_PER_IP",
-        int,
-        20,
-        "Failed sign-ins from one IP address within the window before it is refused.",
-    ),
-    Setting("SIGNIN_WINDOW_MINUTES", int, 15, "The sign-in throttling window, in minutes."),
     # -- operations: logs, metrics, health, scheduled jobs (advocacy/observability, jobs) --
     Setting(
         "LOG_FORMAT",
@@ -290,8 +277,8 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_SIGNIN",
         str,
         "10 per minute",
-        "Staff sign-in attempts per client address (besides the failure counting of "
-        "ADVOCACY_SIGNIN_MAX_FAILURES). Empty: no limit.",
+        "Staff sign-in attempts per client address. Empty: no limit. Besides, an account "
+        "with 5 failed sign-ins is refused for 15 minutes (SECURITY.md).",
     ),
     Setting(
         "TRUSTED_HOSTS",

@@ -193,6 +193,24 @@ def test_sign_in_posts_are_limited_but_not_the_page(
     assert visitor.get("/admin/sign-in").status_code == 200
 
 
+def test_one_address_guessing_many_accounts_is_refused(
+    visitor: FlaskClient, app: Flask, staff: dict[str, str]
+) -> None:
+    from tests.admin.conftest import PASSWORD
+
+    for number in range(2):
+        response = visitor.post(
+            "/admin/sign-in", data={"email": f"guess{number}@example.org", "password": "x" * 12}
+        )
+        assert response.status_code == 401
+    account = {"email": staff["organizer"], "password": PASSWORD}
+    assert_friendly_429(visitor.post("/admin/sign-in", data=account))
+    elsewhere = app.test_client().post(
+        "/admin/sign-in", data=account, environ_base={"REMOTE_ADDR": "203.0.113.5"}
+    )
+    assert elsewhere.status_code == 303
+
+
 # -- settings ----------------------------------------------------------------------------------
 
 
