@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 ENV_PREFIX = "ADVOCACY_"
 DELIVERY_MODES = ("log", "redirect", "smtp")
@@ -87,12 +88,15 @@ SETTINGS: tuple[Setting, ...] = (
         "advocacy@localhost",
         "From address of every message (the constituent goes in Reply-To).",
     ),
-    Setting("MAIL_SERVER", str, "localhost", "SMTP host."),
-    Setting("MAIL_PORT", int, 25, "SMTP port."),
-    Setting("MAIL_USE_TLS", _bool, False, "STARTTLS to the SMTP server."),
-    Setting("MAIL_USE_SSL", _bool, False, "SMTP over TLS."),
-    Setting("MAIL_USERNAME", str, "", "SMTP user name."),
-    Setting("MAIL_PASSWORD", str, "", "SMTP password."),
+    Setting(
+        "SMTP_URL",
+        str,
+        "smtp://localhost",
+        "The mail server of the `smtp` and `redirect` modes: `smtp://HOST:PORT` (plain, port 25 "
+        "by default), `smtp+starttls://HOST` (STARTTLS, 587) or `smtps://HOST` (TLS from the "
+        "start, 465), with `USER:PASSWORD@` before the host when the server wants a login. "
+        "Percent-encode `@ : / ? # %` in the user name and password (`%40` for `@`).",
+    ),
     Setting("MAIL_TIMEOUT", float, 15.0, "Seconds before an SMTP connection attempt gives up."),
     Setting(
         "MAIL_HTML_ALTERNATIVE",
@@ -305,6 +309,13 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
+# SMTP URL scheme: (default port, STARTTLS, TLS from the start).
+SMTP_SCHEMES: dict[str, tuple[int, bool, bool]] = {
+    "smtp": (25, False, False),
+    "smtp+starttls": (587, True, False),
+    "smtps": (465, False, True),
+}
+
 
 class ConfigError(ValueError):
     """A setting has a value that cannot be used."""
@@ -335,6 +346,34 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         ENV_PREFIX + "OPENSTATES_API_KEY", environ.get("OPENSTATES_API_KEY", "")
     )
     return values
+
+
+def smtp_settings(url: str) -> dict[str, Any]:
+    """The MAIL_* values (Flask-Mail's names, which the mailer reads) of an SMTP URL."""
+    name = f"{ENV_PREFIX}SMTP_URL"
+    parts = urlsplit(str(url).strip())
+    scheme = parts.scheme.lower()
+    if scheme not in SMTP_SCHEMES:
+        raise ConfigError(f"{name} must start with smtp://, smtp+starttls:// or smtps://")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{name} has a path, ? or #: percent-encode / ? # in the user name and password"
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:  # its message would show the URL, password included
+        raise ConfigError(f"{name}: the port is not a number from 1 to 65535") from exc
+    if not parts.hostname:
+        raise ConfigError(f"{name} names no host")
+    default_port, starttls, tls = SMTP_SCHEMES[scheme]
+    return {
+        "MAIL_SERVER": parts.hostname,
+        "MAIL_PORT": port or default_port,
+        "MAIL_USE_TLS": starttls,
+        "MAIL_USE_SSL": tls,
+        "MAIL_USERNAME": unquote(parts.username or ""),
+        "MAIL_PASSWORD": unquote(parts.password or ""),
+    }
 
 
 def persistent_secret_key(instance_dir: Path) -> str:
@@ -386,6 +425,7 @@ def build_config(
         raise ConfigError(f"{ENV_PREFIX}DATABASE_PING_IDLE_SECONDS must be 0 or more")
     every_time = not sqlite and config["DATABASE_PING_IDLE_SECONDS"] == 0
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": every_time}
+    config.update(smtp_settings(config["SMTP_URL"]))
     config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     secure = is_https(config["SITE_URL"])

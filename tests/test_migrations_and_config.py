@@ -57,21 +57,63 @@ def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADVOCACY_DELIVERY_MODE", "redirect")
     monkeypatch.setenv("ADVOCACY_REDIRECT_TO", "staging@example.org")
-    monkeypatch.setenv("ADVOCACY_MAIL_PORT", "2525")
+    monkeypatch.setenv("ADVOCACY_SMTP_URL", "smtp://mail.example.org:2525")
     monkeypatch.setenv("ADVOCACY_SECRET_KEY", "from-env")
     app = create_app({"INSTANCE_DIR": str(tmp_path)})
     assert app.config["DELIVERY_MODE"] == "redirect"
-    assert app.config["MAIL_PORT"] == 2525
+    assert (app.config["MAIL_SERVER"], app.config["MAIL_PORT"]) == ("mail.example.org", 2525)
     assert app.config["SECRET_KEY"] == "from-env"
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://localhost", ("localhost", 25, False, False, "", "")),
+        ("smtp://10.0.0.5:2525", ("10.0.0.5", 2525, False, False, "", "")),
+        (
+            "smtp+starttls://mailer:s3cret@smtp.example.org",
+            ("smtp.example.org", 587, True, False, "mailer", "s3cret"),
+        ),
+        (
+            "smtps://me%40example.org:p%40ss%3Aw%2Fo%23rd@mail.example.org:2465/",
+            ("mail.example.org", 2465, False, True, "me@example.org", "p@ss:w/o#rd"),
+        ),
+    ],
+)
+def test_the_smtp_url_gives_the_mail_settings(
+    tmp_path: Path, url: str, expected: tuple[object, ...]
+) -> None:
+    config = create_app({"INSTANCE_DIR": str(tmp_path), "SMTP_URL": url}).config
+    names = ("SERVER", "PORT", "USE_TLS", "USE_SSL", "USERNAME", "PASSWORD")
+    assert tuple(config[f"MAIL_{name}"] for name in names) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mail.example.org:25", "must start with smtp://"),
+        ("smtp+tls://mail.example.org", "must start with smtp://"),
+        ("smtp://mail.example.org:twenty-five", "port is not a number"),
+        ("smtp://", "names no host"),
+        ("smtp://user:pa/ss@mail.example.org", "percent-encode"),
+    ],
+)
+def test_an_unusable_smtp_url_is_named_without_its_password(
+    tmp_path: Path, url: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=expected) as raised:
+        create_app({"INSTANCE_DIR": str(tmp_path), "SMTP_URL": url})
+    assert "ADVOCACY_SMTP_URL" in str(raised.value) and "pa/ss" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
         ("ADVOCACY_DELIVERY_MODE", "email-everyone", "DELIVERY_MODE must be one of"),
-        ("ADVOCACY_MAIL_PORT", "twenty-five", "ADVOCACY_MAIL_PORT"),
-        ("ADVOCACY_MAIL_USE_TLS", "perhaps", "expected a boolean"),
+        ("ADVOCACY_TRUSTED_PROXIES", "one", "ADVOCACY_TRUSTED_PROXIES"),
+        ("ADVOCACY_TRUSTED_PROXIES", "-1", "ADVOCACY_TRUSTED_PROXIES"),
+        ("ADVOCACY_REQUIRE_CONFIRMATION", "perhaps", "expected a boolean"),
     ],
 )
 def test_bad_settings_are_named(

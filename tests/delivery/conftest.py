@@ -183,8 +183,7 @@ def app_config(app_config: dict[str, object], tmp_path: Path) -> dict[str, objec
     return {
         **app_config,
         "DELIVERY_MODE": "smtp",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": free_port(),
+        "SMTP_URL": f"smtp://127.0.0.1:{free_port()}",
         "MAIL_FROM": MAIL_FROM,
         "SITE_NAME": "Speak Up",
         "MAIL_TIMEOUT": 5.0,

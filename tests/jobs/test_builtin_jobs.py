@@ -17,6 +17,7 @@ from advocacy.actions.models import Contact
 from advocacy.admin.models import AuditEntry
 from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.models import Campaign, CampaignVersion
+from advocacy.config import smtp_settings
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.outbox import enqueue_confirmation
@@ -214,11 +215,9 @@ def kill(contact_ids: list[int], minutes_ago: float = 5, error: str = "550 no su
 @pytest.fixture
 def alert_config(app: Flask, smtp_server: SMTPServer) -> Flask:
     app.config.update(
+        smtp_settings(f"smtp://127.0.0.1:{smtp_server.port}"),
         DELIVERY_MODE="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
         MAIL_FROM="advocacy@speakup.example.org",
-        MAIL_TIMEOUT=5.0,
         ALERT_EMAIL="staff@speakup.example.org",
         SITE_URL="https://speakup.example.org",
     )
@@ -293,11 +292,11 @@ def test_alert_mail_failure_fails_the_job_and_alerts_next_time(
 ) -> None:
     ids = queue_contacts(2)
     kill(ids)
-    alert_config.config["MAIL_PORT"] = free_port()  # the mail server is down
+    alert_config.config.update(smtp_settings(f"smtp://127.0.0.1:{free_port()}"))  # server down
     result = run("dead-letter-alert")
     assert result.status == "failed" and "the alert mail was not sent" in result.detail
     assert audit(AUDIT_ACTION) == []
-    alert_config.config["MAIL_PORT"] = smtp_server.port
+    alert_config.config.update(smtp_settings(f"smtp://127.0.0.1:{smtp_server.port}"))
     assert run("dead-letter-alert").status == "ok"
     assert len(smtp_server.received) == 1
     assert "2 message(s)" in smtp_server.received[0].message["Subject"]
