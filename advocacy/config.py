@@ -1,6 +1,6 @@
-"""Settings: embedded safe defaults, overridden by ``ADVOCACY_*`` environment variables.
+"""Settings: safe defaults, overridden by ``ADVOCACY_*`` environment variables.
 
-Every setting is listed in ``SETTINGS`` with its type and default so the README table, the
+``SETTINGS`` lists every setting with its type, default and meaning, so the README table, the
 environment parser and the tests share one source.
 """
 
@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 ENV_PREFIX = "ADVOCACY_"
 DELIVERY_MODES = ("log", "redirect", "smtp")
+# Also read without the prefix: Open States documents its key as OPENSTATES_API_KEY.
+UNPREFIXED = frozenset({"OPENSTATES_API_KEY"})
 
 
 def _bool(raw: str) -> bool:
@@ -35,12 +37,27 @@ class Setting:
     help: str
 
 
-SETTINGS: tuple[Setting, ...] = (
+SITE: tuple[Setting, ...] = (
+    Setting("SITE_NAME", str, "Speak Up", "Name shown in the page header and mail signatures."),
+    Setting(
+        "SITE_URL",
+        str,
+        "http://127.0.0.1:5000",
+        "The address visitors use, for the links in pages and messages. An `https://` address "
+        "also makes the cookies Secure and sends HSTS (one year).",
+    ),
+    Setting(
+        "TIMEZONE",
+        str,
+        "UTC",
+        "Time zone of the dates the site shows and of the day boundaries in tallies, e.g. "
+        "`America/New_York`.",
+    ),
     Setting(
         "DATABASE_URL",
         str,
         None,
-        "SQLAlchemy URL. Default: SQLite file `instance/advocacy.sqlite3`.",
+        "SQLAlchemy database URL, e.g. `postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`.",
     ),
     Setting(
         "DATABASE_PING_IDLE_SECONDS",
@@ -55,38 +72,51 @@ SETTINGS: tuple[Setting, ...] = (
         "SECRET_KEY",
         str,
         None,
-        "Session/CSRF signing key. Default: generated once into `instance/secret_key` (0600).",
+        "Signs sessions, CSRF tokens and visitors' drafts. Set the same value on every host.",
     ),
-    Setting("INSTANCE_DIR", str, None, "Folder for local state. Default: `instance/`."),
-    Setting("CAMPAIGNS_DIR", str, None, "Folder of campaign YAML files. Default: `campaigns/`."),
-    Setting("SITE_NAME", str, "Speak Up", "Name shown in the header and mail signatures."),
     Setting(
-        "SITE_URL",
+        "INSTANCE_DIR",
         str,
-        "http://127.0.0.1:5000",
-        "The address visitors use, for the links in pages and messages. An `https://` address "
-        "also makes the cookies Secure and sends HSTS (one year).",
+        None,
+        "Folder of this host's own files: the default SQLite database, the generated key and "
+        "the messages of the `log` delivery mode (`mail-log/`).",
     ),
-    Setting("TIMEZONE", str, "UTC", "Time zone for dates shown and for tally day boundaries."),
+    Setting(
+        "CAMPAIGNS_DIR",
+        str,
+        None,
+        "Folder of the campaign YAML files that `advocacy campaigns sync` loads.",
+    ),
+    Setting(
+        "PUBLIC_CACHE_SECONDS",
+        float,
+        1.0,
+        "Seconds a process may serve a public page (the campaign page, the steps of the action "
+        "flow, the address step) or a repeated lookup with what it read from the database that "
+        "long ago (0: ask on every request). A send may use legislators' contact details that "
+        "old too, but is written only while the campaign still has the status and version read.",
+    ),
+)
+
+MAIL: tuple[Setting, ...] = (
     Setting(
         "DELIVERY_MODE",
         str,
         "log",
-        "`log` (default: write messages to a local file, send nothing), `redirect` "
-        "(send everything to ADVOCACY_REDIRECT_TO) or `smtp` (real recipients).",
+        "`log` writes each message to `instance/mail-log/` and sends nothing; `redirect` sends "
+        "every message to ADVOCACY_REDIRECT_TO; `smtp` sends to the real recipients.",
     ),
-    Setting("REDIRECT_TO", str, "", "Address that receives every message in `redirect` mode."),
     Setting(
-        "MAIL_LOG_DIR",
+        "REDIRECT_TO",
         str,
-        None,
-        "Where `log` mode writes messages. Default: `instance/mail-log/`.",
+        "",
+        "The one address that gets every message in `redirect` mode (for rehearsals).",
     ),
     Setting(
         "MAIL_FROM",
         str,
         "advocacy@localhost",
-        "From address of every message (the constituent goes in Reply-To).",
+        "From address of every message; the constituent's address goes in Reply-To.",
     ),
     Setting(
         "SMTP_URL",
@@ -97,44 +127,35 @@ SETTINGS: tuple[Setting, ...] = (
         "start, 465), with `USER:PASSWORD@` before the host when the server wants a login. "
         "Percent-encode `@ : / ? # %` in the user name and password (`%40` for `@`).",
     ),
-    Setting("MAIL_TIMEOUT", float, 15.0, "Seconds before an SMTP connection attempt gives up."),
     Setting(
-        "MAIL_HTML_ALTERNATIVE",
+        "REQUIRE_CONFIRMATION",
         _bool,
         False,
-        "Also send an HTML part made from the plain text (escaped; paragraphs and line breaks "
-        "only). Plain text stays the primary part.",
-    ),
-    Setting("DELIVERY_MAX_ATTEMPTS", int, 6, "Tries before a message is dead-lettered."),
-    Setting("DELIVERY_BACKOFF_SECONDS", float, 30.0, "First retry delay; doubles each try."),
-    Setting(
-        "DELIVERY_THREADS",
-        int,
-        2,
-        "Messages an `advocacy deliver` process sends at once (threads, each with its own "
-        "SMTP connection and claims).",
+        "Hold each action's messages until the visitor clicks the link in a mail sent to them; "
+        "actions not confirmed within 48 hours are never delivered.",
     ),
     Setting(
-        "DUPLICATE_WINDOW_HOURS",
-        int,
-        24,
-        "The same person acting on the same campaign again within this window is refused.",
+        "ALERT_EMAIL",
+        str,
+        "",
+        "Staff address mailed (through the delivery mode) when messages could not be "
+        "delivered. Empty: the scheduler only logs them.",
     ),
+)
+
+LOOKUP: tuple[Setting, ...] = (
     Setting(
         "CENSUS_GEOCODER_URL",
         str,
         "https://geocoding.geo.census.gov/geocoder",
-        "US Census Geocoder base URL.",
+        "US Census Geocoder, which finds the districts of an address.",
     ),
-    Setting("CENSUS_BENCHMARK", str, "Public_AR_Current", "Census benchmark name or id."),
-    Setting("CENSUS_VINTAGE", str, "Current_Current", "Census vintage name or id."),
-    Setting("CENSUS_TIMEOUT", float, 10.0, "Seconds per Census request."),
-    Setting("CENSUS_RETRIES", int, 2, "Retries after a failed Census request (with backoff)."),
     Setting(
         "OPENSTATES_DATA_URL",
         str,
         "https://data.openstates.org/people/current",
-        "Base of Open States' bulk people CSVs (`{abbr}.csv`), or a local folder.",
+        "Where legislator rosters come from: the base of Open States' per-state CSV files "
+        "(`{abbr}.csv`), or a local folder of them.",
     ),
     Setting(
         "OPENSTATES_VACANCIES_URL",
@@ -146,94 +167,18 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENSTATES_API_URL",
         str,
         "https://v3.openstates.org",
-        "Open States API v3 base URL (only used when OPENSTATES_API_KEY is set).",
-    ),
-    Setting("OPENSTATES_TIMEOUT", float, 30.0, "Seconds per Open States download."),
-    Setting("LOOKUP_CACHE_TTL", int, 7 * 24 * 3600, "Seconds an address lookup stays cached."),
-    Setting(
-        "PUBLIC_CACHE_SECONDS",
-        float,
-        1.0,
-        "Seconds a process may serve a public page (the campaign page, the steps of the action "
-        "flow, the address step) or a repeated lookup with what it read from the database that "
-        "long ago (0: ask on every request). A send may use legislators' contact details that "
-        "old too, but is written only while the campaign still has the status and version read.",
+        "Open States API v3, used only with an API key.",
     ),
     Setting(
-        "DIRECTORY_MAX_AGE_DAYS",
-        int,
-        14,
-        "A state's directory older than this is flagged as stale.",
-    ),
-    # -- operations: logs, metrics, health, scheduled jobs (advocacy/observability, jobs) --
-    Setting(
-        "LOG_FORMAT",
-        str,
-        "text",
-        "`text` (one readable line per event) or `json` (one JSON object per line); "
-        "both carry the request id.",
-    ),
-    Setting("LOG_LEVEL", str, "INFO", "Lowest level logged: DEBUG, INFO, WARNING or ERROR."),
-    Setting(
-        "METRICS_TOKEN",
+        "OPENSTATES_API_KEY",
         str,
         "",
-        "Serve Prometheus metrics at `/metrics` to `Authorization: Bearer` this token. "
-        "Empty: no `/metrics` on the site (use `advocacy metrics serve`).",
+        "Optional Open States API key: each new lookup's districts are then checked against "
+        "Open States too. `OPENSTATES_API_KEY` without the prefix works as well.",
     ),
-    Setting(
-        "READY_MAX_OUTBOX_BACKLOG",
-        int,
-        10000,
-        "`/readyz` fails when more outbox messages than this are waiting (0: no check).",
-    ),
-    Setting(
-        "READY_CHECK_DIRECTORY",
-        _bool,
-        True,
-        "`/readyz` fails when no state's roster is loaded or one is older than "
-        "ADVOCACY_DIRECTORY_MAX_AGE_DAYS.",
-    ),
-    Setting(
-        "DIRECTORY_REFRESH_HOURS",
-        float,
-        24.0,
-        "The scheduler reloads the directory this often (0: never; "
-        "`advocacy jobs run directory-refresh` still works).",
-    ),
-    Setting(
-        "DIRECTORY_REFRESH_STATES",
-        str,
-        "",
-        "Comma-separated states the refresh reloads. Empty: the states already loaded "
-        "(every state when none is).",
-    ),
-    Setting(
-        "CAMPAIGN_SCHEDULE_MINUTES",
-        float,
-        1.0,
-        "How often the scheduler records campaigns opening and ending at their set times "
-        "(0: never).",
-    ),
-    Setting(
-        "RETENTION_INTERVAL_HOURS",
-        float,
-        24.0,
-        "How often the scheduler applies the retention policy (0: never).",
-    ),
-    Setting(
-        "DEAD_LETTER_CHECK_MINUTES",
-        float,
-        5.0,
-        "How often the scheduler looks for new dead letters and alerts (0: never).",
-    ),
-    Setting(
-        "ALERT_EMAIL",
-        str,
-        "",
-        "Staff address that gets an alert mail when new dead letters appear (through the "
-        "delivery mode: `log` writes it to the mail log). Empty: the alert is only logged.",
-    ),
+)
+
+SECURITY: tuple[Setting, ...] = (
     Setting(
         "TRUSTED_PROXIES",
         int,
@@ -243,32 +188,24 @@ SETTINGS: tuple[Setting, ...] = (
         "0: none; keep 0 when nothing is in front, or anyone could forge them.",
     ),
     Setting(
-        "RETENTION_DAYS",
-        int,
-        0,
-        "Personal data of actions older than this many days is removed by `advocacy retention "
-        "apply` (and the scheduler); tallies stay the same. 0: keep everything.",
-    ),
-    # -- security: rate limits, headers, hosts, proxies (advocacy/security.py, SECURITY.md) --
-    Setting(
-        "RATELIMIT_ENABLED",
-        _bool,
-        True,
-        "Limit how often one client address may submit forms, look up addresses and sign in "
-        "(past a limit: a 429 page with Retry-After).",
+        "TRUSTED_HOSTS",
+        str,
+        "",
+        "Comma-separated host names the site answers to (`.example.org` also matches its "
+        "subdomains); any other Host header gets a 400 page. Empty: any host.",
     ),
     Setting(
         "RATELIMIT_STORAGE_URL",
         str,
         "memory://",
-        "Where the rate-limit counts live: `memory://` (each process counts on its own) or "
-        "`redis://HOST:6379/0`, shared by every web process and host.",
+        "Where rate-limit counts are kept: `memory://` (each process counts on its own) or "
+        "`redis://HOST:6379/0`, shared by every process and host.",
     ),
     Setting(
         "RATELIMIT_SUBMIT",
         str,
         "10 per minute;100 per day",
-        "Form submissions (campaign form, district choice, send, \"I called\") per client "
+        "Public form posts (campaign form, district choice, send, \"I called\") per client "
         "address, all together; `;` separates limits. Empty: no limit.",
     ),
     Setting(
@@ -284,30 +221,58 @@ SETTINGS: tuple[Setting, ...] = (
         "Staff sign-in attempts per client address. Empty: no limit. Besides, an account "
         "with 5 failed sign-ins is refused for 15 minutes (SECURITY.md).",
     ),
+)
+
+OPERATIONS: tuple[Setting, ...] = (
     Setting(
-        "TRUSTED_HOSTS",
+        "RETENTION_DAYS",
+        int,
+        0,
+        "Personal data of actions older than this many days is removed (daily by the "
+        "scheduler, or `advocacy retention apply`); tallies stay the same. 0: keep everything.",
+    ),
+    Setting(
+        "LOG_FORMAT",
+        str,
+        "text",
+        "`text` (a readable line per event) or `json` (a JSON object per line); both carry "
+        "the request id.",
+    ),
+    Setting("LOG_LEVEL", str, "INFO", "Lowest level logged: DEBUG, INFO, WARNING or ERROR."),
+    Setting(
+        "METRICS_TOKEN",
         str,
         "",
-        "Comma-separated host names the site answers to (`.example.org` also matches its "
-        "subdomains); any other Host header gets a 400 page. Empty: every host.",
-    ),
-    Setting(
-        "REQUIRE_CONFIRMATION",
-        _bool,
-        False,
-        "Hold each action's messages until the visitor clicks the link in a confirmation "
-        "email sent to them; unconfirmed actions expire and are never delivered.",
-    ),
-    Setting(
-        "CONFIRMATION_HOURS",
-        int,
-        48,
-        "How long a confirmation link works; the `expire-unconfirmed` job then drops the "
-        "action's held messages.",
+        "Serve Prometheus metrics at `/metrics` to requests with `Authorization: Bearer` and "
+        "this token. Empty: no `/metrics` on the site (`advocacy metrics serve` serves them on "
+        "a port of its own).",
     ),
 )
 
-SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+TOPICS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
+    ("The site and its storage", SITE),
+    ("Sending messages", MAIL),
+    ("Address lookups and the legislator directory", LOOKUP),
+    ("Security", SECURITY),
+    ("Privacy and operations", OPERATIONS),
+)
+SETTINGS: tuple[Setting, ...] = tuple(setting for _, group in TOPICS for setting in group)
+
+# Values that the delivery, action and lookup code reads from app.config but no environment
+# variable sets: fixed policies (a test may pass another value to create_app).
+FIXED_VALUES: dict[str, Any] = {
+    "DELIVERY_THREADS": 2,  # messages one `advocacy deliver` sends at once, unless --threads
+    "DELIVERY_MAX_ATTEMPTS": 6,  # tries before a message is dead-lettered
+    "DELIVERY_BACKOFF_SECONDS": 30.0,  # the first retry's delay, doubled at each further one
+    "MAIL_HTML_ALTERNATIVE": False,  # messages are plain text only
+    "DUPLICATE_WINDOW_HOURS": 24,  # the same person acting on a campaign again within a day
+    "CENSUS_BENCHMARK": "Public_AR_Current",  # the Census's current address data ...
+    "CENSUS_VINTAGE": "Current_Current",  # ... and current districts
+    "CENSUS_TIMEOUT": 10.0,  # seconds per Census request
+    "CENSUS_RETRIES": 2,  # retries after a failed Census request
+    "OPENSTATES_TIMEOUT": 30.0,  # seconds per Open States download
+    "LOOKUP_CACHE_TTL": 7 * 24 * 3600,  # seconds an address lookup is reused
+}
 
 # SMTP URL scheme: (default port, STARTTLS, TLS from the start).
 SMTP_SCHEMES: dict[str, tuple[int, bool, bool]] = {
@@ -325,15 +290,12 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def is_https(site_url: object) -> bool:
-    """Whether the site is served over https (Secure cookies, HSTS)."""
-    return str(site_url or "").strip().lower().startswith("https://")
-
-
 def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(ENV_PREFIX + setting.name)
+        if raw is None and setting.name in UNPREFIXED:
+            raw = environ.get(setting.name)
         if raw is None:
             values[setting.name] = setting.default
             continue
@@ -341,11 +303,12 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             values[setting.name] = setting.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{ENV_PREFIX}{setting.name}: {exc}") from exc
-    # Open States documents its key without our prefix; accept both spellings.
-    values["OPENSTATES_API_KEY"] = environ.get(
-        ENV_PREFIX + "OPENSTATES_API_KEY", environ.get("OPENSTATES_API_KEY", "")
-    )
     return values
+
+
+def is_https(site_url: object) -> bool:
+    """Whether the site is served over https (Secure cookies, HSTS)."""
+    return str(site_url or "").strip().lower().startswith("https://")
 
 
 def smtp_settings(url: str) -> dict[str, Any]:
@@ -405,8 +368,7 @@ def build_config(
         config["SECRET_KEY"] = persistent_secret_key(instance_dir)
     if not config["CAMPAIGNS_DIR"]:
         config["CAMPAIGNS_DIR"] = str(project_root() / "campaigns")
-    if not config["MAIL_LOG_DIR"]:
-        config["MAIL_LOG_DIR"] = str(instance_dir / "mail-log")
+    config["MAIL_LOG_DIR"] = str(instance_dir / "mail-log")  # where `log` mode writes
     if config["DELIVERY_MODE"] not in DELIVERY_MODES:
         raise ConfigError(
             f"{ENV_PREFIX}DELIVERY_MODE must be one of {', '.join(DELIVERY_MODES)}, "
@@ -433,4 +395,7 @@ def build_config(
     config["SESSION_COOKIE_HTTPONLY"] = config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
+    for name, value in FIXED_VALUES.items():
+        config.setdefault(name, value)
     return config
+

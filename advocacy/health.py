@@ -17,9 +17,8 @@ check passes, 503 otherwise, always with the checks::
                                "oldest_age_seconds": 4.2}}}
 
 The directory and outbox checks read the shared database, so they fail on every web host at
-once: point a load balancer's health check at ``/healthz`` (or switch those two checks off with
-ADVOCACY_READY_CHECK_DIRECTORY=false and ADVOCACY_READY_MAX_OUTBOX_BACKLOG=0) and use
-``/readyz`` for deploys and alerts.
+once: point a load balancer's health check at ``/healthz`` and use ``/readyz`` for deploys and
+alerts.
 
 ``GET /metrics`` (with ADVOCACY_METRICS_TOKEN as a bearer token; 404 without the setting) and
 ``advocacy metrics serve`` (no token, on a port of its own: bind it to a private interface)
@@ -35,7 +34,7 @@ import functools
 import hmac
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ from .dbtypes import utcnow
 from .delivery.models import OutboxMessage
 from .extensions import db
 from .jobs.models import JobLease
+from .lookup.directory import STALE_AFTER
 from .lookup.models import DirectoryState
 from .observability.metrics import multiprocess_dir, render_metrics
 
@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# More messages waiting than this: the delivery workers are stopped or far behind.
+OUTBOX_BACKLOG_LIMIT = 10_000
 
 
 # -- /healthz and /readyz ---------------------------------------------------------------------
@@ -117,9 +119,7 @@ def check_migrations() -> dict[str, Any]:
 
 
 def check_directory() -> dict[str, Any]:
-    max_days = int(current_app.config["DIRECTORY_MAX_AGE_DAYS"])
-    if not current_app.config.get("READY_CHECK_DIRECTORY", True):
-        return {"ok": True, "detail": "not checked (ADVOCACY_READY_CHECK_DIRECTORY=false)"}
+    max_days = STALE_AFTER.days
     rows = db.session.execute(
         select(DirectoryState.state, DirectoryState.synced_at).order_by(DirectoryState.synced_at)
     ).all()
@@ -133,7 +133,7 @@ def check_directory() -> dict[str, Any]:
     state, synced_at = rows[0]
     age = utcnow() - synced_at
     result: dict[str, Any] = {
-        "ok": age <= timedelta(days=max_days),
+        "ok": age <= STALE_AFTER,
         "states": len(rows),
         "oldest": state.upper(),
         "oldest_age_days": round(age.total_seconds() / 86400, 2),
@@ -148,7 +148,7 @@ def check_directory() -> dict[str, Any]:
 
 
 def check_outbox() -> dict[str, Any]:
-    limit = int(current_app.config.get("READY_MAX_OUTBOX_BACKLOG") or 0)
+    limit = OUTBOX_BACKLOG_LIMIT
     waiting, oldest = db.session.execute(
         select(func.count(), func.min(OutboxMessage.created_at)).where(
             OutboxMessage.status.in_(("pending", "sending"))
@@ -156,7 +156,7 @@ def check_outbox() -> dict[str, Any]:
     ).one()
     age = max((utcnow() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     result: dict[str, Any] = {
-        "ok": limit <= 0 or int(waiting) <= limit,
+        "ok": int(waiting) <= limit,
         "waiting": int(waiting),
         "limit": limit,
         "oldest_age_seconds": round(age, 1),

@@ -209,6 +209,8 @@ def _init_rate_limits(app: Flask) -> None:
     # Flask-Limiter logs each refusal with the client's address at INFO: keep its warnings
     # (storage down, fallback) and drop those lines, as no personal data is logged at INFO.
     logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    # RATELIMIT_ENABLED is Flask-Limiter's own switch, not a setting: on unless an app is built
+    # with it off (as most tests are). A deployer switches a limit off by leaving it empty.
     enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
     app.config["RATELIMIT_ENABLED"] = enabled  # explicit: the limiter object is per process
     app.register_error_handler(RateLimitExceeded, _too_many_requests)

@@ -59,11 +59,25 @@ def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("ADVOCACY_REDIRECT_TO", "staging@example.org")
     monkeypatch.setenv("ADVOCACY_SMTP_URL", "smtp://mail.example.org:2525")
     monkeypatch.setenv("ADVOCACY_SECRET_KEY", "from-env")
+    monkeypatch.setenv("ADVOCACY_TRUSTED_PROXIES", "2")
     app = create_app({"INSTANCE_DIR": str(tmp_path)})
     assert app.config["DELIVERY_MODE"] == "redirect"
     assert (app.config["MAIL_SERVER"], app.config["MAIL_PORT"]) == ("mail.example.org", 2525)
     assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["TRUSTED_PROXIES"] == 2
     assert not (tmp_path / "secret_key").exists()
+    assert app.config["MAIL_LOG_DIR"] == str(tmp_path / "mail-log")
+
+
+def test_the_open_states_key_is_read_with_or_without_the_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ADVOCACY_OPENSTATES_API_KEY", raising=False)
+    monkeypatch.setenv("OPENSTATES_API_KEY", "plain-key")
+    assert create_app({"INSTANCE_DIR": str(tmp_path)}).config["OPENSTATES_API_KEY"] == "plain-key"
+    monkeypatch.setenv("ADVOCACY_OPENSTATES_API_KEY", "prefixed-key")
+    app = create_app({"INSTANCE_DIR": str(tmp_path)})
+    assert app.config["OPENSTATES_API_KEY"] == "prefixed-key"
 
 
 @pytest.mark.parametrize(
@@ -135,6 +149,12 @@ def test_every_setting_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     for setting in SETTINGS:
         assert f"`ADVOCACY_{setting.name}`" in readme, setting.name
+
+
+def test_the_settings_stay_few() -> None:
+    """A deployer reads every setting; fixed policies are constants in the code instead."""
+    assert len(SETTINGS) <= 30
+    assert len({setting.name for setting in SETTINGS}) == len(SETTINGS)
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="runs on a private SQLite file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
 from flask import current_app
@@ -35,6 +35,9 @@ TRACKED_FIELDS = (
     "party",
     "name",
 )
+# A state's roster not reloaded for this long is flagged as stale (staff pages, /readyz): the
+# daily refresh has been failing for two weeks.
+STALE_AFTER = timedelta(days=14)
 
 
 @dataclass

@@ -80,14 +80,14 @@ def base_env(
             "ADVOCACY_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
             "ADVOCACY_MAIL_FROM": MAIL_FROM,
             "ADVOCACY_CENSUS_GEOCODER_URL": upstream.base_url + "/geocoder",
-            "ADVOCACY_CENSUS_RETRIES": "0",
-            "ADVOCACY_CENSUS_TIMEOUT": "5",
             "ADVOCACY_OPENSTATES_DATA_URL": upstream.base_url + "/people/current",
             "ADVOCACY_OPENSTATES_VACANCIES_URL": upstream.base_url + "/settings.yml",
             "ADVOCACY_LOG_FORMAT": "json",
             "ADVOCACY_METRICS_TOKEN": METRICS_TOKEN,
             # Every simulated visitor comes from 127.0.0.1: per-address limits would refuse them.
-            "ADVOCACY_RATELIMIT_ENABLED": "false",
+            "ADVOCACY_RATELIMIT_SUBMIT": "",
+            "ADVOCACY_RATELIMIT_LOOKUP": "",
+            "ADVOCACY_RATELIMIT_SIGNIN": "",
             "PYTHONUNBUFFERED": "1",
         }
     )

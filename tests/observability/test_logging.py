@@ -92,12 +92,7 @@ def test_no_personal_data_in_logs_for_a_whole_action(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    app.config.update(
-        DELIVERY_MODE="log",
-        MAIL_LOG_DIR=str(tmp_path / "mail-log"),
-        OPENSTATES_DATA_URL=str(tmp_path / "no-people"),
-        DIRECTORY_REFRESH_STATES="nh",
-    )
+    app.config.update(DELIVERY_MODE="log", OPENSTATES_DATA_URL=str(tmp_path / "no-people"))
     slug = "every-exploited-child-is-a-victim"
     caplog.set_level(logging.INFO)  # the default ADVOCACY_LOG_LEVEL
     capsys.readouterr()
