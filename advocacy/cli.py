@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from .campaigns import service as campaign_service
 from .campaigns.loader import campaign_files, load_file
+from .config import reference
 from .dbstatus import needs_database
 
 
@@ -136,6 +137,17 @@ def list_command() -> None:
         )
 
 
+@click.group("config")
+def config_group() -> None:
+    """The settings (ADVOCACY_* environment variables)."""
+
+
+@config_group.command("reference")
+def reference_command() -> None:
+    """Print docs/configuration.md: every setting, its default and meaning."""
+    click.echo(reference(), nl=False)
+
+
 def _create_app() -> Flask:
     from . import create_app
 
@@ -149,3 +161,5 @@ main = FlaskGroup(
     load_dotenv=False,
     help="Constituent advocacy action site.",
 )
+# Needs no app (and so no database or instance folder): added to the group itself.
+main.add_command(config_group)

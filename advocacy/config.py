@@ -1,14 +1,15 @@
 """Settings: safe defaults, overridden by ``ADVOCACY_*`` environment variables.
 
-``SETTINGS`` lists every setting with its type, default and meaning, so the README table, the
-environment parser and the tests share one source.
+``SETTINGS`` lists every setting with its type, default and meaning. The environment parser,
+docs/configuration.md (``advocacy config reference``) and the README's short table are all
+made from it, and tests check the documents still match.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,25 @@ class Setting:
     parse: Callable[[str], Any]
     default: Any
     help: str
+    shown: str = ""  # the default as the documents show it, when it is worked out at start
+    common: bool = False  # one of the settings most sites set (the README's short table)
 
 
 SITE: tuple[Setting, ...] = (
-    Setting("SITE_NAME", str, "Speak Up", "Name shown in the page header and mail signatures."),
+    Setting(
+        "SITE_NAME",
+        str,
+        "Speak Up",
+        "Name shown in the page header and mail signatures.",
+        common=True,
+    ),
     Setting(
         "SITE_URL",
         str,
         "http://127.0.0.1:5000",
         "The address visitors use, for the links in pages and messages. An `https://` address "
         "also makes the cookies Secure and sends HSTS (one year).",
+        common=True,
     ),
     Setting(
         "TIMEZONE",
@@ -52,12 +62,15 @@ SITE: tuple[Setting, ...] = (
         "UTC",
         "Time zone of the dates the site shows and of the day boundaries in tallies, e.g. "
         "`America/New_York`.",
+        common=True,
     ),
     Setting(
         "DATABASE_URL",
         str,
         None,
         "SQLAlchemy database URL, e.g. `postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`.",
+        shown="SQLite file `instance/advocacy.sqlite3`",
+        common=True,
     ),
     Setting(
         "DATABASE_PING_IDLE_SECONDS",
@@ -73,6 +86,8 @@ SITE: tuple[Setting, ...] = (
         str,
         None,
         "Signs sessions, CSRF tokens and visitors' drafts. Set the same value on every host.",
+        shown="generated once into `instance/secret_key` (mode 0600)",
+        common=True,
     ),
     Setting(
         "INSTANCE_DIR",
@@ -80,12 +95,14 @@ SITE: tuple[Setting, ...] = (
         None,
         "Folder of this host's own files: the default SQLite database, the generated key and "
         "the messages of the `log` delivery mode (`mail-log/`).",
+        shown="`instance/`",
     ),
     Setting(
         "CAMPAIGNS_DIR",
         str,
         None,
         "Folder of the campaign YAML files that `advocacy campaigns sync` loads.",
+        shown="`campaigns/`",
     ),
     Setting(
         "PUBLIC_CACHE_SECONDS",
@@ -105,18 +122,21 @@ MAIL: tuple[Setting, ...] = (
         "log",
         "`log` writes each message to `instance/mail-log/` and sends nothing; `redirect` sends "
         "every message to ADVOCACY_REDIRECT_TO; `smtp` sends to the real recipients.",
+        common=True,
     ),
     Setting(
         "REDIRECT_TO",
         str,
         "",
         "The one address that gets every message in `redirect` mode (for rehearsals).",
+        common=True,
     ),
     Setting(
         "MAIL_FROM",
         str,
         "advocacy@localhost",
         "From address of every message; the constituent's address goes in Reply-To.",
+        common=True,
     ),
     Setting(
         "SMTP_URL",
@@ -126,6 +146,7 @@ MAIL: tuple[Setting, ...] = (
         "by default), `smtp+starttls://HOST` (STARTTLS, 587) or `smtps://HOST` (TLS from the "
         "start, 465), with `USER:PASSWORD@` before the host when the server wants a login. "
         "Percent-encode `@ : / ? # %` in the user name and password (`%40` for `@`).",
+        common=True,
     ),
     Setting(
         "REQUIRE_CONFIRMATION",
@@ -133,6 +154,7 @@ MAIL: tuple[Setting, ...] = (
         False,
         "Hold each action's messages until the visitor clicks the link in a mail sent to them; "
         "actions not confirmed within 48 hours are never delivered.",
+        common=True,
     ),
     Setting(
         "ALERT_EMAIL",
@@ -140,6 +162,7 @@ MAIL: tuple[Setting, ...] = (
         "",
         "Staff address mailed (through the delivery mode) when messages could not be "
         "delivered. Empty: the scheduler only logs them.",
+        common=True,
     ),
 )
 
@@ -186,6 +209,7 @@ SECURITY: tuple[Setting, ...] = (
         "How many reverse proxies in front of the site add X-Forwarded-For, -Proto, -Host and "
         "-Port. Their values give the client's address (rate limits, audit log) and https. "
         "0: none; keep 0 when nothing is in front, or anyone could forge them.",
+        common=True,
     ),
     Setting(
         "TRUSTED_HOSTS",
@@ -193,6 +217,7 @@ SECURITY: tuple[Setting, ...] = (
         "",
         "Comma-separated host names the site answers to (`.example.org` also matches its "
         "subdomains); any other Host header gets a 400 page. Empty: any host.",
+        common=True,
     ),
     Setting(
         "RATELIMIT_STORAGE_URL",
@@ -200,6 +225,7 @@ SECURITY: tuple[Setting, ...] = (
         "memory://",
         "Where rate-limit counts are kept: `memory://` (each process counts on its own) or "
         "`redis://HOST:6379/0`, shared by every process and host.",
+        common=True,
     ),
     Setting(
         "RATELIMIT_SUBMIT",
@@ -230,6 +256,7 @@ OPERATIONS: tuple[Setting, ...] = (
         0,
         "Personal data of actions older than this many days is removed (daily by the "
         "scheduler, or `advocacy retention apply`); tallies stay the same. 0: keep everything.",
+        common=True,
     ),
     Setting(
         "LOG_FORMAT",
@@ -399,3 +426,43 @@ def build_config(
         config.setdefault(name, value)
     return config
 
+
+# -- the documents made from SETTINGS ---------------------------------------------------------
+
+REFERENCE_INTRO = """\
+# Configuration reference
+
+Every setting is an environment variable with a safe default: nothing needs to be set to try
+the site. This file is made from `SETTINGS` in `advocacy/config.py` by
+`advocacy config reference > docs/configuration.md`; a test fails when the two differ.
+
+Booleans take `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`). A value that cannot be
+used stops the site at start with a message naming the setting.
+"""
+
+
+def _default_text(setting: Setting) -> str:
+    if setting.shown:
+        return setting.shown
+    if setting.default is None or setting.default == "":
+        return "(empty)"
+    if isinstance(setting.default, bool):
+        return f"`{str(setting.default).lower()}`"
+    return f"`{setting.default}`"
+
+
+def settings_table(settings: Iterable[Setting]) -> str:
+    """A Markdown table of ``settings``: variable, default, meaning."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for setting in settings:
+        meaning = setting.help.replace("|", "\\|")
+        lines.append(f"| `{ENV_PREFIX}{setting.name}` | {_default_text(setting)} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def reference() -> str:
+    """docs/configuration.md: every setting, by topic."""
+    parts = [REFERENCE_INTRO]
+    for title, group in TOPICS:
+        parts.append(f"## {title}\n\n{settings_table(group)}")
+    return "\n".join(parts)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from flask_migrate import downgrade, upgrade
 
 from advocacy import create_app
-from advocacy.config import SETTINGS, ConfigError
+from advocacy.cli import main
+from advocacy.config import SETTINGS, ConfigError, reference, settings_table
 from advocacy.extensions import db
 from tests.conftest import POSTGRES_URL, REPO
 
@@ -145,10 +148,31 @@ def test_redirect_mode_needs_an_address(tmp_path: Path, monkeypatch: pytest.Monk
         create_app({"INSTANCE_DIR": str(tmp_path)})
 
 
-def test_every_setting_is_in_the_readme() -> None:
+def test_docs_configuration_md_is_what_the_generator_prints() -> None:
+    written = (REPO / "docs" / "configuration.md").read_text()
+    assert written == reference(), (
+        "docs/configuration.md is out of date: run `advocacy config reference > "
+        "docs/configuration.md`"
+    )
+    printed = CliRunner().invoke(main, ["config", "reference"])
+    assert printed.exit_code == 0 and printed.output == written
+
+
+def test_the_readme_shows_the_common_settings() -> None:
     readme = (REPO / "README.md").read_text()
-    for setting in SETTINGS:
-        assert f"`ADVOCACY_{setting.name}`" in readme, setting.name
+    common = [setting for setting in SETTINGS if setting.common]
+    assert 10 <= len(common) <= 16
+    assert settings_table(common) in readme
+    assert "docs/configuration.md" in readme
+
+
+def test_the_documents_name_only_settings_that_exist() -> None:
+    names = {f"ADVOCACY_{setting.name}" for setting in SETTINGS} | {"ADVOCACY_TEST_DATABASE_URL"}
+    documents = ["README.md", "SECURITY.md", "compose.yaml", "Dockerfile", "docs/deploy.md"]
+    for document in documents:
+        text = (REPO / document).read_text()
+        named = set(re.findall(r"ADVOCACY_[A-Z_]*[A-Z]", text)) - {"ADVOCACY_RATELIMIT"}
+        assert named <= names, (document, named - names)
 
 
 def test_the_settings_stay_few() -> None:
