@@ -161,7 +161,7 @@ def _record_at(created: float) -> logging.LogRecord:
     return record
 
 
-def test_timestamps_are_the_standard_ones_second_after_second() -> None:
+def test_timestamps_are_the_standard_ones() -> None:
     from datetime import UTC, datetime
 
     from advocacy.observability.logs import TextFormatter
