@@ -146,7 +146,7 @@ def _limits_off_for_this_app() -> bool:
     return not current_app.config.get("RATELIMIT_ENABLED", False)
 
 
-_WHAT = {
+_REFUSED_BECAUSE = {
     "actions": "You have sent this form too many times in a short while, so nothing more was "
     "sent or recorded.",
     "lookup_api": "Too many address lookups from your network in a short while.",
@@ -178,7 +178,7 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
     seconds = _retry_after()
     # No client address in the log (personal data); the metrics count 429s per endpoint.
     log.info("rate limit %s reached on %s", error.description, request.endpoint)
-    what = _WHAT.get(request.blueprint or "", "Too many requests in a short while.")
+    what = _REFUSED_BECAUSE.get(request.blueprint or "", "Too many requests in a short while.")
     message = f"{what} Please wait {_wait_text(seconds)} and try again."
     if request.path.startswith("/api/"):
         response = jsonify(error=message)

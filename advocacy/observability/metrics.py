@@ -118,8 +118,8 @@ def multiprocess_dir() -> str | None:
 # -- collectors -----------------------------------------------------------------------------
 
 
-class _Forward:
-    """Collects another registry (this process's own metrics)."""
+class _ThisProcess:
+    """Collects the metrics this process counted (PROCESS_REGISTRY)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -160,7 +160,7 @@ def render_metrics(*collectors: Collector) -> tuple[bytes, str]:
     if multiprocess_dir():
         source = MultiProcessCollector(registry)
     else:
-        source = _Forward(PROCESS_REGISTRY)
+        source = _ThisProcess(PROCESS_REGISTRY)
         registry.register(source)
     registry.register(CacheRatioCollector(source))
     for collector in collectors:
