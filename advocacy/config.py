@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "ADVOCACY_"
 DELIVERY_MODES = ("log", "redirect", "smtp")
@@ -403,6 +404,13 @@ def build_config(
         )
     if config["DELIVERY_MODE"] == "redirect" and not config["REDIRECT_TO"]:
         raise ConfigError(f"{ENV_PREFIX}DELIVERY_MODE=redirect needs {ENV_PREFIX}REDIRECT_TO")
+    try:
+        ZoneInfo(str(config["TIMEZONE"]))
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}TIMEZONE: {config['TIMEZONE']!r} is not a time zone such as "
+            "America/New_York"
+        ) from exc
 
     # Names the Flask extensions read.
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
@@ -436,8 +444,9 @@ Every setting is an environment variable with a safe default: nothing needs to b
 the site. This file is made from `SETTINGS` in `advocacy/config.py` by
 `advocacy config reference > docs/configuration.md`; a test fails when the two differ.
 
-Booleans take `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`). A value that cannot be
-used stops the site at start with a message naming the setting.
+Booleans take `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`). A value of the wrong
+kind (not a number, boolean, delivery mode, SMTP URL, time zone, rate limit, log format or
+level) stops the site at start with a message naming the setting.
 """
 
 

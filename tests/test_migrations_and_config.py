@@ -131,6 +131,8 @@ def test_an_unusable_smtp_url_is_named_without_its_password(
         ("ADVOCACY_TRUSTED_PROXIES", "one", "ADVOCACY_TRUSTED_PROXIES"),
         ("ADVOCACY_TRUSTED_PROXIES", "-1", "ADVOCACY_TRUSTED_PROXIES"),
         ("ADVOCACY_REQUIRE_CONFIRMATION", "perhaps", "expected a boolean"),
+        ("ADVOCACY_TIMEZONE", "Mars/Olympus_Mons", "ADVOCACY_TIMEZONE"),
+        ("ADVOCACY_TIMEZONE", "../etc/passwd", "ADVOCACY_TIMEZONE"),
     ],
 )
 def test_bad_settings_are_named(
