@@ -27,7 +27,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from .observability import init_app as init_observability
 
-    init_observability(app)  # logs with request ids, /healthz, /readyz, /metrics
+    init_observability(app)  # logs with request ids, request latency
+    from .health import blueprint as health_blueprint
+
+    app.register_blueprint(health_blueprint)  # /healthz, /readyz, /metrics
 
     from .extensions import csrf, db, login_manager, mail, migrate
 

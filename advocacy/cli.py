@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .campaigns import service as campaign_service
 from .campaigns.loader import campaign_files, load_file
+from .config import reference
+from .dbstatus import needs_database
 
 
 def register_commands(app: Flask) -> None:
@@ -30,8 +28,8 @@ def register_commands(app: Flask) -> None:
     from .admin.cli import users_group
 
     app.cli.add_command(users_group)
+    from .health import metrics_group
     from .jobs.cli import jobs_group, scheduler_command
-    from .observability.cli import metrics_group
 
     app.cli.add_command(scheduler_command)
     app.cli.add_command(jobs_group)
@@ -70,38 +68,6 @@ def serve_command(host: str, port: int, threads: int) -> None:
     click.echo(f"Open http://{shown_host}:{port}/ in your browser (Ctrl+C to stop).", err=False)
     sys.stdout.flush()
     serve(app, host=host, port=port, threads=threads, ident="advocacy")
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-NOT_SET_UP = "the database is not set up: run `advocacy db upgrade`"
-
-
-def is_missing_table(exc: OperationalError | ProgrammingError) -> bool:
-    """True when ``exc`` says a table does not exist (SQLite or PostgreSQL): no migrations."""
-    if getattr(exc.orig, "sqlstate", None) == "42P01":  # PostgreSQL: undefined_table
-        return True
-    text = str(exc.orig).lower()
-    return "no such table" in text or ("relation" in text and "does not exist" in text)
-
-
-def needs_database(command: Callable[P, R]) -> Callable[P, R]:
-    """One line instead of a traceback when the database has not been migrated yet."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except (OperationalError, ProgrammingError) as exc:
-            if not is_missing_table(exc):
-                raise
-            from .extensions import db
-
-            db.session.rollback()
-            click.echo(NOT_SET_UP, err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 @click.group("campaigns")
@@ -171,6 +137,17 @@ def list_command() -> None:
         )
 
 
+@click.group("config")
+def config_group() -> None:
+    """The settings (ADVOCACY_* environment variables)."""
+
+
+@config_group.command("reference")
+def reference_command() -> None:
+    """Print docs/configuration.md: every setting, its default and meaning."""
+    click.echo(reference(), nl=False)
+
+
 def _create_app() -> Flask:
     from . import create_app
 
@@ -184,3 +161,5 @@ main = FlaskGroup(
     load_dotenv=False,
     help="Constituent advocacy action site.",
 )
+# Needs no app (and so no database or instance folder): added to the group itself.
+main.add_command(config_group)

@@ -1,20 +1,25 @@
-"""Settings: embedded safe defaults, overridden by ``ADVOCACY_*`` environment variables.
+"""Settings: safe defaults, overridden by ``ADVOCACY_*`` environment variables.
 
-Every setting is listed in ``SETTINGS`` with its type and default so the README table, the
-environment parser and the tests share one source.
+``SETTINGS`` lists every setting with its type, default and meaning. The environment parser,
+docs/configuration.md (``advocacy config reference``) and the README's short table are all
+made from it, and tests check the documents still match.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "ADVOCACY_"
 DELIVERY_MODES = ("log", "redirect", "smtp")
+# Also read without the prefix: Open States documents its key as OPENSTATES_API_KEY.
+UNPREFIXED = frozenset({"OPENSTATES_API_KEY"})
 
 
 def _bool(raw: str) -> bool:
@@ -32,90 +37,131 @@ class Setting:
     parse: Callable[[str], Any]
     default: Any
     help: str
+    shown: str = ""  # the default as the documents show it, when it is worked out at start
+    common: bool = False  # one of the settings most sites set (the README's short table)
 
 
-SETTINGS: tuple[Setting, ...] = (
+SITE: tuple[Setting, ...] = (
+    Setting(
+        "SITE_NAME",
+        str,
+        "Speak Up",
+        "Name shown in the page header and mail signatures.",
+        common=True,
+    ),
+    Setting(
+        "SITE_URL",
+        str,
+        "http://127.0.0.1:5000",
+        "The address visitors use, for the links in pages and messages. An `https://` address "
+        "also makes the cookies Secure and sends HSTS (one year).",
+        common=True,
+    ),
+    Setting(
+        "TIMEZONE",
+        str,
+        "UTC",
+        "Time zone of the dates the site shows and of the day boundaries in tallies, e.g. "
+        "`America/New_York`.",
+        common=True,
+    ),
     Setting(
         "DATABASE_URL",
         str,
         None,
-        "SQLAlchemy URL. Default: SQLite file `instance/advocacy.sqlite3`.",
+        "SQLAlchemy database URL, e.g. `postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`.",
+        shown="SQLite file `instance/advocacy.sqlite3`",
+        common=True,
     ),
     Setting(
         "SECRET_KEY",
         str,
         None,
-        "Session/CSRF signing key. Default: generated once into `instance/secret_key` (0600).",
+        "Signs sessions, CSRF tokens and visitors' drafts. Set the same value on every host.",
+        shown="generated once into `instance/secret_key` (mode 0600)",
+        common=True,
     ),
-    Setting("INSTANCE_DIR", str, None, "Folder for local state. Default: `instance/`."),
-    Setting("CAMPAIGNS_DIR", str, None, "Folder of campaign YAML files. Default: `campaigns/`."),
-    Setting("SITE_NAME", str, "Speak Up", "Name shown in the header and mail signatures."),
-    Setting("SITE_URL", str, "http://127.0.0.1:5000", "Public base URL, used in share links."),
-    Setting("TIMEZONE", str, "UTC", "Time zone for dates shown and for tally day boundaries."),
+    Setting(
+        "INSTANCE_DIR",
+        str,
+        None,
+        "Folder of this host's own files: the default SQLite database, the generated key and "
+        "the messages of the `log` delivery mode (`mail-log/`).",
+        shown="`instance/`",
+    ),
+    Setting(
+        "CAMPAIGNS_DIR",
+        str,
+        None,
+        "Folder of the campaign YAML files that `advocacy campaigns sync` loads.",
+        shown="`campaigns/`",
+    ),
+)
+
+MAIL: tuple[Setting, ...] = (
     Setting(
         "DELIVERY_MODE",
         str,
         "log",
-        "`log` (default: write messages to a local file, send nothing), `redirect` "
-        "(send everything to ADVOCACY_REDIRECT_TO) or `smtp` (real recipients).",
+        "`log` writes each message to `instance/mail-log/` and sends nothing; `redirect` sends "
+        "every message to ADVOCACY_REDIRECT_TO; `smtp` sends to the real recipients.",
+        common=True,
     ),
-    Setting("REDIRECT_TO", str, "", "Address that receives every message in `redirect` mode."),
     Setting(
-        "MAIL_LOG_DIR",
+        "REDIRECT_TO",
         str,
-        None,
-        "Where `log` mode writes messages. Default: `instance/mail-log/`.",
+        "",
+        "The one address that gets every message in `redirect` mode (for rehearsals).",
+        common=True,
     ),
     Setting(
         "MAIL_FROM",
         str,
         "advocacy@localhost",
-        "From address of every message (the constituent goes in Reply-To).",
+        "From address of every message; the constituent's address goes in Reply-To.",
+        common=True,
     ),
-    Setting("MAIL_SERVER", str, "localhost", "SMTP host."),
-    Setting("MAIL_PORT", int, 25, "SMTP port."),
-    Setting("MAIL_USE_TLS", _bool, False, "STARTTLS to the SMTP server."),
-    Setting("MAIL_USE_SSL", _bool, False, "SMTP over TLS."),
-    Setting("MAIL_USERNAME", str, "", "SMTP user name."),
-    Setting("MAIL_PASSWORD", str, "", "SMTP password."),
-    Setting("MAIL_TIMEOUT", float, 15.0, "Seconds before an SMTP connection attempt gives up."),
     Setting(
-        "MAIL_HTML_ALTERNATIVE",
+        "SMTP_URL",
+        str,
+        "smtp://localhost",
+        "The mail server of the `smtp` and `redirect` modes: `smtp://HOST:PORT` (plain, port 25 "
+        "by default), `smtp+starttls://HOST` (STARTTLS, 587) or `smtps://HOST` (TLS from the "
+        "start, 465), with `USER:PASSWORD@` before the host when the server wants a login. "
+        "Percent-encode `@ : / ? # %` in the user name and password (`%40` for `@`).",
+        common=True,
+    ),
+    Setting(
+        "REQUIRE_CONFIRMATION",
         _bool,
         False,
-        "Also send an HTML part made from the plain text (escaped; paragraphs and line breaks "
-        "only). Plain text stays the primary part.",
-    ),
-    Setting("DELIVERY_MAX_ATTEMPTS", int, 6, "Tries before a message is dead-lettered."),
-    Setting("DELIVERY_BACKOFF_SECONDS", float, 30.0, "First retry delay; doubles each try."),
-    Setting(
-        "DELIVERY_THREADS",
-        int,
-        2,
-        "Messages an `advocacy deliver` process sends at once (threads, each with its own "
-        "SMTP connection and claims).",
+        "Hold each action's messages until the visitor clicks the link in a mail sent to them; "
+        "actions not confirmed within 48 hours are never delivered.",
+        common=True,
     ),
     Setting(
-        "DUPLICATE_WINDOW_HOURS",
-        int,
-        24,
-        "The same person acting on the same campaign again within this window is refused.",
+        "ALERT_EMAIL",
+        str,
+        "",
+        "Staff address mailed (through the delivery mode) when messages could not be "
+        "delivered. Empty: the scheduler only logs them.",
+        common=True,
     ),
+)
+
+LOOKUP: tuple[Setting, ...] = (
     Setting(
         "CENSUS_GEOCODER_URL",
         str,
         "https://geocoding.geo.census.gov/geocoder",
-        "US Census Geocoder base URL.",
+        "US Census Geocoder, which finds the districts of an address.",
     ),
-    Setting("CENSUS_BENCHMARK", str, "Public_AR_Current", "Census benchmark name or id."),
-    Setting("CENSUS_VINTAGE", str, "Current_Current", "Census vintage name or id."),
-    Setting("CENSUS_TIMEOUT", float, 10.0, "Seconds per Census request."),
-    Setting("CENSUS_RETRIES", int, 2, "Retries after a failed Census request (with backoff)."),
     Setting(
         "OPENSTATES_DATA_URL",
         str,
         "https://data.openstates.org/people/current",
-        "Base of Open States' bulk people CSVs (`{abbr}.csv`), or a local folder.",
+        "Where legislator rosters come from: the base of Open States' per-state CSV files "
+        "(`{abbr}.csv`), or a local folder of them.",
     ),
     Setting(
         "OPENSTATES_VACANCIES_URL",
@@ -127,138 +173,48 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENSTATES_API_URL",
         str,
         "https://v3.openstates.org",
-        "Open States API v3 base URL (only used when OPENSTATES_API_KEY is set).",
-    ),
-    Setting("OPENSTATES_TIMEOUT", float, 30.0, "Seconds per Open States download."),
-    Setting("LOOKUP_CACHE_TTL", int, 7 * 24 * 3600, "Seconds an address lookup stays cached."),
-    Setting(
-        "DIRECTORY_MAX_AGE_DAYS",
-        int,
-        14,
-        "A state's directory older than this is flagged as stale.",
+        "Open States API v3, used only with an API key.",
     ),
     Setting(
-        "SECURE_COOKIES",
-        _bool,
-        None,
-        "Send session cookies only over HTTPS. Default: on when ADVOCACY_SITE_URL is https.",
-    ),
-    Setting(
-        "SIGNIN_MAX_FAILURES",
-        int,
-        5,
-        "Failed sign-ins for one account within the window before it is refused for a while.",
-    ),
-    Setting(
-        "SIGNIN_MAX_FAILURES_PER_IP",
-        int,
-        20,
-        "Failed sign-ins from one IP address within the window before it is refused.",
-    ),
-    Setting("SIGNIN_WINDOW_MINUTES", int, 15, "The sign-in throttling window, in minutes."),
-    # -- operations: logs, metrics, health, scheduled jobs (advocacy/observability, jobs) --
-    Setting(
-        "LOG_FORMAT",
-        str,
-        "text",
-        "`text` (one readable line per event) or `json` (one JSON object per line); "
-        "both carry the request id.",
-    ),
-    Setting("LOG_LEVEL", str, "INFO", "Lowest level logged: DEBUG, INFO, WARNING or ERROR."),
-    Setting(
-        "METRICS_TOKEN",
+        "OPENSTATES_API_KEY",
         str,
         "",
-        "Serve Prometheus metrics at `/metrics` to `Authorization: Bearer` this token. "
-        "Empty: no `/metrics` on the site (use `advocacy metrics serve`).",
+        "Optional Open States API key: each new lookup's districts are then checked against "
+        "Open States too. `OPENSTATES_API_KEY` without the prefix works as well.",
     ),
-    Setting(
-        "READY_MAX_OUTBOX_BACKLOG",
-        int,
-        10000,
-        "`/readyz` fails when more outbox messages than this are waiting (0: no check).",
-    ),
-    Setting(
-        "READY_CHECK_DIRECTORY",
-        _bool,
-        True,
-        "`/readyz` fails when no state's roster is loaded or one is older than "
-        "ADVOCACY_DIRECTORY_MAX_AGE_DAYS.",
-    ),
-    Setting(
-        "DIRECTORY_REFRESH_HOURS",
-        float,
-        24.0,
-        "The scheduler reloads the directory this often (0: never; "
-        "`advocacy jobs run directory-refresh` still works).",
-    ),
-    Setting(
-        "DIRECTORY_REFRESH_STATES",
-        str,
-        "",
-        "Comma-separated states the refresh reloads. Empty: the states already loaded "
-        "(every state when none is).",
-    ),
-    Setting(
-        "CAMPAIGN_SCHEDULE_MINUTES",
-        float,
-        1.0,
-        "How often the scheduler records campaigns opening and ending at their set times "
-        "(0: never).",
-    ),
-    Setting(
-        "RETENTION_INTERVAL_HOURS",
-        float,
-        24.0,
-        "How often the scheduler applies the retention policy (0: never).",
-    ),
-    Setting(
-        "DEAD_LETTER_CHECK_MINUTES",
-        float,
-        5.0,
-        "How often the scheduler looks for new dead letters and alerts (0: never).",
-    ),
-    Setting(
-        "ALERT_EMAIL",
-        str,
-        "",
-        "Staff address that gets an alert mail when new dead letters appear (through the "
-        "delivery mode: `log` writes it to the mail log). Empty: the alert is only logged.",
-    ),
+)
+
+SECURITY: tuple[Setting, ...] = (
     Setting(
         "TRUSTED_PROXIES",
         int,
         0,
-        "How many reverse proxies in front of the site set X-Forwarded-For/-Proto/-Host; "
-        "their values are trusted (client IP for sign-in throttling, https). 0: none.",
+        "How many reverse proxies in front of the site add X-Forwarded-For, -Proto, -Host and "
+        "-Port. Their values give the client's address (rate limits, audit log) and https. "
+        "0: none; keep 0 when nothing is in front, or anyone could forge them.",
+        common=True,
     ),
     Setting(
-        "RETENTION_DAYS",
-        int,
-        0,
-        "Personal data of actions older than this many days is removed by `advocacy retention "
-        "apply` (and the scheduler); tallies stay the same. 0: keep everything.",
-    ),
-    # -- security: rate limits, headers, hosts, proxies (advocacy/security.py, SECURITY.md) --
-    Setting(
-        "RATELIMIT_ENABLED",
-        _bool,
-        True,
-        "Limit how often one client address may submit forms, look up addresses and sign in "
-        "(past a limit: a 429 page with Retry-After).",
+        "TRUSTED_HOSTS",
+        str,
+        "",
+        "Comma-separated host names the site answers to (`.example.org` also matches its "
+        "subdomains); any other Host header gets a 400 page. Empty: any host.",
+        common=True,
     ),
     Setting(
         "RATELIMIT_STORAGE_URL",
         str,
         "memory://",
-        "Where the rate-limit counts live: `memory://` (each process counts on its own) or "
-        "`redis://HOST:6379/0`, shared by every web process and host.",
+        "Where rate-limit counts are kept: `memory://` (each process counts on its own) or "
+        "`redis://HOST:6379/0`, shared by every process and host.",
+        common=True,
     ),
     Setting(
         "RATELIMIT_SUBMIT",
         str,
         "10 per minute;100 per day",
-        "Form submissions (campaign form, district choice, send, \"I called\") per client "
+        "Public form posts (campaign form, district choice, send, \"I called\") per client "
         "address, all together; `;` separates limits. Empty: no limit.",
     ),
     Setting(
@@ -271,48 +227,69 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_SIGNIN",
         str,
         "10 per minute",
-        "Staff sign-in attempts per client address (besides the failure counting of "
-        "ADVOCACY_SIGNIN_MAX_FAILURES). Empty: no limit.",
-    ),
-    Setting(
-        "TRUSTED_HOSTS",
-        str,
-        "",
-        "Comma-separated host names the site answers to (`.example.org` also matches its "
-        "subdomains); any other Host header gets a 400 page. Empty: every host.",
-    ),
-    Setting(
-        "PROXY_FIX",
-        str,
-        "",
-        "Trust reverse proxies' X-Forwarded-* headers header by header, e.g. `x_for=1,x_proto=1` "
-        "(or a number: that many proxies for For, Proto, Host and Port). Finer-grained form "
-        "of ADVOCACY_TRUSTED_PROXIES; set one of them, not both.",
-    ),
-    Setting(
-        "HSTS_SECONDS",
-        int,
-        None,
-        "Strict-Transport-Security max-age. Default: one year when ADVOCACY_SITE_URL is "
-        "https, else none. 0: never sent.",
-    ),
-    Setting(
-        "REQUIRE_CONFIRMATION",
-        _bool,
-        False,
-        "Hold each action's messages until the visitor clicks the link in a confirmation "
-        "email sent to them; unconfirmed actions expire and are never delivered.",
-    ),
-    Setting(
-        "CONFIRMATION_HOURS",
-        int,
-        48,
-        "How long a confirmation link works; the `expire-unconfirmed` job then drops the "
-        "action's held messages.",
+        "Staff sign-in attempts per client address. Empty: no limit. Besides, an account "
+        "with 5 failed sign-ins is refused for 15 minutes (SECURITY.md).",
     ),
 )
 
-SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+OPERATIONS: tuple[Setting, ...] = (
+    Setting(
+        "RETENTION_DAYS",
+        int,
+        0,
+        "Personal data of actions older than this many days is removed (daily by the "
+        "scheduler, or `advocacy retention apply`); tallies stay the same. 0: keep everything.",
+        common=True,
+    ),
+    Setting(
+        "LOG_FORMAT",
+        str,
+        "text",
+        "`text` (a readable line per event) or `json` (a JSON object per line); both carry "
+        "the request id.",
+    ),
+    Setting("LOG_LEVEL", str, "INFO", "Lowest level logged: DEBUG, INFO, WARNING or ERROR."),
+    Setting(
+        "METRICS_TOKEN",
+        str,
+        "",
+        "Serve Prometheus metrics at `/metrics` to requests with `Authorization: Bearer` and "
+        "this token. Empty: no `/metrics` on the site (`advocacy metrics serve` serves them on "
+        "a port of its own).",
+    ),
+)
+
+TOPICS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
+    ("The site and its storage", SITE),
+    ("Sending messages", MAIL),
+    ("Address lookups and the legislator directory", LOOKUP),
+    ("Security", SECURITY),
+    ("Privacy and operations", OPERATIONS),
+)
+SETTINGS: tuple[Setting, ...] = tuple(setting for _, group in TOPICS for setting in group)
+
+# Values that the delivery, action and lookup code reads from app.config but no environment
+# variable sets: fixed policies (a test may pass another value to create_app).
+FIXED_VALUES: dict[str, Any] = {
+    "DELIVERY_THREADS": 2,  # messages one `advocacy deliver` sends at once, unless --threads
+    "DELIVERY_MAX_ATTEMPTS": 6,  # tries before a message is dead-lettered
+    "DELIVERY_BACKOFF_SECONDS": 30.0,  # the first retry's delay, doubled at each further one
+    "MAIL_HTML_ALTERNATIVE": False,  # messages are plain text only
+    "DUPLICATE_WINDOW_HOURS": 24,  # the same person acting on a campaign again within a day
+    "CENSUS_BENCHMARK": "Public_AR_Current",  # the Census's current address data ...
+    "CENSUS_VINTAGE": "Current_Current",  # ... and current districts
+    "CENSUS_TIMEOUT": 10.0,  # seconds per Census request
+    "CENSUS_RETRIES": 2,  # retries after a failed Census request
+    "OPENSTATES_TIMEOUT": 30.0,  # seconds per Open States download
+    "LOOKUP_CACHE_TTL": 7 * 24 * 3600,  # seconds an address lookup is reused
+}
+
+# SMTP URL scheme: (default port, STARTTLS, TLS from the start).
+SMTP_SCHEMES: dict[str, tuple[int, bool, bool]] = {
+    "smtp": (25, False, False),
+    "smtp+starttls": (587, True, False),
+    "smtps": (465, False, True),
+}
 
 
 class ConfigError(ValueError):
@@ -327,6 +304,8 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(ENV_PREFIX + setting.name)
+        if raw is None and setting.name in UNPREFIXED:
+            raw = environ.get(setting.name)
         if raw is None:
             values[setting.name] = setting.default
             continue
@@ -334,11 +313,40 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             values[setting.name] = setting.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{ENV_PREFIX}{setting.name}: {exc}") from exc
-    # Open States documents its key without our prefix; accept both spellings.
-    values["OPENSTATES_API_KEY"] = environ.get(
-        ENV_PREFIX + "OPENSTATES_API_KEY", environ.get("OPENSTATES_API_KEY", "")
-    )
     return values
+
+
+def is_https(site_url: object) -> bool:
+    """Whether the site is served over https (Secure cookies, HSTS)."""
+    return str(site_url or "").strip().lower().startswith("https://")
+
+
+def smtp_settings(url: str) -> dict[str, Any]:
+    """The MAIL_* values (Flask-Mail's names, which the mailer reads) of an SMTP URL."""
+    name = f"{ENV_PREFIX}SMTP_URL"
+    parts = urlsplit(str(url).strip())
+    scheme = parts.scheme.lower()
+    if scheme not in SMTP_SCHEMES:
+        raise ConfigError(f"{name} must start with smtp://, smtp+starttls:// or smtps://")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{name} has a path, ? or #: percent-encode / ? # in the user name and password"
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:  # its message would show the URL, password included
+        raise ConfigError(f"{name}: the port is not a number from 1 to 65535") from exc
+    if not parts.hostname:
+        raise ConfigError(f"{name} names no host")
+    default_port, starttls, tls = SMTP_SCHEMES[scheme]
+    return {
+        "MAIL_SERVER": parts.hostname,
+        "MAIL_PORT": port or default_port,
+        "MAIL_USE_TLS": starttls,
+        "MAIL_USE_SSL": tls,
+        "MAIL_USERNAME": unquote(parts.username or ""),
+        "MAIL_PASSWORD": unquote(parts.password or ""),
+    }
 
 
 def persistent_secret_key(instance_dir: Path) -> str:
@@ -370,8 +378,7 @@ def build_config(
         config["SECRET_KEY"] = persistent_secret_key(instance_dir)
     if not config["CAMPAIGNS_DIR"]:
         config["CAMPAIGNS_DIR"] = str(project_root() / "campaigns")
-    if not config["MAIL_LOG_DIR"]:
-        config["MAIL_LOG_DIR"] = str(instance_dir / "mail-log")
+    config["MAIL_LOG_DIR"] = str(instance_dir / "mail-log")  # where `log` mode writes
     if config["DELIVERY_MODE"] not in DELIVERY_MODES:
         raise ConfigError(
             f"{ENV_PREFIX}DELIVERY_MODE must be one of {', '.join(DELIVERY_MODES)}, "
@@ -379,6 +386,13 @@ def build_config(
         )
     if config["DELIVERY_MODE"] == "redirect" and not config["REDIRECT_TO"]:
         raise ConfigError(f"{ENV_PREFIX}DELIVERY_MODE=redirect needs {ENV_PREFIX}REDIRECT_TO")
+    try:
+        ZoneInfo(str(config["TIMEZONE"]))
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}TIMEZONE: {config['TIMEZONE']!r} is not a time zone such as "
+            "America/New_York"
+        ) from exc
 
     # Names the Flask extensions read.
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
@@ -386,14 +400,56 @@ def build_config(
     # SQLite file cannot go away like that.
     sqlite = str(config["DATABASE_URL"]).startswith("sqlite")
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not sqlite}
+    config.update(smtp_settings(config["SMTP_URL"]))
     config["MAIL_DEFAULT_SENDER"] = config["MAIL_FROM"]
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    secure = config["SECURE_COOKIES"]
-    if secure is None:
-        secure = str(config["SITE_URL"]).lower().startswith("https://")
-    config["SECURE_COOKIES"] = bool(secure)
-    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = bool(secure)
+    secure = is_https(config["SITE_URL"])
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_HTTPONLY"] = config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
+    for name, value in FIXED_VALUES.items():
+        config.setdefault(name, value)
     return config
+
+
+# -- the documents made from SETTINGS ---------------------------------------------------------
+
+REFERENCE_INTRO = """\
+# Configuration reference
+
+Every setting is an environment variable with a safe default: nothing needs to be set to try
+the site. This file is made from `SETTINGS` in `advocacy/config.py` by
+`advocacy config reference > docs/configuration.md`; a test fails when the two differ.
+
+Booleans take `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`). A value of the wrong
+kind (not a number, boolean, delivery mode, SMTP URL, time zone, rate limit, log format or
+level) stops the site at start with a message naming the setting.
+"""
+
+
+def _default_text(setting: Setting) -> str:
+    if setting.shown:
+        return setting.shown
+    if setting.default is None or setting.default == "":
+        return "(empty)"
+    if isinstance(setting.default, bool):
+        return f"`{str(setting.default).lower()}`"
+    return f"`{setting.default}`"
+
+
+def settings_table(settings: Iterable[Setting]) -> str:
+    """A Markdown table of ``settings``: variable, default, meaning."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for setting in settings:
+        meaning = setting.help.replace("|", "\\|")
+        lines.append(f"| `{ENV_PREFIX}{setting.name}` | {_default_text(setting)} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def reference() -> str:
+    """docs/configuration.md: every setting, by topic."""
+    parts = [REFERENCE_INTRO]
+    for title, group in TOPICS:
+        parts.append(f"## {title}\n\n{settings_table(group)}")
+    return "\n".join(parts)

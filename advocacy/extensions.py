@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -30,22 +29,3 @@ migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-
-
-def _client_key() -> str:
-    from .security import client_key  # late: security imports this module
-
-    return client_key()
-
-
-# Rate limits (advocacy/security.py configures storage and limits per app, from settings).
-# One limiter for the process; its policy is fixed here, not per app: errors of the storage
-# (Redis down) never fail a request, and the limits are counted in memory meanwhile.
-limiter = Limiter(
-    key_func=_client_key,
-    strategy="moving-window",
-    swallow_errors=True,
-    in_memory_fallback_enabled=True,
-    headers_enabled=False,
-    key_prefix="advocacy",
-)

@@ -2,12 +2,12 @@
 
 ``init_app(app)`` (called by ``create_app``):
 
-* trusts reverse proxies' ``X-Forwarded-*`` headers as ADVOCACY_PROXY_FIX says (the simpler
-  ADVOCACY_TRUSTED_PROXIES is applied in ``advocacy.observability``);
+* trusts the ``X-Forwarded-*`` headers of ADVOCACY_TRUSTED_PROXIES reverse proxies;
 * answers only to ADVOCACY_TRUSTED_HOSTS (any other Host: a small 400 page, never a 500);
 * adds the security headers to every response: a Content-Security-Policy without
-  ``unsafe-inline``, HSTS on https sites, nosniff, frame and referrer policies;
-* sets up the rate limits (Flask-Limiter's ``limiter`` in ``advocacy.extensions``) from the
+  ``unsafe-inline``, HSTS (one year) when ADVOCACY_SITE_URL is https, nosniff, frame and
+  referrer policies;
+* sets up the rate limits (Flask-Limiter's ``limiter``, defined here) from the
   ADVOCACY_RATELIMIT_* settings, with a friendly 429 page (JSON under ``/api/``) that says when
   to try again (``Retry-After``).
 
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, current_app, g, jsonify, render_template, request
-from flask_limiter import RateLimitExceeded
+from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 from limits.errors import ConfigurationError as StorageConfigurationError
 from markupsafe import escape
@@ -33,12 +33,12 @@ from werkzeug.exceptions import SecurityError, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers.response import Response
 
-from .config import ENV_PREFIX, ConfigError
-from .extensions import limiter
+from .config import ENV_PREFIX, ConfigError, is_https
 
 log = logging.getLogger(__name__)
 
-ONE_YEAR = 365 * 24 * 3600
+# Browsers that saw the site over https refuse plain http to it for this long.
+HSTS_SECONDS = 365 * 24 * 3600
 
 # The policy of every page. No inline script or style anywhere: the one stylesheet is
 # static/site.css. A template that must inline a <style> (the dashboard's SVG charts) asks for
@@ -68,7 +68,6 @@ STATIC_HEADERS: dict[str, str] = {
 NO_STORE_BLUEPRINTS = frozenset({"admin", "exports"})
 
 SUBMIT, LOOKUP, SIGNIN = "RATELIMIT_SUBMIT", "RATELIMIT_LOOKUP", "RATELIMIT_SIGNIN"
-PROXY_FIX_KEYS = ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
 
 BAD_HOST_PAGE = """<!doctype html>
 <html lang="en">
@@ -96,6 +95,19 @@ def client_key() -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+# One limiter for the process (the decorators below are bound to it); each app's settings give
+# its storage and limits. A storage error (Redis down) never fails a request: the limits are
+# counted in memory meanwhile.
+limiter = Limiter(
+    key_func=client_key,
+    strategy="moving-window",
+    swallow_errors=True,
+    in_memory_fallback_enabled=True,
+    headers_enabled=False,
+    key_prefix="advocacy",
+)
 
 
 def _configured(setting: str) -> Callable[[], str]:
@@ -134,7 +146,7 @@ def _limits_off_for_this_app() -> bool:
     return not current_app.config.get("RATELIMIT_ENABLED", False)
 
 
-_WHAT = {
+_REFUSED_BECAUSE = {
     "actions": "You have sent this form too many times in a short while, so nothing more was "
     "sent or recorded.",
     "lookup_api": "Too many address lookups from your network in a short while.",
@@ -166,7 +178,7 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
     seconds = _retry_after()
     # No client address in the log (personal data); the metrics count 429s per endpoint.
     log.info("rate limit %s reached on %s", error.description, request.endpoint)
-    what = _WHAT.get(request.blueprint or "", "Too many requests in a short while.")
+    what = _REFUSED_BECAUSE.get(request.blueprint or "", "Too many requests in a short while.")
     message = f"{what} Please wait {_wait_text(seconds)} and try again."
     if request.path.startswith("/api/"):
         response = jsonify(error=message)
@@ -197,6 +209,8 @@ def _init_rate_limits(app: Flask) -> None:
     # Flask-Limiter logs each refusal with the client's address at INFO: keep its warnings
     # (storage down, fallback) and drop those lines, as no personal data is logged at INFO.
     logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    # RATELIMIT_ENABLED is Flask-Limiter's own switch, not a setting: on unless an app is built
+    # with it off (as most tests are). A deployer switches a limit off by leaving it empty.
     enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
     app.config["RATELIMIT_ENABLED"] = enabled  # explicit: the limiter object is per process
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
@@ -240,45 +254,21 @@ def _bad_host(error: SecurityError) -> Response:
     return response
 
 
-def _proxy_fix_options(raw: str) -> dict[str, int]:
-    raw = raw.strip()
-    problem = (
-        f"{ENV_PREFIX}PROXY_FIX={raw!r}: expected a number of proxies (e.g. 1) or "
-        "x_for=N,x_proto=N,x_host=N,x_port=N,x_prefix=N"
-    )
-    if raw.isdigit():
-        count = int(raw)
-        return {key: count for key in ("x_for", "x_proto", "x_host", "x_port")}
-    options = dict.fromkeys(PROXY_FIX_KEYS, 0)  # only what is named is trusted
-    for item in raw.split(","):
-        key, sep, value = (part.strip() for part in item.partition("="))
-        if not sep or key not in PROXY_FIX_KEYS or not value.isdigit():
-            raise ConfigError(problem)
-        options[key] = int(value)
-    return options
-
-
-def _init_proxies(app: Flask) -> None:
-    raw = str(app.config.get("PROXY_FIX") or "").strip()
-    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
-    if not raw:
-        return
-    if proxies > 0:
-        raise ConfigError(
-            f"set {ENV_PREFIX}PROXY_FIX or {ENV_PREFIX}TRUSTED_PROXIES, not both "
-            "(each would trust the proxies' headers again)"
+def _init_proxies(app: Flask) -> int:
+    """Trust the X-Forwarded-For, -Proto, -Host and -Port of ADVOCACY_TRUSTED_PROXIES proxies."""
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if not isinstance(proxies, int) or proxies < 0:
+        raise ConfigError(f"{ENV_PREFIX}TRUSTED_PROXIES must be a number of proxies, 0 or more")
+    if proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
         )
-    options = _proxy_fix_options(raw)
-    if any(options.values()):
-        app.wsgi_app = ProxyFix(app.wsgi_app, **options)  # type: ignore[method-assign]
+    return proxies
 
 
-def _warn_untrusted_forwarding(app: Flask) -> Callable[[], None]:
+def _warn_untrusted_forwarding(trusted: bool) -> Callable[[], None]:
     """Say once per process when requests come through a proxy the site does not trust:
     every visitor then shares the proxy's address, and so its rate limits."""
-    trusted = bool(str(app.config.get("PROXY_FIX") or "").strip()) or bool(
-        int(app.config.get("TRUSTED_PROXIES") or 0)
-    )
     warned: list[bool] = []
 
     def check() -> None:
@@ -287,8 +277,7 @@ def _warn_untrusted_forwarding(app: Flask) -> Callable[[], None]:
         warned.append(True)
         log.warning(
             "requests carry X-Forwarded-For but no proxy is trusted: rate limits count every "
-            "visitor as the proxy's address. Set %sTRUSTED_PROXIES (or %sPROXY_FIX).",
-            ENV_PREFIX,
+            "visitor as the proxy's address. Set %sTRUSTED_PROXIES.",
             ENV_PREFIX,
         )
 
@@ -315,26 +304,13 @@ def content_security_policy(nonce: str | None = None) -> str:
     return "; ".join(parts)
 
 
-def _hsts_seconds(app: Flask) -> int:
-    value = app.config.get("HSTS_SECONDS")
-    if value is None:
-        https = str(app.config.get("SITE_URL", "")).lower().startswith("https://")
-        return ONE_YEAR if https else 0
-    seconds = int(value)
-    if seconds < 0:
-        raise ConfigError(f"{ENV_PREFIX}HSTS_SECONDS must be 0 or more, not {seconds}")
-    return seconds
-
-
 def _header_hook(app: Flask) -> Callable[[Response], Response]:
-    hsts = _hsts_seconds(app)
-    app.config["HSTS_SECONDS"] = hsts
-
     default_policy = content_security_policy()
+    headers = dict(STATIC_HEADERS)
+    if is_https(app.config.get("SITE_URL")):
+        headers["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}"
     # (name, lower-case name, value) of every header a response gets unless it set its own.
-    fixed = [(name, name.lower(), value) for name, value in STATIC_HEADERS.items()]
-    if hsts:
-        fixed.append(("Strict-Transport-Security", "strict-transport-security", f"max-age={hsts}"))
+    fixed = [(name, name.lower(), value) for name, value in headers.items()]
 
     def add_headers(response: Response) -> Response:
         headers = response.headers
@@ -356,10 +332,10 @@ def _header_hook(app: Flask) -> Callable[[Response], Response]:
 
 
 def init_app(app: Flask) -> None:
-    _init_proxies(app)
+    proxies = _init_proxies(app)
     app.config["TRUSTED_HOSTS"] = _host_list(app.config.get("TRUSTED_HOSTS"))
     app.register_error_handler(SecurityError, _bad_host)
-    app.before_request(_warn_untrusted_forwarding(app))
+    app.before_request(_warn_untrusted_forwarding(trusted=proxies > 0))
     app.after_request(_header_hook(app))
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     _init_rate_limits(app)

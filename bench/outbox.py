@@ -142,9 +142,7 @@ def run(database_url: str, env: dict[str, str], workdir: Path, count: int) -> di
         deliver_env = {
             **env,
             "ADVOCACY_DELIVERY_MODE": "smtp",
-            "ADVOCACY_MAIL_SERVER": "127.0.0.1",
-            "ADVOCACY_MAIL_PORT": str(sink.port),
-            "ADVOCACY_MAIL_TIMEOUT": "10",
+            "ADVOCACY_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
         }
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         # Bounded: far beyond what the goal allows (200 messages/s), never forever.

@@ -143,8 +143,7 @@ def run_outbox(database_url: str, instance: Path, count: int) -> dict[str, Any]:
                 "INSTANCE_DIR": str(instance),
                 "SECRET_KEY": SECRET,
                 "DELIVERY_MODE": "smtp",
-                "MAIL_SERVER": "127.0.0.1",
-                "MAIL_PORT": sink.port,
+                "SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
                 "MAIL_FROM": MAIL_FROM,
             }
         )

@@ -73,14 +73,14 @@ def app_environ(
             "ADVOCACY_SECRET_KEY": SECRET,
             "ADVOCACY_CAMPAIGNS_DIR": str(ROOT / "campaigns"),
             "ADVOCACY_CENSUS_GEOCODER_URL": census_url + "/geocoder",
-            "ADVOCACY_CENSUS_RETRIES": "0",
-            "ADVOCACY_CENSUS_TIMEOUT": "5",
             "ADVOCACY_OPENSTATES_DATA_URL": str(people or instance / "no-people"),
             "ADVOCACY_OPENSTATES_VACANCIES_URL": census_url + "/settings.yml",
             "ADVOCACY_OPENSTATES_API_URL": census_url,
             "ADVOCACY_MAIL_FROM": MAIL_FROM,
             # Every simulated visitor comes from 127.0.0.1: per-address limits would refuse them.
-            "ADVOCACY_RATELIMIT_ENABLED": "false",
+            "ADVOCACY_RATELIMIT_SUBMIT": "",
+            "ADVOCACY_RATELIMIT_LOOKUP": "",
+            "ADVOCACY_RATELIMIT_SIGNIN": "",
         }
     )
     env.update(extra)

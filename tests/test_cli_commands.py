@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from advocacy import models  # noqa: F401 - every table in the metadata
-from advocacy.cli import NOT_SET_UP, is_missing_table, main
+from advocacy.cli import main
+from advocacy.dbstatus import NOT_SET_UP, is_missing_table
 from advocacy.extensions import db
 from tests.conftest import copy_repo_campaigns
 

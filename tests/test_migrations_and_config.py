@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from flask_migrate import downgrade, upgrade
 
 from advocacy import create_app
-from advocacy.config import SETTINGS, ConfigError
+from advocacy.cli import main
+from advocacy.config import SETTINGS, ConfigError, reference, settings_table
 from advocacy.extensions import db
 from tests.conftest import POSTGRES_URL, REPO
 
@@ -57,21 +60,79 @@ def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADVOCACY_DELIVERY_MODE", "redirect")
     monkeypatch.setenv("ADVOCACY_REDIRECT_TO", "staging@example.org")
-    monkeypatch.setenv("ADVOCACY_MAIL_PORT", "2525")
+    monkeypatch.setenv("ADVOCACY_SMTP_URL", "smtp://mail.example.org:2525")
     monkeypatch.setenv("ADVOCACY_SECRET_KEY", "from-env")
+    monkeypatch.setenv("ADVOCACY_TRUSTED_PROXIES", "2")
     app = create_app({"INSTANCE_DIR": str(tmp_path)})
     assert app.config["DELIVERY_MODE"] == "redirect"
-    assert app.config["MAIL_PORT"] == 2525
+    assert (app.config["MAIL_SERVER"], app.config["MAIL_PORT"]) == ("mail.example.org", 2525)
     assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["TRUSTED_PROXIES"] == 2
     assert not (tmp_path / "secret_key").exists()
+    assert app.config["MAIL_LOG_DIR"] == str(tmp_path / "mail-log")
+
+
+def test_the_open_states_key_is_read_with_or_without_the_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ADVOCACY_OPENSTATES_API_KEY", raising=False)
+    monkeypatch.setenv("OPENSTATES_API_KEY", "plain-key")
+    assert create_app({"INSTANCE_DIR": str(tmp_path)}).config["OPENSTATES_API_KEY"] == "plain-key"
+    monkeypatch.setenv("ADVOCACY_OPENSTATES_API_KEY", "prefixed-key")
+    app = create_app({"INSTANCE_DIR": str(tmp_path)})
+    assert app.config["OPENSTATES_API_KEY"] == "prefixed-key"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://localhost", ("localhost", 25, False, False, "", "")),
+        ("smtp://10.0.0.5:2525", ("10.0.0.5", 2525, False, False, "", "")),
+        (
+            "smtp+starttls://mailer:s3cret@smtp.example.org",
+            ("smtp.example.org", 587, True, False, "mailer", "s3cret"),
+        ),
+        (
+            "smtps://me%40example.org:p%40ss%3Aw%2Fo%23rd@mail.example.org:2465/",
+            ("mail.example.org", 2465, False, True, "me@example.org", "p@ss:w/o#rd"),
+        ),
+    ],
+)
+def test_the_smtp_url_gives_the_mail_settings(
+    tmp_path: Path, url: str, expected: tuple[object, ...]
+) -> None:
+    config = create_app({"INSTANCE_DIR": str(tmp_path), "SMTP_URL": url}).config
+    names = ("SERVER", "PORT", "USE_TLS", "USE_SSL", "USERNAME", "PASSWORD")
+    assert tuple(config[f"MAIL_{name}"] for name in names) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mail.example.org:25", "must start with smtp://"),
+        ("smtp+tls://mail.example.org", "must start with smtp://"),
+        ("smtp://mail.example.org:twenty-five", "port is not a number"),
+        ("smtp://", "names no host"),
+        ("smtp://user:pa/ss@mail.example.org", "percent-encode"),
+    ],
+)
+def test_an_unusable_smtp_url_is_named_without_its_password(
+    tmp_path: Path, url: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=expected) as raised:
+        create_app({"INSTANCE_DIR": str(tmp_path), "SMTP_URL": url})
+    assert "ADVOCACY_SMTP_URL" in str(raised.value) and "pa/ss" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
         ("ADVOCACY_DELIVERY_MODE", "email-everyone", "DELIVERY_MODE must be one of"),
-        ("ADVOCACY_MAIL_PORT", "twenty-five", "ADVOCACY_MAIL_PORT"),
-        ("ADVOCACY_MAIL_USE_TLS", "perhaps", "expected a boolean"),
+        ("ADVOCACY_TRUSTED_PROXIES", "one", "ADVOCACY_TRUSTED_PROXIES"),
+        ("ADVOCACY_TRUSTED_PROXIES", "-1", "ADVOCACY_TRUSTED_PROXIES"),
+        ("ADVOCACY_REQUIRE_CONFIRMATION", "perhaps", "expected a boolean"),
+        ("ADVOCACY_TIMEZONE", "Mars/Olympus_Mons", "ADVOCACY_TIMEZONE"),
+        ("ADVOCACY_TIMEZONE", "../etc/passwd", "ADVOCACY_TIMEZONE"),
     ],
 )
 def test_bad_settings_are_named(
@@ -89,10 +150,37 @@ def test_redirect_mode_needs_an_address(tmp_path: Path, monkeypatch: pytest.Monk
         create_app({"INSTANCE_DIR": str(tmp_path)})
 
 
-def test_every_setting_is_in_the_readme() -> None:
+def test_docs_configuration_md_is_what_the_generator_prints() -> None:
+    written = (REPO / "docs" / "configuration.md").read_text()
+    assert written == reference(), (
+        "docs/configuration.md is out of date: run `advocacy config reference > "
+        "docs/configuration.md`"
+    )
+    printed = CliRunner().invoke(main, ["config", "reference"])
+    assert printed.exit_code == 0 and printed.output == written
+
+
+def test_the_readme_shows_the_common_settings() -> None:
     readme = (REPO / "README.md").read_text()
-    for setting in SETTINGS:
-        assert f"`ADVOCACY_{setting.name}`" in readme, setting.name
+    common = [setting for setting in SETTINGS if setting.common]
+    assert 10 <= len(common) <= 16
+    assert settings_table(common) in readme
+    assert "docs/configuration.md" in readme
+
+
+def test_the_documents_name_only_settings_that_exist() -> None:
+    names = {f"ADVOCACY_{setting.name}" for setting in SETTINGS} | {"ADVOCACY_TEST_DATABASE_URL"}
+    documents = ["README.md", "SECURITY.md", "compose.yaml", "Dockerfile", "docs/deploy.md"]
+    for document in documents:
+        text = (REPO / document).read_text()
+        named = set(re.findall(r"ADVOCACY_[A-Z_]*[A-Z]", text)) - {"ADVOCACY_RATELIMIT"}
+        assert named <= names, (document, named - names)
+
+
+def test_the_settings_stay_few() -> None:
+    """A deployer reads every setting; fixed policies are constants in the code instead."""
+    assert len(SETTINGS) <= 30
+    assert len({setting.name for setting in SETTINGS}) == len(SETTINGS)
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="runs on a private SQLite file")

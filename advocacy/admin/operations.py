@@ -4,7 +4,7 @@ directory's age and refresh, and message previews."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -106,7 +106,6 @@ class StateAge:
 
 def directory_ages() -> list[StateAge]:
     rows = {row.state: row for row in directory.directory_states()}
-    max_age = timedelta(days=int(current_app.config["DIRECTORY_MAX_AGE_DAYS"]))
     now = utcnow()
     ages = []
     for state in STATES:
@@ -117,7 +116,7 @@ def directory_ages() -> list[StateAge]:
                 name=state_info(state).name,
                 synced_at=row.synced_at if row else None,
                 legislators=row.legislator_count if row else 0,
-                stale=row is None or now - row.synced_at > max_age,
+                stale=row is None or now - row.synced_at > directory.STALE_AFTER,
             )
         )
     return ages
@@ -131,7 +130,6 @@ def refresh_directory(
     config = current_app.config
     source = BulkPeopleSource(
         config["OPENSTATES_DATA_URL"],
-        timeout=config["OPENSTATES_TIMEOUT"],
         vacancies_url=config["OPENSTATES_VACANCIES_URL"],
     )
     results = directory.sync_states(source, [s.lower() for s in states])

@@ -69,9 +69,3 @@ def set_active(user: User, active: bool) -> None:
     user.active = active
     audit.record("user.enabled" if active else "user.disabled", user.email)
     db.session.commit()
-
-
-def set_password(user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
-    audit.record("user.password_changed", user.email)
-    db.session.commit()

@@ -21,13 +21,12 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from ..campaigns import editing
 from ..campaigns import service as campaign_service
 from ..campaigns.loader import Problem, validate_data
 from ..campaigns.models import Campaign
 from ..extensions import db
 from ..security import limit_sign_in
-from . import audit, operations, users
+from . import audit, editing, operations, users
 from .auth import AccountProblem, role_required, safe_next, sign_in
 from .forms import (
     ActionOnlyForm,

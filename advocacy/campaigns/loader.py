@@ -483,8 +483,3 @@ def content_hash(definition: CampaignDefinition) -> str:
     """Hash of the validated content: formatting-only edits of a file make no new version."""
     canonical = json.dumps(definition.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def to_yaml(definition: CampaignDefinition) -> str:
-    data = definition.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,17 +18,12 @@ from ..actions.models import Contact
 from ..admin import audit
 from ..campaigns import service as campaign_service
 from ..campaigns.models import Campaign
+from ..dbstatus import needs_database
 from ..extensions import db
 from . import supporters, tallies
 from .retention import apply_retention
 
 BY_HELP = "Comma-separated groupings: " + ", ".join(tallies.DIMENSIONS) + "."
-
-
-def _needs_database(command: Callable[..., Any]) -> Callable[..., Any]:
-    from ..cli import needs_database
-
-    return needs_database(command)
 
 
 def _campaign(slug: str) -> Campaign:
@@ -120,7 +115,7 @@ def export_group() -> None:
     help="File to write (default: standard output). Shows a progress bar.",
 )
 @with_appcontext
-@_needs_database
+@needs_database
 def export_tallies_command(
     slug: str, by: str, start: str | None, end: str | None, state: str | None, output: Path | None
 ) -> None:
@@ -153,7 +148,7 @@ def export_tallies_command(
     help="File to write (default: standard output).",
 )
 @with_appcontext
-@_needs_database
+@needs_database
 def export_supporters_command(slug: str, output: Path | None) -> None:
     """People who opted in: names, emails, addresses (personal data; audited)."""
     campaign = _campaign(slug)
@@ -177,7 +172,7 @@ def retention_group() -> None:
 
 @retention_group.command("apply")
 @with_appcontext
-@_needs_database
+@needs_database
 def retention_apply_command() -> None:
     """Anonymise actions older than ADVOCACY_RETENTION_DAYS; tallies stay the same."""
     report = apply_retention()

@@ -12,7 +12,7 @@ state, chamber, district, party, channel, status, personalised flag, time).
 An action is only anonymised when its constituent has no newer action inside the period, and
 none of its messages is still waiting in the outbox (pending or being sent).
 
-Also removed: the message files the ``log`` delivery mode wrote to ADVOCACY_MAIL_LOG_DIR
+Also removed: the message files the ``log`` delivery mode wrote to ``instance/mail-log/``
 (``<kind>-<id>.eml``, one per message of any kind, and a crashed write's temporary
 file) once they were last written before the same cutoff; other files there are left alone.
 And on every run, retention on or off: the address lookups cached by the lookup service
@@ -163,7 +163,7 @@ _MAIL_LOG_FILE = re.compile(
 
 
 def purge_mail_log(cutoff: datetime) -> int:
-    """Delete the ``log`` mode message files in ADVOCACY_MAIL_LOG_DIR last written before
+    """Delete the ``log`` mode message files in the mail-log folder last written before
     ``cutoff``. Other files (and folders) are left alone. Returns how many were deleted."""
     folder = current_app.config.get("MAIL_LOG_DIR")
     if not folder:

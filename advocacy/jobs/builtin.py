@@ -1,13 +1,13 @@
 """The jobs the site ships with.
 
-=====================  ==========================================  ==========================
-job                    what it does                                how often (setting)
-=====================  ==========================================  ==========================
-directory-refresh      reload legislator rosters from Open States  DIRECTORY_REFRESH_HOURS=24
-campaign-schedule      record campaigns opening/ending by time     CAMPAIGN_SCHEDULE_MINUTES=1
-retention              apply the data retention policy             RETENTION_INTERVAL_HOURS=24
-dead-letter-alert      alert staff about new dead letters          DEAD_LETTER_CHECK_MINUTES=5
-=====================  ==========================================  ==========================
+=====================  ==========================================  =========
+job                    what it does                                how often
+=====================  ==========================================  =========
+directory-refresh      reload legislator rosters from Open States  daily
+campaign-schedule      record campaigns opening/ending by time     1 minute
+retention              apply the data retention policy             daily
+dead-letter-alert      alert staff about new dead letters          5 minutes
+=====================  ==========================================  =========
 
 Campaign opening and closing by time: a live campaign's public page already opens at its
 ``starts_at`` and closes at its ``ends_at`` on every request (``campaigns.service.public_state``),
@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select
 
 from ..admin import audit
@@ -33,7 +32,7 @@ from ..admin.models import AuditEntry
 from ..campaigns.models import Campaign
 from ..extensions import db
 from .alerts import check_dead_letters
-from .registry import JobContext, JobFailed, every_setting, register_job
+from .registry import JobContext, JobFailed, register_job
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +41,10 @@ log = logging.getLogger(__name__)
 
 
 def refresh_states() -> list[str]:
-    """The states the refresh reloads: ADVOCACY_DIRECTORY_REFRESH_STATES, else those loaded,
-    else every state."""
+    """The states the refresh reloads: those already loaded, else every state."""
     from ..lookup.directory import directory_states
     from ..lookup.registry import STATES
 
-    chosen = str(current_app.config.get("DIRECTORY_REFRESH_STATES") or "")
-    states = [part.strip().lower() for part in chosen.split(",") if part.strip()]
-    if states:
-        return states
     loaded = sorted(row.state for row in directory_states())
     return loaded or list(STATES)
 
@@ -175,7 +169,7 @@ def dead_letter_alert(ctx: JobContext) -> str:
 register_job(
     "directory-refresh",
     directory_refresh,
-    every=every_setting("DIRECTORY_REFRESH_HOURS", "hours"),
+    every=timedelta(hours=24),  # rosters change rarely: a day-old copy is recent enough
     description="Reload legislator rosters from Open States (ADVOCACY_OPENSTATES_DATA_URL).",
     lease=timedelta(minutes=30),
     retry_after=timedelta(hours=1),
@@ -183,14 +177,14 @@ register_job(
 register_job(
     "campaign-schedule",
     campaign_schedule,
-    every=every_setting("CAMPAIGN_SCHEDULE_MINUTES", "minutes"),
+    every=timedelta(minutes=1),  # the audit log notes a start or end within a minute
     description="Record campaigns opening and ending at their set times (audit log).",
     lease=timedelta(minutes=5),
 )
 register_job(
     "retention",
     retention,
-    every=every_setting("RETENTION_INTERVAL_HOURS", "hours"),
+    every=timedelta(hours=24),  # ADVOCACY_RETENTION_DAYS counts whole days
     description="Apply the retention policy (ADVOCACY_RETENTION_DAYS; 0 keeps everything).",
     lease=timedelta(minutes=30),
     retry_after=timedelta(hours=1),
@@ -198,7 +192,7 @@ register_job(
 register_job(
     "dead-letter-alert",
     dead_letter_alert,
-    every=every_setting("DEAD_LETTER_CHECK_MINUTES", "minutes"),
+    every=timedelta(minutes=5),  # staff hear of undeliverable mail within minutes
     description="Log and mail (ADVOCACY_ALERT_EMAIL) new dead letters to staff.",
     lease=timedelta(minutes=5),
 )

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..cli import needs_database
+from ..dbstatus import needs_database
 from ..dbtypes import utcnow
 from ..processes import stop_on_signals
 from .registry import describe_interval, get_job, registered_jobs

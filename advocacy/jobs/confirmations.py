@@ -30,6 +30,6 @@ register_job(
     "expire-unconfirmed",
     expire_unconfirmed,
     every=interval,
-    description="Expire actions never confirmed by email (ADVOCACY_CONFIRMATION_HOURS).",
+    description="Expire actions not confirmed by email within 48 hours.",
     lease=timedelta(minutes=10),
 )

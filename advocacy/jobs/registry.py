@@ -11,7 +11,7 @@ Adding a job (for instance "expire unconfirmed actions") takes two steps:
 1. In your feature, write the function and register it when your module is imported::
 
        from datetime import timedelta
-       from advocacy.jobs.registry import JobContext, every_setting, register_job
+       from advocacy.jobs.registry import JobContext, register_job
 
        def expire_unconfirmed(ctx: JobContext) -> str:
            count = expire_unconfirmed_actions(now=ctx.now)   # your service function
@@ -20,7 +20,7 @@ Adding a job (for instance "expire unconfirmed actions") takes two steps:
        register_job(
            "expire-unconfirmed",
            expire_unconfirmed,
-           every=timedelta(hours=1),          # or every_setting("EXPIRE_CHECK_MINUTES", "minutes")
+           every=timedelta(hours=1),
            description="Expire actions never confirmed by email.",
        )
 
@@ -29,10 +29,9 @@ Adding a job (for instance "expire unconfirmed actions") takes two steps:
 
 ``every`` is a ``timedelta`` or a function of the app config returning one (``None`` or a zero
 interval means the scheduler does not run the job; ``advocacy jobs run NAME`` still does).
-``every_setting(NAME, unit)`` reads an ``ADVOCACY_NAME`` setting (0 disables). ``lease`` is how
-long a host that died mid-run keeps the job before another may run it (a running job renews
-its lease, so a long run is never doubled). ``retry_after`` is how soon a failed run is
-retried (default: the interval, at most 15 minutes).
+``lease`` is how long a host that died mid-run keeps the job before another may run it (a
+running job renews its lease, so a long run is never doubled). ``retry_after`` is how soon a
+failed run is retried (default: the interval, at most 15 minutes).
 """
 
 from __future__ import annotations
@@ -119,18 +118,6 @@ def register_job(
         raise ValueError(f"two different jobs are named {name!r}")
     _JOBS[name] = spec
     return spec
-
-
-def every_setting(setting: str, unit: str = "hours") -> Callable[[Mapping[str, Any]], timedelta]:
-    """An interval read from the app config at run time: ``ADVOCACY_<setting>`` in ``unit``."""
-    if unit not in ("seconds", "minutes", "hours", "days"):
-        raise ValueError(f"unknown unit {unit!r}")
-
-    def interval(config: Mapping[str, Any]) -> timedelta:
-        return timedelta(**{unit: float(config.get(setting) or 0)})
-
-    interval.__doc__ = f"every ADVOCACY_{setting} {unit}"
-    return interval
 
 
 def load_jobs() -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
 from typing import NoReturn
 
 import click
@@ -92,7 +91,6 @@ def sync_command(states: tuple[str, ...], source: str | None) -> None:
     config = current_app.config
     people_source = BulkPeopleSource(
         source or config["OPENSTATES_DATA_URL"],
-        timeout=config["OPENSTATES_TIMEOUT"],
         vacancies_url=config["OPENSTATES_VACANCIES_URL"],
     )
     chosen = [s.lower() for s in states] or list(STATES)
@@ -142,7 +140,6 @@ def sync_command(states: tuple[str, ...], source: str | None) -> None:
 def status_command() -> None:
     """Show when each state's roster was loaded."""
     rows = {row.state: row for row in directory.directory_states()}
-    max_age = timedelta(days=current_app.config["DIRECTORY_MAX_AGE_DAYS"])
     now = utcnow()
     for state in STATES:
         row = rows.get(state)
@@ -150,7 +147,7 @@ def status_command() -> None:
             click.echo(f"{state.upper()}  never loaded")
             continue
         age = now - row.synced_at
-        flag = "  STALE" if age > max_age else ""
+        flag = "  STALE" if age > directory.STALE_AFTER else ""
         click.echo(
             f"{state.upper()}  {row.legislator_count:4d} legislators  loaded "
             f"{row.synced_at:%Y-%m-%d %H:%M} UTC ({age.days} days ago){flag}"

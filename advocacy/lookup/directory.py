@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select, tuple_
 
@@ -39,6 +39,9 @@ TRACKED_FIELDS = (
     "party",
     "name",
 )
+# A state's roster not reloaded for this long is flagged as stale (staff pages, /readyz): the
+# daily refresh has been failing for two weeks.
+STALE_AFTER = timedelta(days=14)
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""Operating the site: health checks, Prometheus metrics, structured logs with request ids.
+"""Logs and metric objects, for every part of the site; this package imports no feature.
 
 ``init_app(app)`` (called by ``create_app``) sets up logging (ADVOCACY_LOG_FORMAT,
-ADVOCACY_LOG_LEVEL), the request id and request log, the metric hooks, ``/healthz``,
-``/readyz`` and (with ADVOCACY_METRICS_TOKEN) ``/metrics``, and trusts ADVOCACY_TRUSTED_PROXIES
-reverse proxies' ``X-Forwarded-*`` headers. See docs/deploy.md.
+ADVOCACY_LOG_LEVEL) and, for each request, its request id, its log line and its latency
+metric. ``metrics.py`` holds the process's metric objects (features record upstream calls and
+cache hits there); ``context.py`` the request or job id every log line carries. What reads the
+site's tables to report on them (``/readyz``, the database gauges of ``/metrics``) is
+``advocacy/health.py``. See docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -12,18 +14,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from .health import blueprint as health_blueprint
     from .logs import configure_logging, install_request_hooks
-    from .metrics import blueprint as metrics_blueprint
 
     configure_logging(app)
     install_request_hooks(app)
-    app.register_blueprint(health_blueprint)
-    app.register_blueprint(metrics_blueprint)
-    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
-    if proxies > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
-        )

@@ -10,10 +10,6 @@ option, e.g. ``--bind 10.0.0.5:8000 --threads 4``).
 * No access log: the application logs one line per request itself, with the request id and
   the URL rule instead of the path and query string (an address lookup's query holds a street
   address).
-* The objects a worker loads before its first request (the app, its modules, templates and
-  settings; about 140,000) are moved out of the garbage collector's generations, so that its
-  full collections no longer walk them (``gc.freeze``; a full collection came about once every
-  few thousand requests and took a few tens of milliseconds).
 * Metrics from every worker process: with ``PROMETHEUS_MULTIPROC_DIR`` set (a folder private to
   this host), the folder is emptied when gunicorn starts and a dead worker's files are marked
   so its live gauges are dropped; a scrape of any worker adds up all of them.
@@ -21,7 +17,6 @@ option, e.g. ``--bind 10.0.0.5:8000 --threads 4``).
 
 from __future__ import annotations
 
-import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -52,11 +47,6 @@ def on_starting(server: Any) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):  # counts of a previous run would be added in again
         stale.unlink()
-
-
-def post_worker_init(worker: Any) -> None:
-    gc.collect()  # what loading left as garbage goes now, not into the frozen generation
-    gc.freeze()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -20,7 +20,6 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,11 +30,7 @@ from . import context
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-QUIET_ENDPOINTS = {
-    "observability.healthz",
-    "observability.readyz",
-    "observability_metrics.metrics",
-}
+QUIET_ENDPOINTS = {"health.healthz", "health.readyz", "health.metrics"}
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
@@ -75,31 +70,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-class SecondStamps:
-    """A record's time to the second in ``pattern`` (strftime, of ``converter``'s struct_time),
-    kept while that second lasts: the lines of one second share it."""
-
-    def __init__(self, pattern: str, converter: Callable[[float], time.struct_time]) -> None:
-        self.pattern = pattern
-        self.converter = converter
-        self._last: tuple[int, str] = (-1, "")
-
-    def __call__(self, created: float) -> str:
-        second = int(created)
-        last = self._last
-        if last[0] != second:
-            last = self._last = (second, time.strftime(self.pattern, self.converter(second)))
-        return last[1]
-
-
 class JsonFormatter(logging.Formatter):
-    def __init__(self) -> None:
-        super().__init__()
-        self._seconds = SecondStamps("%Y-%m-%dT%H:%M:%S", time.gmtime)
-
     def format(self, record: logging.LogRecord) -> str:
+        second = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         payload: dict[str, Any] = {
-            "ts": f"{self._seconds(record.created)}.{int(record.msecs):03d}Z",
+            "ts": f"{second}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -115,12 +90,6 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        self._seconds = SecondStamps(self.default_time_format, self.converter)
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        if datefmt:
-            return super().formatTime(record, datefmt)
-        return self.default_msec_format % (self._seconds(record.created), record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         if not getattr(record, "request_id", None):

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from advocacy.actions.models import Contact
+from advocacy.config import smtp_settings
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from tests.actions.helpers import LOWER, field_names, start, submission_key
@@ -27,9 +28,8 @@ def smtp() -> Iterator[SMTPServer]:
 
 def test_form_to_send_to_worker_to_smtp(ready: FlaskClient, app: Flask, smtp: SMTPServer) -> None:
     app.config.update(
+        smtp_settings(f"smtp://127.0.0.1:{smtp.port}"),
         DELIVERY_MODE="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
         MAIL_FROM=MAIL_FROM,
         SITE_NAME="Speak Up",
     )

@@ -8,9 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from advocacy.admin import audit
+from advocacy.admin import audit, editing
 from advocacy.admin.models import AuditEntry
-from advocacy.campaigns import editing
 from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.loader import content_hash, parse_text
 from advocacy.campaigns.models import Campaign

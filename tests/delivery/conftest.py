@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -178,17 +177,15 @@ def smtp_server(smtp_idle: SMTPServer) -> SMTPServer:
 
 
 @pytest.fixture
-def app_config(app_config: dict[str, object], tmp_path: Path) -> dict[str, object]:
+def app_config(app_config: dict[str, object]) -> dict[str, object]:
     """SMTP mode aimed at a closed port; tests point MAIL_PORT at their server."""
     return {
         **app_config,
         "DELIVERY_MODE": "smtp",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": free_port(),
+        "SMTP_URL": f"smtp://127.0.0.1:{free_port()}",
         "MAIL_FROM": MAIL_FROM,
         "SITE_NAME": "Speak Up",
         "MAIL_TIMEOUT": 5.0,
         "DELIVERY_MAX_ATTEMPTS": 3,
         "DELIVERY_BACKOFF_SECONDS": 30.0,
-        "MAIL_LOG_DIR": str(tmp_path / "mail-log"),
     }

@@ -42,11 +42,8 @@ def worker_env(app: Flask, smtp_server: SMTPServer, tmp_path: Path) -> dict[str,
             "ADVOCACY_SECRET_KEY": "worker-test",
             "ADVOCACY_CAMPAIGNS_DIR": str(app.config["CAMPAIGNS_DIR"]),
             "ADVOCACY_DELIVERY_MODE": "smtp",
-            "ADVOCACY_MAIL_SERVER": "127.0.0.1",
-            "ADVOCACY_MAIL_PORT": str(smtp_server.port),
+            "ADVOCACY_SMTP_URL": f"smtp://127.0.0.1:{smtp_server.port}",
             "ADVOCACY_MAIL_FROM": MAIL_FROM,
-            "ADVOCACY_MAIL_TIMEOUT": "10",
-            "ADVOCACY_DELIVERY_MAX_ATTEMPTS": "3",
         }
     )
     return env

@@ -226,9 +226,9 @@ def test_expired_address_lookups_are_removed(app: Flask, seeded: Campaign, days:
 
 
 def test_old_mail_log_files_are_removed(app: Flask, seeded: Campaign, tmp_path: Path) -> None:
-    folder = tmp_path / "mail-log"
-    folder.mkdir()
-    app.config.update(RETENTION_DAYS=5, MAIL_LOG_DIR=str(folder))
+    folder = Path(app.config["MAIL_LOG_DIR"])
+    folder.mkdir(parents=True)
+    app.config["RETENTION_DAYS"] = 5
     old, recent = NOW - timedelta(days=5, minutes=1), NOW - timedelta(days=4)
     written = {
         "contact-1.eml": old,
@@ -263,8 +263,7 @@ def test_old_mail_log_files_are_removed(app: Flask, seeded: Campaign, tmp_path: 
     assert (folder / "contact-2.eml").exists()
 
 
-def test_a_missing_mail_log_folder_is_nothing_to_do(
-    app: Flask, seeded: Campaign, tmp_path: Path
-) -> None:
-    app.config.update(RETENTION_DAYS=5, MAIL_LOG_DIR=str(tmp_path / "never-written"))
+def test_a_missing_mail_log_folder_is_nothing_to_do(app: Flask, seeded: Campaign) -> None:
+    app.config["RETENTION_DAYS"] = 5
+    assert not Path(app.config["MAIL_LOG_DIR"]).exists()
     assert apply_retention(now=NOW).mail_log_files == 0

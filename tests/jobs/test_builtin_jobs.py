@@ -17,6 +17,7 @@ from advocacy.actions.models import Contact
 from advocacy.admin.models import AuditEntry
 from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.models import Campaign, CampaignVersion
+from advocacy.config import smtp_settings
 from advocacy.dbtypes import utcnow
 from advocacy.delivery import outbox
 from advocacy.delivery.models import OutboxMessage
@@ -24,7 +25,10 @@ from advocacy.extensions import db
 from advocacy.jobs.alerts import AUDIT_ACTION, check_dead_letters
 from advocacy.jobs.registry import get_job
 from advocacy.jobs.runner import RunResult, run_job
+from advocacy.lookup.directory import sync_states
 from advocacy.lookup.models import DirectoryState, LookupCacheEntry
+from advocacy.lookup.openstates import BulkPeopleSource
+from advocacy.lookup.registry import STATES
 from tests.delivery.factory import make_campaign, queue_contacts
 from tests.lookup.people import ROSTERS, write_all
 
@@ -55,15 +59,21 @@ def test_directory_refresh_reloads_the_chosen_states(app: Flask, tmp_path: Path)
     people = tmp_path / "people"
     write_all(people)
     app.config["OPENSTATES_DATA_URL"] = str(people)
-    app.config["DIRECTORY_REFRESH_STATES"] = "nh, vt"
+    sync_states(BulkPeopleSource(str(people)), ["nh", "vt"])
     result = run("directory-refresh")
     assert result.status == "ok" and result.detail == "2 of 2 state(s) reloaded"
     assert {row.state for row in db.session.scalars(sa.select(DirectoryState))} == {"nh", "vt"}
     [entry] = audit("directory.refreshed")
     assert entry.actor == "scheduler" and entry.subject == "NH,VT"
-    # Empty setting: the states already loaded.
-    app.config["DIRECTORY_REFRESH_STATES"] = ""
-    assert run("directory-refresh").detail == "2 of 2 state(s) reloaded"
+
+
+def test_directory_refresh_with_no_state_loaded_tries_every_state(
+    app: Flask, tmp_path: Path
+) -> None:
+    app.config["OPENSTATES_DATA_URL"] = str(tmp_path / "no-people")
+    result = run("directory-refresh")
+    assert result.status == "failed"
+    assert f"0 of {len(STATES)} state(s) reloaded" in result.detail
 
 
 def test_directory_refresh_failure_is_logged_once_and_others_still_load(
@@ -71,14 +81,15 @@ def test_directory_refresh_failure_is_logged_once_and_others_still_load(
 ) -> None:
     people = tmp_path / "people"
     write_all(people)
-    (people / "mn.csv").unlink()
     app.config["OPENSTATES_DATA_URL"] = str(people)
-    app.config["DIRECTORY_REFRESH_STATES"] = "nh,mn"
+    sync_states(BulkPeopleSource(str(people)), ["nh", "mn"])
+    (people / "mn.csv").unlink()
     with caplog.at_level(logging.INFO):
         result = run("directory-refresh")
     assert result.status == "failed"
     assert "1 of 2 state(s) reloaded; failed: MN (cannot read" in result.detail
-    assert {row.state for row in db.session.scalars(sa.select(DirectoryState))} == {"nh"}
+    # Minnesota keeps the roster it had.
+    assert {row.state for row in db.session.scalars(sa.select(DirectoryState))} == {"nh", "mn"}
     warnings = [r for r in caplog.records if "not reloaded" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "MN" in warnings[0].getMessage()
@@ -163,9 +174,9 @@ def test_retention_real_call_is_off_by_default(app: Flask) -> None:
 def test_the_retention_job_removes_expired_lookups_and_old_mail_log_files(
     app: Flask, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "mail-log"
-    folder.mkdir()
-    app.config.update(RETENTION_DAYS=30, MAIL_LOG_DIR=str(folder))
+    folder = Path(app.config["MAIL_LOG_DIR"])
+    folder.mkdir(parents=True)
+    app.config["RETENTION_DAYS"] = 30
     now = utcnow()
     for name, age in (("contact-1.eml", 31), ("contact-2.eml", 29)):
         (folder / name).write_text("To: rep@legislature.example.gov\n\nJane Voter\n")
@@ -214,11 +225,9 @@ def kill(contact_ids: list[int], minutes_ago: float = 5, error: str = "550 no su
 @pytest.fixture
 def alert_config(app: Flask, smtp_server: SMTPServer) -> Flask:
     app.config.update(
+        smtp_settings(f"smtp://127.0.0.1:{smtp_server.port}"),
         DELIVERY_MODE="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
         MAIL_FROM="advocacy@speakup.example.org",
-        MAIL_TIMEOUT=5.0,
         ALERT_EMAIL="staff@speakup.example.org",
         SITE_URL="https://speakup.example.org",
     )
@@ -293,38 +302,34 @@ def test_alert_mail_failure_fails_the_job_and_alerts_next_time(
 ) -> None:
     ids = queue_contacts(2)
     kill(ids)
-    alert_config.config["MAIL_PORT"] = free_port()  # the mail server is down
+    alert_config.config.update(smtp_settings(f"smtp://127.0.0.1:{free_port()}"))  # server down
     result = run("dead-letter-alert")
     assert result.status == "failed" and "the alert mail was not sent" in result.detail
     assert audit(AUDIT_ACTION) == []
-    alert_config.config["MAIL_PORT"] = smtp_server.port
+    alert_config.config.update(smtp_settings(f"smtp://127.0.0.1:{smtp_server.port}"))
     assert run("dead-letter-alert").status == "ok"
     assert len(smtp_server.received) == 1
     assert "2 message(s)" in smtp_server.received[0].message["Subject"]
 
 
-def test_alert_in_log_mode_goes_to_the_mail_log(app: Flask, tmp_path: Path) -> None:
-    app.config.update(
-        DELIVERY_MODE="log",
-        MAIL_LOG_DIR=str(tmp_path / "mail-log"),
-        ALERT_EMAIL="staff@speakup.example.org",
-    )
+def test_alert_in_log_mode_goes_to_the_mail_log(app: Flask) -> None:
+    app.config.update(DELIVERY_MODE="log", ALERT_EMAIL="staff@speakup.example.org")
     kill(queue_contacts(1))
     result = run("dead-letter-alert")
     assert result.status == "ok"
-    [written] = list((tmp_path / "mail-log").glob("alert-*.eml"))
+    [written] = list(Path(app.config["MAIL_LOG_DIR"]).glob("alert-*.eml"))
     message = message_from_bytes(written.read_bytes(), policy=policy.default)
     assert message["To"] == "staff@speakup.example.org"
     assert "1 message(s) could not be delivered" in message.get_content()
 
 
 def test_without_alert_email_the_alert_is_only_logged(
-    app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app.config.update(DELIVERY_MODE="log", MAIL_LOG_DIR=str(tmp_path / "mail-log"))
+    app.config["DELIVERY_MODE"] = "log"
     kill(queue_contacts(3))
     with caplog.at_level(logging.ERROR):
         result = run("dead-letter-alert")
     assert result.detail == "3 new dead letter(s); no ADVOCACY_ALERT_EMAIL, logged only"
-    assert not (tmp_path / "mail-log").exists()
+    assert not Path(app.config["MAIL_LOG_DIR"]).exists()
     assert any("3 new dead letter(s)" in r.getMessage() for r in caplog.records)

@@ -22,9 +22,7 @@ def invoke(app: Flask, *args: str):  # type: ignore[no-untyped-def]
 def quiet(app: Flask, tmp_path: Path) -> None:
     app.config.update(
         OPENSTATES_DATA_URL=str(tmp_path / "no-people"),  # the refresh fails: nothing there
-        DIRECTORY_REFRESH_STATES="nh",
         DELIVERY_MODE="log",
-        MAIL_LOG_DIR=str(tmp_path / "mail-log"),
     )
 
 
@@ -50,8 +48,10 @@ def test_jobs_list_shows_last_and_next_runs(app: Flask, tmp_path: Path) -> None:
     output = invoke(app, "jobs", "list").stdout
     assert "campaign-schedule  every 1min" in output
     assert "last: ok at " in output and "0 opened, 0 ended" in output and "next: " in output
-    app.config["DIRECTORY_REFRESH_HOURS"] = 0
-    assert "directory-refresh  every off" in invoke(app, "jobs", "list").stdout
+    assert "directory-refresh  every 1d" in output
+    assert "expire-unconfirmed  every off" in output  # ADVOCACY_REQUIRE_CONFIRMATION is off
+    app.config["REQUIRE_CONFIRMATION"] = True
+    assert "expire-unconfirmed  every 15min" in invoke(app, "jobs", "list").stdout
 
 
 def test_jobs_run_exit_codes(app: Flask, tmp_path: Path) -> None:

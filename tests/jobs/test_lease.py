@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +19,6 @@ from advocacy.jobs.registry import (
     JobContext,
     JobFailed,
     JobSpec,
-    every_setting,
     get_job,
     register_job,
     registered_jobs,
@@ -162,20 +163,23 @@ def test_a_long_run_keeps_its_lease(app: Flask) -> None:
     assert outcome and outcome[0].status == "ok"
 
 
-def test_interval_from_a_setting_and_zero_disables(app: Flask) -> None:
-    app.config["T_EVERY_MINUTES"] = 0
+def test_interval_from_the_config_and_none_disables(app: Flask) -> None:
+    app.config["T_EVERY_MINUTES"] = None
     calls: list[int] = []
-    job = spec(
-        "t-off",
-        lambda ctx: calls.append(1) or "ok",
-        every=every_setting("T_EVERY_MINUTES", "minutes"),
-    )
+
+    def every(config: Mapping[str, Any]) -> timedelta | None:
+        minutes = config.get("T_EVERY_MINUTES")
+        return timedelta(minutes=minutes) if minutes is not None else None
+
+    job = spec("t-off", lambda ctx: calls.append(1) or "ok", every=every)
     assert job.interval(app.config) is None
     assert Scheduler("s", jobs=[job]).tick() == []
     assert run_job(job, "cron").status == "ok" and calls == [1]  # one-shot still runs it
     assert row("t-off").next_run_at is None
     app.config["T_EVERY_MINUTES"] = 2.5
     assert job.interval(app.config) == timedelta(minutes=2, seconds=30)
+    app.config["T_EVERY_MINUTES"] = 0  # a zero interval disables it too
+    assert job.interval(app.config) is None
 
 
 def test_register_job_checks_names(scratch_jobs: list[str]) -> None:

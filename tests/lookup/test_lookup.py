@@ -389,7 +389,6 @@ def test_configured_benchmark_and_vintage_are_sent(
     app_config: dict[str, object],
     upstream: FakeUpstreams,
     directory: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     upstream.add_address(ADDRESS, nh_match())
     code, _, _ = cli_lookup(app, ADDRESS)  # the default configuration; now cached
@@ -397,9 +396,10 @@ def test_configured_benchmark_and_vintage_are_sent(
     default_query = upstream.requests[-1][1]
     assert default_query["benchmark"] == ["Public_AR_Current"]
     assert default_query["vintage"] == ["Current_Current"]
-    monkeypatch.setenv("ADVOCACY_CENSUS_BENCHMARK", "Public_AR_Census2020")
-    monkeypatch.setenv("ADVOCACY_CENSUS_VINTAGE", "2010")  # an id works as well as a name
-    census2020 = create_app(app_config)
+    census2020 = create_app(
+        # An id works as well as a name for the vintage.
+        {**app_config, "CENSUS_BENCHMARK": "Public_AR_Census2020", "CENSUS_VINTAGE": "2010"}
+    )
     with census2020.app_context():  # the CLI runs in the current app context if there is one
         try:
             assert census2020.config["CENSUS_BENCHMARK"] == "Public_AR_Census2020"

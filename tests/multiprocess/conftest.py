@@ -76,19 +76,17 @@ def base_env(
             "ADVOCACY_SECRET_KEY": SECRET,
             "ADVOCACY_CAMPAIGNS_DIR": str(app.config["CAMPAIGNS_DIR"]),
             "ADVOCACY_DELIVERY_MODE": "smtp",
-            "ADVOCACY_MAIL_SERVER": "127.0.0.1",
-            "ADVOCACY_MAIL_PORT": str(smtp.port),
+            "ADVOCACY_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
             "ADVOCACY_MAIL_FROM": MAIL_FROM,
-            "ADVOCACY_MAIL_TIMEOUT": "10",
             "ADVOCACY_CENSUS_GEOCODER_URL": upstream.base_url + "/geocoder",
-            "ADVOCACY_CENSUS_RETRIES": "0",
-            "ADVOCACY_CENSUS_TIMEOUT": "5",
             "ADVOCACY_OPENSTATES_DATA_URL": upstream.base_url + "/people/current",
             "ADVOCACY_OPENSTATES_VACANCIES_URL": upstream.base_url + "/settings.yml",
             "ADVOCACY_LOG_FORMAT": "json",
             "ADVOCACY_METRICS_TOKEN": METRICS_TOKEN,
             # Every simulated visitor comes from 127.0.0.1: per-address limits would refuse them.
-            "ADVOCACY_RATELIMIT_ENABLED": "false",
+            "ADVOCACY_RATELIMIT_SUBMIT": "",
+            "ADVOCACY_RATELIMIT_LOOKUP": "",
+            "ADVOCACY_RATELIMIT_SIGNIN": "",
             "PYTHONUNBUFFERED": "1",
         }
     )

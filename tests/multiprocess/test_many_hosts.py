@@ -31,11 +31,13 @@ from advocacy.dbtypes import utcnow
 from advocacy.delivery.models import OutboxMessage
 from advocacy.extensions import db
 from advocacy.jobs.models import JobLease
+from advocacy.lookup.directory import sync_states
+from advocacy.lookup.openstates import BulkPeopleSource
 from tests.actions.helpers import ADDRESS, nh
 from tests.delivery.conftest import SMTPServer, free_port
 from tests.delivery.factory import make_campaign, queue_contacts
 from tests.fakes.upstream import FakeUpstreams
-from tests.lookup.people import ROSTERS, people_csv
+from tests.lookup.people import ROSTERS, people_csv, write_all
 
 from .conftest import (
     BIN,
@@ -154,10 +156,13 @@ def test_two_web_hosts_and_two_workers_deliver_everything_exactly_once(
 
 
 def test_two_schedulers_started_together_run_each_due_job_once(
-    app: Flask, cluster: Cluster, smtp: SMTPServer, upstream: FakeUpstreams
+    app: Flask, cluster: Cluster, smtp: SMTPServer, upstream: FakeUpstreams, tmp_path: Path
 ) -> None:
     for state in ("nh", "vt"):
         upstream.people[state] = people_csv(ROSTERS[state]).encode()
+    # The refresh reloads the states already loaded: these two, from local files first.
+    write_all(tmp_path / "people")
+    sync_states(BulkPeopleSource(str(tmp_path / "people")), ["nh", "vt"])
     # A campaign that opened a minute ago by its schedule, and two dead letters to report.
     campaign = make_campaign("opens-by-schedule")
     campaign.starts_at = utcnow() - timedelta(minutes=1)
@@ -173,10 +178,7 @@ def test_two_schedulers_started_together_run_each_due_job_once(
         )
     )
     db.session.commit()
-    extra = {
-        "ADVOCACY_DIRECTORY_REFRESH_STATES": "nh,vt",
-        "ADVOCACY_ALERT_EMAIL": "staff@speakup.example.org",
-    }
+    extra = {"ADVOCACY_ALERT_EMAIL": "staff@speakup.example.org"}
     jobs = ("campaign-schedule", "dead-letter-alert", "directory-refresh", "retention")
 
     def launch(name: str, start: threading.Barrier, procs: list[Proc]) -> None:

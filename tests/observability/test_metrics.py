@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import Client
 
+from advocacy.health import metrics_wsgi_app
 from advocacy.jobs.registry import get_job
 from advocacy.jobs.runner import run_job
-from advocacy.observability.metrics import metrics_wsgi_app
 from tests.actions.helpers import ADDRESS, nh
 from tests.delivery.factory import queue_contacts
 from tests.fakes.upstream import FakeUpstreams
@@ -64,7 +64,7 @@ def test_request_latency_by_endpoint(scraper: FlaskClient) -> None:
     assert scraper.get("/no/such/page").status_code == 404
     after = scrape(scraper)
     name = "advocacy_http_request_duration_seconds_count"
-    labels = {"endpoint": "observability.healthz", "method": "GET", "status": "200"}
+    labels = {"endpoint": "health.healthz", "method": "GET", "status": "200"}
     assert value(after, name, **labels) - value(before, name, **labels) == 3
     missing = {"endpoint": "unmatched", "method": "GET", "status": "404"}
     assert value(after, name, **missing) - value(before, name, **missing) == 1

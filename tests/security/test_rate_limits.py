@@ -193,12 +193,32 @@ def test_sign_in_posts_are_limited_but_not_the_page(
     assert visitor.get("/admin/sign-in").status_code == 200
 
 
+def test_one_address_guessing_many_accounts_is_refused(
+    visitor: FlaskClient, app: Flask, staff: dict[str, str]
+) -> None:
+    from tests.admin.conftest import PASSWORD
+
+    for number in range(2):
+        response = visitor.post(
+            "/admin/sign-in", data={"email": f"guess{number}@example.org", "password": "x" * 12}
+        )
+        assert response.status_code == 401
+    account = {"email": staff["organizer"], "password": PASSWORD}
+    assert_friendly_429(visitor.post("/admin/sign-in", data=account))
+    elsewhere = app.test_client().post(
+        "/admin/sign-in", data=account, environ_base={"REMOTE_ADDR": "203.0.113.5"}
+    )
+    assert elsewhere.status_code == 303
+
+
 # -- settings ----------------------------------------------------------------------------------
 
 
 def test_limits_can_be_switched_off(make_app, campaigns: Path) -> None:  # type: ignore[no-untyped-def]
-    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    off = {"RATELIMIT_SUBMIT": "", "RATELIMIT_LOOKUP": "", "RATELIMIT_SIGNIN": ""}
+    client = make_app(**off).test_client()
     assert all(client.post(f"/c/{LOWER}/act", data={}).status_code == 400 for _ in range(6))
+    assert all(client.post("/admin/sign-in", data={}).status_code != 429 for _ in range(6))
 
 
 def test_an_empty_limit_means_no_limit(make_app, campaigns: Path) -> None:  # type: ignore[no-untyped-def]
@@ -211,10 +231,10 @@ def test_limits_come_from_the_environment(
 ) -> None:
     from advocacy.config import read_environment
 
-    monkeypatch.setenv("ADVOCACY_RATELIMIT_ENABLED", "off")
+    monkeypatch.setenv("ADVOCACY_RATELIMIT_SIGNIN", "")
     monkeypatch.setenv("ADVOCACY_RATELIMIT_SUBMIT", "1/second")
     values = read_environment(__import__("os").environ)
-    assert values["RATELIMIT_ENABLED"] is False
+    assert values["RATELIMIT_SIGNIN"] == ""
     assert values["RATELIMIT_SUBMIT"] == "1/second"
 
 

@@ -13,13 +13,13 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from ..admin import audit
+from ..campaigns.loader import Problem, parse_text
+from ..campaigns.models import Campaign
+from ..campaigns.schema import CampaignDefinition
+from ..campaigns.service import definition_of, get_campaign, save_version
 from ..dbtypes import utcnow
 from ..extensions import db
-from .loader import Problem, parse_text
-from .models import Campaign
-from .schema import CampaignDefinition
-from .service import definition_of, get_campaign, save_version
+from . import audit
 
 # Which status a campaign may move to from each status, and the verb for each move.
 TRANSITIONS: dict[str, dict[str, str]] = {
