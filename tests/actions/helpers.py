@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -42,8 +43,8 @@ def nh(address: str = "12 MAIN ST, NASHUA, NH, 03060") -> Match:
     )
 
 
-def count(model: type) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
+def count(model: type, *where: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def field_names(page: str) -> list[str]:

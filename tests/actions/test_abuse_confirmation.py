@@ -67,30 +67,45 @@ def confirmation_link(app: Flask) -> str:
 def test_held_until_confirmed_then_delivered(app: Flask, confirming: FlaskClient) -> None:
     thanks = send(confirming)
     assert count(Action) == 1
-    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:pending": 1})
+    assert statuses() == (
+        {"unconfirmed"},
+        {"contact:held": 6, "confirmation:pending": 1, "receipt:held": 1},
+    )
     assert "Check your email to confirm" in confirming.get(thanks).get_data(as_text=True)
 
     report = run_workers(1)  # only the confirmation mail goes out
     assert report.logged == 1
-    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+    assert statuses() == (
+        {"unconfirmed"},
+        {"contact:held": 6, "confirmation:sent": 1, "receipt:held": 1},
+    )
     assert [n for n in mail_log(app) if n.startswith("contact-")] == []
     link = confirmation_link(app)
 
     page = confirming.get(link)  # a mail scanner's prefetch changes nothing
     assert page.status_code == 200 and "Confirm and send" in page.get_data(as_text=True)
-    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+    assert statuses() == (
+        {"unconfirmed"},
+        {"contact:held": 6, "confirmation:sent": 1, "receipt:held": 1},
+    )
     action = db.session.scalar(select(Action))
     assert action is not None and action.confirmed_at is None
 
     response = confirming.post(link)
     assert response.status_code == 303 and response.headers["Location"] == thanks
-    assert statuses() == ({"queued"}, {"contact:pending": 6, "confirmation:sent": 1})
+    assert statuses() == (
+        {"queued"},
+        {"contact:pending": 6, "confirmation:sent": 1, "receipt:pending": 1},
+    )
     db.session.expire_all()
     assert db.session.scalar(select(Action.confirmed_at)) is not None
     assert "Check your email" not in confirming.get(thanks).get_data(as_text=True)
 
-    assert run_workers(1).logged == 6
-    assert statuses() == ({"logged"}, {"contact:sent": 6, "confirmation:sent": 1})
+    assert run_workers(1).logged == 7  # six emails and the receipt
+    assert statuses() == (
+        {"logged"},
+        {"contact:sent": 6, "confirmation:sent": 1, "receipt:sent": 1},
+    )
     assert len([n for n in mail_log(app) if n.startswith("contact-")]) == 6
     # Confirming again changes nothing and still ends on the thank-you page.
     again = confirming.post(link)
@@ -116,7 +131,10 @@ def test_bad_and_expired_links(app: Flask, confirming: FlaskClient) -> None:
     page = confirming.get(link)
     assert page.status_code == 410 and "expired" in page.get_data(as_text=True)
     assert confirming.post(link).status_code == 303
-    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+    assert statuses() == (
+        {"unconfirmed"},
+        {"contact:held": 6, "confirmation:sent": 1, "receipt:held": 1},
+    )
 
 
 @pytest.mark.parametrize("closing", ["closed", "paused", "ended"])
@@ -140,7 +158,10 @@ def test_a_campaign_closed_before_confirming_sends_nothing(
     assert "your message was not sent" in text and "Confirm and send" not in text
     response = confirming.post(link)
     assert response.status_code == 303 and response.headers["Location"] != thanks
-    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+    assert statuses() == (
+        {"unconfirmed"},
+        {"contact:held": 6, "confirmation:sent": 1, "receipt:held": 1},
+    )
     assert "not sent" in confirming.get(thanks).get_data(as_text=True)
     assert run_workers(1).claimed == 0
 
@@ -148,7 +169,10 @@ def test_a_campaign_closed_before_confirming_sends_nothing(
     action = db.session.scalar(select(Action))
     assert action is not None
     assert confirmation.confirm(action) is False
-    assert statuses() == ({"unconfirmed"}, {"contact:held": 6, "confirmation:sent": 1})
+    assert statuses() == (
+        {"unconfirmed"},
+        {"contact:held": 6, "confirmation:sent": 1, "receipt:held": 1},
+    )
     db.session.expire_all()
     assert db.session.scalar(select(Action.confirmed_at)) is None
 
@@ -168,7 +192,10 @@ def test_a_paused_campaign_resumed_before_the_deadline_can_be_confirmed(
     db.session.commit()
     assert confirming.get(link).status_code == 200
     assert confirming.post(link).status_code == 303
-    assert statuses() == ({"queued"}, {"contact:pending": 6, "confirmation:sent": 1})
+    assert statuses() == (
+        {"queued"},
+        {"contact:pending": 6, "confirmation:sent": 1, "receipt:pending": 1},
+    )
 
 
 def test_the_expiry_job_expires_once(app: Flask, confirming: FlaskClient) -> None:
@@ -195,7 +222,7 @@ def test_the_expiry_job_expires_once(app: Flask, confirming: FlaskClient) -> Non
 
 def test_without_the_setting_nothing_is_held(ready: FlaskClient) -> None:
     send(ready)
-    assert statuses() == ({"queued"}, {"contact:pending": 6})
+    assert statuses() == ({"queued"}, {"contact:pending": 6, "receipt:pending": 1})
 
 
 def test_the_job_is_scheduled_only_while_confirmation_is_on(app: Flask) -> None:

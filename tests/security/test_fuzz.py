@@ -111,8 +111,9 @@ def follow(client: FlaskClient, response: TestResponse, path: str) -> TestRespon
 
 def assert_consistent() -> None:
     """Every contact belongs to an action of its campaign and version; every email contact has
-    exactly one outbox row and every outbox row an email contact; every action has a
-    constituent and written contacts, unless nobody could be written to (calls only)."""
+    exactly one outbox row and every contact message an email contact; every action has at
+    most one receipt; every action has a constituent and written contacts, unless nobody
+    could be written to (calls only)."""
     db.session.rollback()
     db.session.expire_all()
     actions = {a.id: a for a in db.session.scalars(select(Action))}
@@ -126,8 +127,12 @@ def assert_consistent() -> None:
         assert contact.campaign_id == action.campaign_id
         assert contact.campaign_version_id == action.campaign_version_id
         assert contact.channel in ("email", "postal", "call"), contact.channel
+    receipts = [row.action_id for row in outbox if row.kind == "receipt"]
+    assert len(receipts) == len(set(receipts)) and set(receipts) <= set(actions)
     rows_per_contact: dict[int, int] = {}
     for row in outbox:
+        if row.kind == "receipt":
+            continue
         contact = by_contact.get(row.contact_id)
         assert contact is not None, f"outbox row {row.id} has no contact"
         assert contact.channel == "email" and contact.target_email, row.id
