@@ -64,10 +64,6 @@ class RenderedPages(Generic[Body]):
                 self._entries[key] = _Entry(built_from, body, now)
         return body
 
-    def forget(self, key: Hashable) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -141,10 +141,6 @@ class ThanksPage:
     share: dict[str, str]
 
     @property
-    def letters(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.channel == "postal"]
-
-    @property
     def emails(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.channel == "email"]
 
