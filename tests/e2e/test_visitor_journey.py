@@ -169,7 +169,9 @@ def check_write_page(page: Page, slug: str, visitor: Visitor) -> None:
         ) in said
         letter = page.locator("textarea").last.input_value()
         assert letter.startswith("Dear Members of the Council of the American Law Institute,")
-        assert "I am writing to thank you for reversing the change to the Model Penal Code" in letter
+        assert (
+            "I am writing to thank you for reversing the change to the Model Penal Code" in letter
+        )
         assert letter.rstrip().endswith(f"{VISITOR['name']}\n{visitor.city}, {visitor.state_name}")
     assert "Daily limit" not in said
 
