@@ -7,6 +7,7 @@ import hashlib
 import re
 import threading
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from cachetools import TTLCache
 from flask import current_app
@@ -167,13 +168,13 @@ def _checked_body(value: str, limit: int, recipient: Recipient) -> str:
     return cleaned + "\n"
 
 
-def _contact(message: FilledMessage, body: str, status: str, action: Action) -> Contact:
-    recipient = message.recipient
-    return Contact(
+def _contact(action: Action, recipient: Recipient, channel: str, **values: Any) -> Contact:
+    """A contact of ``action`` with ``recipient``, the target as it is now kept with it."""
+    target = dict(
+        action_id=action.id,
         campaign_id=action.campaign_id,
         campaign_version_id=action.campaign_version_id,
-        created_at=action.created_at,
-        channel=recipient.channel,
+        channel=channel,
         target_kind=recipient.kind,
         target_id=recipient.id,
         target_name=recipient.name,
@@ -184,11 +185,8 @@ def _contact(message: FilledMessage, body: str, status: str, action: Action) -> 
         target_state=recipient.state or None,
         target_chamber=recipient.chamber or None,
         target_district=recipient.district or None,
-        subject=message.subject,
-        body=body,
-        personalised=body.strip() != message.body.strip(),
-        status=status,
     )
+    return Contact(**{**target, **values})
 
 
 def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) -> None:
@@ -295,7 +293,17 @@ def _write_action(
             status = "logged"
         else:
             status = "unconfirmed" if hold else "queued"
-        action.contacts.append(_contact(message, body, status, action))
+        contact = _contact(
+            action,
+            message.recipient,
+            message.recipient.channel or "",
+            subject=message.subject,
+            body=body,
+            personalised=body.strip() != message.body.strip(),
+            status=status,
+            created_at=now,
+        )
+        action.contacts.append(contact)
     db.session.add(action)
     db.session.flush()  # the outbox rows refer to the new ids
     for contact in action.contacts:
@@ -323,20 +331,11 @@ def log_call(action: Action, recipient: Recipient, definition: CampaignDefinitio
     if (contact := existing()) is not None:
         return contact
     now = utcnow()
-    contact = Contact(
-        action_id=action.id,
-        campaign_id=action.campaign_id,
-        campaign_version_id=action.campaign_version_id,
-        channel="call",
-        target_kind=recipient.kind,
-        target_id=recipient.id,
-        target_name=recipient.name,
-        target_title=recipient.title or None,
-        target_party=recipient.party or None,
-        target_phone=recipient.phone or None,
-        target_state=recipient.state or None,
-        target_chamber=recipient.chamber or None,
-        target_district=recipient.district or None,
+    contact = _contact(
+        action,
+        recipient,
+        "call",
+        target_email=None,
         body=definition.call_script or None,
         personalised=False,
         status="called",

@@ -13,7 +13,7 @@ from typing import NamedTuple, Protocol
 import markdown as markdown_lib
 import nh3
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import joinedload
 
 from ..dbtypes import utcnow
@@ -160,12 +160,9 @@ class PublishedCampaign(NamedTuple):
     definition: CampaignDefinition
 
 
-def published_campaign(slug: str) -> PublishedCampaign | None:
-    """The campaign with this slug as the public sees it now; None for a draft, an unknown
-    slug or a campaign without a version."""
-    if not _could_be_slug(slug):
-        return None
-    row = db.session.execute(
+def _published(*where: ColumnElement[bool]) -> list[PublishedCampaign]:
+    """Campaigns with a current version, as the public sees them, by title."""
+    rows = db.session.execute(
         select(
             Campaign.id,
             Campaign.slug,
@@ -176,12 +173,22 @@ def published_campaign(slug: str) -> PublishedCampaign | None:
             CampaignVersion.definition,
         )
         .join(CampaignVersion, CampaignVersion.id == Campaign.current_version_id)
-        .where(Campaign.slug == slug, Campaign.status != "draft")
-    ).first()
-    if row is None:
+        .where(Campaign.status != "draft", *where)
+        .order_by(Campaign.title)
+    )
+    return [
+        PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
+        for *head, definition in rows
+    ]
+
+
+def published_campaign(slug: str) -> PublishedCampaign | None:
+    """The campaign with this slug as the public sees it now; None for a draft, an unknown
+    slug or a campaign without a version."""
+    if not _could_be_slug(slug):
         return None
-    *head, definition = row
-    return PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
+    found = _published(Campaign.slug == slug)
+    return found[0] if found else None
 
 
 def published_version(slug: str) -> tuple[int, int, str] | None:
@@ -250,24 +257,7 @@ def public_state(campaign: _Scheduled, now: datetime | None = None) -> PublicSta
 def public_campaigns(now: datetime | None = None) -> list[PublishedCampaign]:
     """Campaigns for the home page: live ones, and paused or scheduled ones (marked as such),
     by title."""
-    rows = db.session.execute(
-        select(
-            Campaign.id,
-            Campaign.slug,
-            Campaign.status,
-            Campaign.starts_at,
-            Campaign.ends_at,
-            CampaignVersion.id,
-            CampaignVersion.definition,
-        )
-        .join(CampaignVersion, CampaignVersion.id == Campaign.current_version_id)
-        .where(Campaign.status.in_(("live", "paused")))
-        .order_by(Campaign.title)
-    )
-    listed = [
-        PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
-        for *head, definition in rows
-    ]
+    listed = _published(Campaign.status.in_(("live", "paused")))
     return [c for c in listed if public_state(c, now).key in ("live", "paused", "scheduled")]
 
 
