@@ -225,6 +225,13 @@ def test_which_templates_a_sample_gets() -> None:
     }
 
 
+def test_a_template_that_cannot_be_filled_for_a_sample_is_a_finding() -> None:
+    body = "One in {{ 100 // (constituent.city | length) }} people."
+    [finding] = read_filled(campaign(body), [NO_CITY])
+    assert finding.message.startswith("could not be filled for this sample: ")
+    assert read_filled(campaign(body), [Sample("with a city", context())]) == []
+
+
 def test_a_blank_message_body_is_a_prompt_and_is_not_filled() -> None:
     definition = campaign("Tell them about {{ constituent.city }}, in your words.")
     blank = definition.model_copy(

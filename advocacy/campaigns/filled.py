@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from . import templating
-from .schema import CampaignDefinition, FixedTarget
+from .schema import CampaignDefinition, FixedTarget, Message, TargetMessage
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,13 @@ def _templates(
             for i, t in enumerate(definition.targets)
             if isinstance(t, FixedTarget) and t.id == sample.fixed_target
         ),
-        (None, None),
+        (-1, None),
     )
-    message: Any = definition.message
+    message: Message | TargetMessage = definition.message
     message_loc: tuple[str | int, ...] = ("message",)
     if own is not None and own.message is not None:
-        message, message_loc = own.message, ("targets", index, "message")  # type: ignore[assignment]
-    found = [((*message_loc, "subject"), message.subject)]
+        message, message_loc = own.message, ("targets", index, "message")
+    found: list[tuple[tuple[str | int, ...], str]] = [((*message_loc, "subject"), message.subject)]
     if definition.message.mode != "blank":
         found.append(((*message_loc, "body"), message.body))
     if sample.calls:
@@ -88,7 +88,7 @@ def _templates(
             found.append((("targets", index, "call_script"), own.call_script))
         elif definition.call_script:
             found.append((("call_script",), definition.call_script))
-    return found  # type: ignore[return-value]
+    return found
 
 
 def _excerpt(line: str, column: int, width: int = 50) -> str:
@@ -133,7 +133,7 @@ def _gaps(source: str, filled: templating.Filled, sample: Sample) -> dict[int, _
         between = sorted(
             (match.start(), name)
             for name, _, pattern in empty
-            for match in pattern.finditer(source)  # type: ignore[union-attr]
+            for match in pattern.finditer(source)
             if before < match.start() < after
         )
         if between:
@@ -165,15 +165,10 @@ def _read(loc: tuple[str | int, ...], source: str, sample: Sample) -> list[Findi
                 f", leaving {shown}" if shown else " and prints nothing"
             )
             return Finding(loc, message, sample.label, rendered, gap.line, gap.offset, gap.pattern)
-        spot = min(first, len(filled.lines) - 1)
-        offset = next((o for o in filled.offsets[spot : start + len(line)] if o is not None), None)
+        offset = next((o for o in filled.offsets[first : start + len(line)] if o is not None), None)
+        template_line = filled.lines[first] if first < len(filled.lines) else 1
         return Finding(
-            loc,
-            f"the filled text has {shown}",
-            sample.label,
-            rendered,
-            filled.lines[spot],
-            offset=offset,
+            loc, f"the filled text has {shown}", sample.label, rendered, template_line, offset
         )
 
     findings: list[Finding] = []

@@ -45,11 +45,13 @@ class TemplateWarning:
         where = f"{self.file}:{self.line}" if self.line else self.file
         more = self.other_samples
         also = f" (and {more} more sample{'s' if more > 1 else ''})" if more else ""
-        return (
-            f"{where}: {self.field}: warning: {self.message}\n"
-            f"    sample: {self.sample}{also}\n"
-            f'    filled: "{self.rendered}"'
-        )
+        lines = [
+            f"{where}: {self.field}: warning: {self.message}",
+            f"    sample: {self.sample}{also}",
+        ]
+        if self.rendered:
+            lines.append(f'    filled: "{self.rendered}"')
+        return "\n".join(lines)
 
 
 @dataclass
