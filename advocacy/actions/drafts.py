@@ -11,7 +11,13 @@ from typing import Any
 from ..campaigns import templating
 from ..campaigns.schema import CampaignDefinition
 from ..lookup.service import LookupResult
-from .recipients import Recipient, chambers_for, constituent_values, recipients_for
+from .recipients import (
+    Recipient,
+    chambers_for,
+    constituent_values,
+    recipients_for,
+    template_context,
+)
 
 
 @dataclass
@@ -82,11 +88,7 @@ def fill_message(
 ) -> FilledMessage:
     """The campaign's message to ``recipient`` from the visitor ``constituent`` (values of
     ``constituent_values``); ``templating.RenderError`` if the template cannot be filled."""
-    context = {
-        "constituent": constituent,
-        "target": recipient.template_values(),
-        "campaign": {"title": definition.title},
-    }
+    context = template_context(definition, constituent, recipient)
     message = definition.message
     subject_template = recipient.message_subject or message.subject
     subject = templating.render(subject_template, context, limit=message.max_subject_length)

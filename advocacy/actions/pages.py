@@ -15,7 +15,7 @@ from ..urls import public_url, site_zone
 from . import confirmation, operations
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Contact
-from .recipients import Recipient, constituent_values, recipients_for
+from .recipients import Recipient, constituent_values, recipients_for, template_context
 
 
 @dataclass(frozen=True)
@@ -157,11 +157,7 @@ def call_scripts(
         script = recipient.call_script or definition.call_script
         if not script:
             continue
-        context = {
-            "constituent": values,
-            "target": recipient.template_values(),
-            "campaign": {"title": definition.title},
-        }
+        context = template_context(definition, values, recipient)
         try:
             scripts[recipient.id] = paragraphs(templating.render(script, context))
         except templating.RenderError:

@@ -133,6 +133,18 @@ def recipients_for(definition: CampaignDefinition, legislator_ids: list[str]) ->
     return chosen + [fixed_recipient(t) for t in definition.fixed_targets]
 
 
+def template_context(
+    definition: CampaignDefinition, constituent: dict[str, str], recipient: Recipient
+) -> dict[str, dict[str, str]]:
+    """What a template is filled with: the visitor's values (``constituent_values``), the
+    recipient's and the campaign's."""
+    return {
+        "constituent": constituent,
+        "target": recipient.template_values(),
+        "campaign": {"title": definition.title},
+    }
+
+
 def constituent_values(name: str, city: str, state: str) -> dict[str, str]:
     return {
         "name": name,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +53,17 @@ class FixedTargetForm(Form):
     email = StringField("Recipient email", filters=[_strip])
     phone = StringField("Recipient phone", filters=[_strip])
     postal_address = StringField("Recipient postal address", filters=[_strip])
+    message_subject = StringField(
+        "Own subject for this recipient (optional)",
+        filters=[_strip],
+        description="With its own letter below, this recipient gets that instead of the "
+        "campaign's message. Same placeholders.",
+    )
+    message_body = TextAreaField("Own letter for this recipient (optional)")
+    call_script = TextAreaField(
+        "Own phone script for this recipient (optional)",
+        description="Instead of the campaign's call script, for this recipient.",
+    )
     remove = BooleanField("Remove this recipient")
 
     def is_blank(self) -> bool:
@@ -116,6 +128,13 @@ class CampaignForm(FlaskForm):
     thank_you = TextAreaField("Thank-you text (optional, Markdown)")
     share_text = StringField("Share text (optional)", filters=[_strip])
     privacy_note = TextAreaField("Privacy note (optional)")
+    goal = StringField(
+        "Goal (optional)",
+        filters=[_strip],
+        description="How many people the campaign hopes will act; the public page shows the "
+        "progress.",
+    )
+    receipt = BooleanField("Email each visitor a receipt of what was sent for them")
     preview_state = SelectField("Preview as a visitor from", choices=STATE_CHOICES)
     preview_address = StringField(
         "Sample street address (optional)",
@@ -146,7 +165,8 @@ _TOP_LEVEL = ("slug", "title", "summary", "status", "call_script", "thank_you", 
               "privacy_note")
 _MESSAGE = ("subject", "body", "mode", "max_subject_length", "max_body_length")
 _FIXED = ("id", "name", "title", "organisation", "salutation", "email", "phone",
-          "postal_address")
+          "postal_address", "call_script")
+_FIXED_MESSAGE = ("subject", "body")  # a fixed target's own message, as message_subject/body
 
 
 def _local_to_iso(value: str, zone: ZoneInfo) -> str:
@@ -195,7 +215,16 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
             field = getattr(sub, name)
             where[f"targets[{index}].{name}"] = field
             if (field.data or "").strip():
-                target[name] = field.data
+                target[name] = field.data.replace("\r\n", "\n")
+        own: dict[str, str] = {}
+        for name in _FIXED_MESSAGE:
+            field = getattr(sub, f"message_{name}")
+            where[f"targets[{index}].message.{name}"] = field
+            if (field.data or "").strip():
+                own[name] = field.data.replace("\r\n", "\n")
+        if own:  # one of the two alone: the schema says the other is missing
+            where[f"targets[{index}].message"] = sub.message_subject
+            target["message"] = own
         targets.append(target)
     where["targets"] = form.chambers
     data["targets"] = targets
@@ -208,6 +237,11 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
             message[name] = value
     where["message"] = form.subject
     data["message"] = message
+    where["goal"] = form.goal
+    if form.goal.data:
+        data["goal"] = form.goal.data
+    where["receipt"] = form.receipt
+    data["receipt"] = bool(form.receipt.data)
     return data, where
 
 
@@ -223,9 +257,32 @@ def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> d
     values["chambers"] = definition.legislator_chambers or ""
     values["fixed"] = [
         {name: str(getattr(target, name) or "") for name in _FIXED}
+        | {f"message_{name}": getattr(target.message, name, "") for name in _FIXED_MESSAGE}
         for target in definition.targets
         if isinstance(target, FixedTarget)
     ]
     for name in _MESSAGE:
         values[name] = str(getattr(definition.message, name))
+    values["goal"] = str(definition.goal or "")
+    values["receipt"] = definition.receipt
     return values
+
+
+def template_field(
+    form: CampaignForm, definition: CampaignDefinition, name: str
+) -> tuple[str, Field | None]:
+    """The form field of the template ``name`` (``message.body``, ``targets[2].call_script``,
+    ...), found by the fixed target's id, and a label that says whose template it is."""
+    own = re.fullmatch(r"targets\[(\d+)\]\.(message\.subject|message\.body|call_script)", name)
+    if own is None:
+        field = {"message.subject": form.subject, "message.body": form.body}.get(name)
+        field = field or getattr(form, name, None)
+        return (str(field.label.text) if field else name), field
+    index, part = int(own.group(1)), own.group(2).replace(".", "_")
+    target = definition.targets[index] if index < len(definition.targets) else None
+    if not isinstance(target, FixedTarget):
+        return name, None
+    row = next((e.form for e in form.fixed if e.form.id.data == target.id), None)
+    field = getattr(row, part) if row is not None else None
+    what = str(field.label.text) if field else name
+    return f"{target.name}: {what}", field

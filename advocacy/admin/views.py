@@ -3,6 +3,7 @@ directory, users and the audit log. Views parse and render; the services decide.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,9 +22,11 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from ..actions.samples import sample_visitors
 from ..campaigns import service as campaign_service
-from ..campaigns.loader import Problem, validate_data
+from ..campaigns.loader import Problem, TemplateWarning, template_warnings, validate_data
 from ..campaigns.models import Campaign
+from ..campaigns.schema import CampaignDefinition
 from ..extensions import db
 from ..security import limit_sign_in
 from . import audit, editing, operations, users
@@ -36,6 +39,7 @@ from .forms import (
     UserCreateForm,
     definition_to_form_data,
     form_to_data,
+    template_field,
 )
 from .models import ROLES, User
 
@@ -136,33 +140,57 @@ def _apply_problems(
     return unplaced
 
 
+@dataclass(frozen=True)
+class _ShownWarning:
+    """A template warning as the editor lists it: whose template, linked to its field."""
+
+    label: str
+    field_id: str | None
+    warning: TemplateWarning
+
+
+def _shown_warnings(
+    form: CampaignForm, definition: CampaignDefinition, warnings: list[TemplateWarning]
+) -> list[_ShownWarning]:
+    shown = []
+    for warning in warnings:
+        label, field = template_field(form, definition, warning.field)
+        shown.append(_ShownWarning(label, field.id if field else None, warning))
+    return shown
+
+
 def _editor(campaign: Campaign | None) -> Page:
-    """Shared by the new and edit pages: preview or save the form."""
+    """Shared by the new and edit pages: preview or save the form. Warnings about how the
+    templates read once filled are shown with the form; they never stop a save."""
     zone = _zone()
     if request.method == "GET":
-        data = {"status": "draft", "mode": "editable", "max_subject_length": "200",
-                "max_body_length": "5000", "chambers": "lower"}
-        if campaign is not None and campaign.current_version is not None:
-            data = definition_to_form_data(
-                campaign_service.definition_of(campaign.current_version), zone
-            )
-        form = CampaignForm(data=data)
+        if campaign is None or campaign.current_version is None:
+            form = CampaignForm(data={"status": "draft", "mode": "editable", "receipt": True,
+                                      "max_subject_length": "200", "max_body_length": "5000",
+                                      "chambers": "lower"})  # fmt: skip
+            warnings: list[_ShownWarning] = []
+        else:
+            current = campaign_service.definition_of(campaign.current_version)
+            form = CampaignForm(data=definition_to_form_data(current, zone))
+            found = template_warnings(current, sample_visitors)
+            warnings = _shown_warnings(form, current, found)
         form.fixed.append_entry()  # one empty row to add a recipient without JavaScript
-        return _render_editor(form, campaign, [], None, None)
+        return _render_editor(form, campaign, [], None, None, warnings)
     form = CampaignForm()
     if not form.validate_on_submit():
         return _render_editor(form, campaign, [], None, None, status=400)
     data, where = form_to_data(form, zone)
-    result = validate_data(data)
+    result = validate_data(data, samples=sample_visitors)
     if result.problems or result.definition is None:
         unplaced = _apply_problems(form, where, result.problems)
         return _render_editor(form, campaign, unplaced, None, None, status=400)
     definition = result.definition
+    warnings = _shown_warnings(form, definition, result.warnings)
     if "preview" in request.form:
         previews, note = operations.preview_messages(
             definition, form.preview_state.data or "", form.preview_address.data or None
         )
-        return _render_editor(form, campaign, [], previews, note)
+        return _render_editor(form, campaign, [], previews, note, warnings)
     try:
         if campaign is None:
             campaign = editing.create_campaign(definition)
@@ -175,7 +203,15 @@ def _editor(campaign: Campaign | None) -> Page:
     except editing.EditProblem as exc:
         db.session.rollback()
         unplaced = _apply_problems(form, where, exc.problems) if exc.problems else [str(exc)]
-        return _render_editor(form, campaign, unplaced, None, None, status=409)
+        return _render_editor(form, campaign, unplaced, None, None, warnings, status=409)
+    if warnings:  # saved; the editor lists them again from the saved version
+        count = len(warnings)
+        flash(
+            f"{count} warning{'s' if count > 1 else ''} about how the message reads for some "
+            "visitors: see the list below.",
+            "warning",
+        )
+        return _see_other(".edit_campaign", slug=campaign.slug)
     return _see_other(".campaign", slug=campaign.slug)
 
 
@@ -185,6 +221,7 @@ def _render_editor(
     problems: list[str],
     previews: list[operations.PreviewMessage] | None,
     preview_note: str | None,
+    warnings: list[_ShownWarning] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     return render_template(
@@ -192,6 +229,7 @@ def _render_editor(
         form=form,
         campaign=campaign,
         problems=problems,
+        warnings=warnings or [],
         previews=previews,
         preview_note=preview_note,
         timezone=current_app.config["TIMEZONE"],

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from . import templating
+from . import filled, templating
 from .schema import CampaignDefinition, LocatedProblems
 
 
@@ -28,15 +28,43 @@ class Problem:
         return f"{where}: {self.field or '(file)'}: {self.message}"
 
 
+@dataclass(frozen=True)
+class TemplateWarning:
+    """A template that reads wrong once filled for a sample visitor (e.g. "in ," where the
+    city is unknown). The campaign still loads; ``campaigns validate`` fails on it."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+    sample: str  # the sample visitor and recipient it was filled for
+    rendered: str  # the filled line, shortened around the spot
+    other_samples: int = 0  # how many more samples read the same
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        more = self.other_samples
+        also = f" (and {more} more sample{'s' if more > 1 else ''})" if more else ""
+        lines = [
+            f"{where}: {self.field}: warning: {self.message}",
+            f"    sample: {self.sample}{also}",
+        ]
+        if self.rendered:
+            lines.append(f'    filled: "{self.rendered}"')
+        return "\n".join(lines)
+
+
 @dataclass
 class LoadResult:
     path: str
     text: str
     definition: CampaignDefinition | None
     problems: list[Problem]
+    warnings: list[TemplateWarning] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Loadable: no problems (warnings do not stop a campaign from loading)."""
         return self.definition is not None and not self.problems
 
 
@@ -246,6 +274,17 @@ def _template_line(
     return found.pop() if len(found) == 1 else fallback
 
 
+def _offset_line(text: str, loc: tuple[Any, ...], offset: int) -> int:
+    """The file line of the character at ``offset`` in the template at ``loc``."""
+    root = yaml.compose(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
+    node = _node_at(root, loc)
+    assert node is not None  # noqa: S101 - the template was read from this node
+    mapped = _source_lines(text, loc)
+    if mapped is None or not 0 <= offset < len(mapped[1]):
+        return node.start_mark.line + 1
+    return mapped[1][offset]
+
+
 def _yaml_problem(text: str, exc: yaml.YAMLError, path: str) -> Problem:
     """A YAML syntax error at the line where the broken construct starts, naming the top-level
     field it is in when that can be told."""
@@ -398,7 +437,42 @@ def _sample_lengths(definition: CampaignDefinition) -> list[_Finding]:
     return findings
 
 
-def validate_data(data: dict[str, Any], path: str = "<editor>") -> LoadResult:
+def template_warnings(
+    definition: CampaignDefinition,
+    samples: filled.SampleSource,
+    path: str = "<editor>",
+    text: str = "",
+) -> list[TemplateWarning]:
+    """Each template filled for each sample visitor, and what reads wrong. With the file's
+    ``text``, each warning has the file line of the spot (else ``line=None``)."""
+    warnings = []
+    for finding in filled.read_filled(definition, samples(definition)):
+        line: int | None = None
+        if text and finding.offset is not None:
+            line = _offset_line(text, finding.loc, finding.offset)
+        elif text:
+            located = templating.TemplateProblem(
+                finding.message, finding.template_line, finding.pattern
+            )
+            line = _template_line(text, finding.loc, located)
+        warnings.append(
+            TemplateWarning(
+                path,
+                line,
+                _field_name(finding.loc),
+                finding.message,
+                finding.sample,
+                finding.rendered,
+                finding.other_samples,
+            )
+        )
+    warnings.sort(key=lambda w: (w.line or 0, w.field))
+    return warnings
+
+
+def validate_data(
+    data: dict[str, Any], path: str = "<editor>", samples: filled.SampleSource | None = None
+) -> LoadResult:
     """Check an already-read campaign (e.g. from the admin editor) by exactly the rules of
     ``parse_text``: the schema, the template placeholders (message and call_script), and the
     length of the message filled with sample values.
@@ -416,14 +490,23 @@ def validate_data(data: dict[str, Any], path: str = "<editor>") -> LoadResult:
       used twice is reported at the later one); ``i`` counts every target from 0.
 
     Dates may be ``date``/``datetime`` objects or text. ``text`` of the result is empty.
+
+    With ``samples``, a valid campaign's templates are also filled for each sample visitor
+    and what reads wrong is in ``warnings`` (``template_warnings``).
     """
     definition, findings = _check(data)
     problems = [Problem(path, None, finding.field, finding.message) for finding in findings]
-    return LoadResult(path, "", definition, problems)
+    warnings = []
+    if definition is not None and samples is not None:
+        warnings = template_warnings(definition, samples, path)
+    return LoadResult(path, "", definition, problems, warnings)
 
 
-def parse_text(text: str, path: str = "<campaign>") -> LoadResult:
-    """Read campaign YAML and check it (``validate_data``'s rules), with each problem's line."""
+def parse_text(
+    text: str, path: str = "<campaign>", samples: filled.SampleSource | None = None
+) -> LoadResult:
+    """Read campaign YAML and check it (``validate_data``'s rules), with each problem's and
+    warning's line."""
     try:
         root = yaml.compose(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
         data = yaml.load(text, Loader=_SafeLineLoader)  # noqa: S506 - SafeLoader subclass
@@ -449,17 +532,20 @@ def parse_text(text: str, path: str = "<campaign>") -> LoadResult:
             line = _template_line(text, finding.loc, finding.template, (index, count))
         problems.append(Problem(path, line, finding.field, finding.message))
     problems.sort(key=lambda p: (p.line or 0, p.field))
-    return LoadResult(path, text, definition, problems)
+    warnings = []
+    if definition is not None and samples is not None:
+        warnings = template_warnings(definition, samples, path, text)
+    return LoadResult(path, text, definition, problems, warnings)
 
 
-def load_file(path: Path) -> LoadResult:
+def load_file(path: Path, samples: filled.SampleSource | None = None) -> LoadResult:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return LoadResult(
             str(path), "", None, [Problem(str(path), None, "", f"cannot read: {exc}")]
         )
-    result = parse_text(text, str(path))
+    result = parse_text(text, str(path), samples)
     if result.definition is not None and path.stem != result.definition.slug:
         result.problems.append(
             Problem(

@@ -18,7 +18,8 @@ from sqlalchemy.orm import joinedload
 
 from ..dbtypes import utcnow
 from ..extensions import db
-from .loader import Problem, campaign_files, content_hash, load_file
+from .filled import SampleSource
+from .loader import Problem, TemplateWarning, campaign_files, content_hash, load_file
 from .models import Campaign, CampaignVersion
 from .schema import SLUG_PATTERN, CampaignDefinition
 
@@ -72,6 +73,7 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[TemplateWarning] = field(default_factory=list)
 
 
 def save_version(
@@ -99,11 +101,14 @@ def save_version(
     return True
 
 
-def sync_folder(folder: Path) -> SyncReport:
-    """Load every campaign file; a changed file becomes a new version. Idempotent."""
+def sync_folder(folder: Path, samples: SampleSource | None = None) -> SyncReport:
+    """Load every campaign file; a changed file becomes a new version. Idempotent. With
+    ``samples``, what reads wrong in the filled templates is in the report's warnings (the
+    campaign loads all the same)."""
     report = SyncReport()
     for path in campaign_files(folder):
-        result = load_file(path)
+        result = load_file(path, samples)
+        report.warnings.extend(result.warnings)
         if not result.ok or result.definition is None:
             report.problems.extend(result.problems)
             report.skipped.append(path.name)

@@ -11,6 +11,7 @@ refuses such a template too.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator
@@ -140,10 +141,13 @@ class _NameUse:
         return re.compile(regex)
 
 
-def _uses(tree: nodes.Template) -> Iterator[_NameUse]:
-    """Every name or lookup chain, outermost node only: ``a.b.c`` is one use, not three."""
-    owned = {id(node.node) for node in tree.find_all((nodes.Getattr, nodes.Getitem))}
-    for node in tree.find_all((nodes.Getattr, nodes.Name, nodes.Getitem)):
+def _uses(tree: nodes.Node) -> Iterator[_NameUse]:
+    """Every name or lookup chain in ``tree`` (itself included), outermost node only:
+    ``a.b.c`` is one use, not three."""
+    kinds = (nodes.Getattr, nodes.Name, nodes.Getitem)
+    found = [tree, *tree.find_all(kinds)] if isinstance(tree, kinds) else list(tree.find_all(kinds))
+    owned = {id(node.node) for node in found if isinstance(node, nodes.Getattr | nodes.Getitem)}
+    for node in found:
         if id(node) in owned:
             continue
         if isinstance(node, nodes.Name) and node.ctx != "load":
@@ -271,21 +275,104 @@ def _compiled(source: str) -> Template:
 
 def render(source: str, context: dict[str, dict[str, str]], limit: int = MAX_OUTPUT) -> str:
     """Fill a template; output longer than ``limit`` is an error."""
+    return "".join(piece for piece, _ in _pieces(source, context, limit, traced=False))
+
+
+def _pieces(
+    source: str, context: dict[str, dict[str, str]], limit: int, traced: bool
+) -> list[tuple[str, int]]:
+    """The output in the pieces Jinja yields, each with the template line of the node that
+    wrote it when ``traced`` (else 0)."""
     template = _compiled(source)
     scope = {key: _Namespace(key, dict(value)) for key, value in context.items()}
-    pieces: list[str] = []
+    pieces: list[tuple[str, int]] = []
     size = 0
     try:
-        for piece in template.generate(scope):
+        generator = template.generate(scope)
+        for piece in generator:
             size += len(piece)
             if size > limit:
                 raise RenderError(f"the filled message is longer than {limit} characters")
-            pieces.append(piece)
+            line = 0
+            if traced:
+                # The compiled render function is paused at this piece's ``yield``; Jinja maps
+                # its code lines to template lines.
+                inner = generator.gi_yieldfrom
+                code = inner.gi_frame.f_lineno if inner is not None and inner.gi_frame else 0
+                line = template.get_corresponding_lineno(code)
+            pieces.append((piece, line))
     except RenderError:
         raise
     except Exception as exc:  # a manager's template that fails on these values is theirs to fix
         raise RenderError(f"the message template could not be filled: {exc}") from exc
-    return "".join(pieces)
+    return pieces
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A template filled in, with where each character of the text came from."""
+
+    text: str
+    lines: tuple[int, ...]  # per character: the template line (1-based) that wrote it
+    offsets: tuple[int | None, ...]  # per character of literal text: its index in the template
+    gaps: tuple[tuple[int, int], ...]  # (index in text, template line): printed nothing
+
+
+def render_traced(source: str, context: dict[str, dict[str, str]]) -> Filled:
+    """``render``, telling which template line wrote each part of the text and where an
+    expression printed nothing. ``RenderError`` as ``render``."""
+    starts = [0] + [index + 1 for index, char in enumerate(source) if char == "\n"]
+    literal = _literal_text(source)
+    text: list[str] = []
+    lines: list[int] = []
+    offsets: list[int | None] = []
+    gaps: list[tuple[int, int]] = []
+    cursor = 0
+    for piece, line in _pieces(source, context, MAX_OUTPUT, traced=True):
+        # Literal text is the template's own, in order (templates have no loops): look for it
+        # after the last piece found and after the start of the line of the node before it.
+        found = source.find(piece, max(cursor, starts[line - 1])) if piece in literal else -1
+        if found >= 0:
+            cursor = found + len(piece)
+            offsets.extend(range(found, cursor))
+            lines.extend(bisect.bisect_right(starts, index) for index in range(found, cursor))
+        else:
+            if not piece:  # literal text is never empty: an expression printed nothing
+                gaps.append((len(lines), line))
+            offsets.extend([None] * len(piece))
+            lines.extend([line] * len(piece))
+        text.append(piece)
+    return Filled("".join(text), tuple(lines), tuple(offsets), tuple(gaps))
+
+
+def _literal_text(source: str) -> set[str]:
+    """The runs of literal text the template prints as they are."""
+    runs: set[str] = set()
+    for output in _ENV.parse(source).find_all(nodes.Output):
+        run: list[str] = []
+        for child in [*output.nodes, None]:
+            if isinstance(child, nodes.TemplateData):
+                run.append(child.data)
+            elif run:
+                runs.add("".join(run))
+                run = []
+    return runs
+
+
+def printed_placeholders(source: str) -> list[tuple[str, int, re.Pattern[str] | None]]:
+    """Each placeholder the template prints (inside ``{{ }}``, not an if-test), with its
+    template line and a pattern that finds it in the source, in the template's order."""
+    found = []
+    for output in _ENV.parse(source).find_all(nodes.Output):
+        for child in output.nodes:
+            if isinstance(child, nodes.TemplateData):
+                continue
+            found.extend(
+                (use.text, use.line, use.pattern())
+                for use in _uses(child)
+                if use.text in PLACEHOLDERS
+            )
+    return found
 
 
 def sample_context(campaign_title: str = "Sample campaign") -> dict[str, dict[str, str]]:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from advocacy.campaigns import service as campaign_service
+from advocacy.campaigns.loader import content_hash
 from advocacy.campaigns.models import Campaign
 from advocacy.extensions import db
+from tests.text import visible_text
 
 NEW: dict[str, str] = {
     "slug": "fund-safe-homes",
@@ -35,6 +39,8 @@ NEW: dict[str, str] = {
     "thank_you": "",
     "share_text": "",
     "privacy_note": "",
+    "goal": "",
+    "receipt": "y",
     "preview_state": "NH",
     "preview_address": "",
 }
@@ -253,3 +259,220 @@ def test_a_file_defined_campaign_is_edited_by_its_file_until_taken_over(
     report = campaign_service.sync_folder(campaigns)
     assert any(slug in skipped for skipped in report.skipped)
     assert campaign(slug).status == "paused"
+
+
+# -- warnings about how the filled message reads -------------------------------------------------
+
+NO_CITY_BODY = (
+    "Dear {{ target.salutation }},\n\n"
+    "As your constituent in {{ constituent.city }}, please fund shelter beds.\n\n"
+    "{{ constituent.name }}"
+)
+
+
+def test_preview_lists_the_warnings_with_the_sample_named(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    response = client.post("/admin/campaigns/new", data={**NEW, "body": NO_CITY_BODY,
+                                                         "preview": "1"})  # fmt: skip
+    assert response.status_code == 200
+    text = visible_text(response)
+    assert "1 warning: the message reads wrong for some visitors" in text
+    assert (
+        "Message body: {{ constituent.city }} is empty for this sample, leaving an empty "
+        'interpolation: "in ,".'
+    ) in text
+    assert (
+        "Sample visitor: district chosen by hand, no city (NH), writing to Representative "
+        "Whitfield (House district Merrimack 18) (and 1 more sample)."
+    ) in text
+    assert "Filled in: As your constituent in , please fund shelter beds." in text
+    assert "Shelter beds for New Hampshire" in text  # the preview is there too
+    page = response.get_data(as_text=True)
+    assert '<a href="#body">Message body</a>' in page
+    assert db.session.scalar(select(Campaign).where(Campaign.slug == "fund-safe-homes")) is None
+
+
+def test_a_message_that_reads_right_has_no_warnings(as_role) -> None:  # type: ignore[no-untyped-def]
+    client = as_role("manager")
+    guarded = NO_CITY_BODY.replace(
+        "constituent in {{ constituent.city }},",
+        "constituent{% if constituent.city %} in {{ constituent.city }}{% endif %},",
+    )
+    text = visible_text(client.post("/admin/campaigns/new", data={**NEW, "body": guarded,
+                                                                  "preview": "1"}))  # fmt: skip
+    assert "warning" not in text.lower()
+    assert "As your constituent in Springfield, please fund shelter beds." in text
+
+
+def test_saving_with_warnings_saves_and_lists_them(as_role) -> None:  # type: ignore[no-untyped-def]
+    client = as_role("manager")
+    response = save(client, "/admin/campaigns/new", body=NO_CITY_BODY)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/c/fund-safe-homes/edit"
+    assert campaign("fund-safe-homes").current_version.number == 1  # type: ignore[union-attr]
+    text = visible_text(client.get(response.headers["Location"]))
+    assert "Created fund-safe-homes (version 1)." in text
+    assert "1 warning about how the message reads for some visitors: see the list below." in text
+    assert "Sample visitor: district chosen by hand, no city (NH)" in text
+    # Fixed: saved, and back to the campaign's page with no warnings.
+    guarded = NO_CITY_BODY.replace("in {{ constituent.city }},", "in our state,")
+    response = save(client, "/admin/c/fund-safe-homes/edit", body=guarded)
+    assert response.headers["Location"] == "/admin/c/fund-safe-homes"
+    assert "warning" not in visible_text(client.get("/admin/c/fund-safe-homes/edit")).lower()
+
+
+def test_a_fixed_recipients_own_message_is_checked_and_named(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    response = client.post(
+        "/admin/campaigns/new",
+        data={
+            **NEW,
+            "preview": "1",
+            "fixed-0-id": "board",
+            "fixed-0-name": "The Board",
+            "fixed-0-email": "board@example.org",
+            "fixed-0-message_subject": "A letter",
+            "fixed-0-message_body": "I write from {{ constituent.city }}, thank you.",
+        },
+    )
+    text = visible_text(response)
+    assert (
+        "The Board: Own letter for this recipient (optional): {{ constituent.city }} is empty "
+        'for this sample, leaving an empty interpolation: "from ,".'
+    ) in text
+    assert (
+        "Sample visitor: district chosen by hand, no city (NH), writing to The Board "
+        "(its own message)."
+    ) in text
+    assert '<a href="#fixed-0-message_body">' in response.get_data(as_text=True)
+
+
+# -- the newer campaign fields ---------------------------------------------------------------------
+
+
+def test_own_message_call_script_goal_and_receipt_are_saved_and_shown(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    board = {
+        "fixed-0-id": "board",
+        "fixed-0-name": "The Board",
+        "fixed-0-phone": "555-0100",
+        "fixed-0-message_subject": "Thank you, {{ target.name }}",
+        "fixed-0-message_body": "Dear Board,\r\n\r\nThank you.\r\n\r\n{{ constituent.name }}",
+        "fixed-0-call_script": "Hello, I am calling to thank the Board.",
+    }
+    response = save(client, "/admin/campaigns/new", goal="2500", receipt="", **board)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    definition = campaign_service.definition_of(
+        campaign("fund-safe-homes").current_version  # type: ignore[arg-type]
+    )
+    [target] = definition.fixed_targets
+    assert target.message is not None
+    assert target.message.subject == "Thank you, {{ target.name }}"
+    assert target.message.body == "Dear Board,\n\nThank you.\n\n{{ constituent.name }}"
+    assert target.call_script == "Hello, I am calling to thank the Board."
+    assert (definition.goal, definition.receipt) == (2500, False)
+
+    page = client.get("/admin/c/fund-safe-homes/edit").get_data(as_text=True)
+    values = form_values(page)
+    assert values["fixed-0-message_subject"] == "Thank you, {{ target.name }}"
+    assert values["fixed-0-message_body"] == "Dear Board,\n\nThank you.\n\n{{ constituent.name }}"
+    assert values["fixed-0-call_script"] == "Hello, I am calling to thank the Board."
+    assert values["goal"] == "2500" and "receipt" not in values
+    text = visible_text(page)
+    assert "Own letter for this recipient (optional)" in text
+    assert "Email each visitor a receipt of what was sent for them" in text
+
+
+def test_a_half_written_own_message_and_a_bad_goal_are_shown_beside_their_fields(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    page = save(
+        client,
+        "/admin/campaigns/new",
+        goal="lots",
+        **{"fixed-0-id": "board", "fixed-0-name": "The Board", "fixed-0-phone": "555-0100",
+           "fixed-0-message_subject": "Only a subject"},
+    ).get_data(as_text=True)  # fmt: skip
+    assert "Please fill this in." in error_beside(page, "fixed-0-message_body")
+    assert "integer" in error_beside(page, "goal")
+    assert db.session.scalar(select(Campaign).where(Campaign.slug == "fund-safe-homes")) is None
+
+
+def test_a_new_campaign_sends_receipts_unless_told_not_to(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    assert form_values(client.get("/admin/campaigns/new").get_data(as_text=True))["receipt"] == "y"
+
+
+class _FormReader(HTMLParser):
+    """The values a browser would submit from the page's editor form, as it shows them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.values: dict[str, str] = {}
+        self.textarea: str | None = None
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {key: value or "" for key, value in attrs}
+        name = found.get("name", "")
+        if tag == "input" and found.get("type") in ("checkbox", "radio"):
+            if "checked" in found:
+                self.values[name] = found.get("value") or "on"
+        elif tag == "input" and found.get("type") not in ("submit", "button"):
+            self.values[name] = found.get("value", "")
+        elif tag == "textarea":
+            self.textarea, self.values[name] = name, ""
+        elif tag == "select":
+            self.select = name
+        elif tag == "option" and self.select and ("selected" in found
+                                                  or self.select not in self.values):
+            self.values[self.select] = found.get("value", "")  # fmt: skip
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self.textarea = None
+        elif tag == "select":
+            self.select = None
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea is not None:
+            self.values[self.textarea] += data
+
+
+def form_values(page: str) -> dict[str, str]:
+    reader = _FormReader()
+    reader.feed(page)
+    # A browser drops the newline right after <textarea>, and sends lines ending in CR LF.
+    return {
+        name: (value[2:] if value.startswith("\r\n") else value).replace("\r\n", "\n")
+        for name, value in reader.values.items()
+        if name
+    }
+
+
+@pytest.mark.parametrize("slug", ["oppose-buyer-immunity", "every-exploited-child-is-a-victim"])
+def test_a_file_defined_campaign_round_trips_through_the_editor(
+    as_role, campaigns: Path, slug: str  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    before = campaign(slug).current_version
+    assert before is not None
+    original = campaign_service.definition_of(before)
+    values = form_values(client.get(f"/admin/c/{slug}/edit").get_data(as_text=True))
+    client.post(f"/admin/c/{slug}/take-over")
+    response = client.post(f"/admin/c/{slug}/edit", data={**values, "save": "1"})
+    assert response.status_code == 303, visible_text(response)
+    after = campaign(slug).current_version
+    assert after is not None and after.number == before.number  # nothing changed
+    assert content_hash(campaign_service.definition_of(after)) == content_hash(original)
+    followed = visible_text(client.get(response.headers["Location"]))
+    assert "Nothing changed, so no new version was made." in followed

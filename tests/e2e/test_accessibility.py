@@ -2,7 +2,8 @@
 axe-playwright-python): no serious or critical violation of WCAG 2.1 A/AA or axe's best
 practices on the home page, a campaign page (also with form errors), the write page after a
 lookup, the district choice, the thank-you page, /find (empty and with a result), a state page,
-the 404 page, the rate-limit page and the staff sign-in page.
+the 404 page, the rate-limit page, the staff sign-in page, and the campaign editor listing
+warnings with a preview.
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -16,6 +17,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from advocacy.admin.auth import hash_password
+from advocacy.admin.models import User
+from advocacy.extensions import db
 from tests.e2e.harness import ADDRESS, CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
 
 if not CHROMIUM.exists():
@@ -156,4 +160,28 @@ def test_pages_work_with_the_policy_in_a_phone_sized_browser(
     submit_action_form(page)
     expect(page).to_have_url(re.compile(r"/write$"))
     scan(page, "write page (phone)")
+    assert not csp_reports, csp_reports
+
+
+def test_the_campaign_editor_with_warnings_is_accessible(
+    new_page: Callable[..., Page], scan: Callable[..., None], live_server: LiveServer
+) -> None:
+    password = "correct horse battery staple"
+    db.session.add(User(email="manager@example.org", role="manager",
+                        password_hash=hash_password(password), active=True))  # fmt: skip
+    db.session.commit()
+    db.session.remove()
+    page, csp_reports = watched(new_page)
+    page.goto("/admin/sign-in")
+    page.get_by_label("Email").fill("manager@example.org")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+    page.goto(f"/admin/c/{OTHER}/edit")
+    page.get_by_label("Message body").fill(
+        "Dear {{ target.salutation }},\n\nI live in {{ constituent.city }}, in our state."
+    )
+    page.get_by_role("button", name="Preview the message").click()
+    expect(page.get_by_role("region", name=re.compile(r"warning"))).to_be_visible()
+    scan(page, "campaign editor with warnings and a preview")
     assert not csp_reports, csp_reports

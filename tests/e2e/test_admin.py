@@ -1,5 +1,6 @@
 """Staff pages in a real browser: sign in, write a campaign with errors, preview, save, launch,
-see it public; an organizer sees the campaign but not the editor; sign out."""
+see it public; warnings about how a message reads, then fixed; an organizer sees the campaign
+but not the editor; sign out."""
 
 from __future__ import annotations
 
@@ -79,6 +80,43 @@ def test_manager_writes_previews_saves_and_launches(page: Page, accounts: dict[s
     db.session.expire_all()
     done = set(db.session.scalars(select(AuditEntry.action)))
     assert {"sign_in", "campaign.created", "campaign.launched"} <= done
+
+
+def test_manager_sees_warnings_saves_and_fixes_them(
+    page: Page, accounts: dict[str, str]
+) -> None:
+    sign_in(page, accounts["manager"])
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Slug").fill("fund-safe-homes")
+    page.get_by_label("Title", exact=True).fill("Fund safe homes")
+    page.get_by_label("Summary (Markdown)").fill("Ask for shelter beds.")
+    page.get_by_label("Message subject").fill("Shelter beds")
+    page.get_by_label("Message body").fill(
+        "Dear {{ target.salutation }},\n\nAs your constituent in {{ constituent.city }}, "
+        "please fund shelter beds."
+    )
+    page.get_by_label("Longest subject (20 to 300)").fill("200")
+    page.get_by_label("Longest body (100 to 20000)").fill("5000")
+    page.get_by_role("button", name="Preview the message").click()
+    warnings = page.get_by_role("region", name="1 warning: the message reads wrong for some "
+                                "visitors")  # fmt: skip
+    expect(warnings).to_contain_text('leaving an empty interpolation: "in ,"')
+    expect(warnings).to_contain_text("Sample visitor: district chosen by hand, no city (NH)")
+    warnings.get_by_role("link", name="Message body").click()
+    expect(page).to_have_url(re.compile(r"#body$"))
+
+    page.get_by_role("button", name="Save").click()  # a warning does not stop a save
+    # (A redirect keeps the page's #fragment.)
+    expect(page).to_have_url(re.compile(r"/admin/c/fund-safe-homes/edit(#body)?$"))
+    expect(page.locator("main")).to_contain_text("Created fund-safe-homes (version 1)")
+    expect(page.get_by_role("region", name=re.compile("warning"))).to_be_visible()
+    page.get_by_label("Message body").fill(
+        "Dear {{ target.salutation }},\n\nAs your constituent{% if constituent.city %} in "
+        "{{ constituent.city }}{% endif %}, please fund shelter beds."
+    )
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/admin/c/fund-safe-homes(#body)?$"))
+    expect(page.locator("main")).to_contain_text("is now at version 2")
 
 
 def test_organizer_reads_but_cannot_edit_and_signs_out(
