@@ -336,7 +336,7 @@ def log_call(action: Action, recipient: Recipient, definition: CampaignDefinitio
         recipient,
         "call",
         target_email=None,
-        body=definition.call_script or None,
+        body=recipient.call_script or definition.call_script or None,
         personalised=False,
         status="called",
         created_at=now,

@@ -135,6 +135,12 @@ class CampaignForm(FlaskForm):
         "progress.",
     )
     receipt = BooleanField("Email each visitor a receipt of what was sent for them")
+    per_legislator_per_day = StringField(
+        "Daily cap per legislator (optional)",
+        filters=[_strip],
+        description="At most this many messages from this campaign to any one legislator a "
+        "day; later visitors that day are told theirs will not go to them.",
+    )
     preview_state = SelectField("Preview as a visitor from", choices=STATE_CHOICES)
     preview_address = StringField(
         "Sample street address (optional)",
@@ -242,6 +248,9 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
         data["goal"] = form.goal.data
     where["receipt"] = form.receipt
     data["receipt"] = bool(form.receipt.data)
+    where["limits"] = where["limits.per_legislator_per_day"] = form.per_legislator_per_day
+    if form.per_legislator_per_day.data:
+        data["limits"] = {"per_legislator_per_day": form.per_legislator_per_day.data}
     return data, where
 
 
@@ -265,6 +274,8 @@ def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> d
         values[name] = str(getattr(definition.message, name))
     values["goal"] = str(definition.goal or "")
     values["receipt"] = definition.receipt
+    cap = definition.limits.per_legislator_per_day if definition.limits else None
+    values["per_legislator_per_day"] = str(cap or "")
     return values
 
 

@@ -226,3 +226,16 @@ def test_send_without_a_draft_is_not_an_error(ready: FlaskClient) -> None:
     response = ready.post("/c/oppose-buyer-immunity/send", data={"submission_key": "nope"})
     assert response.status_code == 303
     assert count(Action) == 0
+
+
+def test_a_call_to_a_fixed_target_logs_its_own_script(ready: FlaskClient) -> None:
+    page = start(ready, "oppose-buyer-immunity")
+    key = submission_key(page)
+    location = ready.post("/c/oppose-buyer-immunity/send", data={"submission_key": key}).headers[
+        "Location"
+    ]
+    ready.post(location + "/called", data={"target_id": "american-law-institute"})
+    call = db.session.scalar(select(Contact).where(Contact.channel == "call"))
+    assert call is not None and call.target_name == "The American Law Institute"
+    assert "thank the American Law Institute" in " ".join((call.body or "").split())
+    assert "our state's law" not in (call.body or "")

@@ -116,7 +116,8 @@ def test_a_fixed_recipient_needs_a_channel_and_a_campaign_needs_a_recipient(
 
 
 def test_preview_fills_the_message_for_real_directory_members(
-    as_role, directory: Path  # type: ignore[no-untyped-def]
+    as_role,
+    directory: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("manager")
     response = client.post("/admin/campaigns/new", data={**NEW, "preview": "1"})
@@ -177,8 +178,15 @@ def test_status_moves_follow_the_allowed_transitions(
     client = as_role("manager")
     save(client, "/admin/campaigns/new")
     assert client.get("/c/fund-safe-homes").status_code == 404  # drafts are not public
-    steps = [("pause", "draft"), ("launch", "live"), ("launch", "live"), ("pause", "paused"),
-             ("resume", "live"), ("close", "closed"), ("launch", "closed")]
+    steps = [
+        ("pause", "draft"),
+        ("launch", "live"),
+        ("launch", "live"),
+        ("pause", "paused"),
+        ("resume", "live"),
+        ("close", "closed"),
+        ("launch", "closed"),
+    ]
     for verb, expected in steps:
         response = client.post("/admin/c/fund-safe-homes/status", data={"verb": verb})
         assert response.status_code == 303
@@ -208,7 +216,8 @@ def test_a_schedule_opens_and_closes_the_campaign_on_time(
 
 
 def test_times_are_read_in_the_site_time_zone(
-    other_app, staff: dict[str, str]  # type: ignore[no-untyped-def]
+    other_app,
+    staff: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
     from tests.admin.conftest import sign_in
 
@@ -233,11 +242,13 @@ def test_clone_and_archive(as_role) -> None:  # type: ignore[no-untyped-def]
     assert archived.status == "closed" and archived.archived_at is not None
     assert "fund-safe-homes\n" not in client.get("/admin/campaigns").get_data(as_text=True)
     listing = client.get("/admin/campaigns?archived=1").get_data(as_text=True)
-    assert "/admin/c/fund-safe-homes\"" in listing
+    assert '/admin/c/fund-safe-homes"' in listing
 
 
 def test_a_file_defined_campaign_is_edited_by_its_file_until_taken_over(
-    app: Flask, as_role, campaigns: Path  # type: ignore[no-untyped-def]
+    app: Flask,
+    as_role,
+    campaigns: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("manager")
     slug = "oppose-buyer-immunity"
@@ -433,8 +444,11 @@ class _FormReader(HTMLParser):
             self.textarea, self.values[name] = name, ""
         elif tag == "select":
             self.select = name
-        elif tag == "option" and self.select and ("selected" in found
-                                                  or self.select not in self.values):
+        elif (
+            tag == "option"
+            and self.select
+            and ("selected" in found or self.select not in self.values)
+        ):
             self.values[self.select] = found.get("value", "")  # fmt: skip
 
     def handle_endtag(self, tag: str) -> None:
@@ -459,10 +473,25 @@ def form_values(page: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("slug", ["oppose-buyer-immunity", "every-exploited-child-is-a-victim"])
+@pytest.mark.parametrize(
+    ("slug", "added"),
+    [
+        ("oppose-buyer-immunity", ""),
+        ("every-exploited-child-is-a-victim", ""),
+        ("every-exploited-child-is-a-victim", "limits:\n  per_legislator_per_day: 40\ngoal: 900\n"),
+    ],
+    ids=["oppose-buyer-immunity", "every-exploited-child", "with-a-cap-and-a-goal"],
+)
 def test_a_file_defined_campaign_round_trips_through_the_editor(
-    as_role, campaigns: Path, slug: str  # type: ignore[no-untyped-def]
+    as_role,
+    campaigns: Path,
+    slug: str,
+    added: str,  # type: ignore[no-untyped-def]
 ) -> None:
+    if added:
+        path = campaigns / f"{slug}.yaml"
+        path.write_text(path.read_text() + added)
+        campaign_service.sync_folder(campaigns)
     client = as_role("manager")
     before = campaign(slug).current_version
     assert before is not None
