@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import url_for
+from flask import current_app, url_for
 
 from ..campaigns import templating
 from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import PublishedCampaign, public_state, summary_lead
+from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
 from ..urls import public_url, site_zone
 from . import confirmation, operations
@@ -53,6 +54,41 @@ def campaign_card(campaign: PublishedCampaign) -> CampaignCard:
         actionable=state.actionable,
         taking_part=operations.people_taking_part(campaign.id),
         goal=definition.goal,
+    )
+
+
+@dataclass(frozen=True)
+class ShareCard:
+    """What a link to a campaign page shows when it is shared: the page's Open Graph and X
+    card, its canonical address and description. Every URL is absolute (ADVOCACY_SITE_URL)."""
+
+    site_name: str
+    title: str
+    description: str
+    url: str
+    image_url: str
+    image_width: int
+    image_height: int
+    image_alt: str
+
+
+def share_card(campaign: PublishedCampaign) -> ShareCard:
+    definition = campaign.definition
+    image = share_image(definition)
+    image_url = (
+        public_url("images.image", name=image.name)
+        if image.name
+        else public_url("static", filename=DEFAULT_FILE)
+    )
+    return ShareCard(
+        site_name=str(current_app.config["SITE_NAME"]),
+        title=definition.title,
+        description=summary_lead(definition.summary),
+        url=public_url("actions.campaign_page", slug=campaign.slug),
+        image_url=image_url,
+        image_width=image.width,
+        image_height=image.height,
+        image_alt=image.alt,
     )
 
 
