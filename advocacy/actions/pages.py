@@ -12,6 +12,7 @@ from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
+from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
 from . import confirmation, operations
 from .drafts import Draft, FilledMessage, fill_messages
@@ -99,6 +100,7 @@ class WritePage:
     writable: list[FilledMessage] = field(default_factory=list)  # will be sent
     capped: list[FilledMessage] = field(default_factory=list)  # daily cap reached
     unreachable: list[FilledMessage] = field(default_factory=list)  # no email or address
+    photos: dict[str, str] = field(default_factory=dict)  # legislators' photos, by person id
 
 
 def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
@@ -109,7 +111,7 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
     capped = operations.capped_legislators(
         campaign.id, campaign.definition, [m.recipient for m in messages]
     )
-    page = WritePage(messages)
+    page = WritePage(messages, photos=_photos([m.recipient for m in messages]))
     for message in messages:
         if not message.recipient.channel:
             page.unreachable.append(message)
@@ -118,6 +120,10 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
         else:
             page.writable.append(message)
     return page
+
+
+def _photos(recipients: list[Recipient]) -> dict[str, str]:
+    return photo_names(r.id for r in recipients if r.kind == "legislator")
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,7 @@ class ThanksPage:
     confirmation_state: str
     page_url: str
     share: dict[str, str]
+    photos: dict[str, str]  # legislators' photos, by person id
 
     @property
     def letters(self) -> list[Outcome]:
@@ -231,6 +238,7 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
         confirmation_state=confirmation.state_of(action),
         page_url=page_url,
         share=share_links(definition, page_url),
+        photos=_photos(callable_recipients),
     )
 
 

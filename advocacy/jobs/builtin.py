@@ -51,8 +51,11 @@ def refresh_states() -> list[str]:
 
 def directory_refresh(ctx: JobContext) -> str:
     from ..admin.operations import refresh_directory
+    from ..lookup.photos import sync_photos
 
     results = refresh_directory(refresh_states(), actor="scheduler")  # audited, committed
+    # New and changed photos of the states reloaded; a photo that cannot be had is skipped.
+    photos = sync_photos([r.state for r in results if r.ok])
     failed = [r for r in results if not r.ok]
     for result in failed:  # once per state, with what went wrong
         log.warning(
@@ -64,9 +67,12 @@ def directory_refresh(ctx: JobContext) -> str:
     summary = f"{len(results) - len(failed)} of {len(results)} state(s) reloaded"
     if failed:
         raise JobFailed(
-            summary + "; failed: " + ", ".join(f"{r.state.upper()} ({r.error})" for r in failed)
+            summary
+            + "; failed: "
+            + ", ".join(f"{r.state.upper()} ({r.error})" for r in failed)
+            + f"; {photos.summary()}"
         )
-    return summary
+    return f"{summary}; {photos.summary()}"
 
 
 # -- campaign-schedule ------------------------------------------------------------------------
