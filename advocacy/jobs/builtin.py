@@ -4,6 +4,7 @@
 job                    what it does                                how often
 =====================  ==========================================  =========
 directory-refresh      reload legislator rosters from Open States  daily
+                       (then new or changed legislators' photos)
 campaign-schedule      record campaigns opening/ending by time     1 minute
 retention              apply the data retention policy             daily
 dead-letter-alert      alert staff about new dead letters          5 minutes
@@ -176,7 +177,8 @@ register_job(
     "directory-refresh",
     directory_refresh,
     every=timedelta(hours=24),  # rosters change rarely: a day-old copy is recent enough
-    description="Reload legislator rosters from Open States (ADVOCACY_OPENSTATES_DATA_URL).",
+    description="Reload legislator rosters from Open States (ADVOCACY_OPENSTATES_DATA_URL), "
+    "then download new or changed legislators' photos.",
     lease=timedelta(minutes=30),
     retry_after=timedelta(hours=1),
 )
