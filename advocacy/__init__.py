@@ -65,6 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .lookup.views import blueprint as lookup_pages_blueprint
 
     app.register_blueprint(lookup_pages_blueprint)
+    from .images.views import blueprint as images_blueprint
+
+    app.register_blueprint(images_blueprint)
     from .admin import auth  # noqa: F401 - registers the Flask-Login user loader
     from .admin.views import blueprint as admin_blueprint
 

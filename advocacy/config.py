@@ -282,6 +282,8 @@ FIXED_VALUES: dict[str, Any] = {
     "CENSUS_RETRIES": 2,  # retries after a failed Census request
     "OPENSTATES_TIMEOUT": 30.0,  # seconds per Open States download
     "LOOKUP_CACHE_TTL": 7 * 24 * 3600,  # seconds an address lookup is reused
+    # Flask answers 413 to a larger request body: a share picture (5 MB) with its editor form.
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
 }
 
 # SMTP URL scheme: (default port, STARTTLS, TLS from the start).

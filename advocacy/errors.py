@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.wrappers.response import Response
 
 
@@ -22,6 +22,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str | Response, int]:
         code = error.code or 500
+        if code == 413:
+            limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+            error = RequestEntityTooLarge(
+                f"Nothing was saved: what you sent is larger than this site accepts ({limit} MB "
+                "at most). A share picture may be up to 5 MB; please choose a smaller file."
+            )
         if _wants_json():
             return jsonify(error=error.description or error.name), code
         template = "errors/404.html" if code == 404 else "errors/generic.html"

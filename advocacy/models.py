@@ -5,11 +5,13 @@ from .admin.models import AuditEntry, User
 from .campaigns.models import Campaign, CampaignVersion
 from .delivery.models import OutboxMessage
 from .exports.models import ApiToken
+from .images.models import StoredImage
 from .jobs.models import JobLease
 from .lookup.models import (
     DirectoryState,
     District,
     Legislator,
+    LegislatorPhoto,
     LookupCacheEntry,
     RosterChange,
     Vacancy,
@@ -27,9 +29,11 @@ __all__ = [
     "District",
     "JobLease",
     "Legislator",
+    "LegislatorPhoto",
     "LookupCacheEntry",
     "OutboxMessage",
     "RosterChange",
+    "StoredImage",
     "User",
     "Vacancy",
 ]

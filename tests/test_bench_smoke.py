@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,21 @@ def test_load_generator_parsing_and_percentiles() -> None:
     assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0
     assert percentile(list(range(1, 101)), 0.99) == 99
     assert percentile([], 0.99) == 0.0
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="runs once, in the SQLite pass (SQLite of its own)")
+def test_photo_sync_benchmark_runs_on_a_small_roster(tmp_path: Path) -> None:
+    from bench.photo_sync import run
+    from tests.lookup.people import ROSTERS, write_state
+
+    rows = [
+        replace(row, image=f"https://leg.example.gov/photos/{row.family.lower()}.jpg")
+        for row in ROSTERS["nh"][:4]
+    ] + ROSTERS["nh"][4:]
+    write_state(tmp_path / "people", "nh", rows)
+    result = run(tmp_path / "people", ["nh"], 0.0, pool=2)
+    first = result["first_sync"]
+    assert (first["downloaded"], first["failed"], first["without_url"]) == (4, 0, 2)
+    assert first["photos_stored"] == 4 and first["mb_downloaded"] > 0
+    assert (result["unchanged_sync"]["downloaded"], result["unchanged_sync"]["unchanged"]) == (0, 4)
+    assert result["server_answers"] == 4  # nothing was asked twice

@@ -461,3 +461,37 @@ def test_validate_data_accepts_a_valid_campaign_and_a_non_mapping_is_a_problem()
     assert result.ok and result.definition is not None and result.definition.slug == "sample"
     [problem] = validate_data(["not", "a", "mapping"]).problems  # type: ignore[arg-type]
     assert (problem.line, problem.field) == (None, "")
+
+
+# -- the share picture (image:) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("img/missing.jpg", "no such file under static/: img/missing.jpg"),
+        ("site.css", "static/site.css: the file is not a JPEG, PNG or WebP picture"),
+        ("../pyproject.toml", "must name a file under static/"),
+        ("uploaded/cat.jpg", "an uploaded picture's name is uploaded/share-<32 hex digits>.jpg"),
+    ],
+)
+def test_a_share_picture_that_is_missing_or_not_a_picture_is_reported_at_its_line(
+    image: str, message: str
+) -> None:
+    text = VALID.replace("status: live\n", f"status: live\nimage: {image}\n")
+    assert problems_of(text) == [(5, "image", message)]
+
+
+def test_a_share_picture_under_static_or_uploaded_is_accepted() -> None:
+    for image in ("img/share-default.png", "uploaded/share-" + "0" * 32 + ".jpg"):
+        result = parse_text(VALID.replace("status: live\n", f"status: live\nimage: {image}\n"))
+        assert result.ok, result.problems
+        assert result.definition is not None and result.definition.image == image
+
+
+def test_cli_validate_reports_a_missing_share_picture(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "sample.yaml"
+    path.write_text(VALID.replace("status: live\n", "status: live\nimage: img/gone.png\n"))
+    result = app.test_cli_runner().invoke(validate_command, [str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:5: image: no such file under static/: img/gone.png" in result.output

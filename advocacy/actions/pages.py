@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import url_for
+from flask import current_app, url_for
 
 from ..campaigns import templating
 from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import PublishedCampaign, public_state, summary_lead
+from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
+from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
 from . import confirmation, operations
 from .drafts import Draft, FilledMessage, fill_messages
@@ -56,6 +58,41 @@ def campaign_card(campaign: PublishedCampaign) -> CampaignCard:
     )
 
 
+@dataclass(frozen=True)
+class ShareCard:
+    """What a link to a campaign page shows when it is shared: the page's Open Graph and X
+    card, its canonical address and description. Every URL is absolute (ADVOCACY_SITE_URL)."""
+
+    site_name: str
+    title: str
+    description: str
+    url: str
+    image_url: str
+    image_width: int
+    image_height: int
+    image_alt: str
+
+
+def share_card(campaign: PublishedCampaign) -> ShareCard:
+    definition = campaign.definition
+    image = share_image(definition)
+    image_url = (
+        public_url("images.image", name=image.name)
+        if image.name
+        else public_url("static", filename=DEFAULT_FILE)
+    )
+    return ShareCard(
+        site_name=str(current_app.config["SITE_NAME"]),
+        title=definition.title,
+        description=summary_lead(definition.summary),
+        url=public_url("actions.campaign_page", slug=campaign.slug),
+        image_url=image_url,
+        image_width=image.width,
+        image_height=image.height,
+        image_alt=image.alt,
+    )
+
+
 @dataclass
 class WritePage:
     messages: list[FilledMessage]
@@ -63,6 +100,7 @@ class WritePage:
     writable: list[FilledMessage] = field(default_factory=list)  # will be sent
     capped: list[FilledMessage] = field(default_factory=list)  # daily cap reached
     unreachable: list[FilledMessage] = field(default_factory=list)  # no email or address
+    photos: dict[str, str] = field(default_factory=dict)  # legislators' photos, by person id
 
 
 def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
@@ -73,7 +111,7 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
     capped = operations.capped_legislators(
         campaign.id, campaign.definition, [m.recipient for m in messages]
     )
-    page = WritePage(messages)
+    page = WritePage(messages, photos=_photos([m.recipient for m in messages]))
     for message in messages:
         if not message.recipient.channel:
             page.unreachable.append(message)
@@ -82,6 +120,10 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
         else:
             page.writable.append(message)
     return page
+
+
+def _photos(recipients: list[Recipient]) -> dict[str, str]:
+    return photo_names(r.id for r in recipients if r.kind == "legislator")
 
 
 @dataclass(frozen=True)
@@ -139,6 +181,7 @@ class ThanksPage:
     confirmation_state: str
     page_url: str
     share: dict[str, str]
+    photos: dict[str, str]  # legislators' photos, by person id
 
     @property
     def emails(self) -> list[Outcome]:
@@ -187,6 +230,7 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
         confirmation_state=confirmation.state_of(action),
         page_url=page_url,
         share=share_links(definition, page_url),
+        photos=_photos(callable_recipients),
     )
 
 

@@ -99,6 +99,7 @@ def _campaign_page(
         form=form if state.actionable else None,
         summary_html=render_markdown(campaign.definition.summary),
         card=pages.campaign_card(campaign),
+        share=pages.share_card(campaign),
     ), status
 
 

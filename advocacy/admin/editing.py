@@ -17,8 +17,10 @@ from ..campaigns.loader import Problem, parse_text
 from ..campaigns.models import Campaign
 from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import definition_of, get_campaign, save_version
+from ..campaigns.shareimage import UPLOADED, store_upload, uploaded_name
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..images.service import exists as image_exists
 from . import audit
 
 # Which status a campaign may move to from each status, and the verb for each move.
@@ -46,7 +48,31 @@ def _require_site_owned(campaign: Campaign) -> None:
         )
 
 
+def _require_uploaded_image(definition: CampaignDefinition) -> None:
+    """An ``uploaded/...`` share picture must be one the site has."""
+    image = definition.image or ""
+    if image.startswith(UPLOADED):
+        name = uploaded_name(image)
+        if name is None or not image_exists(name):
+            raise EditProblem(
+                f"there is no uploaded picture {image}",
+                [Problem("<editor>", None, "image", f"there is no uploaded picture {image}; "
+                         "upload the picture again")],
+            )
+
+
+def upload_share_image(slug: str, data: bytes) -> str:
+    """Keep an uploaded share picture (1200 x 630, metadata removed) and audit it; returns the
+    ``image:`` value naming it. Raises ``images.pictures.PictureProblem`` for a file that is
+    not a usable picture. The campaign uses it once saved with that value."""
+    value = store_upload(data)
+    audit.record("campaign.image_uploaded", slug or None, {"image": value, "bytes": len(data)})
+    db.session.commit()
+    return value
+
+
 def create_campaign(definition: CampaignDefinition, source_text: str | None = None) -> Campaign:
+    _require_uploaded_image(definition)
     if get_campaign(definition.slug) is not None:
         raise EditProblem(
             f"a campaign with the slug {definition.slug!r} already exists",
@@ -66,6 +92,7 @@ def update_campaign(
 ) -> bool:
     """Save ``definition`` as a new version when it differs. True if a version was made."""
     _require_site_owned(campaign)
+    _require_uploaded_image(definition)
     if definition.slug != campaign.slug:
         raise EditProblem(
             "the slug cannot change (links and contacts use it); clone the campaign instead",

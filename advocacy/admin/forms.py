@@ -141,6 +141,23 @@ class CampaignForm(FlaskForm):
         description="At most this many messages from this campaign to any one legislator a "
         "day; later visitors that day are told theirs will not go to them.",
     )
+    image = StringField(
+        "Share picture (optional)",
+        filters=[_strip],
+        description="Shown beside links to the campaign on social networks: a PNG, JPEG or "
+        "WebP file under static/ (e.g. img/campaign.jpg), or the name an upload below puts "
+        "here. Empty: the site's default picture.",
+    )
+    image_upload = FileField(
+        "Upload a share picture",
+        description="PNG, JPEG or WebP, up to 5 MB. It is cropped to 1200 × 630 pixels, the "
+        "size social networks show, and takes effect when you save the campaign.",
+    )
+    image_alt = StringField(
+        "What the share picture shows (optional)",
+        filters=[_strip],
+        description="For people who cannot see it. Empty: the campaign's title.",
+    )
     preview_state = SelectField("Preview as a visitor from", choices=STATE_CHOICES)
     preview_address = StringField(
         "Sample street address (optional)",
@@ -168,7 +185,7 @@ class ActionOnlyForm(FlaskForm):
 # -- form <-> schema --------------------------------------------------------------------------
 
 _TOP_LEVEL = ("slug", "title", "summary", "status", "call_script", "thank_you", "share_text",
-              "privacy_note")
+              "privacy_note", "image", "image_alt")
 _MESSAGE = ("subject", "body", "mode", "max_subject_length", "max_body_length")
 _FIXED = ("id", "name", "title", "organisation", "salutation", "email", "phone",
           "postal_address", "call_script")

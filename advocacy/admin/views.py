@@ -24,10 +24,12 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from ..actions.samples import sample_visitors
 from ..campaigns import service as campaign_service
+from ..campaigns import shareimage
 from ..campaigns.loader import Problem, TemplateWarning, template_warnings, validate_data
 from ..campaigns.models import Campaign
 from ..campaigns.schema import CampaignDefinition
 from ..extensions import db
+from ..images.pictures import PictureProblem
 from ..security import limit_sign_in
 from . import audit, editing, operations, users
 from .auth import AccountProblem, role_required, safe_next, sign_in
@@ -179,6 +181,8 @@ def _editor(campaign: Campaign | None) -> Page:
     form = CampaignForm()
     if not form.validate_on_submit():
         return _render_editor(form, campaign, [], None, None, status=400)
+    if not _take_upload(form, campaign):
+        return _render_editor(form, campaign, [], None, None, status=400)
     data, where = form_to_data(form, zone)
     result = validate_data(data, samples=sample_visitors)
     if result.problems or result.definition is None:
@@ -215,6 +219,32 @@ def _editor(campaign: Campaign | None) -> Page:
     return _see_other(".campaign", slug=campaign.slug)
 
 
+def _take_upload(form: CampaignForm, campaign: Campaign | None) -> bool:
+    """Keep an uploaded share picture and put its name in the form's picture field. False
+    (with the reason beside the upload field) when the file cannot be used."""
+    upload = form.image_upload.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return True
+    if campaign is not None and campaign.source == "file":
+        form.image.errors = [
+            "This campaign is defined by its file: put the picture under static/ and name it "
+            "in the file's image: field."
+        ]
+        return False
+    # The file's name and declared type are the browser's say-so: only its bytes are used.
+    data = upload.read(shareimage.MAX_BYTES + 1)
+    try:
+        value = editing.upload_share_image(campaign.slug if campaign else form.slug.data, data)
+    except PictureProblem as exc:
+        db.session.rollback()
+        form.image_upload.errors = [f"This picture cannot be used: {exc}."]
+        return False
+    form.image.data = value
+    if "save" not in request.form:
+        flash("Picture uploaded. Save the campaign to use it.", "success")
+    return True
+
+
 def _render_editor(
     form: CampaignForm,
     campaign: Campaign | None,
@@ -224,9 +254,14 @@ def _render_editor(
     warnings: list[_ShownWarning] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
+    image = form.image.data or ""
+    preview = None
+    if image and not form.image.errors and shareimage.image_problem(image) is None:
+        preview = shareimage.stored_name(image)
     return render_template(
         "admin/edit.html",
         form=form,
+        image_preview=preview,
         campaign=campaign,
         problems=problems,
         warnings=warnings or [],

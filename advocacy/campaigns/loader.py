@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from . import filled, templating
 from .schema import CampaignDefinition, LocatedProblems
+from .shareimage import image_problem
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,13 @@ def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
             for problem in templating.check_template(source):
                 findings.append(_Finding(loc, str(problem), problem))
 
+    # The share picture must be a picture that exists (its text already passed the schema).
+    image = data.get("image")
+    if isinstance(image, str) and not any(f.loc[:1] == ("image",) for f in findings):
+        problem = image_problem(image.strip())
+        if problem is not None:
+            findings.append(_Finding(("image",), problem))
+
     if definition is not None and not findings:
         findings.extend(_sample_lengths(definition))
     return (definition if not findings else None), findings
@@ -482,7 +490,8 @@ def validate_data(
     - ``""``: the whole campaign (e.g. it is not a mapping);
     - a top-level field: ``slug``, ``title``, ``summary``, ``status``, ``starts_at``,
       ``ends_at`` (also "ends_at must be after starts_at"), ``targets`` (e.g. none at all),
-      ``call_script``, ``thank_you``, ``share_text``, ``privacy_note``, or an unknown key;
+      ``call_script``, ``thank_you``, ``share_text``, ``privacy_note``, ``image`` (also a
+      file under static/ that is missing or not a picture), ``image_alt``, or an unknown key;
     - ``message`` (e.g. missing) and ``message.subject``, ``message.body``, ``message.mode``,
       ``message.max_subject_length``, ``message.max_body_length``;
     - ``targets[i]`` (a target as a whole: unknown type, no contact channel) and

@@ -141,7 +141,15 @@ class CampaignDefinition(Strict):
     )
     image: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]{1,200}$")] | None = Field(
         default=None,
-        description="The share card's picture: a file under static/ (e.g. img/campaign.jpg).",
+        description="The share card's picture: a PNG, JPEG or WebP file under static/ (e.g. "
+        "img/campaign.jpg), or uploaded/share-<32 hex digits>.jpg, the name the admin editor "
+        "gives a picture uploaded there. Cropped to 1200 x 630 pixels; none: the site's "
+        "default picture.",
+    )
+    image_alt: _text(300) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="What the share picture shows, for people who cannot see it "
+        "(default: the campaign's title).",
     )
     receipt: bool = Field(
         default=True, description="Email each visitor a receipt of what was sent for them."
@@ -150,7 +158,8 @@ class CampaignDefinition(Strict):
     @model_serializer(mode="wrap")
     def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
         return _without_defaults(
-            handler(self), {"limits": None, "goal": None, "image": None, "receipt": True}
+            handler(self),
+            {"limits": None, "goal": None, "image": None, "image_alt": None, "receipt": True},
         )
 
     @field_validator("starts_at", "ends_at", mode="before")

@@ -4,6 +4,7 @@
 job                    what it does                                how often
 =====================  ==========================================  =========
 directory-refresh      reload legislator rosters from Open States  daily
+                       (then new or changed legislators' photos)
 campaign-schedule      record campaigns opening/ending by time     1 minute
 retention              apply the data retention policy             daily
 dead-letter-alert      alert staff about new dead letters          5 minutes
@@ -51,8 +52,11 @@ def refresh_states() -> list[str]:
 
 def directory_refresh(ctx: JobContext) -> str:
     from ..admin.operations import refresh_directory
+    from ..lookup.photos import sync_photos
 
     results = refresh_directory(refresh_states(), actor="scheduler")  # audited, committed
+    # New and changed photos of the states reloaded; a photo that cannot be had is skipped.
+    photos = sync_photos([r.state for r in results if r.ok])
     failed = [r for r in results if not r.ok]
     for result in failed:  # once per state, with what went wrong
         log.warning(
@@ -64,9 +68,12 @@ def directory_refresh(ctx: JobContext) -> str:
     summary = f"{len(results) - len(failed)} of {len(results)} state(s) reloaded"
     if failed:
         raise JobFailed(
-            summary + "; failed: " + ", ".join(f"{r.state.upper()} ({r.error})" for r in failed)
+            summary
+            + "; failed: "
+            + ", ".join(f"{r.state.upper()} ({r.error})" for r in failed)
+            + f"; {photos.summary()}"
         )
-    return summary
+    return f"{summary}; {photos.summary()}"
 
 
 # -- campaign-schedule ------------------------------------------------------------------------
@@ -170,7 +177,8 @@ register_job(
     "directory-refresh",
     directory_refresh,
     every=timedelta(hours=24),  # rosters change rarely: a day-old copy is recent enough
-    description="Reload legislator rosters from Open States (ADVOCACY_OPENSTATES_DATA_URL).",
+    description="Reload legislator rosters from Open States (ADVOCACY_OPENSTATES_DATA_URL), "
+    "then download new or changed legislators' photos.",
     lease=timedelta(minutes=30),
     retry_after=timedelta(hours=1),
 )

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..dbtypes import utcnow
-from . import directory
+from . import directory, photos
 from .known_vacancies import KnownVacancyError, known_vacancies
 from .openstates import BulkPeopleSource
 from .registry import STATES
@@ -85,9 +85,15 @@ def directory_group() -> None:
     default=None,
     help="Base URL or local folder holding {abbr}.csv (default ADVOCACY_OPENSTATES_DATA_URL).",
 )
+@click.option(
+    "--no-photos",
+    is_flag=True,
+    help="Do not download the legislators' photos (`advocacy directory photos` does it later).",
+)
 @with_appcontext
-def sync_command(states: tuple[str, ...], source: str | None) -> None:
-    """Load current legislators; each state is replaced atomically or not at all."""
+def sync_command(states: tuple[str, ...], source: str | None, no_photos: bool) -> None:
+    """Load current legislators; each state is replaced atomically or not at all. Then
+    download the photos of the states loaded (new or changed ones only)."""
     config = current_app.config
     people_source = BulkPeopleSource(
         source or config["OPENSTATES_DATA_URL"],
@@ -131,8 +137,39 @@ def sync_command(states: tuple[str, ...], source: str | None) -> None:
             click.echo(f"    warning: no such district in the registry: {unmatched}")
         for warning in result.warnings:
             click.echo(f"    warning: {warning}")
+    loaded = [result.state for result in results if result.ok]
+    if loaded and not no_photos:
+        _sync_photos(loaded)
     if failures:
         sys.exit(1)
+
+
+def _sync_photos(states: list[str] | None) -> None:
+    with click.progressbar(length=0, label="Downloading photos", file=sys.stderr) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(1)
+
+        report = photos.sync_photos(states, progress=advance)
+    click.echo(report.summary())
+    for failure in report.failures[:20]:
+        click.echo(f"    not downloaded: {failure}")
+    if len(report.failures) > 20:
+        click.echo(f"    ... and {len(report.failures) - 20} more (see the log)")
+
+
+@directory_group.command("photos")
+@click.option("--state", "states", multiple=True, help="Two-letter code; repeat for several.")
+@with_appcontext
+def photos_command(states: tuple[str, ...]) -> None:
+    """Download the legislators' photos that are new or whose URL changed (default: every
+    loaded state). A photo that cannot be had is reported and skipped; exit 0 all the same."""
+    unknown = [s for s in states if s.lower() not in STATES]
+    if unknown:
+        click.echo(f"not a state we cover: {', '.join(unknown)}", err=True)
+        sys.exit(2)
+    _sync_photos([s.lower() for s in states] or None)
 
 
 @directory_group.command("status")

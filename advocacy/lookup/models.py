@@ -96,3 +96,14 @@ class Vacancy(db.Model):  # type: ignore[name-defined]
     chamber: Mapped[str] = mapped_column(String(16))
     district: Mapped[str] = mapped_column(String(120))
     vacant_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LegislatorPhoto(db.Model):  # type: ignore[name-defined]
+    """A legislator's photo as we downloaded it: from which URL, kept as which picture."""
+
+    __tablename__ = "legislator_photo"
+
+    person_id: Mapped[str] = mapped_column(String(80), primary_key=True)  # ocd-person/...
+    source_url: Mapped[str] = mapped_column(String(500))  # Open States' image URL
+    image_name: Mapped[str] = mapped_column(String(80))  # a StoredImage (kind "photo")
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, render_template, request
 from ..security import limit_lookups
 from . import directory
 from .directory import natural_key
+from .photos import initials, photo_names
 from .registry import STATES, state_info, state_name
 from .service import BadAddress, CensusUnavailable, lookup_address
 
@@ -25,6 +26,11 @@ def tel_href(phone: str) -> str:
     if len(digits) == 11 and digits.startswith("1"):
         return f"tel:+{digits}"
     return f"tel:{digits}"
+
+
+@blueprint.app_template_filter("initials")
+def initials_filter(name: str) -> str:
+    return initials(name)
 
 
 @blueprint.get("/find")
@@ -47,10 +53,12 @@ def find() -> tuple[str, int]:
                 503,
             )
     states = [(abbr, state_name(abbr)) for abbr in STATES]
+    shown = [m.id for group in result.districts for m in group.members] if result else []
     return render_template(
         "lookup/find.html",
         address=address or "",
         result=result,
+        photos=photo_names(shown),
         error=error,
         states=sorted(states, key=lambda s: s[1]),
     ), status
@@ -71,5 +79,10 @@ def browse_state(state: str) -> str:
     )
     loaded = {row.state: row for row in directory.directory_states()}.get(state)
     return render_template(
-        "lookup/state.html", info=info, districts=districts, by_district=by_district, loaded=loaded
+        "lookup/state.html",
+        info=info,
+        districts=districts,
+        by_district=by_district,
+        loaded=loaded,
+        photos=photo_names(legislator.id for legislator in legislators),
     )

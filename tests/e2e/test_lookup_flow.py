@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from advocacy.extensions import db
+from advocacy.lookup.directory import sync_states
+from advocacy.lookup.openstates import BulkPeopleSource
+from advocacy.lookup.photos import sync_photos
+from tests.e2e.conftest import World
 from tests.e2e.harness import (
+    ADDRESS,
     CHROMIUM,
     ELSEWHERE,
     HOUSE_MEMBERS,
@@ -19,6 +27,7 @@ from tests.e2e.harness import (
     submit_action_form,
 )
 from tests.fakes.upstream import FakeUpstreams
+from tests.images.pictures import photo_bytes
 
 if not CHROMIUM.exists():
     pytest.skip(NO_CHROMIUM, allow_module_level=True)
@@ -86,3 +95,55 @@ def test_no_request_leaves_the_machine(
     assert any(url.endswith(".css") for url in page_requests), page_requests
     offsite = [url for url in page_requests if not is_local(url)]
     assert offsite == [], offsite
+
+
+def test_photos_come_from_the_site_itself(
+    page: Page,
+    page_requests: list[str],
+    live_server: LiveServer,
+    upstream: FakeUpstreams,
+    world: World,
+) -> None:
+    # Open States lists each photo on the legislature's own web server (the fake here); the
+    # directory sync downloads them, and pages show our copies.
+    photographed = (HOUSE_MEMBERS[0], SENATOR)
+    roster = world.people_dir / "nh.csv"
+    rows = list(csv.DictReader(io.StringIO(roster.read_text(encoding="utf-8"))))
+    for row, colour in zip(
+        [row for row in rows if row["name"] in photographed], ("#336699", "#996633"), strict=True
+    ):
+        path = f"/legislature/{row['family_name'].lower()}.jpg"
+        row["image"] = upstream.add_photo(path, photo_bytes((600, 750), colour=colour))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    roster.write_text(out.getvalue(), encoding="utf-8")
+    assert all(r.ok for r in sync_states(BulkPeopleSource(str(world.people_dir)), ["nh"]))
+    assert sync_photos(["nh"]).downloaded == 2
+    db.session.remove()
+    asked_upstream = len(upstream.requests)
+
+    page.goto(CAMPAIGN_PATH)
+    submit_action_form(page)
+    main = page.locator("main")
+    expect(main).to_contain_text(MATCHED_ADDRESS)
+    for where in (main, None):
+        if where is None:
+            page.goto(f"/find?address={ADDRESS}")
+            where = page.locator("main")
+        for name in photographed:
+            photo = where.get_by_role("img", name=name, exact=True)
+            expect(photo).to_be_visible()
+            assert photo.evaluate("img => img.complete && img.naturalWidth") == 128
+        # The member without a photo has initials in a circle instead.
+        expect(where.locator(".person-initials", has_text="JO")).to_be_visible()
+    page.goto("/find/nh")
+    expect(page.get_by_role("img", name=SENATOR, exact=True)).to_be_visible()
+
+    photos = [url for url in page_requests if "/images/photo-" in url]
+    assert len(set(photos)) == 2, page_requests
+    assert [url for url in page_requests if not url.startswith(live_server.url)] == []
+    # Only the address lookup reached the fake upstream: no photo was asked of it.
+    later = [path for path, _ in upstream.requests[asked_upstream:]]
+    assert set(later) <= {"/geocoder/geographies/onelineaddress"}, later

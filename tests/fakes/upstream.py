@@ -2,7 +2,8 @@
 
 Census geocoder bodies follow the captured responses in ../shared/docs/upstream-fixtures
 (envelope, layer names with a vintage year, SLD objects with GEOID/SLDU/SLDL/BASENAME/NAME...).
-Open States bulk CSVs are served as files. Nothing of the app is mocked: it talks real HTTP.
+Open States bulk CSVs are served as files, and legislators' photos (``add_photo``) as a
+legislature's web server sends them. Nothing of the app is mocked: it talks real HTTP.
 """
 
 from __future__ import annotations
@@ -390,6 +391,16 @@ class FakeUpstreams:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
+    def add_photo(self, path: str, body: bytes, content_type: str = "image/jpeg") -> str:
+        """Serve ``body`` at ``path`` (e.g. /legislature/photos/ab.jpg); returns its URL."""
+        self.extra[path] = (200, content_type, body)
+        return self.base_url + path
+
+    def photo_requests(self, prefix: str = "/legislature/") -> list[str]:
+        """The paths of the photo requests answered so far, in order."""
+        with self.lock:
+            return [path for path, _ in self.requests if path.startswith(prefix)]
+
     def geocoder_calls(self) -> int:
         """How many requests the Census geocoder has answered."""
         return sum(1 for path, _ in self.requests if path.startswith("/geocoder"))
@@ -467,7 +478,10 @@ class FakeUpstreams:
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading (e.g. a download over its size limit)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 url = urlparse(self.path)

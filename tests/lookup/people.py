@@ -25,6 +25,7 @@ class Row:
     email: str | None = None
     phone: str = "555-0100"
     address: str = "State House; Capitol City"  # "": no postal address
+    image: str = ""  # the photo's URL
 
     @property
     def person_id(self) -> str:
@@ -56,6 +57,7 @@ def people_csv(rows: list[Row], columns: list[str] | None = None) -> str:
                 "capitol_address": row.address,
                 "capitol_voice": row.phone,
                 "links": "https://leg.example.gov/a;https://leg.example.gov/b",
+                "image": row.image,
             }
         )
     return out.getvalue()

@@ -8,6 +8,7 @@ Rate limits are off here (as in the rest of the suite) unless a test module turn
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -73,6 +74,11 @@ FORBIDDEN_TAGS = {
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "srcdoc", "poster"}
 # The one script every page loads: the site's own file, with nothing inline.
 OWN_SCRIPT = {"src": "/static/site.js", "defer": None}
+# Pictures only from the site's own picture route (advocacy/images), always with a text
+# alternative; the one absolute link is the page's canonical address on ADVOCACY_SITE_URL
+# (its default here), which loads nothing.
+OWN_PICTURES = re.compile(r"/images/(?:share|photo)-[0-9a-f]{32}\.(?:jpg|webp)")
+OWN_SITE = "http://127.0.0.1:5000/"
 SAFE_SCHEMES = {"", "http", "https", "mailto", "tel"}
 
 
@@ -88,14 +94,22 @@ class _Scanner(HTMLParser):
         if tag == "script" and dict(attrs) == OWN_SCRIPT:
             self.in_own_script = True
             return
+        values = dict(attrs)
         if tag == "svg" and self.allow_svg:
             self.in_svg += 1
+        elif tag == "img" and not self.in_svg:
+            if OWN_PICTURES.fullmatch(values.get("src") or "") is None or not values.get("alt"):
+                self.problems.append(f"<img src={values.get('src')!r}> not one of our pictures")
+            if set(values) - {"src", "alt", "width", "height", "class", "loading"}:
+                self.problems.append(f"<img> with {sorted(values)}")
         elif tag in FORBIDDEN_TAGS and not (self.in_svg and tag in {"style", "svg"}):
             self.problems.append(f"<{tag}> element")
         if tag == "meta" and any(name == "http-equiv" for name, _ in attrs):
             self.problems.append("<meta http-equiv>")
-        if tag == "link" and dict(attrs).get("href", "").startswith(("http:", "https:", "//")):
-            self.problems.append(f"<link> to {dict(attrs).get('href')}")
+        href = values.get("href") or ""
+        canonical = values.get("rel") == "canonical" and href.startswith(OWN_SITE)
+        if tag == "link" and href.startswith(("http:", "https:", "//")) and not canonical:
+            self.problems.append(f"<link> to {href}")
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"<{tag} {name}=...> event handler")

@@ -439,3 +439,17 @@ def test_export_parameters_add_no_header_and_no_500(
             assert set(response.headers.keys()) >= {"Content-Security-Policy"}
         response = admin.get(f"{path.replace(LOWER, 'x')}", query_string={"state": payload})
         assert response.status_code < 500
+
+
+def test_the_scan_allows_pictures_only_from_our_own_route_with_a_text_alternative() -> None:
+    own = "/images/photo-" + "0" * 32 + ".webp"
+    assert injected_markup(f'<img src="{own}" alt="Avery Lindqvist" width="48" height="48">') == []
+    for markup in (
+        f'<img src="{own}">',  # no text alternative
+        f'<img src="{own}" alt="x" onerror="alert(1)">',
+        '<img src="https://openstates.org/photo.jpg" alt="x">',  # hot-linked
+        '<img src="/images/../secret_key" alt="x">',
+        '<img src="data:image/png;base64,AAAA" alt="x">',
+        '<link rel="canonical" href="https://elsewhere.example/c/x">',
+    ):
+        assert injected_markup(markup), markup
