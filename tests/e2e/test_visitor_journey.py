@@ -24,6 +24,7 @@ from advocacy.campaigns.service import sync_folder
 from advocacy.extensions import db
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.openstates import BulkPeopleSource
+from advocacy.lookup.registry import STATES
 from tests.conftest import copy_repo_campaigns
 from tests.e2e.conftest import World
 from tests.e2e.harness import VISITOR, LiveServer, copy_people
@@ -77,7 +78,10 @@ EMPTY_VALUE = [
     re.compile(r",\s*[,.]"),
     re.compile(r"^\s*[,.]", re.MULTILINE),
     re.compile(r"\s[,.;:](?:\s|$)"),
-    re.compile(r"^(?:[A-Z]{2}|New Hampshire|Nebraska)$", re.MULTILINE),
+    # A line that is only a state: a signature without its city.
+    re.compile(
+        r"^(?:" + "|".join(a.upper() for a in STATES) + r"|New Hampshire|Nebraska)$", re.MULTILINE
+    ),
 ]
 
 
