@@ -2,11 +2,13 @@
 
 from .actions.models import Action, Constituent, Contact
 from .admin.models import AuditEntry, User
+from .alerts import StaffAlert
 from .campaigns.models import Campaign, CampaignVersion
 from .delivery.models import OutboxMessage
 from .exports.models import ApiToken
 from .jobs.models import JobLease
 from .lookup.models import (
+    DirectoryRefresh,
     DirectoryState,
     District,
     Legislator,
@@ -23,6 +25,7 @@ __all__ = [
     "CampaignVersion",
     "Constituent",
     "Contact",
+    "DirectoryRefresh",
     "DirectoryState",
     "District",
     "JobLease",
@@ -30,6 +33,7 @@ __all__ = [
     "LookupCacheEntry",
     "OutboxMessage",
     "RosterChange",
+    "StaffAlert",
     "User",
     "Vacancy",
 ]
