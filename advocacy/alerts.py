@@ -66,8 +66,9 @@ def queue_alert(subject: str, body: str) -> str | None:
 
 def _load_alerts(connection: Connection, rows: Sequence[outbox.Queued]) -> dict[int, MessageData]:
     found = connection.execute(
-        select(StaffAlert.outbox_id, StaffAlert.to_email, StaffAlert.subject, StaffAlert.body)
-        .where(StaffAlert.outbox_id.in_([row.id for row in rows]))
+        select(
+            StaffAlert.outbox_id, StaffAlert.to_email, StaffAlert.subject, StaffAlert.body
+        ).where(StaffAlert.outbox_id.in_([row.id for row in rows]))
     )
     return {
         outbox_id: MessageData(to_name=None, to_email=to_email, subject=subject, body=body)

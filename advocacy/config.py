@@ -144,7 +144,8 @@ MAIL: tuple[Setting, ...] = (
         str,
         "",
         "Staff address mailed (through the delivery mode) when messages could not be "
-        "delivered. Empty: the scheduler only logs them.",
+        "delivered, and when a directory refresh changes or refuses a state's roster. Empty: "
+        "alerts are only logged.",
         common=True,
     ),
 )

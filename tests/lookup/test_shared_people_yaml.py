@@ -75,8 +75,7 @@ def test_the_whole_archive_over_http_matches_the_csvs_and_keeps_the_phones(
     for state in STATES:
         expected = {row["id"]: row for row in csv_rows(SHARED_PEOPLE, state)}
         loaded = {
-            p.id: p
-            for p in db.session.scalars(select(Legislator).where(Legislator.state == state))
+            p.id: p for p in db.session.scalars(select(Legislator).where(Legislator.state == state))
         }
         assert len(loaded) == len(expected), state
         assert set(loaded) == set(expected), state

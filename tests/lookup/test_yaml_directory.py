@@ -182,9 +182,7 @@ def test_ended_terms_are_not_loaded_and_coming_ones_are_no_ones_target_yet(
     )
 
 
-def test_the_lookup_follows_the_calendar_between_two_refreshes(
-    app: Flask, tmp_path: Path
-) -> None:
+def test_the_lookup_follows_the_calendar_between_two_refreshes(app: Flask, tmp_path: Path) -> None:
     """Loaded yesterday, when Cal still sat and Eve was to start today: today's lookups show
     Eve and not Cal, before any new refresh."""
     today = site_today()

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import tarfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.lookup.people import Row
+from tests.lookup.people import ROSTERS, Row
 
 TOP = "openstates-people-1a2b3c4"
 TERM_START = date(2025, 1, 8)
@@ -150,3 +151,29 @@ def archive(
                 info.mode = 0o664
                 tar.addfile(info, io.BytesIO(content))
     return out.getvalue()
+
+
+def write_nh(root: Path, docs: list[dict[str, Any]]) -> Path:
+    folder = root / "data" / "nh" / "legislature"
+    if folder.exists():
+        for old in folder.glob("*.yml"):
+            old.unlink()
+    return write_repo(root, {"nh": docs})
+
+
+def after_the_election(fay_starts: date) -> list[dict[str, Any]]:
+    """New Hampshire's roster again: Ada Alder gone, Gil Gale in her seat, Fay Fir elected
+    (sworn in on ``fay_starts``), Ben Birch moved district, Sam Senator a new email, Cy Cedar a new
+    party, Di Dogwood a new capitol phone."""
+    sam, ada, ben, cy, di, ed = ROSTERS["nh"]
+    gil = Row("lower", "Hillsborough 23", "Gil", "Gale")
+    fay = Row("lower", "Hillsborough 23", "Fay", "Fir", party="Democratic")
+    return [
+        person("nh", replace(sam, email="sam.senator@leg.example.gov")),
+        person("nh", ben, roles=[role("nh", "lower", "Hillsborough 40")]),
+        person("nh", replace(cy, party="Republican")),
+        person("nh", replace(di, phone="603-271-3661")),
+        person("nh", ed),
+        person("nh", gil),
+        person("nh", fay, roles=[role("nh", "lower", "Hillsborough 23", start=fay_starts)]),
+    ]

@@ -6,6 +6,7 @@ Revises: 0006
 Create Date: 2026-12-06
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 
