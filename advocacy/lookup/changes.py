@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..alerts import AlertAddressError, queue_alert
 from ..extensions import db
@@ -30,8 +30,10 @@ FIELD_NAMES = {
     "extra_phone": "other phone",
     "name": "name",
 }
-# Names listed per state and kind in an alert mail; the rest are counted.
+# Names listed per state and kind in an alert mail, and in the whole mail; the rest are
+# counted (a change of source can touch every legislator).
 ALERT_NAMES = 40
+ALERT_LINES = 600
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,16 @@ def alert_staff(results: list[StateSyncResult], actor: str) -> str | None:
             log.warning("directory refresh refused: %s", result.error)
     if not reported:
         return None
-    changed = [r for r in reported if not r.refused]
-    log.info(
-        "directory refresh by %s: %s",
-        actor,
-        "; ".join(
-            f"{r.state.upper()} {len(r.joined)} joined, {len(r.left)} left, "
-            f"{len(r.changed)} changed"
-            for r in changed
-        )
-        or "no changes",
-    )
+    for result in reported:
+        if not result.refused:
+            log.info(
+                "directory refresh by %s: %s %d joined, %d left, %d changed",
+                actor,
+                result.state.upper(),
+                len(result.joined),
+                len(result.left),
+                len(result.changed),
+            )
     subject, body = alert_text(reported, actor)
     try:
         address = queue_alert(subject, body)
@@ -112,9 +113,15 @@ def alert_text(results: list[StateSyncResult], actor: str) -> tuple[str, str]:
             by_refresh.setdefault(change.refresh_id or 0, []).append(change)
     lines = [f"The legislator directory was refreshed (by {actor}).", ""]
     for result in refused:
-        lines += [f"REFUSED {state_title(result.state)}: {result.error}"]
-        lines += _names("would remove", result.left, result.state)
+        lines.append(f"REFUSED {state_title(result.state)}: {result.error}")
+        if result.left:
+            more = len(result.left) - ALERT_NAMES
+            lines.append(
+                f"  would remove: {', '.join(sorted(result.left)[:ALERT_NAMES])}"
+                + (f" and {more} more" if more > 0 else "")
+            )
         lines.append("")
+    budget = ALERT_LINES
     for result in changed:
         lines.append(
             f"{state_title(result.state)}: {result.count} legislators; {len(result.joined)} "
@@ -123,10 +130,12 @@ def alert_text(results: list[StateSyncResult], actor: str) -> tuple[str, str]:
         changes = by_refresh.get(result.refresh_id or 0, [])
         for kind in ("joined", "left", "changed"):
             of_kind = [c for c in changes if c.kind == kind]
-            lines += [f"  {kind}: {c.name}: {describe(c)}" for c in of_kind[:ALERT_NAMES]]
-            if len(of_kind) > ALERT_NAMES:
+            shown = of_kind[: min(ALERT_NAMES, budget)]
+            budget -= len(shown)
+            lines += [f"  {kind}: {c.name}: {describe(c)}" for c in shown]
+            if len(of_kind) > len(shown):
                 lines.append(
-                    f"  ... and {len(of_kind) - ALERT_NAMES} more {kind}: `advocacy directory "
+                    f"  ... and {len(of_kind) - len(shown)} more {kind}: `advocacy directory "
                     f"changes --state {result.state.upper()}`"
                 )
         lines.append("")
@@ -137,13 +146,6 @@ def alert_text(results: list[StateSyncResult], actor: str) -> tuple[str, str]:
         f"-- {site} directory refresh",
     ]
     return subject, "\n".join(lines) + "\n"
-
-
-def _names(label: str, names: list[str], state: str) -> list[str]:
-    shown = ", ".join(sorted(names)[:ALERT_NAMES])
-    more = len(names) - ALERT_NAMES
-    tail = f" and {more} more" if more > 0 else ""
-    return [f"  {label}: {shown}{tail}"] if names else []
 
 
 def state_title(state: str) -> str:
@@ -180,9 +182,25 @@ def describe(change: RosterChange) -> str:
 def changes_since(
     since: datetime | None, states: Iterable[str] = (), limit: int | None = None
 ) -> list[RosterChange]:
-    """Recorded changes, newest first: since a time, of some states (default: all)."""
-    query = select(RosterChange).order_by(
-        RosterChange.recorded_at.desc(), RosterChange.state, RosterChange.kind, RosterChange.name
+    """Recorded changes, newest first: since a time, of some states (default: all). A state's
+    first load (everyone "joined") is left out: it is not news."""
+    query = (
+        select(RosterChange)
+        .outerjoin(DirectoryRefresh, DirectoryRefresh.id == RosterChange.refresh_id)
+        .where(
+            # A first load is the one refresh where everyone joined and no one left.
+            or_(
+                DirectoryRefresh.id.is_(None),
+                DirectoryRefresh.left > 0,
+                DirectoryRefresh.joined < DirectoryRefresh.legislators,
+            )
+        )
+        .order_by(
+            RosterChange.recorded_at.desc(),
+            RosterChange.state,
+            RosterChange.kind,
+            RosterChange.name,
+        )
     )
     chosen = [state.lower() for state in states]
     if chosen:

@@ -169,7 +169,8 @@ def sync_command(states: tuple[str, ...], source: str | None, accept_large_chang
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list on stdout.")
 @with_appcontext
 def changes_command(states: tuple[str, ...], since: str | None, as_json: bool) -> None:
-    """Who joined, left, or changed district, party, email or phone, newest first."""
+    """Who joined, left, or changed district, party, email or phone, newest first (a
+    state's first load is not listed)."""
     unknown = [s for s in states if s.lower() not in STATES]
     if unknown:
         _fail(f"not a state we cover: {', '.join(unknown)}", EXIT_BAD_INPUT, as_json)

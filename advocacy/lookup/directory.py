@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_
@@ -47,7 +48,7 @@ TRACKED_FIELDS = (
 STALE_AFTER = timedelta(days=14)
 # A refresh that would remove more than this share of a state's loaded legislators is refused
 # unless accepted: the source is likely cut short or between two legislatures.
-MAX_REMOVED_SHARE = 0.2
+MAX_REMOVED_SHARE = Fraction(1, 5)
 
 
 def site_today() -> date:

@@ -64,6 +64,8 @@ def test_the_page_shows_each_refresh_and_who_joined_left_or_changed(
     assert row_of(text, "Vermont")[2].endswith(": 3 joined, 0 left, 0 changed. VT history")
     assert row_of(text, "Texas") == ["0", "never (stale)", "none recorded"]
     assert "Recent roster changes" in text
+    recent = text.split("Recent roster changes", 1)[1]
+    assert "Quinn Quince" not in recent  # a state's first load is not a change
     assert "Who joined, left, or changed district, party, email or phone in the last 30" in text
     for change in (
         f"NH\njoined\nFay Fir\nHouse, Hillsborough 23, Democratic; takes office {starts}",

@@ -18,6 +18,7 @@ from advocacy.alerts import StaffAlert
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
+from advocacy.lookup.changes import refresh
 from advocacy.lookup.cli import changes_command, sync_command
 from advocacy.lookup.directory import site_today, sync_states
 from advocacy.lookup.models import DirectoryRefresh, Legislator
@@ -112,12 +113,12 @@ def test_changes_command_lists_them_as_text_and_json(app: Flask, nh_repo: Path) 
 
     text = runner.invoke(changes_command, ["--state", "nh", "--since", today])
     assert text.exit_code == 0, text.output
-    assert f"Roster changes since {today} (NH): 13" in text.output  # 6 first joins, then 7
+    assert f"Roster changes since {today} (NH): 7" in text.output  # not the first load's 6 joins
     assert f"{today}  NH  left     Ada Alder: House, Hillsborough 23, Independent" in text.output
     assert f"{today}  NH  changed  Cy Cedar: party from Independent to Republican" in text.output
 
     listed = json.loads(runner.invoke(changes_command, ["--json"]).output)
-    assert len(listed) == 13
+    assert len(listed) == 7
     left = next(item for item in listed if item["kind"] == "left")
     assert left["name"] == "Ada Alder" and left["state"] == "NH"
     assert left["person_id"] == ROSTERS["nh"][1].person_id
@@ -205,3 +206,24 @@ def test_a_fifth_exactly_is_loaded_and_one_more_is_refused(app: Flask, tmp_path:
     assert thirteen.refused and not thirteen.ok
     assert "would remove 13 of the 60 legislators loaded now" in (thirteen.error or "")
     assert count(Legislator, Legislator.state == "ak") == 60
+
+
+def test_a_long_list_of_changes_is_cut_short_in_the_mail(app: Flask, tmp_path: Path) -> None:
+    """Every phone changes (a new source): 40 names, then a count and where to see the rest."""
+    app.config["ALERT_EMAIL"] = STAFF
+    sitting = full_legislature("ak")
+    root = write_repo(tmp_path / "people", {"ak": [person("ak", row) for row in sitting]})
+    assert refresh(people_source(str(root)), ["ak"], actor="cli").alerted is None  # first load
+    for old in (root / "data" / "ak" / "legislature").glob("*.yml"):
+        old.unlink()
+    renumbered = [replace(row, phone="907-555-0199") for row in sitting]
+    write_repo(root, {"ak": [person("ak", row) for row in renumbered]})
+    refreshed = refresh(people_source(str(root)), ["ak"], actor="scheduler")
+    assert refreshed.alerted == STAFF
+    [alert] = db.session.scalars(select(StaffAlert))
+    assert alert.body.startswith("The legislator directory was refreshed (by scheduler).\n")
+    assert "Alaska (AK): 60 legislators; 0 joined, 0 left, 60 changed" in alert.body
+    listed = [line for line in alert.body.splitlines() if line.startswith("  changed: ")]
+    assert len(listed) == 40
+    assert all(line.endswith("capitol phone from 555-0100 to 907-555-0199") for line in listed)
+    assert "  ... and 20 more changed: `advocacy directory changes --state AK`" in alert.body
