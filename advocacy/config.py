@@ -144,7 +144,8 @@ MAIL: tuple[Setting, ...] = (
         str,
         "",
         "Staff address mailed (through the delivery mode) when messages could not be "
-        "delivered. Empty: the scheduler only logs them.",
+        "delivered, and when a directory refresh changes or refuses a state's roster. Empty: "
+        "alerts are only logged.",
         common=True,
     ),
 )
@@ -159,15 +160,19 @@ LOOKUP: tuple[Setting, ...] = (
     Setting(
         "OPENSTATES_DATA_URL",
         str,
-        "https://data.openstates.org/people/current",
-        "Where legislator rosters come from: the base of Open States' per-state CSV files "
-        "(`{abbr}.csv`), or a local folder of them.",
+        "https://github.com/openstates/people/archive/refs/heads/main.tar.gz",
+        "Where legislator rosters come from: Open States' people repository as a `.tar.gz` "
+        "archive (URL or file; read as a stream) or a folder holding its `data/` folder, with "
+        "phones, offices and term dates. Any other URL or folder is read as the base of Open "
+        "States' per-state CSV files (`{abbr}.csv`, e.g. `https://data.openstates.org/people/"
+        "current`), which have fewer phone numbers.",
     ),
     Setting(
         "OPENSTATES_VACANCIES_URL",
         str,
         "https://raw.githubusercontent.com/openstates/people/main/settings.yml",
-        "Open States' list of known vacant seats (`settings.yml`).",
+        "Open States' list of known vacant seats (`settings.yml`), for rosters read from a URL "
+        "(a local source uses the `settings.yml` in or beside it).",
     ),
     Setting(
         "OPENSTATES_API_URL",

@@ -2,12 +2,14 @@
 
 from .actions.models import Action, Constituent, Contact
 from .admin.models import AuditEntry, User
+from .alerts import StaffAlert
 from .campaigns.models import Campaign, CampaignVersion
 from .delivery.models import OutboxMessage
 from .exports.models import ApiToken
 from .images.models import StoredImage
 from .jobs.models import JobLease
 from .lookup.models import (
+    DirectoryRefresh,
     DirectoryState,
     District,
     Legislator,
@@ -25,6 +27,7 @@ __all__ = [
     "CampaignVersion",
     "Constituent",
     "Contact",
+    "DirectoryRefresh",
     "DirectoryState",
     "District",
     "JobLease",
@@ -34,6 +37,7 @@ __all__ = [
     "OutboxMessage",
     "RosterChange",
     "StoredImage",
+    "StaffAlert",
     "User",
     "Vacancy",
 ]

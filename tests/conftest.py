@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SHARED_PEOPLE = SHARED / "data" / "openstates" / "people"
 SHARED_DISTRICTS = SHARED / "data" / "openstates" / "districts.csv"
+SHARED_PEOPLE_YAML = SHARED / "data" / "openstates" / "people-yaml-2026-08-05.tar.gz"
 SHARED_FIXTURES = SHARED / "docs" / "upstream-fixtures"
 POSTGRES_URL = os.environ.get("ADVOCACY_TEST_DATABASE_URL")
 

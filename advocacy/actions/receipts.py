@@ -50,7 +50,7 @@ def receipt_text(action: Action) -> tuple[str, str] | None:
     if callable_recipients:
         lines += ["", "You can also call:"]
         for recipient in callable_recipients:
-            lines += ["", f"{recipient.name}: {recipient.phone}"]
+            lines += ["", f"{recipient.name}: {recipient.phone_numbers}"]
             lines += [f"  {paragraph}" for paragraph in scripts.get(recipient.id, [])]
     lines += [
         "",

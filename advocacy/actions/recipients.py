@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from ..campaigns.schema import CampaignDefinition, FixedTarget
 from ..lookup.directory import (
-    best_phone,
     districts_in_state,
     legislator_contacts,
     legislators_in_state,
+    office_phones,
 )
 from ..lookup.models import Legislator
 from ..lookup.registry import state_info, state_name
@@ -40,7 +40,9 @@ class Recipient:
     organisation: str = ""
     party: str = ""
     email: str = ""
-    phone: str = ""
+    phone: str = ""  # the first of ``phones``
+    # Each number to call as (which office, number), the capitol office first.
+    phones: tuple[tuple[str, str], ...] = ()
     postal_address: str = ""
     state: str = ""
     chamber: str = ""
@@ -50,6 +52,18 @@ class Recipient:
     message_subject: str = ""
     message_body: str = ""
     call_script: str = ""
+
+    @property
+    def phone_office(self) -> str:
+        """Which office ``phone`` reaches ("Capitol office"...); empty when not known."""
+        return self.phones[0][0] if self.phones else ""
+
+    @property
+    def phone_numbers(self) -> str:
+        """Every number in words: "555-0100 (capitol office), or 555-0199 (district office)"."""
+        return ", or ".join(
+            f"{number} ({office.lower()})" if office else number for office, number in self.phones
+        ) or self.phone
 
     @property
     def channel(self) -> str | None:
@@ -80,6 +94,7 @@ def legislator_recipient(legislator: Legislator) -> Recipient:
     except KeyError:
         title, chamber_name = "", ""
     last_name = legislator.family_name or legislator.name.split()[-1]
+    phones = tuple(office_phones(legislator))
     return Recipient(
         kind="legislator",
         id=legislator.id,
@@ -89,7 +104,8 @@ def legislator_recipient(legislator: Legislator) -> Recipient:
         salutation=f"{title} {last_name}".strip(),
         party=legislator.party or "",
         email=legislator.email or "",
-        phone=best_phone(legislator) or "",
+        phone=phones[0][1] if phones else "",
+        phones=phones,
         postal_address=legislator.capitol_address or legislator.district_address or "",
         state=legislator.state.upper(),
         chamber=legislator.chamber,
@@ -111,6 +127,7 @@ def fixed_recipient(target: FixedTarget) -> Recipient:
         organisation=target.organisation or "",
         email=str(target.email or ""),
         phone=target.phone or "",
+        phones=(("", target.phone),) if target.phone else (),
         postal_address=target.postal_address or "",
         message_subject=target.message.subject if target.message else "",
         message_body=target.message.body if target.message else "",

@@ -4,10 +4,11 @@ directory's age and refresh, and message previews."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..actions.drafts import fill_message
@@ -26,9 +27,10 @@ from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
 from ..delivery.outbox import retry_dead_letters
 from ..extensions import db
-from ..lookup import directory
+from ..lookup import changes, directory
 from ..lookup.directory import natural_key
-from ..lookup.openstates import BulkPeopleSource
+from ..lookup.models import DirectoryRefresh, RosterChange
+from ..lookup.openstates import people_source
 from ..lookup.registry import STATES, state_info
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
 from . import audit
@@ -102,10 +104,12 @@ class StateAge:
     synced_at: datetime | None
     legislators: int
     stale: bool
+    last_refresh: DirectoryRefresh | None
 
 
 def directory_ages() -> list[StateAge]:
     rows = {row.state: row for row in directory.directory_states()}
+    latest = changes.latest_refresh_by_state()
     now = utcnow()
     ages = []
     for state in STATES:
@@ -117,30 +121,96 @@ def directory_ages() -> list[StateAge]:
                 synced_at=row.synced_at if row else None,
                 legislators=row.legislator_count if row else 0,
                 stale=row is None or now - row.synced_at > directory.STALE_AFTER,
+                last_refresh=latest.get(state),
             )
         )
     return ages
 
 
+@dataclass(frozen=True)
+class ChangeLine:
+    at: datetime
+    state: str
+    kind: str
+    name: str
+    text: str
+
+
+def _lines(found: list[RosterChange]) -> list[ChangeLine]:
+    return [
+        ChangeLine(c.recorded_at, c.state.upper(), c.kind, c.name, changes.describe(c))
+        for c in found
+    ]
+
+
+STALE_DAYS = directory.STALE_AFTER.days
+RECENT_CHANGE_DAYS = 30
+RECENT_CHANGE_LINES = 300
+
+
+def recent_changes() -> tuple[list[ChangeLine], int]:
+    """The directory's changes of the last days (at most RECENT_CHANGE_LINES), and how many
+    there are in all over those days."""
+    since = utcnow() - timedelta(days=RECENT_CHANGE_DAYS)
+    found = changes.changes_since(since, limit=RECENT_CHANGE_LINES + 1)
+    total = len(found)
+    if total > RECENT_CHANGE_LINES:
+        total = len(changes.changes_since(since))
+    return _lines(found[:RECENT_CHANGE_LINES]), total
+
+
+@dataclass(frozen=True)
+class StateDirectory:
+    state: str
+    name: str
+    refreshes: list[DirectoryRefresh]
+    changes: list[ChangeLine]
+    incoming: list[tuple[str, str, date | None]]  # name, seat, first day
+
+
+STATE_CHANGE_LINES = 500
+
+
+def state_directory(state: str) -> StateDirectory | None:
+    """One state's last refreshes, its recorded changes and who takes office later (None: not
+    a state we cover)."""
+    code = state.lower()
+    if code not in STATES:
+        return None
+    return StateDirectory(
+        state=code.upper(),
+        name=state_info(code).name,
+        refreshes=changes.last_refreshes(code),
+        changes=_lines(changes.changes_since(None, [code], limit=STATE_CHANGE_LINES)),
+        incoming=[
+            (p.name, changes.seat(code, p.chamber, p.district), p.starts_on)
+            for p in changes.incoming(code)
+        ],
+    )
+
+
 def refresh_directory(
     states: list[str], *, actor: str | None = None
 ) -> list[directory.StateSyncResult]:
-    """Reload rosters from the configured Open States source (as `advocacy directory sync`).
-    Audited (by ``actor``, default the signed-in user); commits."""
+    """Reload rosters from the configured Open States source (as `advocacy directory sync`,
+    never accepting a large change), with the alert mail to staff. Audited (by ``actor``,
+    default the signed-in user); commits."""
     config = current_app.config
-    source = BulkPeopleSource(
+    source = people_source(
         config["OPENSTATES_DATA_URL"],
+        timeout=config["OPENSTATES_TIMEOUT"],
         vacancies_url=config["OPENSTATES_VACANCIES_URL"],
     )
-    results = directory.sync_states(source, [s.lower() for s in states])
+    who = actor or getattr(current_user, "email", None) or "anonymous"
+    refreshed = changes.refresh(source, [s.lower() for s in states], actor=who)
     audit.record(
         "directory.refreshed",
         ",".join(s.upper() for s in states),
-        {r.state: ("ok" if r.ok else r.error) for r in results},
+        {r.state: ("ok" if r.ok else r.error) for r in refreshed.results},
         actor=actor,
     )
     db.session.commit()
-    return results
+    return refreshed.results
 
 
 # -- preview ----------------------------------------------------------------------------------

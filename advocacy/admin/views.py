@@ -408,9 +408,25 @@ def import_campaign() -> Page:
 @blueprint.get("/directory")
 @role_required("organizer")
 def directory_page() -> Page:
+    lines, total = operations.recent_changes()
     return render_template(
-        "admin/directory.html", ages=operations.directory_ages(), form=ActionOnlyForm()
+        "admin/directory.html",
+        ages=operations.directory_ages(),
+        lines=lines,
+        total=total,
+        recent_days=operations.RECENT_CHANGE_DAYS,
+        stale_days=operations.STALE_DAYS,
+        form=ActionOnlyForm(),
     )
+
+
+@blueprint.get("/directory/<state>")
+@role_required("organizer")
+def directory_state(state: str) -> Page:
+    page = operations.state_directory(state)
+    if page is None:
+        abort(404)
+    return render_template("admin/directory_state.html", page=page)
 
 
 @blueprint.post("/directory/refresh")
@@ -425,7 +441,14 @@ def refresh_directory() -> Page:
         return _see_other(".directory_page")
     for result in operations.refresh_directory(chosen):
         if result.ok:
-            flash(f"{result.state.upper()}: {result.count} legislators loaded.", "success")
+            flash(
+                f"{result.state.upper()}: {result.count} legislators loaded; "
+                f"{len(result.joined)} joined, {len(result.left)} left, "
+                f"{len(result.changed)} changed.",
+                "success",
+            )
+        elif result.refused:
+            flash(result.error or "", "error")
         else:
             flash(f"{result.state.upper()}: not refreshed, previous roster kept "
                   f"({result.error}).", "error")

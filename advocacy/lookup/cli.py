@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date, datetime, time, timedelta
 from typing import NoReturn
 
 import click
@@ -9,15 +10,16 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..dbtypes import utcnow
-from . import directory, photos
+from ..urls import site_zone
+from . import changes, directory, openstates, photos
 from .known_vacancies import KnownVacancyError, known_vacancies
-from .openstates import BulkPeopleSource
 from .registry import STATES
 from .service import BadAddress, CensusUnavailable, lookup_address
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_MATCH = 3
 EXIT_UPSTREAM = 4
+DEFAULT_CHANGES_DAYS = 30
 
 
 def _fail(message: str, code: int, as_json: bool) -> NoReturn:
@@ -75,7 +77,7 @@ def lookup_command(address: str, as_json: bool) -> None:
 
 @click.group("directory")
 def directory_group() -> None:
-    """The local legislator directory (Open States bulk data)."""
+    """The local legislator directory (Open States' people data)."""
 
 
 @directory_group.command("sync")
@@ -83,7 +85,16 @@ def directory_group() -> None:
 @click.option(
     "--source",
     default=None,
-    help="Base URL or local folder holding {abbr}.csv (default ADVOCACY_OPENSTATES_DATA_URL).",
+    help=(
+        "Open States' people repository as a .tar.gz archive (URL or file) or a folder holding "
+        "its data/ folder; or the base URL or folder of the bulk {abbr}.csv files "
+        "(default ADVOCACY_OPENSTATES_DATA_URL)."
+    ),
+)
+@click.option(
+    "--accept-large-change",
+    is_flag=True,
+    help="Load a roster even if it removes more than a fifth of the state's legislators.",
 )
 @click.option(
     "--no-photos",
@@ -91,12 +102,17 @@ def directory_group() -> None:
     help="Do not download the legislators' photos (`advocacy directory photos` does it later).",
 )
 @with_appcontext
-def sync_command(states: tuple[str, ...], source: str | None, no_photos: bool) -> None:
+def sync_command(
+    states: tuple[str, ...], source: str | None, accept_large_change: bool, no_photos: bool
+) -> None:
     """Load current legislators; each state is replaced atomically or not at all. Then
-    download the photos of the states loaded (new or changed ones only)."""
+    download the photos of the states loaded (new or changed ones only).
+
+    Staff (ADVOCACY_ALERT_EMAIL) get one mail listing who joined, left or changed."""
     config = current_app.config
-    people_source = BulkPeopleSource(
+    people_source = openstates.people_source(
         source or config["OPENSTATES_DATA_URL"],
+        timeout=config["OPENSTATES_TIMEOUT"],
         vacancies_url=config["OPENSTATES_VACANCIES_URL"],
     )
     chosen = [s.lower() for s in states] or list(STATES)
@@ -111,11 +127,19 @@ def sync_command(states: tuple[str, ...], source: str | None, no_photos: bool) -
         file=sys.stderr,
         item_show_func=lambda state: state.upper() if state else None,
     ) as bar:
-        results = directory.sync_states(
-            people_source, chosen, progress=lambda state: bar.update(1, state)
+        refreshed = changes.refresh(
+            people_source,
+            chosen,
+            actor="cli",
+            accept_large_change=accept_large_change,
+            progress=lambda state: bar.update(1, state),
         )
     failures = 0
-    for result in results:
+    for result in refreshed.results:
+        if result.refused:
+            failures += 1
+            click.echo(f"{result.state.upper()}: REFUSED, previous roster kept: {result.error}")
+            continue
         if not result.ok:
             failures += 1
             click.echo(f"{result.state.upper()}: FAILED, previous roster kept: {result.error}")
@@ -137,7 +161,9 @@ def sync_command(states: tuple[str, ...], source: str | None, no_photos: bool) -
             click.echo(f"    warning: no such district in the registry: {unmatched}")
         for warning in result.warnings:
             click.echo(f"    warning: {warning}")
-    loaded = [result.state for result in results if result.ok]
+    if refreshed.alerted:
+        click.echo(f"Alert mail about the changes queued to {refreshed.alerted}.")
+    loaded = [result.state for result in refreshed.results if result.ok]
     if loaded and not no_photos:
         _sync_photos(loaded)
     if failures:
@@ -170,6 +196,61 @@ def photos_command(states: tuple[str, ...]) -> None:
         click.echo(f"not a state we cover: {', '.join(unknown)}", err=True)
         sys.exit(2)
     _sync_photos([s.lower() for s in states] or None)
+
+
+@directory_group.command("changes")
+@click.option("--state", "states", multiple=True, help="Two-letter code; repeat for several.")
+@click.option(
+    "--since",
+    default=None,
+    help="First day to show, YYYY-MM-DD in ADVOCACY_TIMEZONE (default: the last 30 days).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list on stdout.")
+@with_appcontext
+def changes_command(states: tuple[str, ...], since: str | None, as_json: bool) -> None:
+    """Who joined, left, or changed district, party, email or phone, newest first (a
+    state's first load is not listed)."""
+    unknown = [s for s in states if s.lower() not in STATES]
+    if unknown:
+        _fail(f"not a state we cover: {', '.join(unknown)}", EXIT_BAD_INPUT, as_json)
+    zone = site_zone()
+    try:
+        first_day = (
+            date.fromisoformat(since)
+            if since
+            else directory.site_today() - timedelta(days=DEFAULT_CHANGES_DAYS)
+        )
+    except ValueError:
+        _fail(f"--since {since!r} is not a date such as 2027-01-15", EXIT_BAD_INPUT, as_json)
+    start = datetime.combine(first_day, time(), tzinfo=zone)
+    found = changes.changes_since(start, states)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "recorded_at": change.recorded_at.isoformat(),
+                        "state": change.state.upper(),
+                        "person_id": change.person_id,
+                        "name": change.name,
+                        "kind": change.kind,
+                        "description": changes.describe(change),
+                        "detail": change.detail,
+                    }
+                    for change in found
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
+    where = ", ".join(s.upper() for s in states) or "all states"
+    click.echo(f"Roster changes since {first_day.isoformat()} ({where}): {len(found)}")
+    for change in found:
+        when = change.recorded_at.astimezone(zone).strftime("%Y-%m-%d")
+        click.echo(
+            f"{when}  {change.state.upper()}  {change.kind:7}  {change.name}: "
+            f"{changes.describe(change)}"
+        )
 
 
 @directory_group.command("status")

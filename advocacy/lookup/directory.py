@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..urls import site_zone
 from .known_vacancies import KnownVacancy, known_vacancies_for
-from .models import DirectoryState, District, Legislator, RosterChange, Vacancy
+from .models import DirectoryRefresh, DirectoryState, District, Legislator, RosterChange, Vacancy
 from .openstates import (
-    BulkPeopleSource,
+    PeopleSource,
     Person,
+    RosterFailure,
     SourceError,
     VacancyRecord,
     check_roster_size,
-    parse_people_csv,
 )
 from .registry import (
     STATES,
@@ -36,26 +39,50 @@ TRACKED_FIELDS = (
     "email",
     "capitol_phone",
     "district_phone",
+    "extra_phone",
     "party",
     "name",
 )
 # A state's roster not reloaded for this long is flagged as stale (staff pages, /readyz): the
 # daily refresh has been failing for two weeks.
 STALE_AFTER = timedelta(days=14)
+# A refresh that would remove more than this share of a state's loaded legislators is refused
+# unless accepted: the source is likely cut short or between two legislatures.
+MAX_REMOVED_SHARE = Fraction(1, 5)
+
+
+def site_today() -> date:
+    """Today in ADVOCACY_TIMEZONE: the day seats are held on."""
+    return datetime.now(site_zone()).date()
+
+
+def holding_seat(day: date) -> ColumnElement[bool]:
+    """Legislators whose term has begun and not ended on ``day`` (openstates.holds_on)."""
+    return and_(
+        or_(Legislator.starts_on.is_(None), Legislator.starts_on <= day),
+        or_(Legislator.ends_on.is_(None), Legislator.ends_on > day),
+    )
 
 
 @dataclass
 class StateSyncResult:
     state: str
     ok: bool
-    unchanged: bool = False
     error: str | None = None
+    # Not loaded because it would remove too many people (MAX_REMOVED_SHARE).
+    refused: bool = False
     count: int = 0
     joined: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    refresh_id: int | None = None  # its DirectoryRefresh row
+    first_load: bool = False  # the state had no one loaded before
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.joined or self.left or self.changed)
 
 
 def _person_fields(legislator: Legislator) -> dict[str, str]:
@@ -91,25 +118,76 @@ def _known_empty_seats(
     return records
 
 
+def _record_refresh(
+    state: str, actor: str, outcome: str, source: str, note: str | None, **counts: int
+) -> DirectoryRefresh:
+    refresh = DirectoryRefresh(
+        state=state,
+        at=utcnow(),
+        actor=actor[:320],
+        outcome=outcome,
+        source=source[:500],
+        note=note,
+        **{"legislators": 0, "joined": 0, "left": 0, "changed": 0, **counts},
+    )
+    db.session.add(refresh)
+    db.session.flush()
+    return refresh
+
+
 def replace_state(
     state: str,
     people: list[Person],
     source: str,
     digest: str,
     vacancies: list[VacancyRecord] | None,
+    *,
+    actor: str = "cli",
+    accept_large_change: bool = False,
+    today: date | None = None,
+    warnings: list[str] | None = None,
 ) -> StateSyncResult:
     """Swap one state's roster in a single transaction and record what changed.
 
     ``vacancies`` is Open States' list for the state (None: it could not be fetched, keep
-    the previous rows); the app's known vacancies (known_vacancies.yaml) are added to it."""
-    result = StateSyncResult(state=state, ok=True, count=len(people))
-    known_empty = _known_empty_seats(state, people, known_vacancies_for(state), result)
-    registry = {(d.chamber, d.district): d for d in districts_for_state(state)}
+    the previous rows); the app's known vacancies (known_vacancies.yaml) are added to it.
+    A roster removing more than a fifth of the people loaded now is refused (and recorded as
+    such) unless ``accept_large_change``."""
+    today = today or site_today()
+    result = StateSyncResult(state=state, ok=True, count=len(people), warnings=list(warnings or []))
     old = {
         leg.id: leg
         for leg in db.session.scalars(select(Legislator).where(Legislator.state == state))
     }
+    new_ids = {person.id for person in people}
+    removed = [legislator for person_id, legislator in old.items() if person_id not in new_ids]
+    if len(removed) > MAX_REMOVED_SHARE * len(old) and not accept_large_change:
+        note = (
+            f"{state.upper()}: the new roster would remove {len(removed)} of the {len(old)} "
+            f"legislators loaded now (more than a fifth), so it was refused and the previous "
+            "roster kept. The source may be cut short or between two legislatures: check it, "
+            f"then load it with `advocacy directory sync --state {state.upper()} "
+            "--accept-large-change`."
+        )
+        refresh = _record_refresh(
+            state, actor, "refused", source, note, legislators=len(old), left=len(removed)
+        )
+        db.session.commit()
+        return StateSyncResult(
+            state=state,
+            ok=False,
+            error=note,
+            refused=True,
+            count=len(old),
+            left=[legislator.name for legislator in removed],
+            refresh_id=refresh.id,
+        )
+    result.first_load = not old
+    seated = [person for person in people if person.holds_seat_on(today)]
+    known_empty = _known_empty_seats(state, seated, known_vacancies_for(state), result)
+    registry = {(d.chamber, d.district): d for d in districts_for_state(state)}
     now = utcnow()
+    refresh = _record_refresh(state, actor, "loaded", source, None, legislators=len(people))
 
     db.session.execute(delete(District).where(District.state == state))
     db.session.add_all(
@@ -123,9 +201,20 @@ def replace_state(
         for d in registry.values()
     )
 
-    new_ids = set()
+    def change(person_id: str, name: str, kind: str, detail: dict[str, Any]) -> None:
+        db.session.add(
+            RosterChange(
+                state=state,
+                refresh_id=refresh.id,
+                person_id=person_id,
+                name=name,
+                kind=kind,
+                detail=detail,
+                recorded_at=now,
+            )
+        )
+
     for person in people:
-        new_ids.add(person.id)
         match = registry.get((person.chamber, person.district))
         if match is None:
             result.unmatched.append(f"{person.name} ({person.chamber} {person.district})")
@@ -133,31 +222,16 @@ def replace_state(
         previous = old.get(person.id)
         if previous is None:
             result.joined.append(person.name)
-            db.session.add(
-                RosterChange(
-                    state=state,
-                    person_id=person.id,
-                    name=person.name,
-                    kind="joined",
-                    detail=fields,
-                    recorded_at=now,
-                )
-            )
+            joined: dict[str, Any] = dict(fields)
+            if person.starts_on is not None and person.starts_on > today:
+                joined["starts_on"] = person.starts_on.isoformat()
+            change(person.id, person.name, "joined", joined)
         else:
             before = _person_fields(previous)
             diff = {k: [before[k], v] for k, v in fields.items() if before[k] != v}
             if diff:
                 result.changed.append(person.name)
-                db.session.add(
-                    RosterChange(
-                        state=state,
-                        person_id=person.id,
-                        name=person.name,
-                        kind="changed",
-                        detail=diff,
-                        recorded_at=now,
-                    )
-                )
+                change(person.id, person.name, "changed", diff)
         values = {
             "state": state,
             "chamber": person.chamber,
@@ -170,10 +244,13 @@ def replace_state(
             "email": person.email or None,
             "capitol_phone": person.capitol_phone or None,
             "district_phone": person.district_phone or None,
+            "extra_phone": person.extra_phone or None,
             "capitol_address": person.capitol_address or None,
             "district_address": person.district_address or None,
             "image": person.image or None,
             "links": person.links or None,
+            "starts_on": person.starts_on,
+            "ends_on": person.ends_on,
             "updated_at": now,
         }
         if previous is None:
@@ -181,24 +258,14 @@ def replace_state(
         else:  # update the row already loaded: no SELECT per person
             for key, value in values.items():
                 setattr(previous, key, value)
-    for person_id, legislator in old.items():
-        if person_id not in new_ids:
-            result.left.append(legislator.name)
-            db.session.add(
-                RosterChange(
-                    state=state,
-                    person_id=person_id,
-                    name=legislator.name,
-                    kind="left",
-                    detail=_person_fields(legislator),
-                    recorded_at=now,
-                )
-            )
-            db.session.delete(legislator)
+    for legislator in removed:
+        result.left.append(legislator.name)
+        change(legislator.id, legislator.name, "left", _person_fields(legislator))
+        db.session.delete(legislator)
 
     directory_state = db.session.get(DirectoryState, state) or DirectoryState(state=state)
     directory_state.synced_at = now
-    directory_state.source = source
+    directory_state.source = source[:500]
     directory_state.content_hash = digest
     directory_state.legislator_count = len(people)
     db.session.add(directory_state)
@@ -223,51 +290,93 @@ def replace_state(
                 vacant_until=_vacancy_datetime(v.vacant_until),
             )
         )
+    refresh.joined = len(result.joined)
+    refresh.left = len(result.left)
+    refresh.changed = len(result.changed)
+    notes = [
+        *result.warnings,
+        *(f"no such district in the registry: {u}" for u in result.unmatched),
+    ]
+    refresh.note = "\n".join(notes) or None
+    result.refresh_id = refresh.id
     db.session.commit()
     return result
 
 
 def sync_states(
-    source: BulkPeopleSource,
+    source: PeopleSource,
     states: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    actor: str = "cli",
+    accept_large_change: bool = False,
+    today: date | None = None,
 ) -> list[StateSyncResult]:
-    """Fetch and load each state; one failure never touches the others or the old roster."""
+    """Fetch and load each state; one failure never touches the others or the old roster.
+
+    Each attempt is recorded (DirectoryRefresh) by ``actor``. ``today`` is the day seats are
+    held on (default: the site's today)."""
+    today = today or site_today()
     chosen = [s.lower() for s in (states or STATES)]
-    vacancies = source.fetch_vacancies()
-    results = []
-    for state in chosen:
+    results = [
+        StateSyncResult(state=state, ok=False, error="not a state we cover")
+        for state in chosen
+        if state not in STATES
+    ]
+    covered = [state for state in chosen if state in STATES]
+    vacancies = source.fetch_vacancies() if covered else None
+    for roster in source.rosters(covered, today):
         if progress:
-            progress(state)
-        if state not in STATES:
-            results.append(StateSyncResult(state=state, ok=False, error="not a state we cover"))
+            progress(roster.state)
+        if isinstance(roster, RosterFailure):
+            results.append(_failed(roster.state, roster.error, source.location, actor))
             continue
+        state = roster.state
         try:
-            text = source.fetch_text(state)
-            people = parse_people_csv(text, state)
             size_warning = check_roster_size(
-                people, state, seats_in_state(state), _loaded_count(state)
+                sum(1 for person in roster.people if person.holds_seat_on(today)),
+                state,
+                seats_in_state(state),
+                _seated_count(state, today),
             )
         except SourceError as exc:
-            db.session.rollback()
-            results.append(StateSyncResult(state=state, ok=False, error=str(exc)))
+            results.append(_failed(state, str(exc), roster.location, actor))
             continue
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         state_vacancies = vacancies.get(state, []) if vacancies is not None else None
         try:
-            result = replace_state(state, people, source.describe(state), digest, state_vacancies)
-        except Exception as exc:  # the database refused: keep the previous roster
-            db.session.rollback()
-            results.append(
-                StateSyncResult(
-                    state=state, ok=False, error=f"could not save: {type(exc).__name__}: {exc}"
-                )
+            result = replace_state(
+                state,
+                roster.people,
+                roster.location,
+                roster.digest,
+                state_vacancies,
+                actor=actor,
+                accept_large_change=accept_large_change,
+                today=today,
+                warnings=[size_warning] if size_warning else [],
             )
+        except Exception as exc:  # the database refused: keep the previous roster
+            error = f"could not save: {type(exc).__name__}: {exc}"
+            results.append(_failed(state, error, roster.location, actor))
             continue
-        if size_warning:
-            result.warnings.insert(0, size_warning)
         results.append(result)
     return results
+
+
+def _failed(state: str, error: str, source: str, actor: str) -> StateSyncResult:
+    """A state not reloaded: its previous roster stays; the attempt is recorded if it can be."""
+    db.session.rollback()
+    result = StateSyncResult(state=state, ok=False, error=error)
+    try:
+        refresh = _record_refresh(
+            state, actor, "failed", source, error, legislators=_loaded_count(state)
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+    else:
+        result.refresh_id = refresh.id
+    return result
 
 
 def _loaded_count(state: str) -> int:
@@ -275,6 +384,18 @@ def _loaded_count(state: str) -> int:
     return (
         db.session.scalar(
             select(func.count()).select_from(Legislator).where(Legislator.state == state)
+        )
+        or 0
+    )
+
+
+def _seated_count(state: str, day: date) -> int:
+    """How many of them hold their seat on ``day``."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Legislator)
+            .where(Legislator.state == state, holding_seat(day))
         )
         or 0
     )
@@ -307,8 +428,26 @@ class SeatGroup:
         }
 
 
+PHONE_OFFICES = (
+    ("capitol_phone", "Capitol office"),
+    ("district_phone", "District office"),
+    ("extra_phone", "Other office line"),
+)
+
+
+def office_phones(legislator: Legislator) -> list[tuple[str, str]]:
+    """(which office, number) for each number on record, the capitol office first."""
+    phones: list[tuple[str, str]] = []
+    for column, label in PHONE_OFFICES:
+        number = getattr(legislator, column)
+        if number and number not in (known for _, known in phones):
+            phones.append((label, number))
+    return phones
+
+
 def best_phone(legislator: Legislator) -> str | None:
-    return legislator.capitol_phone or legislator.district_phone
+    phones = office_phones(legislator)
+    return phones[0][1] if phones else None
 
 
 def legislator_json(legislator: Legislator) -> dict[str, object]:
@@ -335,7 +474,8 @@ def seat_groups(keys: list[SeatKey]) -> list[SeatGroup]:
         .where(
             tuple_(Legislator.division_id, Legislator.chamber, Legislator.district).in_(
                 [(division_id, chamber, district) for _, chamber, district, division_id in keys]
-            )
+            ),
+            holding_seat(site_today()),
         )
         .order_by(Legislator.family_name, Legislator.name)
     ):
@@ -401,10 +541,11 @@ def districts_in_state(state: str) -> list[District]:
 
 
 def legislators_in_state(state: str) -> list[Legislator]:
+    """The state's legislators holding their seat today."""
     return list(
         db.session.scalars(
             select(Legislator)
-            .where(Legislator.state == state)
+            .where(Legislator.state == state, holding_seat(site_today()))
             .order_by(Legislator.chamber, Legislator.family_name)
         )
     )

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..dbtypes import JSONType, UTCDateTime, utcnow
@@ -54,11 +54,37 @@ class Legislator(db.Model):  # type: ignore[name-defined]
     email: Mapped[str | None] = mapped_column(String(320))
     capitol_phone: Mapped[str | None] = mapped_column(String(60))
     district_phone: Mapped[str | None] = mapped_column(String(60))
+    # Another number of the legislature's own (Open States' "extra phone" and the like).
+    extra_phone: Mapped[str | None] = mapped_column(String(60))
     capitol_address: Mapped[str | None] = mapped_column(String(400))
     district_address: Mapped[str | None] = mapped_column(String(400))
     image: Mapped[str | None] = mapped_column(String(500))
     links: Mapped[str | None] = mapped_column(Text)
+    # The seat's term: a member holds it from starts_on up to the day before ends_on (the site's
+    # date); one whose term has not started yet is kept but is no one's target until then.
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DirectoryRefresh(db.Model):  # type: ignore[name-defined]
+    """One attempt to reload one state's roster, and how it went."""
+
+    __tablename__ = "directory_refresh"
+    __table_args__ = (Index("ix_directory_refresh_state_at", "state", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(2))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320))  # a staff email, "cli" or "scheduler"
+    # loaded | failed (the source could not be read) | refused (too many would leave)
+    outcome: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(500))
+    legislators: Mapped[int] = mapped_column(default=0)  # in the directory afterwards
+    joined: Mapped[int] = mapped_column(default=0)
+    left: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str | None] = mapped_column(Text)  # why it failed or was refused; warnings
 
 
 class RosterChange(db.Model):  # type: ignore[name-defined]
@@ -68,6 +94,9 @@ class RosterChange(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     state: Mapped[str] = mapped_column(String(2), index=True)
+    refresh_id: Mapped[int | None] = mapped_column(
+        ForeignKey("directory_refresh.id"), index=True
+    )
     person_id: Mapped[str] = mapped_column(String(80))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # joined | left | changed

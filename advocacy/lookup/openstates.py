@@ -1,18 +1,25 @@
-"""Open States adapters: bulk people CSVs (keyless), the vacancy list, and the optional v3 API.
+"""Open States adapters: the people repository's YAML (keyless, the default), the bulk people
+CSVs (keyless), the vacancy list, and the optional v3 API.
 
-This module is the only code that knows those URLs and column names.
+This module is the only code that knows those URLs, file layouts and column names.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
+import hashlib
 import io
 import logging
+import re
+import tarfile
 import time
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import requests
 import yaml
@@ -34,6 +41,12 @@ class SourceError(RuntimeError):
     """A roster could not be fetched or is malformed; the previous roster stays."""
 
 
+def holds_on(starts_on: date | None, ends_on: date | None, day: date) -> bool:
+    """Open States' rule for a role held on ``day``: begun, and its end date still ahead (so on
+    the day one term ends and the next begins, the seat has one holder)."""
+    return (starts_on is None or starts_on <= day) and (ends_on is None or day < ends_on)
+
+
 @dataclass(frozen=True)
 class Person:
     id: str
@@ -50,6 +63,13 @@ class Person:
     district_address: str
     image: str
     links: str
+    extra_phone: str = ""
+    # The seat's role: its first day and the day it ends (None: not given).
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    def holds_seat_on(self, day: date) -> bool:
+        return holds_on(self.starts_on, self.ends_on, day)
 
     def contact_fields(self) -> dict[str, str]:
         return {
@@ -58,9 +78,38 @@ class Person:
             "email": self.email,
             "capitol_phone": self.capitol_phone,
             "district_phone": self.district_phone,
+            "extra_phone": self.extra_phone,
             "party": self.party,
             "name": self.name,
         }
+
+
+@dataclass(frozen=True)
+class Roster:
+    """One state's people as a source read them."""
+
+    state: str
+    people: list[Person]
+    digest: str  # of what they were read from
+    location: str  # where, as staff are shown it
+
+
+@dataclass(frozen=True)
+class RosterFailure:
+    state: str
+    error: str
+
+
+class PeopleSource(Protocol):
+    location: str
+
+    def rosters(self, states: Sequence[str], today: date) -> Iterator[Roster | RosterFailure]:
+        """Each of ``states`` once, as a roster or a failure, in the source's own order."""
+        ...
+
+    def fetch_vacancies(self) -> dict[str, list[VacancyRecord]] | None:
+        """Open States' vacancy list, or None when it cannot be had."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -126,22 +175,23 @@ def parse_people_csv(text: str, state: str) -> list[Person]:
 
 
 def check_roster_size(
-    people: list[Person], state: str, seats: int, previous: int, min_share: float = MIN_SEAT_SHARE
+    current: int, state: str, seats: int, previous: int, min_share: float = MIN_SEAT_SHARE
 ) -> str | None:
-    """Refuse a roster that is well short of the seats it fills and smaller than the one it
-    would replace; return a warning when a first (or not shrinking) load is that short."""
-    if seats <= 0 or len(people) >= min_share * seats:
+    """Refuse a roster whose ``current`` legislators (holding a seat today) are well short of
+    the seats and fewer than the ``previous`` roster's; return a warning when a first (or not
+    shrinking) load is that short."""
+    if seats <= 0 or current >= min_share * seats:
         return None
     shortfall = (
-        f"{state}: the people CSV lists {len(people)} current legislators for {seats} seats "
+        f"{state}: the roster lists {current} current legislators for {seats} seats "
         f"(under {min_share:.0%})"
     )
-    if len(people) < previous:
+    if current < previous:
         raise SourceError(
-            f"{shortfall}; it looks truncated and would drop {previous - len(people)} of the "
+            f"{shortfall}; it looks truncated and would drop {previous - current} of the "
             f"{previous} people loaded now"
         )
-    return f"{shortfall}; loaded, but check the file is complete"
+    return f"{shortfall}; loaded, but check the source is complete"
 
 
 def parse_vacancies(text: str) -> dict[str, list[VacancyRecord]]:
@@ -181,13 +231,14 @@ class BulkPeopleSource:
         session: requests.Session | None = None,
     ) -> None:
         self.base = base.rstrip("/")
+        self.location = self.base
         self.timeout = timeout
         self.vacancies_url = vacancies_url
         self.session = session or requests.Session()
 
     @property
     def is_local(self) -> bool:
-        return not self.base.startswith(("http://", "https://"))
+        return not _is_url(self.base)
 
     def describe(self, state: str) -> str:
         return f"{self.base}/{state}.csv"
@@ -198,39 +249,459 @@ class BulkPeopleSource:
                 return Path(location).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise SourceError(f"cannot read {location}: {exc}") from exc
-        started = time.perf_counter()
-        try:
-            response = self.session.get(location, timeout=self.timeout)
-        except requests.RequestException as exc:
-            observe_upstream("openstates_bulk", time.perf_counter() - started, error_kind(exc))
-            raise SourceError(f"cannot download {location}: {type(exc).__name__}") from exc
-        observe_upstream(
-            "openstates_bulk",
-            time.perf_counter() - started,
-            None if response.status_code == 200 else error_kind(status=response.status_code),
-        )
-        if response.status_code != 200:
-            raise SourceError(f"cannot download {location}: HTTP {response.status_code}")
+        response = _get(self.session, location, self.timeout)
         response.encoding = "utf-8"
         return response.text
 
     def fetch_text(self, state: str) -> str:
         return self._read(self.describe(state))
 
+    def rosters(self, states: Sequence[str], today: date) -> Iterator[Roster | RosterFailure]:
+        for state in states:
+            try:
+                text = self.fetch_text(state)
+                people = parse_people_csv(text, state)
+            except SourceError as exc:
+                yield RosterFailure(state, str(exc))
+                continue
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            yield Roster(state, people, digest, self.describe(state))
+
     def fetch_vacancies(self) -> dict[str, list[VacancyRecord]] | None:
-        """The vacancy list, or None when it cannot be had (the previous list then stays)."""
-        location = self.vacancies_url
+        """The vacancy list, or None when it cannot be had (the previous list then stays).
+        A local copy keeps settings.yml beside the CSVs or one folder up."""
         if self.is_local:
-            # A local copy keeps settings.yml beside the CSVs or one folder up.
-            candidates = [Path(self.base) / "settings.yml", Path(self.base).parent / "settings.yml"]
-            location = next((str(p) for p in candidates if p.exists()), None)
-        if not location:
-            return None
+            folder = Path(self.base)
+            return _read_vacancies([folder / "settings.yml", folder.parent / "settings.yml"])
+        return _download_vacancies(self.session, self.vacancies_url, self.timeout)
+
+
+# -- the people repository's YAML -------------------------------------------------------------
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+# No person file comes near this; a bigger one is not what we expect.
+MAX_PERSON_FILE_BYTES = 1_000_000
+# Extras that hold a legislature's own office line (home and cell numbers are left out).
+EXTRA_PHONE_KEYS = (
+    "extra phone",
+    "capitol phone",
+    "toll_free_phone",
+    "second phone",
+    "additional phone 1",
+)
+_CAPITOL_OFFICES = ("capitol", "capitol-mail")
+_DISTRICT_OFFICES = ("district", "district-mail")
+
+CHUNK_BYTES = 64 * 1024
+StateFiles = list[tuple[str, bytes]]  # (file name, content), in name order
+
+
+class _Chunks(io.RawIOBase):
+    """A download's chunks as a file that tarfile can read as a stream."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = chunk
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+class PeopleRepoSource:
+    """Reads ``data/{abbr}/legislature/*.yml`` of Open States' people repository: from its
+    archive (a ``.tar.gz`` URL or file, read as a stream, one state's files in memory at a time)
+    or from a folder holding its ``data/`` folder (a clone, or the archive unpacked)."""
+
+    def __init__(
+        self,
+        location: str,
+        timeout: float = 30.0,
+        vacancies_url: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.location = location
+        self.timeout = timeout
+        self.vacancies_url = vacancies_url
+        self.session = session or requests.Session()
+
+    @property
+    def is_local(self) -> bool:
+        return not _is_url(self.location)
+
+    @property
+    def is_archive(self) -> bool:
+        return is_archive(self.location)
+
+    def rosters(self, states: Sequence[str], today: date) -> Iterator[Roster | RosterFailure]:
+        """The chosen states in the archive's (alphabetical) order; those it lacks, or that a
+        broken download never reached, as failures at the end."""
+        read: set[str] = set()
+        problem = None
         try:
-            return parse_vacancies(self._read(location))
+            for state, files in self._state_files(set(states)):
+                read.add(state)
+                try:
+                    people = parse_people_yaml(files, state, today)
+                except SourceError as exc:
+                    yield RosterFailure(state, str(exc))
+                    continue
+                digest = hashlib.sha256()
+                for name, content in files:
+                    digest.update(name.encode("utf-8") + b"\0" + content + b"\0")
+                location = f"{self.location} (data/{state}/legislature)"
+                yield Roster(state, people, digest.hexdigest(), location)
         except SourceError as exc:
-            log.warning("vacancy list not loaded: %s", exc)
+            problem = str(exc)
+        for state in states:
+            if state not in read:
+                yield RosterFailure(
+                    state, problem or f"{self.location} has no data/{state}/legislature folder"
+                )
+
+    def _state_files(self, wanted: set[str]) -> Iterator[tuple[str, StateFiles]]:
+        if not self.is_archive:
+            yield from _folder_state_files(self._root(), wanted)
+            return
+        if self.is_local:
+            try:
+                stream = open(self.location, "rb")
+            except OSError as exc:
+                raise SourceError(f"cannot read {self.location}: {exc}") from exc
+            with stream:
+                yield from _archive_state_files(stream, wanted, self.location)
+            return
+        response = _get(self.session, self.location, self.timeout, stream=True)
+        with response:
+            download = io.BufferedReader(_Chunks(response.iter_content(CHUNK_BYTES)))
+            yield from _archive_state_files(download, wanted, self.location)
+
+    def _root(self) -> Path:
+        """The folder holding ``data/``: the one given, or the one folder inside it."""
+        folder = Path(self.location)
+        if (folder / "data").is_dir():
+            return folder
+        inside = [child for child in folder.iterdir() if (child / "data").is_dir()]
+        if len(inside) == 1:
+            return inside[0]
+        raise SourceError(f"{self.location} holds no data/ folder of Open States' people")
+
+    def fetch_vacancies(self) -> dict[str, list[VacancyRecord]] | None:
+        """The vacancy list, or None when it cannot be had (the previous list then stays).
+        A folder has its own settings.yml; a local archive keeps it beside itself."""
+        if not self.is_local:
+            return _download_vacancies(self.session, self.vacancies_url, self.timeout)
+        if self.is_archive:
+            here = Path(self.location).parent
+            return _read_vacancies([here / "settings.yml", here.parent / "settings.yml"])
+        try:
+            root = self._root()
+        except (SourceError, OSError):
             return None
+        return _read_vacancies([root / "settings.yml"])
+
+
+def is_archive(location: str) -> bool:
+    path = location.split("?", 1)[0].lower()
+    return path.endswith(ARCHIVE_SUFFIXES)
+
+
+def people_source(
+    location: str,
+    timeout: float = 30.0,
+    vacancies_url: str | None = None,
+    session: requests.Session | None = None,
+) -> PeopleSource:
+    """The source ``location`` names: the people repository's YAML for a ``.tar.gz`` archive
+    (URL or file) or a folder holding its ``data/`` folder; otherwise the bulk CSVs, as the
+    base URL or folder of ``{abbr}.csv``."""
+    kind: type[PeopleRepoSource] | type[BulkPeopleSource] = BulkPeopleSource
+    if is_archive(location):
+        kind = PeopleRepoSource
+    elif not _is_url(location):
+        folder = Path(location)
+        if (folder / "data").is_dir() or (
+            folder.is_dir() and any((child / "data").is_dir() for child in folder.iterdir())
+        ):
+            kind = PeopleRepoSource
+    return kind(location, timeout=timeout, vacancies_url=vacancies_url, session=session)
+
+
+def _folder_state_files(root: Path, wanted: set[str]) -> Iterator[tuple[str, StateFiles]]:
+    for state in sorted(wanted):
+        folder = root / "data" / state / "legislature"
+        if not folder.is_dir():
+            continue  # reported as missing
+        try:
+            files = [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.yml"))]
+        except OSError as exc:
+            raise SourceError(f"cannot read {folder}: {exc}") from exc
+        yield state, files
+
+
+def _archive_state_files(
+    stream: BinaryIO, wanted: set[str], location: str
+) -> Iterator[tuple[str, StateFiles]]:
+    """Each wanted state's person files, read from a tar.gz stream in one pass.
+
+    The repository's archive lists paths in order, so a state's files are all read when the
+    next state's first entry appears; an archive listing a state twice is refused. The last
+    state is given only once the whole archive has been checked."""
+    current: str | None = None
+    files: StateFiles = []
+    finished: set[str] = set()
+    try:
+        with (
+            gzip.GzipFile(fileobj=stream, mode="rb") as unzipped,
+            tarfile.open(fileobj=unzipped, mode="r|") as archive,
+        ):
+            for member in archive:
+                # {top folder}/data/{abbr}/legislature/{person}.yml
+                parts = member.name.split("/")
+                if len(parts) < 3 or parts[1] != "data" or not parts[2]:
+                    continue
+                state = parts[2]
+                if state != current:
+                    if current is not None:
+                        finished.add(current)
+                        if current in wanted:
+                            yield current, files
+                    if state in finished:
+                        raise SourceError(f"{location} lists data/{state} twice: not in order")
+                    current, files = state, []
+                if (
+                    state not in wanted
+                    or len(parts) != 5
+                    or parts[3] != "legislature"
+                    or not parts[4].endswith(".yml")
+                    or not member.isfile()
+                ):
+                    continue
+                if member.size > MAX_PERSON_FILE_BYTES:
+                    raise SourceError(f"{location}: {member.name} is too big for a person file")
+                content = archive.extractfile(member)
+                if content is None:
+                    continue
+                files.append((parts[4], content.read()))
+            # Read on to the last byte, so gzip checks the length and checksum of it all: an
+            # archive cut short between two files is refused too.
+            while unzipped.read(CHUNK_BYTES):
+                pass
+    # A download's errors are OSErrors too (requests.RequestException).
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise SourceError(
+            f"{location} is incomplete or damaged ({type(exc).__name__}: {exc})"
+        ) from exc
+    if current is not None and current in wanted:
+        yield current, files
+
+
+def parse_people_yaml(files: StateFiles, state: str, today: date) -> list[Person]:
+    """One state's person files as the people holding a seat on ``today`` or later; refuses
+    files that are not what we expect."""
+    people: list[Person] = []
+    seen: set[str] = set()
+    for name, content in files:
+        try:
+            data = _load_yaml(content)
+        except yaml.YAMLError as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SourceError(f"{state}: {name} is not valid YAML: {first_line}") from exc
+        person = person_from_yaml(data, state, today, name)
+        if person is None:
+            continue
+        if person.id in seen:
+            raise SourceError(f"{state}: person {person.id} appears twice")
+        seen.add(person.id)
+        people.append(person)
+    if not people:
+        raise SourceError(f"{state}: no person file has a current or coming seat")
+    return people
+
+
+def _load_yaml(content: bytes) -> object:
+    """PyYAML's safe loader; its C build (libyaml) when there is one, several times faster."""
+    if hasattr(yaml, "CSafeLoader"):
+        return yaml.load(content, Loader=yaml.CSafeLoader)
+    return yaml.safe_load(content)
+
+
+def person_from_yaml(data: object, state: str, today: date, name: str) -> Person | None:
+    """A person file as the seat they hold on ``today`` (or, failing that, the next one they
+    will hold); None when they hold none now or later."""
+    if not isinstance(data, dict):
+        raise SourceError(f"{state}: {name} is not a person's file")
+    person_id = _text(data.get("id"))
+    full_name = _text(data.get("name"))
+    if not person_id.startswith("ocd-person/"):
+        raise SourceError(f"{state}: {name} has no Open States person id")
+    if not full_name:
+        raise SourceError(f"{state}: {name} has no name")
+    roles = data.get("roles") or []
+    if not isinstance(roles, list):
+        raise SourceError(f"{state}: {name}: roles is not a list")
+    held, coming = [], []
+    for role in roles:
+        if not isinstance(role, dict) or role.get("type") not in CHAMBERS:
+            continue  # an office outside the legislature
+        starts_on = _role_date(role.get("start_date"), state, name)
+        ends_on = _role_date(role.get("end_date"), state, name)
+        if holds_on(starts_on, ends_on, today):
+            held.append((role, starts_on, ends_on))
+        elif starts_on is not None and starts_on > today:
+            coming.append((role, starts_on, ends_on))
+    if held:
+        role, starts_on, ends_on = held[-1]  # Open States' choice: the last role held
+    elif coming:
+        role, starts_on, ends_on = min(coming, key=lambda item: item[1] or today)
+    else:
+        return None
+    district = _text(role.get("district"))
+    if not district:
+        raise SourceError(f"{state}: {name} has a seat with no district")
+    offices = [office for office in data.get("offices") or [] if isinstance(office, dict)]
+    capitol_phone = _office_value(offices, _CAPITOL_OFFICES, "voice")
+    district_phone = _office_value(offices, _DISTRICT_OFFICES, "voice")
+    extras = data.get("extras") if isinstance(data.get("extras"), dict) else {}
+    extra_phone = _extra_phone(extras, {capitol_phone, district_phone})
+    links = [_text(link.get("url")) for link in data.get("links") or [] if isinstance(link, dict)]
+    return Person(
+        id=person_id,
+        name=full_name,
+        given_name=_text(data.get("given_name")),
+        family_name=_text(data.get("family_name")),
+        party=_party(data.get("party"), max(today, starts_on or today), state, name),
+        chamber=str(role["type"]),
+        district=district,
+        email=_text(data.get("email")),
+        capitol_phone=capitol_phone,
+        district_phone=district_phone,
+        capitol_address=_office_value(offices, _CAPITOL_OFFICES, "address"),
+        district_address=_office_value(offices, _DISTRICT_OFFICES, "address"),
+        image=_text(data.get("image")),
+        links=";".join(link for link in links if link),
+        extra_phone=extra_phone,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+
+
+def _text(value: object) -> str:
+    return str(value).strip() if isinstance(value, str | int | float) else ""
+
+
+def _role_date(value: object, state: str, name: str) -> date | None:
+    """A date as the files write it: a YAML date, or "YYYY-MM-DD", "YYYY-MM" or "YYYY"."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            return date(int(text), 1, 1)
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            return date(int(text[:4]), int(text[5:]), 1)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SourceError(f"{state}: {name}: {value!r} is not a date") from None
+
+
+def _party(parties: object, day: date, state: str, name: str) -> str:
+    """The party held on ``day`` (the first such), else the last one listed."""
+    if not isinstance(parties, list):
+        return ""
+    named = [p for p in parties if isinstance(p, dict) and _text(p.get("name"))]
+    for party in named:
+        starts_on = _role_date(party.get("start_date"), state, name)
+        ends_on = _role_date(party.get("end_date"), state, name)
+        if holds_on(starts_on, ends_on, day):
+            return _text(party.get("name"))
+    return _text(named[-1].get("name")) if named else ""
+
+
+def _office_value(offices: list[dict[str, Any]], kinds: tuple[str, ...], key: str) -> str:
+    """The first office of the first kind that has ``key`` (a capitol office before the
+    capitol mailing address)."""
+    for kind in kinds:
+        for office in offices:
+            if office.get("classification") == kind and _text(office.get(key)):
+                return _text(office.get(key))
+    return ""
+
+
+def _extra_phone(extras: dict[str, Any], known: set[str]) -> str:
+    by_key = {str(key).strip().lower(): _text(value) for key, value in extras.items()}
+    for key in EXTRA_PHONE_KEYS:
+        number = by_key.get(key, "")
+        if number and number not in known:
+            return number
+    return ""
+
+
+# -- downloads --------------------------------------------------------------------------------
+
+
+def _is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def _get(
+    session: requests.Session, url: str, timeout: float, stream: bool = False
+) -> requests.Response:
+    """A 200 answer from ``url``, or SourceError."""
+    started = time.perf_counter()
+    try:
+        response = session.get(url, timeout=timeout, stream=stream)
+    except requests.RequestException as exc:
+        observe_upstream("openstates_bulk", time.perf_counter() - started, error_kind(exc))
+        raise SourceError(f"cannot download {url}: {type(exc).__name__}") from exc
+    observe_upstream(
+        "openstates_bulk",
+        time.perf_counter() - started,
+        None if response.status_code == 200 else error_kind(status=response.status_code),
+    )
+    if response.status_code != 200:
+        response.close()
+        raise SourceError(f"cannot download {url}: HTTP {response.status_code}")
+    return response
+
+
+def _read_vacancies(candidates: list[Path]) -> dict[str, list[VacancyRecord]] | None:
+    location = next((path for path in candidates if path.is_file()), None)
+    if location is None:
+        return None
+    try:
+        return parse_vacancies(location.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SourceError) as exc:
+        log.warning("vacancy list not loaded: %s", exc)
+        return None
+
+
+def _download_vacancies(
+    session: requests.Session, url: str | None, timeout: float
+) -> dict[str, list[VacancyRecord]] | None:
+    if not url:
+        return None
+    try:
+        response = _get(session, url, timeout)
+        response.encoding = "utf-8"
+        return parse_vacancies(response.text)
+    except SourceError as exc:
+        log.warning("vacancy list not loaded: %s", exc)
+        return None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..observability.metrics import observe_lookup_cache
 from ..pagecache import rendered_pages
 from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
-from .directory import SeatGroup, SeatKey, seat_groups
+from .directory import SeatGroup, SeatKey, seat_groups, site_today
 from .divisions import divisions_for_census_district, state_for_fips
 from .models import DirectoryState, LookupCacheEntry
 from .openstates import OpenStatesAPI, SourceError
@@ -288,8 +288,8 @@ def _cross_check(result: LookupResult, latitude: float, longitude: float) -> Non
 
 def _answer_source(key: str, kept: object) -> object:
     """What a kept answer for the cached address ``key`` would be built from now: the state
-    it was in, its cache row's time and that state's roster time (None when the row is gone
-    or expired)."""
+    it was in, its cache row's time, that state's roster time and the day (seats change hands
+    at midnight); None when the row is gone or expired."""
     state = kept[0] if isinstance(kept, tuple) else ""
     row = db.session.execute(
         select(LookupCacheEntry.created_at, LookupCacheEntry.expires_at)
@@ -300,7 +300,7 @@ def _answer_source(key: str, kept: object) -> object:
     ).first()
     if row is None or row.expires_at <= utcnow():
         return None
-    return state, row.created_at, row[2]
+    return state, row.created_at, row[2], site_today()
 
 
 def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
@@ -319,7 +319,8 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
         body = current_app.json.dumps(result.to_json()).encode("utf-8")
         if result.cached_at is None or result.state is None:
             return None, body  # not backed by the address cache: nothing to check it by
-        return (result.state.lower(), result.cached_at, result.directory_loaded_at), body
+        source = (result.state.lower(), result.cached_at, result.directory_loaded_at, site_today())
+        return source, body
 
     if current_app.config.get("OPENSTATES_API_KEY"):
         return build()[1]  # a cross-check asks Open States live on every lookup

@@ -63,7 +63,7 @@ def test_the_receipt_says_what_was_sent_and_what_to_do_next(
         f"{thanks}/letter/american-law-institute"
     ) in body
     assert "\nThe American Law Institute: 215-243-1600\n" in body
-    assert "\nAda Alder: 555-0100\n" in body
+    assert "\nAda Alder: 555-0100 (capitol office)\n" in body
     assert "I am calling to thank the American Law Institute for reversing" in body
     assert f"See what happens to your messages: {thanks}\n" in body
     assert f"Ask others to join: https://act.example.org/c/{LOWER}\n" in body

@@ -54,6 +54,12 @@ def send_and_call(page: Page) -> None:
     expect(page.locator("main")).to_contain_text(
         f"{SENATOR}: your email is queued and will be sent soon."
     )
+    # Each number says which office it reaches, the capitol office first.
+    calls = page.locator("section", has=page.get_by_role("heading", name="Make a call too"))
+    expect(calls.get_by_role("listitem")).to_have_text(
+        ["Capitol office: 603-555-0112", "District office: 603-555-0212"]
+    )
+    expect(calls).to_contain_text(f"{HOUSE_MEMBERS[1]}: 603-555-0113 (district office)")
     page.get_by_role("button", name=f"I called {HOUSE_MEMBERS[0]}").click()
     expect(page.locator("main")).to_contain_text(f"Thank you for calling {HOUSE_MEMBERS[0]}")
     expect(page.locator("main")).to_contain_text("Call logged. Thank you!")

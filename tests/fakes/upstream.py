@@ -2,8 +2,10 @@
 
 Census geocoder bodies follow the captured responses in ../shared/docs/upstream-fixtures
 (envelope, layer names with a vintage year, SLD objects with GEOID/SLDU/SLDL/BASENAME/NAME...).
-Open States bulk CSVs are served as files, and legislators' photos (``add_photo``) as a
-legislature's web server sends them. Nothing of the app is mocked: it talks real HTTP.
+Open States bulk CSVs are served as files; the people repository's archive as GitHub serves it
+(a redirect to codeload, then the tar.gz with no length, in chunks); legislators' photos
+(``add_photo``) as a legislature's web server sends them. Nothing of the app is mocked: it
+talks real HTTP.
 """
 
 from __future__ import annotations
@@ -371,8 +373,14 @@ def _find(options: list[dict[str, Any]], value: str, name_key: str) -> dict[str,
     return next((o for o in options if value in (o[name_key], o["id"])), None)
 
 
+# GitHub's address of the people repository's archive, and where it redirects to.
+PEOPLE_ARCHIVE_PATH = "/openstates/people/archive/refs/heads/main.tar.gz"
+CODELOAD_PATH = "/codeload/openstates/people/tar.gz/refs/heads/main"
+
+
 class FakeUpstreams:
-    """Census geocoder under /geocoder, Open States bulk CSVs under /people/current."""
+    """Census geocoder under /geocoder, Open States bulk CSVs under /people/current, the
+    people repository's archive at PEOPLE_ARCHIVE_PATH."""
 
     def __init__(self) -> None:
         # Lower-cased address -> the matches (the body is built per request) or a raw answer.
@@ -380,6 +388,8 @@ class FakeUpstreams:
         self.people: dict[str, bytes] = {}
         self.extra: dict[str, tuple[int, str, bytes]] = {}
         self.people_geo: dict[tuple[str, str], bytes] = {}  # (lat, lng) -> body
+        self.people_archive: bytes | None = None  # None: GitHub's 404
+        self.archive_cut_at: int | None = None  # send only this many bytes, then hang up
         self.mode = "ok"  # ok | slow | 500 | html | badjson | reset
         self.slow_seconds = 5.0
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
@@ -466,6 +476,10 @@ class FakeUpstreams:
             ).encode()
         return 200, "application/json", body
 
+    @property
+    def archive_url(self) -> str:
+        return self.base_url + PEOPLE_ARCHIVE_PATH
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         upstream = self
 
@@ -482,6 +496,29 @@ class FakeUpstreams:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client stopped reading (e.g. a download over its size limit)
+
+            def _redirect(self, location: str) -> None:
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _send_archive(self) -> None:
+                body = upstream.people_archive
+                if body is None:
+                    return self._send(404, "text/plain", b"404: Not Found")
+                cut = upstream.archive_cut_at
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-gzip")
+                self.send_header(
+                    "Content-Disposition", "attachment; filename=people-main.tar.gz"
+                )
+                self.end_headers()  # no length: the body ends when the connection closes
+                self.close_connection = True
+                sent = body if cut is None else body[:cut]
+                for offset in range(0, len(sent), 16 * 1024):
+                    self.wfile.write(sent[offset : offset + 16 * 1024])
+                return None
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 url = urlparse(self.path)
@@ -503,6 +540,10 @@ class FakeUpstreams:
                     return self._send(*upstream.answer_people_geo(self.headers, query))
                 if url.path in upstream.extra:
                     return self._send(*upstream.extra[url.path])
+                if url.path == PEOPLE_ARCHIVE_PATH:
+                    return self._redirect(upstream.base_url + CODELOAD_PATH)
+                if url.path == CODELOAD_PATH:
+                    return self._send_archive()
                 if url.path.startswith("/geocoder/"):
                     if mode == "html":
                         return self._send(400, "text/html", b"<html>Bad Request</html>")

@@ -21,16 +21,18 @@ from advocacy.config import smtp_settings
 from advocacy.dbtypes import utcnow
 from advocacy.delivery import outbox
 from advocacy.delivery.models import OutboxMessage
+from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.jobs.alerts import AUDIT_ACTION, check_dead_letters
 from advocacy.jobs.registry import get_job
 from advocacy.jobs.runner import RunResult, run_job
 from advocacy.lookup.directory import sync_states
-from advocacy.lookup.models import DirectoryState, LookupCacheEntry
-from advocacy.lookup.openstates import BulkPeopleSource
+from advocacy.lookup.models import DirectoryState, Legislator, LookupCacheEntry
+from advocacy.lookup.openstates import BulkPeopleSource, people_source
 from advocacy.lookup.registry import STATES
 from tests.delivery.factory import make_campaign, queue_contacts
-from tests.lookup.people import ROSTERS, write_all
+from tests.lookup.people import ROSTERS, Row, write_all
+from tests.lookup.yaml_people import person, write_nh
 
 from .conftest import SMTPServer, free_port
 
@@ -97,6 +99,37 @@ def test_directory_refresh_failure_is_logged_once_and_others_still_load(
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "MN" in warnings[0].getMessage()
     assert sorted(ROSTERS)  # the fixture data exists
+
+
+def test_the_scheduled_refresh_never_accepts_a_large_change_and_alerts_staff(
+    app: Flask, tmp_path: Path, smtp_server: SMTPServer
+) -> None:
+    app.config.update(
+        smtp_settings(f"smtp://127.0.0.1:{smtp_server.port}"),
+        DELIVERY_MODE="redirect",
+        REDIRECT_TO="rehearsal@speakup.example.org",
+        MAIL_FROM="advocacy@speakup.example.org",
+        ALERT_EMAIL="staff@speakup.example.org",
+    )
+    sam, ada, ben, cy, di, ed = ROSTERS["nh"]
+    root = write_nh(tmp_path / "yaml", [person("nh", row) for row in ROSTERS["nh"]])
+    app.config["OPENSTATES_DATA_URL"] = str(root)
+    assert sync_states(people_source(str(root)), ["nh"])[0].ok
+    newcomers = [Row("lower", "Hillsborough 23", name, "New") for name in ("Gus", "Hal")]
+    write_nh(root, [person("nh", row) for row in (sam, cy, di, ed, *newcomers)])
+    result = run("directory-refresh")
+    assert result.status == "failed"
+    assert "0 of 1 state(s) reloaded; failed: NH (NH: the new roster would remove 2 of the 6" in (
+        result.detail
+    )
+    names = set(db.session.scalars(sa.select(Legislator.name).where(Legislator.state == "nh")))
+    assert names == {row.name for row in ROSTERS["nh"]}
+    Worker("alerts").run_batch()  # the alert goes the way of the delivery mode
+    [mail] = smtp_server.received
+    assert mail.rcpt_tos == ("rehearsal@speakup.example.org",)
+    assert mail.message["X-Original-To"] == "staff@speakup.example.org"
+    assert mail.message["Subject"] == "[Speak Up] Legislator directory: refresh refused for NH"
+    assert "would remove: Ada Alder, Ben Birch" in mail.message.get_content()
 
 
 # -- campaign-schedule ------------------------------------------------------------------------

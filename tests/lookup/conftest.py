@@ -81,6 +81,47 @@ class DistrictReport:
 DISTRICT_REPORT = pytest.StashKey[DistrictReport]()
 
 
+@dataclass
+class PhoneReport:
+    """Per state: current legislators, and how many have at least one phone number from the
+    YAML and from the CSVs with empty capitol columns (as Open States publishes them)."""
+
+    path: Path
+    states: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        def share(part: int, whole: int) -> str:
+            return f"{part:5d} {100 * part / whole:5.1f}%" if whole else f"{part:5d}    - "
+
+        rows = [
+            f"{state.upper():5}  {total:11d}  {share(yaml_, total)}  {share(csv_, total)}"
+            for state, (total, yaml_, csv_) in sorted(self.states.items())
+        ]
+        total = sum(t for t, _, _ in self.states.values())
+        yaml_total = sum(y for _, y, _ in self.states.values())
+        csv_total = sum(c for _, _, c in self.states.values())
+        return [
+            "state  legislators    from YAML  from live CSV",
+            *rows,
+            f"all    {total:11d}  {share(yaml_total, total)}  {share(csv_total, total)}",
+        ]
+
+    def write(self) -> None:
+        self.path.write_text("\n".join(self.lines()) + "\n", encoding="utf-8")
+
+
+PHONE_REPORT = pytest.StashKey[PhoneReport]()
+
+
+@pytest.fixture(scope="session")
+def phone_report(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> PhoneReport:
+    report = PhoneReport(tmp_path_factory.getbasetemp() / "phone-coverage-report.txt")
+    pytestconfig.stash[PHONE_REPORT] = report
+    return report
+
+
 @pytest.fixture(scope="session")
 def district_report(
     pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
@@ -93,6 +134,12 @@ def district_report(
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
+    phones = config.stash.get(PHONE_REPORT, None)
+    if phones is not None and phones.states:
+        terminalreporter.write_sep("-", "legislators with at least one phone number")
+        for line in phones.lines():
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"written to {phones.path}")
     report = config.stash.get(DISTRICT_REPORT, None)
     if report is None or not report.states:
         return

@@ -184,7 +184,7 @@ def test_truncated_csv_keeps_the_previous_roster(app: Flask, people_dir: Path) -
     result = runner.invoke(sync_command, ["--source", str(people_dir), "--state", "ne"])
     assert result.exit_code == 1
     assert (
-        "NE: FAILED, previous roster kept: ne: the people CSV lists 30 current legislators "
+        "NE: FAILED, previous roster kept: ne: the roster lists 30 current legislators "
         "for 49 seats (under 80%); it looks truncated and would drop 19 of the 49 people"
     ) in result.output
     db.session.expire_all()
@@ -202,8 +202,8 @@ def test_short_first_load_is_loaded_with_a_warning(app: Flask, people_dir: Path)
     )
     assert result.exit_code == 0 and count(Legislator, state="nh") == 6
     assert (
-        "warning: nh: the people CSV lists 6 current legislators for 424 seats (under 80%); "
-        "loaded, but check the file is complete"
+        "warning: nh: the roster lists 6 current legislators for 424 seats (under 80%); "
+        "loaded, but check the source is complete"
     ) in result.output
 
 

@@ -107,7 +107,7 @@ def test_two_web_hosts_and_two_workers_deliver_everything_exactly_once(
     with ThreadPoolExecutor(max_workers=8) as pool:
         keys = list(pool.map(act, visitors))
     assert len(set(keys)) == 20
-    total = len(seeded) + 20 * PER_ACTION
+    total = len(seeded) + 20 * (PER_ACTION + 1)  # and each visitor's receipt
 
     wait_until(
         lambda: outbox_waiting() == 0 and len(smtp.received) >= total,
