@@ -84,7 +84,9 @@ class Contact(db.Model):  # type: ignore[name-defined]
     campaign_version_id: Mapped[int] = mapped_column(ForeignKey("campaign_version.id"))
     channel: Mapped[str] = mapped_column(String(16))  # "email" | "call" | "postal"
     # Snapshot of the target as it was when the contact was made.
-    target_kind: Mapped[str] = mapped_column(String(16))  # "legislator" | "fixed"
+    # "legislator" | "committee" (a legislator written to as a committee member) |
+    # "executive" (a governor, attorney general...) | "fixed"
+    target_kind: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[str] = mapped_column(String(120))
     target_name: Mapped[str] = mapped_column(String(200))
     target_title: Mapped[str | None] = mapped_column(String(120))
@@ -98,10 +100,14 @@ class Contact(db.Model):  # type: ignore[name-defined]
     body: Mapped[str | None] = mapped_column(Text)
     personalised: Mapped[bool] = mapped_column(Boolean, default=False)
     # queued, logged, sent, failed, bounced, dead, called; unconfirmed (its message is held
-    # until the visitor confirms by email), expired (never confirmed: never delivered).
+    # until the visitor confirms by email), expired (never confirmed: never delivered);
+    # recipient_left (held: its recipient left office before it was sent, staff decide),
+    # discarded (such a message staff chose not to send).
     status: Mapped[str] = mapped_column(String(16), default="queued")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When staff chose to send it although its recipient had left office: not held again.
+    send_anyway_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     action: Mapped[Action] = relationship(back_populates="contacts")

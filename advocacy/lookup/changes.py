@@ -15,6 +15,7 @@ from ..alerts import AlertAddressError, queue_alert
 from ..extensions import db
 from .directory import StateSyncResult, site_today, sync_states
 from .models import DirectoryRefresh, Legislator, RosterChange
+from .offices import office_title
 from .openstates import PeopleSource
 from .registry import state_info
 
@@ -28,6 +29,8 @@ FIELD_NAMES = {
     "capitol_phone": "capitol phone",
     "district_phone": "district phone",
     "extra_phone": "other phone",
+    "office": "office",
+    "phone": "phone",
     "name": "name",
 }
 # Names listed per state and kind in an alert mail, and in the whole mail; the rest are
@@ -165,7 +168,12 @@ def describe(change: RosterChange) -> str:
     """What a recorded change was, in words (without the person's name)."""
     detail = change.detail or {}
     if change.kind in ("joined", "left"):
-        text = seat(change.state, str(detail.get("chamber", "")), str(detail.get("district", "")))
+        if detail.get("office"):  # an executive official
+            text = f"{office_title(str(detail['office']))} of {state_info(change.state).name}"
+        else:
+            text = seat(
+                change.state, str(detail.get("chamber", "")), str(detail.get("district", ""))
+            )
         if detail.get("party"):
             text += f", {detail['party']}"
         if change.kind == "joined" and detail.get("starts_on"):

@@ -16,8 +16,20 @@ from ..dbtypes import utcnow
 from ..extensions import db
 from ..urls import site_zone
 from .known_vacancies import KnownVacancy, known_vacancies_for
-from .models import DirectoryRefresh, DirectoryState, District, Legislator, RosterChange, Vacancy
+from .models import (
+    Committee,
+    CommitteeMember,
+    DirectoryRefresh,
+    DirectoryState,
+    District,
+    ExecutiveOfficial,
+    Legislator,
+    RosterChange,
+    Vacancy,
+)
 from .openstates import (
+    CommitteeRecord,
+    OfficialRecord,
     PeopleSource,
     Person,
     RosterFailure,
@@ -43,6 +55,7 @@ TRACKED_FIELDS = (
     "party",
     "name",
 )
+OFFICIAL_FIELDS = ("office", "name", "party", "email", "phone")
 # A state's roster not reloaded for this long is flagged as stale (staff pages, /readyz): the
 # daily refresh has been failing for two weeks.
 STALE_AFTER = timedelta(days=14)
@@ -61,6 +74,14 @@ def holding_seat(day: date) -> ColumnElement[bool]:
     return and_(
         or_(Legislator.starts_on.is_(None), Legislator.starts_on <= day),
         or_(Legislator.ends_on.is_(None), Legislator.ends_on > day),
+    )
+
+
+def holding_office(day: date) -> ColumnElement[bool]:
+    """Executive officials whose term has begun and not ended on ``day``."""
+    return and_(
+        or_(ExecutiveOfficial.starts_on.is_(None), ExecutiveOfficial.starts_on <= day),
+        or_(ExecutiveOfficial.ends_on.is_(None), ExecutiveOfficial.ends_on > day),
     )
 
 
@@ -146,11 +167,16 @@ def replace_state(
     accept_large_change: bool = False,
     today: date | None = None,
     warnings: list[str] | None = None,
+    committees: list[CommitteeRecord] | None = None,
+    officials: list[OfficialRecord] | None = None,
 ) -> StateSyncResult:
     """Swap one state's roster in a single transaction and record what changed.
 
     ``vacancies`` is Open States' list for the state (None: it could not be fetched, keep
     the previous rows); the app's known vacancies (known_vacancies.yaml) are added to it.
+    ``committees`` and ``officials`` replace the state's committees and executive officials
+    (None: keep those loaded); officials who join, leave or change are recorded like
+    legislators, except on the state's first load of officials.
     A roster removing more than a fifth of the people loaded now is refused (and recorded as
     such) unless ``accept_large_change``."""
     today = today or site_today()
@@ -262,6 +288,15 @@ def replace_state(
         result.left.append(legislator.name)
         change(legislator.id, legislator.name, "left", _person_fields(legislator))
         db.session.delete(legislator)
+    if committees is not None:
+        _replace_committees(state, committees, now)
+    if officials is not None:
+        joined_office, left_office, changed_office = _replace_officials(
+            state, officials, now, today, change
+        )
+        result.joined += joined_office
+        result.left += left_office
+        result.changed += changed_office
 
     directory_state = db.session.get(DirectoryState, state) or DirectoryState(state=state)
     directory_state.synced_at = now
@@ -301,6 +336,98 @@ def replace_state(
     result.refresh_id = refresh.id
     db.session.commit()
     return result
+
+
+def _replace_committees(state: str, committees: list[CommitteeRecord], now: datetime) -> None:
+    """Swap a state's committees and their members, in the caller's transaction."""
+    old = select(Committee.id).where(Committee.state == state)
+    db.session.execute(delete(CommitteeMember).where(CommitteeMember.committee_id.in_(old)))
+    db.session.execute(delete(Committee).where(Committee.state == state))
+    for committee in committees:
+        db.session.add(
+            Committee(
+                id=committee.id,
+                state=state,
+                chamber=committee.chamber,
+                name=committee.name,
+                updated_at=now,
+            )
+        )
+        db.session.add_all(
+            CommitteeMember(
+                committee_id=committee.id,
+                position=position,
+                person_id=member.person_id or None,
+                name=member.name,
+                role=member.role,
+            )
+            for position, member in enumerate(committee.members)
+        )
+
+
+Record = Callable[[str, str, str, dict[str, Any]], None]
+
+
+def _replace_officials(
+    state: str, officials: list[OfficialRecord], now: datetime, today: date, record: Record
+) -> tuple[list[str], list[str], list[str]]:
+    """Swap a state's executive officials, in the caller's transaction; ``record(person_id,
+    name, kind, detail)`` notes each one who joined, left or changed. A state's first load of
+    officials is not news: nothing is recorded. Returns the names that joined, left, changed."""
+    old = {
+        row.id: row
+        for row in db.session.scalars(
+            select(ExecutiveOfficial).where(ExecutiveOfficial.state == state)
+        )
+    }
+    tell = bool(old)
+    joined: list[str] = []
+    changed: list[str] = []
+    new_ids = set()
+    for official in officials:
+        new_ids.add(official.id)
+        fields = {name: getattr(official, name) or "" for name in OFFICIAL_FIELDS}
+        previous = old.get(official.id)
+        if previous is None and tell:
+            detail: dict[str, Any] = dict(fields)
+            if official.starts_on is not None and official.starts_on > today:
+                detail["starts_on"] = official.starts_on.isoformat()
+            joined.append(official.name)
+            record(official.id, official.name, "joined", detail)
+        elif previous is not None:
+            before = {name: getattr(previous, name) or "" for name in OFFICIAL_FIELDS}
+            diff = {k: [before[k], v] for k, v in fields.items() if before[k] != v}
+            if diff and tell:
+                changed.append(official.name)
+                record(official.id, official.name, "changed", diff)
+        values = {
+            "state": state,
+            "office": official.office,
+            "name": official.name,
+            "given_name": official.given_name or None,
+            "family_name": official.family_name or None,
+            "party": official.party or None,
+            "email": official.email or None,
+            "phone": official.phone or None,
+            "address": official.address or None,
+            "image": official.image or None,
+            "starts_on": official.starts_on,
+            "ends_on": official.ends_on,
+            "updated_at": now,
+        }
+        if previous is None:
+            db.session.add(ExecutiveOfficial(id=official.id, **values))
+        else:
+            for key, value in values.items():
+                setattr(previous, key, value)
+    left = []
+    for person_id, row in old.items():
+        if person_id in new_ids:
+            continue
+        left.append(row.name)
+        record(row.id, row.name, "left", {n: getattr(row, n) or "" for n in OFFICIAL_FIELDS})
+        db.session.delete(row)
+    return joined, left, changed
 
 
 def sync_states(
@@ -353,7 +480,9 @@ def sync_states(
                 actor=actor,
                 accept_large_change=accept_large_change,
                 today=today,
-                warnings=[size_warning] if size_warning else [],
+                warnings=[*([size_warning] if size_warning else []), *roster.warnings],
+                committees=roster.committees,
+                officials=roster.officials,
             )
         except Exception as exc:  # the database refused: keep the previous roster
             error = f"could not save: {type(exc).__name__}: {exc}"
@@ -524,6 +653,22 @@ def _seat_group(
         vacant_until=vacancy.vacant_until if vacancy and vacancies else None,
         vacancy_recorded=vacancy is not None and vacancies > 0,
     )
+
+
+def directory_marks(states: Iterable[str]) -> tuple[object, ...]:
+    """What a page listing these states' people is made from: each state's last roster load
+    and the day (seats and offices change hands at midnight); () for no state. One query."""
+    chosen = sorted({state.lower() for state in states})
+    if not chosen:
+        return ()
+    loaded = dict(
+        db.session.execute(
+            select(DirectoryState.state, DirectoryState.synced_at).where(
+                DirectoryState.state.in_(chosen)
+            )
+        ).all()
+    )
+    return (tuple((state, loaded.get(state)) for state in chosen), site_today())
 
 
 def directory_states() -> list[DirectoryState]:

@@ -136,3 +136,87 @@ class LegislatorPhoto(db.Model):  # type: ignore[name-defined]
     source_url: Mapped[str] = mapped_column(String(500))  # Open States' image URL
     image_name: Mapped[str] = mapped_column(String(80))  # a StoredImage (kind "photo")
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Committee(db.Model):  # type: ignore[name-defined]
+    """A committee of a state legislature, as Open States' committee files list it."""
+
+    __tablename__ = "committee"
+    __table_args__ = (Index("ix_committee_state_chamber", "state", "chamber"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # ocd-organization/...
+    state: Mapped[str] = mapped_column(String(2))
+    # upper | lower | legislature (a joint committee, or Nebraska's and DC's one chamber)
+    chamber: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CommitteeMember(db.Model):  # type: ignore[name-defined]
+    """One member of a committee with their role there, in the file's order."""
+
+    __tablename__ = "committee_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    committee_id: Mapped[str] = mapped_column(ForeignKey("committee.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    # A legislator's ocd-person id; None when the file names the member only.
+    person_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(80))  # "chair", "vice chair", "member", ...
+
+
+class ExecutiveOfficial(db.Model):  # type: ignore[name-defined]
+    """A state's executive official (governor, attorney general, ...) and the office's term:
+    held from starts_on up to the day before ends_on, like a legislator's seat."""
+
+    __tablename__ = "executive_official"
+    __table_args__ = (Index("ix_executive_official_state_office", "state", "office"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # ocd-person/...
+    state: Mapped[str] = mapped_column(String(2))
+    office: Mapped[str] = mapped_column(String(60))  # "governor", "attorney general", ...
+    name: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(120))
+    family_name: Mapped[str | None] = mapped_column(String(120))
+    party: Mapped[str | None] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    address: Mapped[str | None] = mapped_column(String(400))
+    image: Mapped[str | None] = mapped_column(String(500))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DistrictReport(db.Model):  # type: ignore[name-defined]
+    """A visitor's report that the districts shown for an address are wrong. It holds the
+    address (normalised) and districts only: no name, email or network address."""
+
+    __tablename__ = "district_report"
+    __table_args__ = (Index("ix_district_report_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(200))  # lookup.addresses.normalised_address
+    state: Mapped[str] = mapped_column(String(2))
+    # "chamber|district" keys: what the site showed, and what the visitor says is right.
+    shown: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    proposed: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|approved|dismissed
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class AddressOverride(db.Model):  # type: ignore[name-defined]
+    """Districts staff approved for one normalised address: the lookup answers with them
+    before asking the address cache or the Census."""
+
+    __tablename__ = "address_override"
+
+    address: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(2))
+    districts: Mapped[list[str]] = mapped_column(JSONType, default=list)  # "chamber|district"
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("district_report.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))

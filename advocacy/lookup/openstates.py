@@ -1,5 +1,6 @@
-"""Open States adapters: the people repository's YAML (keyless, the default), the bulk people
-CSVs (keyless), the vacancy list, and the optional v3 API.
+"""Open States adapters: the people repository's YAML (keyless, the default: legislators, their
+committees and each state's executive officials), the bulk people CSVs (keyless), the vacancy
+list, and the optional v3 API.
 
 This module is the only code that knows those URLs, file layouts and column names.
 """
@@ -85,6 +86,44 @@ class Person:
 
 
 @dataclass(frozen=True)
+class MemberRecord:
+    name: str
+    role: str  # as Open States writes it, lower case: "chair", "vice chair", "member", ...
+    person_id: str  # "" when the file names the member only
+
+
+@dataclass(frozen=True)
+class CommitteeRecord:
+    id: str  # ocd-organization/...
+    name: str
+    # upper | lower | legislature (a joint committee, or Nebraska's and DC's single chamber)
+    chamber: str
+    members: tuple[MemberRecord, ...]
+
+
+@dataclass(frozen=True)
+class OfficialRecord:
+    """A state executive official (governor, attorney general, ...) in the office they hold on
+    the day read (or, failing that, the next one they will hold)."""
+
+    id: str
+    name: str
+    given_name: str
+    family_name: str
+    party: str
+    office: str  # one of OFFICES, or Open States' own word for another office
+    email: str
+    phone: str
+    address: str
+    image: str
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    def holds_office_on(self, day: date) -> bool:
+        return holds_on(self.starts_on, self.ends_on, day)
+
+
+@dataclass(frozen=True)
 class Roster:
     """One state's people as a source read them."""
 
@@ -92,6 +131,11 @@ class Roster:
     people: list[Person]
     digest: str  # of what they were read from
     location: str  # where, as staff are shown it
+    # The state's committees and executive officials; None when the source has none to give
+    # (the bulk CSVs) or they could not be read (``warnings`` says why): the previous stay.
+    committees: list[CommitteeRecord] | None = None
+    officials: list[OfficialRecord] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -294,6 +338,20 @@ _DISTRICT_OFFICES = ("district", "district-mail")
 
 CHUNK_BYTES = 64 * 1024
 StateFiles = list[tuple[str, bytes]]  # (file name, content), in name order
+# The folders of a state read from the repository, in the archive's (alphabetical) order.
+STATE_FOLDERS = ("committees", "executive", "legislature")
+# Executive offices by the names campaigns use; Open States writes the second as lt_governor.
+OFFICES = (
+    "governor",
+    "lieutenant governor",
+    "attorney general",
+    "secretary of state",
+    "treasurer",
+    "auditor",
+    "chief election officer",
+)
+_OFFICE_NAMES = {"lt_governor": "lieutenant governor"}
+_OFFICIAL_OFFICES = ("capitol", "capitol-mail", "primary", "district", "district-mail")
 
 
 class _Chunks(io.RawIOBase):
@@ -319,9 +377,10 @@ class _Chunks(io.RawIOBase):
 
 
 class PeopleRepoSource:
-    """Reads ``data/{abbr}/legislature/*.yml`` of Open States' people repository: from its
-    archive (a ``.tar.gz`` URL or file, read as a stream, one state's files in memory at a time)
-    or from a folder holding its ``data/`` folder (a clone, or the archive unpacked)."""
+    """Reads ``data/{abbr}/legislature/*.yml`` of Open States' people repository, with the
+    state's ``committees/`` and ``executive/`` files: from its archive (a ``.tar.gz`` URL or
+    file, read as a stream, one state's files in memory at a time) or from a folder holding its
+    ``data/`` folder (a clone, or the archive unpacked)."""
 
     def __init__(
         self,
@@ -349,18 +408,28 @@ class PeopleRepoSource:
         read: set[str] = set()
         problem = None
         try:
-            for state, files in self._state_files(set(states)):
+            for state, folders in self._state_files(set(states)):
                 read.add(state)
                 try:
-                    people = parse_people_yaml(files, state, today)
+                    people = parse_people_yaml(folders["legislature"], state, today)
                 except SourceError as exc:
                     yield RosterFailure(state, str(exc))
                     continue
                 digest = hashlib.sha256()
-                for name, content in files:
-                    digest.update(name.encode("utf-8") + b"\0" + content + b"\0")
+                for folder in STATE_FOLDERS:
+                    for name, content in folders[folder]:
+                        digest.update(f"{folder}/{name}".encode() + b"\0" + content + b"\0")
                 location = f"{self.location} (data/{state}/legislature)"
-                yield Roster(state, people, digest.hexdigest(), location)
+                committees, officials, warnings = _state_offices(folders, state, today)
+                yield Roster(
+                    state,
+                    people,
+                    digest.hexdigest(),
+                    location,
+                    committees=committees,
+                    officials=officials,
+                    warnings=tuple(warnings),
+                )
         except SourceError as exc:
             problem = str(exc)
         for state in states:
@@ -369,7 +438,7 @@ class PeopleRepoSource:
                     state, problem or f"{self.location} has no data/{state}/legislature folder"
                 )
 
-    def _state_files(self, wanted: set[str]) -> Iterator[tuple[str, StateFiles]]:
+    def _state_files(self, wanted: set[str]) -> Iterator[tuple[str, dict[str, StateFiles]]]:
         if not self.is_archive:
             yield from _folder_state_files(self._root(), wanted)
             return
@@ -437,36 +506,46 @@ def people_source(
     return kind(location, timeout=timeout, vacancies_url=vacancies_url, session=session)
 
 
-def _folder_state_files(root: Path, wanted: set[str]) -> Iterator[tuple[str, StateFiles]]:
+def _folder_state_files(
+    root: Path, wanted: set[str]
+) -> Iterator[tuple[str, dict[str, StateFiles]]]:
     for state in sorted(wanted):
-        folder = root / "data" / state / "legislature"
-        if not folder.is_dir():
+        if not (root / "data" / state / "legislature").is_dir():
             continue  # reported as missing
-        try:
-            files = [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.yml"))]
-        except OSError as exc:
-            raise SourceError(f"cannot read {folder}: {exc}") from exc
-        yield state, files
+        folders: dict[str, StateFiles] = {}
+        for name in STATE_FOLDERS:
+            folder = root / "data" / state / name
+            try:
+                folders[name] = [
+                    (path.name, path.read_bytes()) for path in sorted(folder.glob("*.yml"))
+                ]
+            except OSError as exc:
+                raise SourceError(f"cannot read {folder}: {exc}") from exc
+        yield state, folders
 
 
 def _archive_state_files(
     stream: BinaryIO, wanted: set[str], location: str
-) -> Iterator[tuple[str, StateFiles]]:
-    """Each wanted state's person files, read from a tar.gz stream in one pass.
+) -> Iterator[tuple[str, dict[str, StateFiles]]]:
+    """Each wanted state's files (by folder: legislature, committees, executive), read from a
+    tar.gz stream in one pass; a state with no legislature folder is left out.
 
     The repository's archive lists paths in order, so a state's files are all read when the
     next state's first entry appears; an archive listing a state twice is refused. The last
     state is given only once the whole archive has been checked."""
     current: str | None = None
-    files: StateFiles = []
+    folders: dict[str, StateFiles] = {}
     finished: set[str] = set()
+
+    def complete(state: str) -> bool:
+        return state in wanted and "legislature" in folders
     try:
         with (
             gzip.GzipFile(fileobj=stream, mode="rb") as unzipped,
             tarfile.open(fileobj=unzipped, mode="r|") as archive,
         ):
             for member in archive:
-                # {top folder}/data/{abbr}/legislature/{person}.yml
+                # {top folder}/data/{abbr}/{legislature|committees|executive}/{name}.yml
                 parts = member.name.split("/")
                 if len(parts) < 3 or parts[1] != "data" or not parts[2]:
                     continue
@@ -474,18 +553,15 @@ def _archive_state_files(
                 if state != current:
                     if current is not None:
                         finished.add(current)
-                        if current in wanted:
-                            yield current, files
+                        if complete(current):
+                            yield current, _all_folders(folders)
                     if state in finished:
                         raise SourceError(f"{location} lists data/{state} twice: not in order")
-                    current, files = state, []
-                if (
-                    state not in wanted
-                    or len(parts) != 5
-                    or parts[3] != "legislature"
-                    or not parts[4].endswith(".yml")
-                    or not member.isfile()
-                ):
+                    current, folders = state, {}
+                if state not in wanted or len(parts) < 4 or parts[3] not in STATE_FOLDERS:
+                    continue
+                files = folders.setdefault(parts[3], [])
+                if len(parts) != 5 or not parts[4].endswith(".yml") or not member.isfile():
                     continue
                 if member.size > MAX_PERSON_FILE_BYTES:
                     raise SourceError(f"{location}: {member.name} is too big for a person file")
@@ -502,8 +578,12 @@ def _archive_state_files(
         raise SourceError(
             f"{location} is incomplete or damaged ({type(exc).__name__}: {exc})"
         ) from exc
-    if current is not None and current in wanted:
-        yield current, files
+    if current is not None and complete(current):
+        yield current, _all_folders(folders)
+
+
+def _all_folders(folders: dict[str, StateFiles]) -> dict[str, StateFiles]:
+    return {name: sorted(folders.get(name, [])) for name in STATE_FOLDERS}
 
 
 def parse_people_yaml(files: StateFiles, state: str, today: date) -> list[Person]:
@@ -594,6 +674,147 @@ def person_from_yaml(data: object, state: str, today: date, name: str) -> Person
         starts_on=starts_on,
         ends_on=ends_on,
     )
+
+
+def _state_offices(
+    folders: dict[str, StateFiles], state: str, today: date
+) -> tuple[list[CommitteeRecord] | None, list[OfficialRecord] | None, list[str]]:
+    """A state's committees and executive officials, each None (with a warning saying why)
+    when its files are not what we expect: a legislator roster is not refused for them."""
+    warnings = []
+    committees: list[CommitteeRecord] | None = None
+    officials: list[OfficialRecord] | None = None
+    try:
+        committees = parse_committees(folders["committees"], state)
+    except SourceError as exc:
+        warnings.append(f"committees not reloaded: {exc}")
+    try:
+        officials = parse_officials(folders["executive"], state, today)
+    except SourceError as exc:
+        warnings.append(f"executive officials not reloaded: {exc}")
+    return committees, officials, warnings
+
+
+def _yaml_file(content: bytes, state: str, name: str) -> dict[str, Any]:
+    try:
+        data = _load_yaml(content)
+    except yaml.YAMLError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(f"{state}: {name} is not valid YAML: {first_line}") from exc
+    if not isinstance(data, dict):
+        raise SourceError(f"{state}: {name} is not a mapping")
+    return data
+
+
+def parse_committees(files: StateFiles, state: str) -> list[CommitteeRecord]:
+    """One state's ``committees/*.yml``: each committee with its members in the file's order
+    (subcommittees and other kinds of organisation are left out)."""
+    committees: list[CommitteeRecord] = []
+    seen: set[str] = set()
+    for name, content in files:
+        data = _yaml_file(content, state, f"committees/{name}")
+        if _text(data.get("classification") or "committee") != "committee":
+            continue
+        committee_id = _text(data.get("id"))
+        title = _text(data.get("name"))
+        chamber = _text(data.get("chamber"))
+        if not committee_id.startswith("ocd-organization/"):
+            raise SourceError(f"{state}: committees/{name} has no Open States organization id")
+        if not title:
+            raise SourceError(f"{state}: committees/{name} has no name")
+        if chamber not in CHAMBERS:
+            raise SourceError(f"{state}: committees/{name}: unknown chamber {chamber!r}")
+        if committee_id in seen:
+            raise SourceError(f"{state}: committee {committee_id} appears twice")
+        seen.add(committee_id)
+        members = []
+        listed = data.get("members") or []
+        if not isinstance(listed, list):
+            raise SourceError(f"{state}: committees/{name}: members is not a list")
+        for entry in listed:
+            if not isinstance(entry, dict) or not _text(entry.get("name")):
+                continue
+            person_id = _text(entry.get("person_id"))
+            members.append(
+                MemberRecord(
+                    name=_text(entry.get("name")),
+                    role=" ".join(_text(entry.get("role")).lower().split()) or "member",
+                    person_id=person_id if person_id.startswith("ocd-person/") else "",
+                )
+            )
+        committees.append(CommitteeRecord(committee_id, title, chamber, tuple(members)))
+    return committees
+
+
+def _state_jurisdiction(value: object, state: str) -> bool:
+    """Whether a role's jurisdiction is the state's own government (not a city's)."""
+    text = _text(value)
+    if not text:
+        return True
+    place = "district:dc" if state == "dc" else f"state:{state}"
+    return text == f"ocd-jurisdiction/country:us/{place}/government"
+
+
+def parse_officials(files: StateFiles, state: str, today: date) -> list[OfficialRecord]:
+    """One state's ``executive/*.yml``: the people holding a state executive office on
+    ``today`` or later (past office holders, and offices of a city, are left out)."""
+    officials: list[OfficialRecord] = []
+    seen: set[str] = set()
+    for name, content in files:
+        where = f"executive/{name}"
+        data = _yaml_file(content, state, where)
+        person_id = _text(data.get("id"))
+        full_name = _text(data.get("name"))
+        if not person_id.startswith("ocd-person/"):
+            raise SourceError(f"{state}: {where} has no Open States person id")
+        if not full_name:
+            raise SourceError(f"{state}: {where} has no name")
+        roles = data.get("roles") or []
+        if not isinstance(roles, list):
+            raise SourceError(f"{state}: {where}: roles is not a list")
+        held, coming = [], []
+        for role in roles:
+            if (
+                not isinstance(role, dict)
+                or not _text(role.get("type"))
+                or role.get("type") in CHAMBERS
+                or not _state_jurisdiction(role.get("jurisdiction"), state)
+            ):
+                continue
+            starts_on = _role_date(role.get("start_date"), state, where)
+            ends_on = _role_date(role.get("end_date"), state, where)
+            if holds_on(starts_on, ends_on, today):
+                held.append((role, starts_on, ends_on))
+            elif starts_on is not None and starts_on > today:
+                coming.append((role, starts_on, ends_on))
+        if held:
+            role, starts_on, ends_on = held[-1]
+        elif coming:
+            role, starts_on, ends_on = min(coming, key=lambda item: item[1] or today)
+        else:
+            continue
+        if person_id in seen:
+            raise SourceError(f"{state}: person {person_id} appears twice")
+        seen.add(person_id)
+        kind = " ".join(_text(role.get("type")).lower().split())
+        offices = [office for office in data.get("offices") or [] if isinstance(office, dict)]
+        officials.append(
+            OfficialRecord(
+                id=person_id,
+                name=full_name,
+                given_name=_text(data.get("given_name")),
+                family_name=_text(data.get("family_name")),
+                party=_party(data.get("party"), max(today, starts_on or today), state, where),
+                office=_OFFICE_NAMES.get(kind, kind),
+                email=_text(data.get("email")),
+                phone=_office_value(offices, _OFFICIAL_OFFICES, "voice"),
+                address=_office_value(offices, _OFFICIAL_OFFICES, "address"),
+                image=_text(data.get("image")),
+                starts_on=starts_on,
+                ends_on=ends_on,
+            )
+        )
+    return officials
 
 
 def _text(value: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import uuid
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -80,37 +81,123 @@ def person(
     return doc
 
 
+def _uuid(seed: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
+
+
+def committee(
+    state: str,
+    name: str,
+    chamber: str,
+    members: list[tuple[Row | str, str]],
+) -> dict[str, Any]:
+    """A committee file's content as Open States writes it: each member by their person's
+    row (name and person_id) or, as a few files do, by name only, with their role."""
+    listed: list[dict[str, str]] = []
+    for who, member_role in members:
+        if isinstance(who, Row):
+            listed.append({"name": who.name, "role": member_role, "person_id": who.person_id})
+        else:
+            listed.append({"name": who, "role": member_role})
+    slug = name.replace(" ", "-")
+    return {
+        "id": f"ocd-organization/{_uuid(f'{state}|{chamber}|{name}')}",
+        "jurisdiction": jurisdiction(state),
+        "classification": "committee",
+        "name": name,
+        "chamber": chamber,
+        "sources": [{"url": f"https://leg.example.gov/committees/{slug}"}],
+        "links": [{"url": f"https://leg.example.gov/committees/{slug}"}],
+        "members": listed,
+        "other_names": [{"name": f"Committee on {name}"}],
+    }
+
+
+def empty_committee(state: str) -> dict[str, Any]:
+    return committee(state, "Finance", "lower", [])
+
+
+def committee_file_name(doc: dict[str, Any]) -> str:
+    return f"{doc['chamber']}-{doc['name'].replace(' ', '-')}-{doc['id'].split('/')[-1]}.yml"
+
+
+def official(
+    state: str,
+    given: str,
+    family: str,
+    office: str = "governor",
+    *,
+    start: date | str | None = "2025-01-09",
+    end: date | str | None = "2029-01-04",
+    email: str | None = None,
+    phone: str | None = "555-0150",
+    address: str = "Office of the Governor; State House; Capitol City",
+) -> dict[str, Any]:
+    """An executive file's content as Open States writes it (``office`` is its role type,
+    e.g. governor, lt_governor, attorney general)."""
+    role: dict[str, Any] = {}
+    if start is not None:
+        role["start_date"] = str(start)
+    if end is not None:
+        role["end_date"] = str(end)
+    role.update(type=office, jurisdiction=jurisdiction(state))
+    doc: dict[str, Any] = {
+        "id": f"ocd-person/{_uuid(f'{state}|{office}|{given}|{family}')}",
+        "name": f"{given} {family}",
+        "given_name": given,
+        "family_name": family,
+    }
+    if email:
+        doc["email"] = email
+    doc["image"] = f"https://gov.example.gov/{family.lower()}.png"
+    doc["party"] = [{"name": "Independent"}]
+    doc["roles"] = [role]
+    capitol: dict[str, str] = {"classification": "capitol", "address": address}
+    if phone:
+        capitol["voice"] = phone
+    doc["offices"] = [capitol]
+    doc["links"] = [{"url": "https://gov.example.gov/"}]
+    doc["sources"] = [{"url": "https://gov.example.gov/"}]
+    return doc
+
+
 def file_name(doc: dict[str, Any]) -> str:
     return f"{doc['name'].replace(' ', '-')}-{doc['id'].split('/')[-1]}.yml"
 
 
 def repo_files(
-    people: dict[str, list[dict[str, Any]]], settings: str | None = None
+    people: dict[str, list[dict[str, Any]]],
+    settings: str | None = None,
+    committees: dict[str, list[dict[str, Any]]] | None = None,
+    executives: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, bytes]:
-    """Paths (under the repository's top folder) and contents, with a committee and an
-    executive file per state as in the real repository."""
+    """Paths (under the repository's top folder) and contents, with committee and executive
+    files per state as in the real repository (by default an empty Finance committee and a
+    governor)."""
     files: dict[str, bytes] = {"LICENSE": b"CC0 1.0 Universal\n"}
     for state, docs in people.items():
         for doc in docs:
             text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
             files[f"data/{state}/legislature/{file_name(doc)}"] = text.encode("utf-8")
-        files[f"data/{state}/committees/lower-Finance-0000.yml"] = (
-            f"id: ocd-organization/0000\njurisdiction: {jurisdiction(state)}\n"
-            "classification: committee\nname: Finance\nchamber: lower\nmembers: []\n"
-        ).encode()
-        files[f"data/{state}/executive/Governor-0000.yml"] = (
-            "id: ocd-person/00000000-0000-0000-0000-000000000000\nname: A Governor\nroles:\n"
-            f"- type: governor\n  jurisdiction: {jurisdiction(state)}\n"
-        ).encode()
+        for doc in (committees or {}).get(state) or [empty_committee(state)]:
+            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+            files[f"data/{state}/committees/{committee_file_name(doc)}"] = text.encode("utf-8")
+        for doc in (executives or {}).get(state) or [official(state, "A", "Governor")]:
+            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+            files[f"data/{state}/executive/{file_name(doc)}"] = text.encode("utf-8")
     if settings is not None:
         files["settings.yml"] = settings.encode("utf-8")
     return files
 
 
 def write_repo(
-    root: Path, people: dict[str, list[dict[str, Any]]], settings: str | None = None
+    root: Path,
+    people: dict[str, list[dict[str, Any]]],
+    settings: str | None = None,
+    committees: dict[str, list[dict[str, Any]]] | None = None,
+    executives: dict[str, list[dict[str, Any]]] | None = None,
 ) -> Path:
-    for path, content in repo_files(people, settings).items():
+    for path, content in repo_files(people, settings, committees, executives).items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
@@ -118,11 +205,15 @@ def write_repo(
 
 
 def archive(
-    people: dict[str, list[dict[str, Any]]], settings: str | None = None, top: str = TOP
+    people: dict[str, list[dict[str, Any]]],
+    settings: str | None = None,
+    top: str = TOP,
+    committees: dict[str, list[dict[str, Any]]] | None = None,
+    executives: dict[str, list[dict[str, Any]]] | None = None,
 ) -> bytes:
     """The repository as ``git archive`` writes it: a global header naming the commit, then
     folders and files in path order under one top folder, gzipped."""
-    files = repo_files(people, settings)
+    files = repo_files(people, settings, committees, executives)
     folders = {
         "/".join(path.split("/")[:depth])
         for path in files
