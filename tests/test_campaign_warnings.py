@@ -203,8 +203,8 @@ def test_which_templates_a_sample_gets() -> None:
     legislator = Sample("to a legislator", context(city=""))
     fixed_values = context(city="")
     fixed_values["target"].update(district="", chamber="", title="")
-    to_board = Sample("to the board", fixed_values, fixed_target="board")
-    no_phone = Sample("to the board, no phone", fixed_values, fixed_target="board", calls=False)
+    to_board = Sample("to the board", fixed_values, target=0)
+    no_phone = Sample("to the board, no phone", fixed_values, target=0, calls=False)
     body = "Dear {{ target.salutation }},\nAs a voter of district {{ target.district }}, hi."
     script = "I am calling {{ target.title }} {{ target.chamber }} now."
     own = {"subject": "Hi", "body": "From {{ constituent.city }}, hello."}
@@ -375,7 +375,7 @@ def test_legislator_samples_follow_the_campaigns_chambers_and_fixed_targets_are_
     assert {s.context["target"]["title"] for s in upper} == {"Senator"}
     own = samples_of(targets=[{**FIXED, "message": {"subject": "Hi", "body": "Hello"}}])
     assert all(s.label.endswith("writing to The Board (its own message)") for s in own)
-    assert all(s.fixed_target == "board" and s.calls for s in own)
+    assert all(s.target == 0 and s.calls for s in own)
 
 
 def test_a_fixed_target_sample_is_filled_as_the_site_fills_its_message() -> None:

@@ -13,8 +13,8 @@ from ..campaigns.schema import CampaignDefinition
 from ..lookup.service import LookupResult
 from .recipients import (
     Recipient,
-    chambers_for,
     constituent_values,
+    lookup_chambers,
     recipients_for,
     template_context,
 )
@@ -38,6 +38,8 @@ class Draft:
     state: str = ""
     zip_code: str = ""
     confidence: str = "none"  # exact | approximate | manual | none
+    # The visitor's legislators in the chambers the campaign needs (``lookup_chambers``); with
+    # ``state``, all a committee or executive target needs to know who they write to.
     legislator_ids: list[str] = field(default_factory=list)
 
     def to_session(self) -> dict[str, Any]:
@@ -53,13 +55,13 @@ class Draft:
             return None
 
     def apply_lookup(self, result: LookupResult, definition: CampaignDefinition) -> None:
-        """Keep the matched address and the members of the chambers this campaign writes to."""
+        """Keep the matched address and the members of the chambers this campaign needs."""
         self.matched_address = result.matched_address or ""
         self.state = result.state or ""
         self.city = result.city or ""
         self.zip_code = result.zip_code or ""
         self.confidence = result.confidence
-        self.legislator_ids = result.member_ids(chambers_for(definition))
+        self.legislator_ids = result.member_ids(lookup_chambers(definition))
 
     def apply_choice(self, state: str, city: str, legislator_ids: list[str]) -> None:
         """The visitor chose their districts themselves."""
@@ -99,10 +101,11 @@ def fill_message(
     return FilledMessage(recipient, " ".join(subject.split()), body.strip() + "\n")
 
 
-def fill_messages(definition: CampaignDefinition, draft: Draft) -> list[FilledMessage]:
-    """The draft's messages to its recipients, as the directory has them now."""
+def fill_messages(
+    definition: CampaignDefinition, draft: Draft, recipients: list[Recipient] | None = None
+) -> list[FilledMessage]:
+    """The draft's messages to its recipients (default: as the directory has them now)."""
     constituent = constituent_values(draft.name, draft.city, draft.state)
-    return [
-        fill_message(definition, constituent, recipient)
-        for recipient in recipients_for(definition, draft.legislator_ids)
-    ]
+    if recipients is None:
+        recipients = recipients_for(definition, draft.legislator_ids, draft.state)
+    return [fill_message(definition, constituent, recipient) for recipient in recipients]

@@ -1,7 +1,10 @@
 """The outbox kinds of the action flow, registered when ``advocacy.actions`` is imported.
 
 ``contact``: a constituent's message to one target (``contact_id``); its outcome is the
-contact's status. ``confirmation``: the mail asking an action's constituent to confirm it
+contact's status. A message whose recipient (a legislator, a committee member, an executive
+official) no longer holds their seat or office when the worker is about to send it is held,
+never sent: the contact becomes ``recipient_left`` and staff decide (``admin.operations``:
+send anyway, or discard). ``confirmation``: the mail asking an action's constituent to confirm it
 (``action_id``), sent to the constituent's own address only; its outcome stays on the outbox
 row. ``receipt``: what was sent for the visitor (``action_id``), to their own address.
 """
@@ -19,6 +22,8 @@ from ..delivery import outbox
 from ..delivery.mailer import MessageData
 from ..delivery.models import OutboxMessage
 from ..extensions import db
+from ..lookup.directory import site_today
+from ..lookup.offices import still_in_office
 from . import confirmation
 from .models import Action, Constituent, Contact
 from .receipts import receipt_text
@@ -31,15 +36,26 @@ _CONTACT_STATUS = {
     "bounced": "bounced",
     "dead": "dead",
     "unconfirmed": "dead",
+    "held": "recipient_left",
 }
+LEFT_OFFICE = "not sent: the recipient no longer holds the seat or office it was written to"
+# Kinds of target checked before sending, by whether they are legislators or officials.
+_SEATED = ("legislator", "committee")
+_OFFICIAL = ("executive",)
 
 
-def _load_contacts(connection: Connection, rows: Sequence[outbox.Queued]) -> dict[int, MessageData]:
-    """Email contacts of people whose data is still there (retention removes the text)."""
+def _load_contacts(
+    connection: Connection, rows: Sequence[outbox.Queued]
+) -> dict[int, MessageData | outbox.Hold]:
+    """Email contacts of people whose data is still there (retention removes the text); those
+    whose recipient has left office since are held, unless staff chose to send them anyway."""
     outbox_ids = {row.contact_id: row.id for row in rows}
     found = connection.execute(
         select(
             Contact.id,
+            Contact.target_kind,
+            Contact.target_id,
+            Contact.send_anyway_at,
             Contact.target_name,
             Contact.target_email,
             Contact.subject,
@@ -54,18 +70,34 @@ def _load_contacts(connection: Connection, rows: Sequence[outbox.Queued]) -> dic
             Contact.channel == "email",
             Constituent.anonymised_at.is_(None),
         )
+    ).all()
+    checked = [row for row in found if row.send_anyway_at is None]
+    current = still_in_office(
+        connection,
+        {row.target_id for row in checked if row.target_kind in _SEATED},
+        {row.target_id for row in checked if row.target_kind in _OFFICIAL},
+        site_today(),
     )
-    return {
-        outbox_ids[contact_id]: MessageData(
-            to_name=target_name,
-            to_email=target_email,
-            subject=subject,
-            body=body,
-            sender_name=name,
-            sender_email=email,
+    messages: dict[int, MessageData | outbox.Hold] = {}
+    for row in found:
+        departed = (
+            row.send_anyway_at is None
+            and row.target_kind in (*_SEATED, *_OFFICIAL)
+            and row.target_id not in current
         )
-        for contact_id, target_name, target_email, subject, body, name, email in found
-    }
+        messages[outbox_ids[row.id]] = (
+            outbox.Hold(LEFT_OFFICE)
+            if departed
+            else MessageData(
+                to_name=row.target_name,
+                to_email=row.target_email,
+                subject=row.subject,
+                body=row.body,
+                sender_name=row.name,
+                sender_email=row.email,
+            )
+        )
+    return messages
 
 
 def _contact_outcome(connection: Connection, row: outbox.Queued, outcome: outbox.Outcome) -> None:

@@ -26,6 +26,9 @@ from .models import Action, Constituent, Contact
 from .recipients import Recipient, recipients_for
 from .text import strip_controls
 
+# Recipients who are legislators: the daily cap counts their messages whichever way they
+# were written to.
+LEGISLATOR_KINDS = ("legislator", "committee")
 # What ``secrets.token_urlsafe(24)`` makes; anything else is not one of our keys.
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -119,17 +122,18 @@ def day_start(now: datetime) -> datetime:
 def capped_legislators(
     campaign_id: int, definition: CampaignDefinition, recipients: list[Recipient]
 ) -> set[str]:
-    """The legislators among ``recipients`` who have had the campaign's daily cap of written
-    messages today (an unconfirmed one holds its place until it expires)."""
+    """The legislators among ``recipients`` (as such or as committee members) who have had
+    the campaign's daily cap of written messages today (an unconfirmed one holds its place
+    until it expires)."""
     cap = definition.limits.per_legislator_per_day if definition.limits else None
-    ids = {r.id for r in recipients if r.kind == "legislator"}
+    ids = {r.id for r in recipients if r.kind in LEGISLATOR_KINDS}
     if cap is None or not ids:
         return set()
     rows = db.session.execute(
         select(Contact.target_id, func.count())
         .where(
             Contact.campaign_id == campaign_id,
-            Contact.target_kind == "legislator",
+            Contact.target_kind.in_(LEGISLATOR_KINDS),
             Contact.target_id.in_(ids),
             Contact.channel != "call",
             Contact.status != "expired",
@@ -354,7 +358,8 @@ def log_call(action: Action, recipient: Recipient, definition: CampaignDefinitio
 
 
 def call_recipients(action: Action, definition: CampaignDefinition) -> list[Recipient]:
-    """Everyone this action's visitor can call: every legislator their address resolved to
-    (written to or not) and the campaign's fixed targets, if they have a phone number."""
+    """Everyone this action's visitor can call: every recipient their address resolves to
+    (written to or not: their legislators, committee members, officials) and the campaign's
+    fixed targets, if they have a phone number."""
     ids = [str(i) for i in action.legislator_ids or []]
-    return [r for r in recipients_for(definition, ids) if r.phone]
+    return [r for r in recipients_for(definition, ids, action.state or "") if r.phone]

@@ -8,16 +8,29 @@ from dataclasses import dataclass, field
 from flask import current_app, url_for
 
 from ..campaigns import templating
-from ..campaigns.schema import CampaignDefinition
+from ..campaigns.schema import (
+    CampaignDefinition,
+    CommitteeTarget,
+    ExecutiveTarget,
+    FixedTarget,
+    StateLegislatorsTarget,
+)
 from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
+from ..lookup.offices import office_title
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
 from . import confirmation, operations
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Contact
-from .recipients import Recipient, constituent_values, recipients_for, template_context
+from .recipients import (
+    Recipient,
+    constituent_values,
+    recipients_for,
+    resolve,
+    template_context,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,44 @@ def share_card(campaign: PublishedCampaign) -> ShareCard:
     )
 
 
+@dataclass(frozen=True)
+class KnownRecipients:
+    """Who a campaign writes to before the visitor gives an address: the recipients every
+    visitor has (fixed targets, every member of a committee), and the others in words."""
+
+    recipients: list[Recipient]
+    found_from_address: list[str]  # "your own state legislators", "your state's Governor"
+    # The states whose directory the listed people come from (a kept page's source).
+    states: tuple[str, ...]
+    photos: dict[str, str] = field(default_factory=dict)  # by person id
+
+    @property
+    def finds_legislators(self) -> bool:
+        return any("legislators" in words for words in self.found_from_address)
+
+
+def known_recipients(definition: CampaignDefinition) -> KnownRecipients:
+    fixed_now = [
+        t
+        for t in definition.targets
+        if isinstance(t, FixedTarget)
+        or (isinstance(t, CommitteeTarget) and not t.depends_on_visitor)
+    ]
+    words = []
+    for target in definition.targets:
+        if isinstance(target, StateLegislatorsTarget):
+            words.append("your own state legislators")
+        elif isinstance(target, ExecutiveTarget):
+            words.append(f"your state's {office_title(target.office)}")
+        elif isinstance(target, CommitteeTarget) and target.depends_on_visitor:
+            words.append(f"your own legislators on the {target.committee} committee")
+    recipients = []
+    if fixed_now:
+        recipients = resolve(definition.model_copy(update={"targets": fixed_now}), []).recipients
+    states = tuple(sorted({t.state.lower() for t in fixed_now if isinstance(t, CommitteeTarget)}))
+    return KnownRecipients(recipients, list(dict.fromkeys(words)), states, _photos(recipients))
+
+
 @dataclass
 class WritePage:
     messages: list[FilledMessage]
@@ -101,17 +152,25 @@ class WritePage:
     capped: list[FilledMessage] = field(default_factory=list)  # daily cap reached
     unreachable: list[FilledMessage] = field(default_factory=list)  # no email or address
     photos: dict[str, str] = field(default_factory=dict)  # legislators' photos, by person id
+    # Targets that give this visitor no one (no governor on record, no member of theirs on
+    # the committee), in the visitor's words.
+    notes: list[str] = field(default_factory=list)
 
 
 def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
+    resolved = resolve(campaign.definition, draft.legislator_ids, draft.state)
     try:
-        messages = fill_messages(campaign.definition, draft)
+        messages = fill_messages(campaign.definition, draft, resolved.recipients)
     except templating.RenderError as exc:
         return WritePage([], str(exc))
     capped = operations.capped_legislators(
         campaign.id, campaign.definition, [m.recipient for m in messages]
     )
-    page = WritePage(messages, photos=_photos([m.recipient for m in messages]))
+    page = WritePage(
+        messages,
+        photos=_photos([m.recipient for m in messages]),
+        notes=resolved.notes,
+    )
     for message in messages:
         if not message.recipient.channel:
             page.unreachable.append(message)
@@ -123,7 +182,7 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
 
 
 def _photos(recipients: list[Recipient]) -> dict[str, str]:
-    return photo_names(r.id for r in recipients if r.kind == "legislator")
+    return photo_names(r.id for r in recipients if r.is_person)
 
 
 @dataclass(frozen=True)
@@ -142,6 +201,10 @@ _EMAIL_OUTCOMES = {
     "failed": "your email is delayed; we will keep trying to deliver it.",
     "unconfirmed": "your email will be sent once you confirm it (see the email we sent you).",
     "expired": "your email was not sent, because it was never confirmed.",
+    "recipient_left": "they left office before your email could be sent, so it is held while "
+    "the campaign's staff decide whether to send it.",
+    "discarded": "they left office before your email could be sent, and the campaign's staff "
+    "decided not to send it.",
 }
 
 
@@ -213,7 +276,8 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     callable_recipients = operations.call_recipients(action, definition)
     written = [c for c in action.contacts if c.channel != "call"]
     postal = {
-        r.id: r.postal_address for r in recipients_for(definition, [c.target_id for c in written])
+        r.id: r.postal_address
+        for r in recipients_for(definition, [c.target_id for c in written], action.state or "")
     }
     capped_ids = set(action.capped_target_ids or [])
     page_url = public_url("actions.campaign_page", slug=campaign.slug)
@@ -224,14 +288,24 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
         called={c.target_id for c in action.contacts if c.channel == "call"},
         capped_names=[
             r.name
-            for r in recipients_for(definition, sorted(capped_ids))
-            if r.kind == "legislator" and r.id in capped_ids
+            for r in recipients_for(definition, sorted(capped_ids), action.state or "")
+            if r.kind in operations.LEGISLATOR_KINDS and r.id in capped_ids
         ],
         confirmation_state=confirmation.state_of(action),
         page_url=page_url,
         share=share_links(definition, page_url),
         photos=_photos(callable_recipients),
     )
+
+
+def address_lines(address: str) -> list[str]:
+    """A postal address as the lines of an envelope. Open States separates lines with ";"
+    ("State House; 107 North Main Street; Concord, NH 03301"); a campaign file writes
+    "4025 Chestnut Street, Philadelphia, PA 19104": street, then town with state and ZIP."""
+    if ";" in address:
+        return [part.strip() for part in address.split(";") if part.strip()]
+    parts = [part.strip() for part in address.split(",")]
+    return [parts[0], ", ".join(parts[1:])] if len(parts) > 1 else parts
 
 
 @dataclass(frozen=True)
@@ -252,15 +326,17 @@ def letter_page(campaign: PublishedCampaign, action: Action, target_id: str) -> 
     constituent = action.constituent
     if contact is None or not contact.body or constituent.anonymised_at is not None:
         return None
-    found = [r for r in recipients_for(campaign.definition, [target_id]) if r.id == target_id]
+    found = [
+        r
+        for r in recipients_for(campaign.definition, [target_id], action.state or "")
+        if r.id == target_id
+    ]
     recipient = found[0] if found else None
     lines = [contact.target_name]
     if recipient is not None:
         if recipient.organisation and recipient.organisation != recipient.name:
             lines.append(recipient.organisation)
-        address = [part.strip() for part in recipient.postal_address.split(",")]
-        # "4025 Chestnut Street, Philadelphia, PA 19104": street, then town with state and ZIP
-        lines += [address[0], ", ".join(address[1:])] if len(address) > 1 else address
+        lines += address_lines(recipient.postal_address)
     sent = action.created_at.astimezone(site_zone())
     return LetterPage(
         sender=[constituent.name or "", constituent.street_address or ""],

@@ -1,18 +1,39 @@
-"""Who a visitor writes to: their legislators (by the campaign's chamber rule) and fixed targets."""
+"""Who a visitor writes to: their legislators (by the campaign's chamber rule), a committee's
+members, their state's executive officials, and fixed targets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
 
-from ..campaigns.schema import CampaignDefinition, FixedTarget
+from ..campaigns.schema import (
+    CampaignDefinition,
+    CommitteeTarget,
+    ExecutiveTarget,
+    FixedTarget,
+    StateLegislatorsTarget,
+)
 from ..lookup.directory import (
     districts_in_state,
     legislator_contacts,
     legislators_in_state,
     office_phones,
+    site_today,
 )
-from ..lookup.models import Legislator
-from ..lookup.registry import state_info, state_name
+from ..lookup.models import Committee, ExecutiveOfficial, Legislator
+from ..lookup.offices import (
+    committee_chamber_name,
+    committee_label,
+    find_committee,
+    office_holder,
+    office_title,
+    role_kind,
+    role_title,
+    seated_members,
+)
+from ..lookup.openstates import holds_on
+from ..lookup.registry import STATES, state_info, state_name
 
 # A single-chamber legislature (Nebraska, DC) counts for every rule.
 _CHAMBERS_FOR_RULE = {
@@ -27,11 +48,29 @@ def chambers_for(definition: CampaignDefinition) -> set[str]:
     return _CHAMBERS_FOR_RULE.get(definition.legislator_chambers or "", set())
 
 
+def lookup_chambers(definition: CampaignDefinition) -> set[str]:
+    """The chambers whose members the visitor's address (or district choice) must find: those
+    the campaign writes to, and the chambers of a committee that writes only to the visitor's
+    own legislators (a joint committee: every chamber)."""
+    chambers = set(chambers_for(definition))
+    for target in definition.targets:
+        if isinstance(target, CommitteeTarget) and target.depends_on_visitor:
+            chambers |= _COMMITTEE_CHAMBERS[target.chamber]
+    return chambers
+
+
+_COMMITTEE_CHAMBERS = {
+    "lower": {"lower", "legislature"},
+    "upper": {"upper", "legislature"},
+    "legislature": {"lower", "upper", "legislature"},
+}
+
+
 @dataclass(frozen=True)
 class Recipient:
     """A target as the message and the contact log see it (a snapshot, not a live row)."""
 
-    kind: str  # "legislator" | "fixed"
+    kind: str  # "legislator" | "committee" | "executive" | "fixed"
     id: str
     name: str
     last_name: str
@@ -47,11 +86,21 @@ class Recipient:
     state: str = ""
     chamber: str = ""
     chamber_name: str = ""
+    # A committee member's committee name, an official's office ("Governor"): what tallies
+    # group them by, as a legislator by their district.
     district: str = ""
-    # A fixed target's own templates (empty: the campaign's message and call script).
+    # What they are, in words, for the pages: "Chair, House Judiciary Committee", "Governor of
+    # New Hampshire" (empty for legislators and fixed targets: the pages say it their way).
+    position: str = ""
+    # A target's own templates (empty: the campaign's message and call script).
     message_subject: str = ""
     message_body: str = ""
     call_script: str = ""
+
+    @property
+    def is_person(self) -> bool:
+        """A person in the directory (a photo or initials are shown for them)."""
+        return self.kind in ("legislator", "committee", "executive")
 
     @property
     def phone_office(self) -> str:
@@ -129,25 +178,154 @@ def fixed_recipient(target: FixedTarget) -> Recipient:
         phone=target.phone or "",
         phones=(("", target.phone),) if target.phone else (),
         postal_address=target.postal_address or "",
-        message_subject=target.message.subject if target.message else "",
-        message_body=target.message.body if target.message else "",
-        call_script=target.call_script or "",
+        **_own_templates(target),
     )
 
 
-def recipients_for(definition: CampaignDefinition, legislator_ids: list[str]) -> list[Recipient]:
-    """Current directory rows for the chosen legislators (chamber rule applied) + fixed targets."""
-    allowed = chambers_for(definition)
-    chosen: list[Recipient] = []
+def _own_templates(target: FixedTarget | CommitteeTarget | ExecutiveTarget) -> dict[str, str]:
+    return {
+        "message_subject": target.message.subject if target.message else "",
+        "message_body": target.message.body if target.message else "",
+        "call_script": target.call_script or "",
+    }
+
+
+def committee_recipient(
+    legislator: Legislator, committee: Committee, role: str, target: CommitteeTarget | None
+) -> Recipient:
+    """A legislator written to as a member of ``committee``: their district for a message is
+    the committee, their chamber the committee's."""
+    chamber_name = committee_chamber_name(committee.state, committee.chamber)
+    label = committee_label(committee.name, chamber_name)
+    return replace(
+        legislator_recipient(legislator),
+        kind="committee",
+        organisation=label,
+        chamber=committee.chamber,
+        chamber_name=chamber_name,
+        district=committee.name,
+        position=f"{role_title(role)}, {label}",
+        **(_own_templates(target) if target is not None else {}),
+    )
+
+
+def executive_recipient(
+    official: ExecutiveOfficial, target: ExecutiveTarget | None = None
+) -> Recipient:
+    """A state executive official; their district for a message is their office."""
+    title = office_title(official.office)
+    last_name = official.family_name or official.name.split()[-1]
+    return Recipient(
+        kind="executive",
+        id=official.id,
+        name=official.name,
+        last_name=last_name,
+        title=title,
+        salutation=f"{title} {last_name}",
+        party=official.party or "",
+        email=official.email or "",
+        phone=official.phone or "",
+        phones=(("", official.phone),) if official.phone else (),
+        postal_address=official.address or "",
+        state=official.state.upper(),
+        chamber="executive",
+        district=title,
+        position=f"{title} of {state_name(official.state)}",
+        **(_own_templates(target) if target is not None else {}),
+    )
+
+
+@dataclass
+class Resolved:
+    """Who a visitor writes to, and a sentence for each target that gives them no one they
+    might expect (an office with no holder on record, a committee none of theirs sits on)."""
+
+    recipients: list[Recipient] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # Targets the directory cannot resolve (for staff: the committee's name is wrong...).
+    problems: list[str] = field(default_factory=list)
+
+
+def resolve(
+    definition: CampaignDefinition,
+    legislator_ids: list[str],
+    state: str = "",
+    day: date | None = None,
+) -> Resolved:
+    """Each target of the campaign, in its order, as the directory has them on ``day``
+    (default today): the chosen legislators holding their seat (chamber rule applied), the
+    committees' members, the officials of ``state`` (the visitor's) and the fixed targets.
+    Someone named by two targets gets one message, as the first target that names them."""
+    day = day or site_today()
+    state = state.lower()
+    result = Resolved()
     seen: set[str] = set()
     found = legislator_contacts(legislator_ids)
-    for person_id in legislator_ids:
-        legislator = found.get(person_id)
-        if legislator is None or legislator.chamber not in allowed or person_id in seen:
-            continue
-        seen.add(person_id)
-        chosen.append(legislator_recipient(legislator))
-    return chosen + [fixed_recipient(t) for t in definition.fixed_targets]
+
+    def add(recipient: Recipient) -> None:
+        if recipient.id not in seen:
+            seen.add(recipient.id)
+            result.recipients.append(recipient)
+
+    for target in definition.targets:
+        if isinstance(target, StateLegislatorsTarget):
+            allowed = _CHAMBERS_FOR_RULE[target.chambers]
+            for person_id in legislator_ids:
+                legislator = found.get(person_id)
+                if (
+                    legislator is not None
+                    and legislator.chamber in allowed
+                    and holds_on(legislator.starts_on, legislator.ends_on, day)
+                ):
+                    add(legislator_recipient(legislator))
+        elif isinstance(target, FixedTarget):
+            add(fixed_recipient(target))
+        elif isinstance(target, CommitteeTarget):
+            _committee(target, legislator_ids, day, add, result)
+        elif isinstance(target, ExecutiveTarget) and state in STATES:
+            official = office_holder(state, target.office, day)
+            if official is None:
+                result.notes.append(
+                    f"We have no record of who is {office_title(target.office)} of "
+                    f"{state_name(state)} right now, so no message goes to that office."
+                )
+            else:
+                add(executive_recipient(official, target))
+    return result
+
+
+def _committee(
+    target: CommitteeTarget,
+    legislator_ids: list[str],
+    day: date,
+    add: Callable[[Recipient], None],
+    result: Resolved,
+) -> None:
+    found = find_committee(target.state, target.chamber, target.committee)
+    if found.committee is None:
+        result.problems.append(f"{target.state} {target.chamber}: {found.problem}")
+        return
+    committee = found.committee
+    members = seated_members(committee.id, day)
+    if target.roles:
+        members = [m for m in members if role_kind(m.role) in target.roles]
+    if target.depends_on_visitor:
+        ids = set(legislator_ids)
+        members = [m for m in members if m.legislator.id in ids]
+        if not members:
+            label = committee_label(
+                committee.name, committee_chamber_name(committee.state, committee.chamber)
+            )
+            result.notes.append(f"None of your own legislators sits on the {label}.")
+    for member in members:
+        add(committee_recipient(member.legislator, committee, member.role, target))
+
+
+def recipients_for(
+    definition: CampaignDefinition, legislator_ids: list[str], state: str = ""
+) -> list[Recipient]:
+    """Who the visitor writes to today (``resolve``)."""
+    return resolve(definition, legislator_ids, state).recipients
 
 
 def template_context(

@@ -7,7 +7,9 @@ with the site's own functions (``constituent_values``, ``legislator_recipient``,
 - a district chosen by hand, with no city;
 - Nebraska: one chamber, whose members are senators;
 - a New Hampshire House district with two seats under a floterial district;
-- each fixed target of the campaign, by a visitor with a city and by one without.
+- each fixed target of the campaign, by a visitor with a city and by one without;
+- a member of each committee target (its chair when it writes to chairs), and the holder of
+  each executive target's office, by the same two visitors.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..campaigns.filled import Sample
-from ..campaigns.schema import CampaignDefinition
-from ..lookup.models import Legislator
+from ..campaigns.schema import CampaignDefinition, CommitteeTarget, ExecutiveTarget, FixedTarget
+from ..lookup.models import Committee, ExecutiveOfficial, Legislator
+from ..lookup.registry import state_info
 from .recipients import (
     Recipient,
     chambers_for,
+    committee_recipient,
     constituent_values,
+    executive_recipient,
     fixed_recipient,
     legislator_recipient,
     template_context,
@@ -130,17 +135,66 @@ def sample_visitors(definition: CampaignDefinition) -> list[Sample]:
                     calls=bool(recipient.phone),
                 )
             )
-    for target in definition.fixed_targets:
-        recipient = fixed_recipient(target)
+    for index, target in enumerate(definition.targets):
+        if isinstance(target, FixedTarget):
+            recipient = fixed_recipient(target)
+            who = recipient.name
+        elif isinstance(target, CommitteeTarget):
+            recipient = _committee_member(target)
+            who = f"{recipient.salutation} ({recipient.position})"
+        elif isinstance(target, ExecutiveTarget):
+            recipient = executive_recipient(_official(target.office), target)
+            who = recipient.salutation
+        else:
+            continue
         own = " (its own message)" if recipient.message_subject else ""
         for visitor in FIXED_TARGET_VISITORS:
-            constituent = constituent_values(visitor.name, visitor.city, visitor.state)
+            # A committee's members are written to by visitors of its state.
+            state = target.state if isinstance(target, CommitteeTarget) else visitor.state
+            constituent = constituent_values(visitor.name, visitor.city, state)
             samples.append(
                 Sample(
-                    f"{visitor.how}, writing to {recipient.name}{own}",
+                    f"{visitor.how}, writing to {who}{own}",
                     template_context(definition, constituent, recipient),
-                    fixed_target=target.id,
+                    target=index,
                     calls=bool(recipient.phone),
                 )
             )
     return samples
+
+
+def _committee_member(target: CommitteeTarget) -> Recipient:
+    """A made-up member of the committee a target names (its chair when it writes to
+    chairs), in a real district of the committee's chamber."""
+    state = target.state.lower()
+    # A joint committee's member sits in one of the two chambers.
+    joint = target.chamber == "legislature" and not state_info(state).unicameral
+    chamber = "lower" if joint else target.chamber
+    name = target.committee
+    if name.startswith("ocd-organization/"):
+        name = "Judiciary"  # the name is in the directory, not the file
+    committee = Committee(id="sample", state=state, chamber=target.chamber, name=name)
+    member = Legislator(
+        id="sample-committee-member",
+        state=state,
+        chamber=chamber,
+        district="1",
+        name="Riley Chen",
+        family_name="Chen",
+        email="member@example.org",
+        capitol_phone="555-0100",
+    )
+    role = "chair" if not target.roles or "chair" in target.roles else "vice chair"
+    return committee_recipient(member, committee, role, target)
+
+
+def _official(office: str) -> ExecutiveOfficial:
+    return ExecutiveOfficial(
+        id="sample-official",
+        state="nh",
+        office=office,
+        name="Jordan Avery Example",
+        family_name="Example",
+        email="office@example.org",
+        phone="555-0100",
+    )

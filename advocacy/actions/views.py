@@ -27,7 +27,7 @@ from ..campaigns.service import (
 from ..campaigns.templating import RenderError
 from ..extensions import csrf
 from ..lookup.addresses import read_typed_address
-from ..lookup.directory import district_choices
+from ..lookup.directory import directory_marks, district_choices
 from ..lookup.registry import STATES, state_name
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
 from ..pagecache import rendered_pages
@@ -36,7 +36,7 @@ from . import confirmation, operations, pages
 from .drafts import Draft
 from .forms import ActionForm, StepForm
 from .models import Action
-from .recipients import chambers_for, people_in_districts
+from .recipients import lookup_chambers, people_in_districts
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("actions", __name__)
@@ -88,7 +88,10 @@ def home() -> Page:
 
 
 def _campaign_page(
-    campaign: PublishedCampaign, form: ActionForm | None, status: int = 200
+    campaign: PublishedCampaign,
+    form: ActionForm | None,
+    status: int = 200,
+    known: pages.KnownRecipients | None = None,
 ) -> tuple[str, int]:
     state = public_state(campaign)
     return render_template(
@@ -100,6 +103,7 @@ def _campaign_page(
         summary_html=render_markdown(campaign.definition.summary),
         card=pages.campaign_card(campaign),
         share=pages.share_card(campaign),
+        known=known or pages.known_recipients(campaign.definition),
     ), status
 
 
@@ -110,13 +114,20 @@ def campaign_page(slug: str) -> Page:
 
     def build() -> tuple[object, str]:
         campaign = _campaign_or_404(slug)
-        page, _status = _campaign_page(campaign, ActionForm())
+        known = pages.known_recipients(campaign.definition)
+        page, _status = _campaign_page(campaign, ActionForm(), known=known)
         source = (campaign.version_id, public_state(campaign).key)
-        return (*source, operations.people_taking_part(campaign.id)), page
+        count = operations.people_taking_part(campaign.id)
+        # The committee members it lists change with their state's roster and the day.
+        return (*source, count, known.states, directory_marks(known.states)), page
 
-    def source(_kept: object) -> object:
+    def source(kept: object) -> object:
         found = published_version(slug)
-        return None if found is None else (*found[1:], operations.people_taking_part(found[0]))
+        states = kept[3] if isinstance(kept, tuple) and len(kept) > 3 else ()
+        if found is None:
+            return None
+        count = operations.people_taking_part(found[0])
+        return (*found[1:], count, states, directory_marks(states))
 
     return rendered_pages().serve(("campaign", slug), source, build)
 
@@ -206,7 +217,7 @@ def choose(slug: str) -> Page:
     draft = _draft_for(campaign)
     if draft is None:
         return redirect(url_for(".campaign_page", slug=slug), 303)
-    chambers = chambers_for(campaign.definition)
+    chambers = lookup_chambers(campaign.definition)
     typed = read_typed_address(draft.street_address)
     state = (request.values.get("state") or draft.state or typed.state).lower()
     city = " ".join(request.values.get("city", draft.city or typed.city).split())[:120]

@@ -16,6 +16,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -25,7 +26,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..campaigns.schema import CampaignDefinition, FixedTarget
+from ..campaigns.schema import (
+    CampaignDefinition,
+    CommitteeTarget,
+    ExecutiveTarget,
+    FixedTarget,
+    StateLegislatorsTarget,
+)
+from ..lookup.offices import office_title
+from ..lookup.openstates import OFFICES
 from ..lookup.registry import STATES, state_name
 from .models import ROLES
 
@@ -45,6 +54,8 @@ class SignInForm(FlaskForm):
 
 
 class FixedTargetForm(Form):
+    # Where the target is in the campaign's list (kept so a saved campaign keeps its order).
+    position = HiddenField(filters=[_strip])
     id = StringField("Recipient id (lower-case words joined by hyphens)", filters=[_strip])
     name = StringField("Recipient name", filters=[_strip])
     title = StringField("Recipient title", filters=[_strip])
@@ -70,7 +81,7 @@ class FixedTargetForm(Form):
         return not any(
             (field.data or "").strip()
             for name, field in self._fields.items()
-            if name != "remove" and isinstance(field.data, str)
+            if name not in ("remove", "position") and isinstance(field.data, str)
         )
 
 
@@ -78,6 +89,89 @@ STATE_CHOICES = _choices(
     [("", "(choose)")]
     + sorted(((abbr.upper(), state_name(abbr)) for abbr in STATES), key=lambda item: item[1])
 )
+OWN_SUBJECT = "Own subject for these recipients (optional)"
+OWN_SUBJECT_HELP = (
+    "With its own letter below, these recipients get that instead of the campaign's message. "
+    "Same placeholders."
+)
+
+
+class CommitteeTargetForm(Form):
+    """A committee's members: the schema's ``committee`` target."""
+
+    position = HiddenField(filters=[_strip])
+    state = SelectField("Committee's state", choices=STATE_CHOICES)
+    chamber = SelectField(
+        "Committee's chamber",
+        choices=_choices(
+            [
+                ("", "(choose)"),
+                ("lower", "Lower chamber (House or Assembly)"),
+                ("upper", "Upper chamber (Senate)"),
+                ("legislature", "Joint committee, or Nebraska's or DC's single chamber"),
+            ]
+        ),
+    )
+    committee = StringField(
+        "Committee name or id",
+        filters=[_strip],
+        description="Its name as Open States writes it (e.g. Judiciary), or its id "
+        "(ocd-organization/...) when two share a name: the staff directory page of the state "
+        "lists them.",
+    )
+    roles = SelectField(
+        "Which roles",
+        choices=_choices(
+            [
+                ("", "Every member"),
+                ("chair", "Only the chair"),
+                ("chair,vice chair", "The chair and the vice chair"),
+                ("vice chair", "Only the vice chair"),
+            ]
+        ),
+    )
+    members = SelectField(
+        "Which members",
+        choices=_choices(
+            [
+                ("all", "All of them (the same for every visitor)"),
+                ("representing_visitor", "Only those who represent the visitor"),
+            ]
+        ),
+    )
+    message_subject = StringField(OWN_SUBJECT, filters=[_strip], description=OWN_SUBJECT_HELP)
+    message_body = TextAreaField("Own letter for these recipients (optional)")
+    call_script = TextAreaField("Own phone script for these recipients (optional)")
+    remove = BooleanField("Remove this committee")
+
+    def is_blank(self) -> bool:
+        return not any(
+            (getattr(self, name).data or "").strip()
+            for name in ("state", "chamber", "committee", "roles", "message_subject",
+                         "message_body", "call_script")
+        )  # fmt: skip
+
+
+OFFICE_CHOICES = _choices(
+    [("", "(choose)")] + [(office, office_title(office)) for office in OFFICES]
+)
+
+
+class ExecutiveTargetForm(Form):
+    """An executive official of the visitor's state: the schema's ``executive`` target."""
+
+    position = HiddenField(filters=[_strip])
+    office = SelectField("Office in the visitor's state", choices=OFFICE_CHOICES)
+    message_subject = StringField(OWN_SUBJECT, filters=[_strip], description=OWN_SUBJECT_HELP)
+    message_body = TextAreaField("Own letter for this official (optional)")
+    call_script = TextAreaField("Own phone script for this official (optional)")
+    remove = BooleanField("Remove this official")
+
+    def is_blank(self) -> bool:
+        return not any(
+            (getattr(self, name).data or "").strip()
+            for name in ("office", "message_subject", "message_body", "call_script")
+        )
 
 
 class CampaignForm(FlaskForm):
@@ -109,7 +203,10 @@ class CampaignForm(FlaskForm):
             ]
         ),
     )
+    chambers_position = HiddenField(filters=[_strip])
     fixed = FieldList(FormField(FixedTargetForm), min_entries=0)
+    committees = FieldList(FormField(CommitteeTargetForm), min_entries=0)
+    executives = FieldList(FormField(ExecutiveTargetForm), min_entries=0)
     subject = StringField("Message subject", filters=[_strip])
     body = TextAreaField("Message body")
     mode = SelectField(
@@ -189,7 +286,9 @@ _TOP_LEVEL = ("slug", "title", "summary", "status", "call_script", "thank_you", 
 _MESSAGE = ("subject", "body", "mode", "max_subject_length", "max_body_length")
 _FIXED = ("id", "name", "title", "organisation", "salutation", "email", "phone",
           "postal_address", "call_script")
-_FIXED_MESSAGE = ("subject", "body")  # a fixed target's own message, as message_subject/body
+_COMMITTEE = ("committee", "state", "chamber", "call_script")
+_EXECUTIVE = ("office", "call_script")
+_OWN_MESSAGE = ("subject", "body")  # a target's own message, as message_subject/body
 
 
 def _local_to_iso(value: str, zone: ZoneInfo) -> str:
@@ -208,6 +307,8 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
     """The campaign mapping the form describes, and where each schema field lives in the form.
 
     Empty optional fields are left out, so the schema's defaults and "missing" checks apply.
+    Targets keep the order of the campaign the form was made from (new ones go last); each
+    row's hidden position is set to its place in the result.
     """
     data: dict[str, Any] = {}
     where: dict[str, Field] = {}
@@ -222,32 +323,55 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
         where[name] = field
         if field.data:
             data[name] = _local_to_iso(field.data, zone)
-    targets: list[dict[str, Any]] = []
+    # Each target with where it was in the campaign (new rows go last), its fields and the
+    # hidden field that keeps its place.
+    rows: list[tuple[tuple[int, int], dict[str, Any], dict[str, Field], Field]] = []
+
+    def place(position: str | None, number: int) -> tuple[int, int]:
+        return (int(position), 0) if (position or "").isdigit() else (1_000_000, number)
+
     if form.chambers.data:
-        where[f"targets[{len(targets)}]"] = form.chambers
-        where[f"targets[{len(targets)}].chambers"] = form.chambers
-        targets.append({"type": "state_legislators", "chambers": form.chambers.data})
-    for entry in form.fixed:
-        sub = entry.form
-        if sub.remove.data or sub.is_blank():
-            continue
-        index = len(targets)
-        target: dict[str, Any] = {"type": "fixed"}
-        where[f"targets[{index}]"] = sub.email  # "needs a contact channel" goes here
-        for name in _FIXED:
-            field = getattr(sub, name)
-            where[f"targets[{index}].{name}"] = field
-            if (field.data or "").strip():
-                target[name] = field.data.replace("\r\n", "\n")
-        own: dict[str, str] = {}
-        for name in _FIXED_MESSAGE:
-            field = getattr(sub, f"message_{name}")
-            where[f"targets[{index}].message.{name}"] = field
-            if (field.data or "").strip():
-                own[name] = field.data.replace("\r\n", "\n")
-        if own:  # one of the two alone: the schema says the other is missing
-            where[f"targets[{index}].message"] = sub.message_subject
-            target["message"] = own
+        fields = {"": form.chambers, ".chambers": form.chambers}
+        target = {"type": "state_legislators", "chambers": form.chambers.data}
+        rows.append((place(form.chambers_position.data, 0), target, fields, form.chambers_position))
+    for kind, entries, names in (
+        ("fixed", form.fixed, _FIXED),
+        ("committee", form.committees, _COMMITTEE),
+        ("executive", form.executives, _EXECUTIVE),
+    ):
+        for entry in entries:
+            sub = entry.form
+            if sub.remove.data or sub.is_blank():
+                continue
+            target = {"type": kind}
+            # A fixed target's "needs a contact channel" goes beside its email.
+            fields = {"": sub.email if kind == "fixed" else getattr(sub, names[0])}
+            for name in names:
+                field = getattr(sub, name)
+                fields[f".{name}"] = field
+                if (field.data or "").strip():
+                    target[name] = field.data.replace("\r\n", "\n")
+            if kind == "committee":
+                fields[".roles"] = sub.roles
+                if sub.roles.data:
+                    target["roles"] = sub.roles.data.split(",")
+                if sub.members.data and sub.members.data != "all":
+                    target["members"] = sub.members.data
+            own: dict[str, str] = {}
+            for name in _OWN_MESSAGE:
+                field = getattr(sub, f"message_{name}")
+                fields[f".message.{name}"] = field
+                if (field.data or "").strip():
+                    own[name] = field.data.replace("\r\n", "\n")
+            if own:  # one of the two alone: the schema says the other is missing
+                fields[".message"] = sub.message_subject
+                target["message"] = own
+            rows.append((place(sub.position.data, len(rows) + 1), target, fields, sub.position))
+    targets: list[dict[str, Any]] = []
+    for index, (_, target, fields, kept) in enumerate(sorted(rows, key=lambda row: row[0])):
+        for suffix, field in fields.items():
+            where[f"targets[{index}]{suffix}"] = field
+        kept.data = str(index)  # the form shown again names the places of what it saved
         targets.append(target)
     where["targets"] = form.chambers
     data["targets"] = targets
@@ -281,12 +405,23 @@ def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> d
     values["starts_at"] = _to_local(definition.starts_at, zone)
     values["ends_at"] = _to_local(definition.ends_at, zone)
     values["chambers"] = definition.legislator_chambers or ""
-    values["fixed"] = [
-        {name: str(getattr(target, name) or "") for name in _FIXED}
-        | {f"message_{name}": getattr(target.message, name, "") for name in _FIXED_MESSAGE}
-        for target in definition.targets
-        if isinstance(target, FixedTarget)
-    ]
+    values["fixed"], values["committees"], values["executives"] = [], [], []
+    for position, target in enumerate(definition.targets):
+        if isinstance(target, StateLegislatorsTarget):
+            values.setdefault("chambers_position", str(position))
+            continue
+        row: dict[str, Any] = {"position": str(position)} | {
+            f"message_{name}": getattr(target.message, name, "") for name in _OWN_MESSAGE
+        }
+        if isinstance(target, FixedTarget):
+            values["fixed"].append(row | {n: str(getattr(target, n) or "") for n in _FIXED})
+        elif isinstance(target, CommitteeTarget):
+            row |= {n: str(getattr(target, n) or "") for n in _COMMITTEE}
+            row |= {"roles": ",".join(target.roles or []), "members": target.members}
+            values["committees"].append(row)
+        elif isinstance(target, ExecutiveTarget):
+            row |= {n: str(getattr(target, n) or "") for n in _EXECUTIVE}
+            values["executives"].append(row)
     for name in _MESSAGE:
         values[name] = str(getattr(definition.message, name))
     values["goal"] = str(definition.goal or "")
@@ -300,7 +435,8 @@ def template_field(
     form: CampaignForm, definition: CampaignDefinition, name: str
 ) -> tuple[str, Field | None]:
     """The form field of the template ``name`` (``message.body``, ``targets[2].call_script``,
-    ...), found by the fixed target's id, and a label that says whose template it is."""
+    ...), found by the target's position in the campaign, and a label that says whose
+    template it is."""
     own = re.fullmatch(r"targets\[(\d+)\]\.(message\.subject|message\.body|call_script)", name)
     if own is None:
         field = {"message.subject": form.subject, "message.body": form.body}.get(name)
@@ -308,9 +444,19 @@ def template_field(
         return (str(field.label.text) if field else name), field
     index, part = int(own.group(1)), own.group(2).replace(".", "_")
     target = definition.targets[index] if index < len(definition.targets) else None
-    if not isinstance(target, FixedTarget):
+    rows = [entry.form for entries in (form.fixed, form.committees, form.executives)
+            for entry in entries]  # fmt: skip
+    row = next((r for r in rows if r.position.data == str(index)), None)
+    if target is None or row is None:
         return name, None
-    row = next((e.form for e in form.fixed if e.form.id.data == target.id), None)
-    field = getattr(row, part) if row is not None else None
+    field = getattr(row, part, None)
     what = str(field.label.text) if field else name
-    return f"{target.name}: {what}", field
+    if isinstance(target, FixedTarget):
+        whose = target.name
+    elif isinstance(target, CommitteeTarget):
+        whose = f"{target.state} {target.committee} committee"
+    elif isinstance(target, ExecutiveTarget):
+        whose = office_title(target.office)
+    else:
+        return name, None
+    return f"{whose}: {what}", field

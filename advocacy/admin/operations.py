@@ -3,13 +3,13 @@ directory's age and refresh, and message previews."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from ..actions.drafts import fill_message
 from ..actions.models import Action, Contact
@@ -17,25 +17,37 @@ from ..actions.recipients import (
     Recipient,
     chambers_for,
     constituent_values,
-    fixed_recipient,
     legislator_recipient,
+    lookup_chambers,
+    resolve,
 )
 from ..campaigns import templating
 from ..campaigns.models import Campaign
-from ..campaigns.schema import CampaignDefinition
+from ..campaigns.schema import CampaignDefinition, StateLegislatorsTarget
 from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
 from ..delivery.outbox import retry_dead_letters
 from ..extensions import db
-from ..lookup import changes, directory
+from ..lookup import changes, directory, offices
 from ..lookup.directory import natural_key
 from ..lookup.models import DirectoryRefresh, RosterChange
-from ..lookup.openstates import people_source
+from ..lookup.openstates import holds_on, people_source
 from ..lookup.registry import STATES, state_info
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
 from . import audit
 
-CONTACT_STATUS_ORDER = ("queued", "failed", "sent", "logged", "called", "bounced", "dead")
+CONTACT_STATUS_ORDER = (
+    "queued",
+    "failed",
+    "sent",
+    "logged",
+    "called",
+    "bounced",
+    "dead",
+    "recipient_left",
+    "discarded",
+)
+DISCARDED = "not sent: the recipient had left office, and staff discarded it"
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,11 @@ def delivery_summary(campaign: Campaign) -> DeliverySummary:
     )
     last_failure = db.session.scalar(
         select(Contact)
-        .where(mine, Contact.last_error.is_not(None))
+        .where(
+            mine,
+            Contact.last_error.is_not(None),
+            Contact.status.not_in(("recipient_left", "discarded")),  # decisions, not failures
+        )
         .order_by(Contact.id.desc())
         .limit(1)
     )
@@ -95,6 +111,116 @@ def retry_campaign_dead_letters(campaign: Campaign) -> int:
     audit.record("delivery.retried", campaign.slug, {"requeued": count})
     db.session.commit()
     return count
+
+
+@dataclass(frozen=True)
+class HeldRecipient:
+    """Messages of a campaign held because their recipient left office, for one recipient."""
+
+    target_id: str
+    name: str
+    kind: str
+    where: str  # "House, Hillsborough 23", "House Judiciary", "Governor of New Hampshire"
+    messages: int
+    since: datetime  # the oldest one's time
+
+
+def _where(kind: str, state: str | None, chamber: str | None, district: str | None) -> str:
+    if not state:
+        return ""
+    if kind == "executive":
+        return f"{district} of {state_info(state.lower()).name}"
+    if kind == "committee":
+        return f"{state.upper()}, {district} committee"
+    return f"{state.upper()}, {changes.seat(state.lower(), chamber or '', district or '')}"
+
+
+def held_recipients(campaign: Campaign) -> list[HeldRecipient]:
+    """The campaign's messages held because their recipient left office, by recipient."""
+    rows = db.session.execute(
+        select(
+            Contact.target_id,
+            Contact.target_name,
+            Contact.target_kind,
+            Contact.target_state,
+            Contact.target_chamber,
+            Contact.target_district,
+            func.count(),
+            func.min(Contact.created_at),
+        )
+        .where(Contact.campaign_id == campaign.id, Contact.status == "recipient_left")
+        .group_by(
+            Contact.target_id,
+            Contact.target_name,
+            Contact.target_kind,
+            Contact.target_state,
+            Contact.target_chamber,
+            Contact.target_district,
+        )
+        .order_by(Contact.target_name)
+    ).all()
+    return [
+        HeldRecipient(
+            target_id=target_id,
+            name=name,
+            kind=kind,
+            where=_where(kind, state, chamber, district),
+            messages=int(count),
+            since=since,
+        )
+        for target_id, name, kind, state, chamber, district, count, since in rows
+    ]
+
+
+def _held_contact_ids(campaign: Campaign, target_id: str) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Contact.id).where(
+                Contact.campaign_id == campaign.id,
+                Contact.target_id == target_id,
+                Contact.status == "recipient_left",
+            )
+        )
+    )
+
+
+def decide_held(campaign: Campaign, target_id: str, decision: str) -> tuple[str, int]:
+    """Send anyway (``send``: back in the queue, never held again for this reason) or discard
+    (``discard``: never sent) the campaign's messages held because ``target_id`` left office.
+    Audited; commits. Returns the recipient's name and how many messages it decided."""
+    if decision not in ("send", "discard"):
+        raise ValueError(f"unknown decision {decision!r}")
+    ids = _held_contact_ids(campaign, target_id)
+    name = db.session.scalar(select(Contact.target_name).where(Contact.id.in_(ids)).limit(1))
+    if not ids:
+        return "", 0
+    now = utcnow()
+    messages = OutboxMessage.contact_id.in_(ids)
+    if decision == "send":
+        db.session.execute(
+            update(OutboxMessage)
+            .where(messages, OutboxMessage.status == "held")
+            .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
+        )
+        db.session.execute(
+            update(Contact)
+            .where(Contact.id.in_(ids))
+            .values(status="queued", send_anyway_at=now, last_error=None)
+        )
+    else:
+        db.session.execute(delete(OutboxMessage).where(messages, OutboxMessage.status == "held"))
+        db.session.execute(
+            update(Contact)
+            .where(Contact.id.in_(ids))
+            .values(status="discarded", last_error=DISCARDED)
+        )
+    audit.record(
+        "delivery.sent_anyway" if decision == "send" else "delivery.discarded",
+        campaign.slug,
+        {"target_id": target_id, "target_name": name, "messages": len(ids)},
+    )
+    db.session.commit()
+    return name or target_id, len(ids)
 
 
 @dataclass(frozen=True)
@@ -166,6 +292,10 @@ class StateDirectory:
     refreshes: list[DirectoryRefresh]
     changes: list[ChangeLine]
     incoming: list[tuple[str, str, date | None]]  # name, seat, first day
+    # For campaign files: each committee as (chamber, name, id, members listed), and each
+    # executive official as (office, name, in office today).
+    committees: list[tuple[str, str, str, int]] = field(default_factory=list)
+    officials: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 STATE_CHANGE_LINES = 500
@@ -177,6 +307,7 @@ def state_directory(state: str) -> StateDirectory | None:
     code = state.lower()
     if code not in STATES:
         return None
+    today = directory.site_today()
     return StateDirectory(
         state=code.upper(),
         name=state_info(code).name,
@@ -185,6 +316,18 @@ def state_directory(state: str) -> StateDirectory | None:
         incoming=[
             (p.name, changes.seat(code, p.chamber, p.district), p.starts_on)
             for p in changes.incoming(code)
+        ],
+        committees=[
+            (committee.chamber, committee.name, committee.id, members)
+            for committee, members in offices.committees_in_state(code)
+        ],
+        officials=[
+            (
+                offices.office_title(official.office),
+                official.name,
+                holds_on(official.starts_on, official.ends_on, today),
+            )
+            for official in offices.officials_in_state(code)
         ],
     )
 
@@ -267,27 +410,38 @@ def preview_messages(
     """The filled message for each recipient a sample visitor would see, and a note."""
     state = (state or "").lower()
     allowed = chambers_for(definition)
-    note = None
+    needed = lookup_chambers(definition)
+    notes: list[str] = []
     city = "Springfield"
-    recipients: list[Recipient] = []
+    legislators: list[Recipient] = []
+    found_ids: list[str] = []
     if address:
         try:
             result = lookup_address(address)
         except (BadAddress, CensusUnavailable) as exc:
-            result, note = None, f"The sample address could not be looked up: {exc}"
+            result = None
+            notes.append(f"The sample address could not be looked up: {exc}")
         if result is not None and result.confidence != "none" and result.state:
             state = result.state.lower()
             city = result.city or city
+            found_ids = result.member_ids(needed)
             for group in result.districts:
                 if group.chamber in allowed:
-                    recipients.extend(legislator_recipient(m) for m in group.members)
+                    legislators.extend(legislator_recipient(m) for m in group.members)
         elif result is not None:
-            note = "The Census found no match for the sample address; showing sample data."
+            notes.append("The Census found no match for the sample address; showing sample data.")
     if state not in STATES:
         state = "pa"
-    if not recipients and allowed:
-        recipients = _sample_legislators(state, allowed)
-    recipients += [fixed_recipient(t) for t in definition.fixed_targets]
+    if not legislators and not found_ids and needed:
+        sample = _sample_legislators(state, needed)
+        found_ids = [r.id for r in sample]
+        legislators = [r for r in sample if r.chamber in allowed]
+    # Every other target as the site resolves it for a visitor of that state.
+    others = [t for t in definition.targets if not isinstance(t, StateLegislatorsTarget)]
+    resolved = resolve(definition.model_copy(update={"targets": others}), found_ids, state)
+    notes += resolved.notes + [f"Not found: {problem}" for problem in resolved.problems]
+    seen = {r.id for r in legislators}
+    recipients = legislators + [r for r in resolved.recipients if r.id not in seen]
     constituent = constituent_values(SAMPLE_NAME, city, state)
     messages = []
     for recipient in recipients:
@@ -297,4 +451,4 @@ def preview_messages(
             messages.append(PreviewMessage(recipient, "", "", str(exc)))
             continue
         messages.append(PreviewMessage(recipient, filled.subject, filled.body.strip()))
-    return messages, note
+    return messages, " ".join(notes) or None

@@ -176,7 +176,10 @@ def _editor(campaign: Campaign | None) -> Page:
             form = CampaignForm(data=definition_to_form_data(current, zone))
             found = template_warnings(current, sample_visitors)
             warnings = _shown_warnings(form, current, found)
-        form.fixed.append_entry()  # one empty row to add a recipient without JavaScript
+        # One empty row of each kind, to add a recipient without JavaScript.
+        form.fixed.append_entry()
+        form.committees.append_entry()
+        form.executives.append_entry()
         return _render_editor(form, campaign, [], None, None, warnings)
     form = CampaignForm()
     if not form.validate_on_submit():
@@ -298,6 +301,7 @@ def campaign(slug: str) -> Page:
         campaign=campaign,
         state=campaign_service.public_state(campaign),
         summary=operations.delivery_summary(campaign),
+        held=operations.held_recipients(campaign),
         transitions=editing.TRANSITIONS.get(campaign.status, {}),
         status_order=operations.CONTACT_STATUS_ORDER,
         form=ActionOnlyForm(),
@@ -348,6 +352,28 @@ def campaign_operation(slug: str, operation: str) -> Page:
 @role_required("manager")
 def retry_dead_letters(slug: str) -> Page:
     return _campaign_post(slug, "retry")
+
+
+@blueprint.post("/c/<slug>/held")
+@role_required("manager")
+def decide_held(slug: str) -> Page:
+    """Send anyway, or discard, the messages held because their recipient left office."""
+    campaign = _campaign_or_404(slug)
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    decision = request.form.get("decision", "")
+    if decision not in ("send", "discard"):
+        abort(400)
+    name, count = operations.decide_held(campaign, request.form.get("target_id", ""), decision)
+    if not count:
+        flash("No held messages to that recipient: someone decided them already.", "error")
+    elif decision == "send":
+        flash(f"{count} held message(s) to {name} are back in the queue and will be sent.",
+              "success")
+    else:
+        flash(f"{count} held message(s) to {name} were discarded and will not be sent.",
+              "success")
+    return _see_other(".campaign", slug=slug)
 
 
 @blueprint.get("/c/<slug>/export.yaml")

@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from . import templating
-from .schema import CampaignDefinition, FixedTarget, Message, TargetMessage
+from .schema import CampaignDefinition, Message, OwnTemplates, TargetMessage
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class Sample:
 
     label: str  # says who, e.g. "district chosen by hand, no city (NH), to Senator Okafor"
     context: dict[str, dict[str, str]]  # constituent, target and campaign values
-    fixed_target: str | None = None  # the id of the fixed target written to, if any
+    # The index in the campaign's targets of the target written to, when it is one that may
+    # have its own message and call script (fixed, committee, executive).
+    target: int | None = None
     calls: bool = True  # the recipient has a phone, so the call script is shown
 
 
@@ -65,17 +67,13 @@ _RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
 def _templates(
     definition: CampaignDefinition, sample: Sample
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """The templates the site fills for this sample, where each is in the campaign: a fixed
+    """The templates the site fills for this sample, where each is in the campaign: a
     target's own message and call script when it has them (as ``drafts.fill_message`` and
     ``pages.call_scripts`` choose), the body only when the message is not blank."""
-    index, own = next(
-        (
-            (i, t)
-            for i, t in enumerate(definition.targets)
-            if isinstance(t, FixedTarget) and t.id == sample.fixed_target
-        ),
-        (-1, None),
-    )
+    index = sample.target if sample.target is not None else -1
+    own = definition.targets[index] if 0 <= index < len(definition.targets) else None
+    if not isinstance(own, OwnTemplates):
+        own = None
     message: Message | TargetMessage = definition.message
     message_loc: tuple[str | int, ...] = ("message",)
     if own is not None and own.message is not None:

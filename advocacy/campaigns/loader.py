@@ -142,7 +142,15 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, 
     return line, True
 
 
-_TAGS = {"fixed", "state_legislators"}
+_TAGS = {"fixed", "state_legislators", "committee", "executive"}
+
+
+def _without_tag(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic location without the target type it puts after ``targets[i]`` (a target's
+    own field may have the type's name: a committee target's ``committee``)."""
+    if len(loc) > 2 and loc[0] == "targets" and isinstance(loc[1], int) and loc[2] in _TAGS:
+        return loc[:2] + loc[3:]
+    return loc
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -150,8 +158,6 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif part in _TAGS:
-            continue
         else:
             parts.append(("." if parts else "") + str(part))
     return "".join(parts)
@@ -167,7 +173,9 @@ def _pydantic_message(error: Any) -> str:
     if kind.startswith("datetime") or kind.startswith("date"):
         return f"bad date or time ({message}); use YYYY-MM-DD or an ISO 8601 date-time"
     if kind == "union_tag_invalid":
-        return "unknown target type; use 'state_legislators' or 'fixed'"
+        return (
+            "unknown target type; use 'state_legislators', 'fixed', 'committee' or 'executive'"
+        )
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     return message
@@ -357,8 +365,8 @@ _TARGET_TEMPLATES: tuple[tuple[str, ...], ...] = (
 
 
 def _template_locations(data: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Where the campaign's templates are: its message and call script, and each fixed
-    target's own."""
+    """Where the campaign's templates are: its message and call script, and each target's
+    own (fixed, committee and executive targets may have them)."""
     locations: list[tuple[Any, ...]] = list(_TEMPLATES)
     targets = data.get("targets")
     if isinstance(targets, list):
@@ -381,7 +389,7 @@ def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
     except ValidationError as exc:
         definition = None
         for error in exc.errors():
-            loc = tuple(error["loc"])
+            loc = _without_tag(tuple(error["loc"]))
             cause = (error.get("ctx") or {}).get("error")
             if isinstance(cause, LocatedProblems):
                 findings.extend(_Finding(loc + where, text) for where, text in cause.problems)
@@ -496,7 +504,8 @@ def validate_data(
       ``message.max_subject_length``, ``message.max_body_length``;
     - ``targets[i]`` (a target as a whole: unknown type, no contact channel) and
       ``targets[i].FIELD``, e.g. ``targets[1].email`` or ``targets[2].id`` (a fixed target id
-      used twice is reported at the later one); ``i`` counts every target from 0.
+      used twice is reported at the later one, as are a committee at ``.committee`` and an
+      executive office at ``.office`` named twice); ``i`` counts every target from 0.
 
     Dates may be ``date``/``datetime`` objects or text. ``text`` of the result is empty.
 

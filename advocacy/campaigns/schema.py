@@ -18,8 +18,22 @@ from pydantic import (
     model_validator,
 )
 
+from ..lookup.registry import STATES
+
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ChamberChoice = Literal["lower", "upper", "both"]
+CommitteeChamber = Literal["lower", "upper", "legislature"]
+CommitteeRole = Literal["chair", "vice chair"]
+# The executive offices a target may name (lookup.openstates.OFFICES).
+Office = Literal[
+    "governor",
+    "lieutenant governor",
+    "attorney general",
+    "secretary of state",
+    "treasurer",
+    "auditor",
+    "chief election officer",
+]
 
 
 class LocatedProblems(ValueError):
@@ -98,7 +112,81 @@ class FixedTarget(Strict):
         return self
 
 
-Target = Annotated[StateLegislatorsTarget | FixedTarget, Field(discriminator="type")]
+class CommitteeTarget(Strict):
+    """The members of one committee of a state legislature (Open States' committee list):
+    all of them, or only some roles, or only those who represent the visitor."""
+
+    type: Literal["committee"]
+    state: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] = Field(
+        description="The committee's state, e.g. NH."
+    )
+    chamber: CommitteeChamber = Field(
+        description="lower or upper; legislature: a joint committee, or a committee of "
+        "Nebraska's or DC's single chamber."
+    )
+    committee: _text(200) = Field(  # type: ignore[valid-type]
+        description="Its name as Open States writes it (e.g. Judiciary), or its id "
+        "(ocd-organization/...) when two committees share the name."
+    )
+    roles: Annotated[list[CommitteeRole], Field(min_length=1)] | None = Field(
+        default=None,
+        description="Only the members in these roles (chair, vice chair); none: every member.",
+    )
+    members: Literal["all", "representing_visitor"] = Field(
+        default="all",
+        description="representing_visitor: only the members who are the visitor's own "
+        "legislators (a visitor with none on the committee writes to no one here).",
+    )
+    message: TargetMessage | None = None
+    call_script: _text(5000) | None = None  # type: ignore[valid-type]
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
+        return _without_defaults(
+            handler(self),
+            {"roles": None, "members": "all", "message": None, "call_script": None},
+        )
+
+    @field_validator("state")
+    @classmethod
+    def a_state_we_cover(cls, value: str) -> str:
+        if value.lower() not in STATES:
+            raise ValueError(f"{value!r} is not a state we cover (two letters, e.g. NH)")
+        return value.upper()
+
+    @field_validator("roles")
+    @classmethod
+    def roles_once(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("list each role once")
+        # One order, so the file and the editor write the same campaign.
+        return sorted(value, key=("chair", "vice chair").index) if value else value
+
+    @property
+    def depends_on_visitor(self) -> bool:
+        return self.members == "representing_visitor"
+
+
+class ExecutiveTarget(Strict):
+    """The holder of an executive office of the visitor's own state (Open States' executive
+    list), e.g. the governor or the attorney general."""
+
+    type: Literal["executive"]
+    office: Office = Field(description="Which office of the visitor's state.")
+    message: TargetMessage | None = None
+    call_script: _text(5000) | None = None  # type: ignore[valid-type]
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
+        return _without_defaults(handler(self), {"message": None, "call_script": None})
+
+
+Target = Annotated[
+    StateLegislatorsTarget | FixedTarget | CommitteeTarget | ExecutiveTarget,
+    Field(discriminator="type"),
+]
+# Targets that may have their own message and call script.
+OwnTemplates = FixedTarget | CommitteeTarget | ExecutiveTarget
 
 
 class Message(Strict):
@@ -197,22 +285,42 @@ class CampaignDefinition(Strict):
 
     @field_validator("targets")
     @classmethod
-    def fixed_ids_are_unique(cls, targets: list[Target]) -> list[Target]:
+    def targets_are_unique(cls, targets: list[Target]) -> list[Target]:
         first_use: dict[str, int] = {}
+        first_seen: dict[tuple[str, ...], int] = {}
         problems: list[tuple[tuple[str | int, ...], str]] = []
         for index, target in enumerate(targets):
-            if not isinstance(target, FixedTarget):
-                continue
-            if target.id in first_use:
-                problems.append(
-                    (
-                        (index, "id"),
-                        f"fixed target ids must be unique: {target.id!r} is already used by "
-                        f"targets[{first_use[target.id]}]",
+            if isinstance(target, FixedTarget):
+                if target.id in first_use:
+                    problems.append(
+                        (
+                            (index, "id"),
+                            f"fixed target ids must be unique: {target.id!r} is already used "
+                            f"by targets[{first_use[target.id]}]",
+                        )
                     )
+                else:
+                    first_use[target.id] = index
+                continue
+            if isinstance(target, CommitteeTarget):
+                key: tuple[str, ...] = (
+                    "committee",
+                    target.state,
+                    target.chamber,
+                    target.committee.lower(),
+                )
+                where: tuple[str | int, ...] = (index, "committee")
+                what = f"the {target.committee} committee"
+            elif isinstance(target, ExecutiveTarget):
+                key, where, what = ("executive", target.office), (index, "office"), target.office
+            else:
+                continue
+            if key in first_seen:
+                problems.append(
+                    (where, f"targets[{first_seen[key]}] already names {what}: name it once")
                 )
             else:
-                first_use[target.id] = index
+                first_seen[key] = index
         if problems:
             raise LocatedProblems(problems)
         return targets
@@ -230,3 +338,13 @@ class CampaignDefinition(Strict):
     @property
     def fixed_targets(self) -> list[FixedTarget]:
         return [t for t in self.targets if isinstance(t, FixedTarget)]
+
+    @property
+    def depends_on_address(self) -> bool:
+        """Whether who receives the message depends on the visitor's address: their own
+        legislators, their state's officials, or a committee's members who represent them."""
+        return any(
+            isinstance(t, StateLegislatorsTarget | ExecutiveTarget)
+            or (isinstance(t, CommitteeTarget) and t.depends_on_visitor)
+            for t in self.targets
+        )

@@ -4,7 +4,8 @@ its *kind*, registered by the feature that owns it (``register_kind``).
 
 Statuses: ``pending`` (due at ``next_attempt_at``), ``sending`` (claimed by a worker until
 ``claimed_until``), ``sent``, ``dead`` (given up; ``retry_dead_letters`` requeues it) and
-``held`` (not claimed until its owner makes it ``pending``).
+``held`` (not claimed until its owner makes it ``pending``: queued so, or held by its kind's
+``load`` answering ``Hold`` for it when the worker was about to send it).
 """
 
 from __future__ import annotations
@@ -41,13 +42,23 @@ class Queued:
 class Outcome:
     """What happened to a message: ``sent``, ``logged`` (log mode), ``retry`` (tried again
     later), ``bounced`` (refused for good), ``dead``, ``unconfirmed`` (may have been sent;
-    not retried) or ``requeued`` (an operator put a dead letter back in the queue)."""
+    not retried), ``held`` (not sent: its kind held it, see ``Hold``) or ``requeued`` (an
+    operator put a dead letter back in the queue)."""
 
     result: str
     error: str | None = None
 
 
-Load = Callable[[Connection, Sequence[Queued]], Mapping[int, MessageData]]
+@dataclass(frozen=True)
+class Hold:
+    """A kind's ``load`` answer for a message that must not be sent now: the row becomes
+    ``held`` (not claimed again until its owner makes it ``pending``) and ``on_outcome``
+    hears ``held`` with ``reason``."""
+
+    reason: str
+
+
+Load = Callable[[Connection, Sequence[Queued]], Mapping[int, MessageData | Hold]]
 OnOutcome = Callable[[Connection, Queued, Outcome], None]
 Retryable = Callable[[str | None], ColumnElement[bool]]
 
@@ -72,7 +83,8 @@ def register_kind(
     """Make ``name`` a kind of message the outbox can queue and deliver.
 
     * ``load(connection, rows)``: the messages of claimed rows of this kind, as
-      ``{row.id: MessageData}``; a row left out has nothing to send and is dead-lettered.
+      ``{row.id: MessageData}``; a row left out has nothing to send and is dead-lettered; a
+      row answered with ``Hold(reason)`` is held, not sent.
     * ``on_outcome(connection, row, outcome)``: record the outcome on the owner's rows, in
       the transaction that records it on the outbox row (only if that row was still the
       worker's). ``retry_dead_letters`` calls it with ``requeued``.

@@ -44,7 +44,7 @@ from .mailer import (
     write_log,
 )
 from .models import OutboxMessage
-from .outbox import Outcome, Queued, kind_named
+from .outbox import Hold, Outcome, Queued, kind_named
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +74,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Job:
-    """A claimed row, and its message as its kind built it (None: nothing to send)."""
+    """A claimed row, and its message as its kind built it (None: nothing to send; Hold: its
+    kind holds it)."""
 
     row: Queued
     attempts: int
     message_id: str
     send_started_at: datetime | None
-    data: MessageData | None
+    data: MessageData | Hold | None
 
 
 @dataclass
@@ -92,6 +93,7 @@ class BatchReport:
     bounced: int = 0
     dead: int = 0
     unconfirmed: int = 0
+    held: int = 0
     released: int = 0
     lost: int = 0
 
@@ -108,7 +110,7 @@ class BatchReport:
             f"claimed {self.claimed}: sent {self.sent}, logged {self.logged}, "
             f"retrying {self.retrying}, bounced {self.bounced}, dead {self.dead}, "
             f"unconfirmed (check, then `deliver retry`) {self.unconfirmed}, "
-            f"released {self.released}, unrecorded {self.lost}"
+            f"held {self.held}, released {self.released}, unrecorded {self.lost}"
         )
 
 
@@ -250,7 +252,7 @@ class Worker:
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             ).all()
             queued = [Queued(row.id, row.kind, row.contact_id, row.action_id) for row in rows]
-            messages: dict[int, MessageData] = {}
+            messages: dict[int, MessageData | Hold] = {}
             for name in {row.kind for row in queued}:
                 kind = kind_named(name)
                 if kind is not None:
@@ -292,6 +294,9 @@ class Worker:
                 return Outcome("dead", "delivery was interrupted too many times")
             if job.data is None:
                 return Outcome("dead", NOTHING_TO_SEND)
+            if isinstance(job.data, Hold):
+                log.info("outbox %s: held by its kind: %s", outbox_id, job.data.reason)
+                return Outcome("held", job.data.reason)
             prepared = build_message(
                 job.data,
                 message_id=job.message_id,
@@ -348,6 +353,8 @@ class Worker:
         }
         if outcome.result in ("sent", "logged"):
             values["status"] = "sent"
+        elif outcome.result == "held":
+            values.update(status="held", attempts=0)
         elif outcome.result == "retry":
             delay = backoff_seconds(job.attempts, float(config["DELIVERY_BACKOFF_SECONDS"]))
             values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))

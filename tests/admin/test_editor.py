@@ -505,3 +505,145 @@ def test_a_file_defined_campaign_round_trips_through_the_editor(
     assert content_hash(campaign_service.definition_of(after)) == content_hash(original)
     followed = visible_text(client.get(response.headers["Location"]))
     assert "Nothing changed, so no new version was made." in followed
+
+
+# -- committee and executive targets ---------------------------------------------------------------
+
+MIXED = """\
+slug: mixed-targets
+title: Mixed targets
+summary: Every kind of recipient, in an order of its own.
+status: live
+targets:
+  - type: fixed
+    id: board
+    name: The Board
+    email: board@example.org
+  - type: committee
+    state: NH
+    chamber: lower
+    committee: Judiciary
+    roles: [vice chair, chair]
+    members: representing_visitor
+    call_script: Hello, I am calling the committee.
+  - type: state_legislators
+    chambers: upper
+  - type: executive
+    office: attorney general
+    message:
+      subject: For the Attorney General
+      body: |
+        Dear {{ target.salutation }},
+
+        Please act.
+
+        {{ constituent.name }}
+  - type: committee
+    state: NE
+    chamber: legislature
+    committee: ocd-organization/7cd46649-f205-4598-9ee7-e55c93061e0c
+message:
+  subject: Please act
+  mode: editable
+  body: |
+    Dear {{ target.salutation }},
+
+    Please act.
+
+    {{ constituent.name }}
+"""
+
+
+def test_committee_and_executive_targets_round_trip_through_the_editor_in_their_order(
+    as_role,  # type: ignore[no-untyped-def]
+    campaigns_dir: Path,
+) -> None:
+    (campaigns_dir / "mixed-targets.yaml").write_text(MIXED, encoding="utf-8")
+    assert not campaign_service.sync_folder(campaigns_dir).problems
+    client = as_role("manager")
+    before = campaign("mixed-targets").current_version
+    assert before is not None
+    page = client.get("/admin/c/mixed-targets/edit").get_data(as_text=True)
+    values = form_values(page)
+    assert (values["committees-0-state"], values["committees-0-chamber"]) == ("NH", "lower")
+    assert values["committees-0-roles"] == "chair,vice chair"
+    assert values["committees-0-members"] == "representing_visitor"
+    assert values["executives-0-office"] == "attorney general"
+    assert values["executives-0-message_subject"] == "For the Attorney General"
+    rows = ("fixed-0", "committees-0", "executives-0", "committees-1")
+    assert [values[f"{row}-position"] for row in rows] == ["0", "1", "3", "4"]
+    assert values["chambers_position"] == "2"
+    text = visible_text(page)
+    assert "Committee: NH Judiciary" in text
+    assert "The visitor's state's attorney general" in text
+    assert "Add a committee (its members, or only its chair)" in text
+    client.post("/admin/c/mixed-targets/take-over")
+    response = client.post("/admin/c/mixed-targets/edit", data={**values, "save": "1"})
+    assert response.status_code == 303, visible_text(response)
+    after = campaign("mixed-targets").current_version
+    assert after is not None and after.number == before.number
+    assert content_hash(campaign_service.definition_of(after)) == content_hash(
+        campaign_service.definition_of(before)
+    )
+
+
+def test_a_committee_and_an_office_added_in_the_editor(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    added = {
+        "chambers": "",
+        "committees-0-state": "NH",
+        "committees-0-chamber": "lower",
+        "committees-0-committee": "",
+        "committees-0-roles": "chair",
+        "committees-0-members": "all",
+        "executives-0-office": "governor",
+        "executives-0-message_subject": "Only a subject",
+    }
+    page = save(client, "/admin/campaigns/new", **added).get_data(as_text=True)
+    assert "Please fill this in." in error_beside(page, "committees-0-committee")
+    assert "Please fill this in." in error_beside(page, "executives-0-message_body")
+    fixed = {**added, "committees-0-committee": "Judiciary", "executives-0-message_subject": ""}
+    response = save(client, "/admin/campaigns/new", **fixed)
+    assert response.status_code == 303, visible_text(response)
+    definition = campaign_service.definition_of(
+        campaign("fund-safe-homes").current_version  # type: ignore[arg-type]
+    )
+    assert definition.model_dump(mode="json")["targets"] == [
+        {"type": "committee", "state": "NH", "chamber": "lower", "committee": "Judiciary",
+         "roles": ["chair"]},
+        {"type": "executive", "office": "governor"},
+    ]  # fmt: skip
+
+
+def test_the_preview_writes_to_the_committee_and_the_office_as_the_directory_has_them(
+    as_role,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from tests.lookup.offices_world import sync_nh
+
+    sync_nh(tmp_path / "repo")
+    client = as_role("manager")
+    data = {
+        **NEW,
+        "chambers": "",
+        "preview": "1",
+        "committees-0-state": "NH",
+        "committees-0-chamber": "lower",
+        "committees-0-committee": "Judiciary",
+        "committees-0-roles": "chair",
+        "committees-0-members": "all",
+        "executives-0-office": "governor",
+        "executives-1-office": "treasurer",
+    }
+    text = visible_text(client.post("/admin/campaigns/new", data=data))
+    assert "To Representative Birch (Chair, House Judiciary Committee)" in text
+    assert "To Governor Ayres (Governor of New Hampshire)" in text
+    assert (
+        "We have no record of who is Treasurer of New Hampshire right now, so no message goes "
+        "to that office." in text
+    )
+    data["committees-0-committee"] = "Jurisprudence"
+    text = visible_text(client.post("/admin/campaigns/new", data=data))
+    assert "Not found: NH lower: no committee named 'Jurisprudence' in the directory" in text

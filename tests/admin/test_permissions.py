@@ -28,6 +28,7 @@ MATRIX: list[tuple[str, str, dict[str, str], str]] = [
     ("POST", f"/admin/c/{SLUG}/restore", {}, "manager"),
     ("POST", f"/admin/c/{SLUG}/take-over", {}, "manager"),
     ("POST", f"/admin/c/{SLUG}/retry", {}, "manager"),
+    ("POST", f"/admin/c/{SLUG}/held", {"target_id": "x", "decision": "discard"}, "manager"),
     ("GET", f"/admin/c/{SLUG}/export.yaml", {}, "manager"),
     ("GET", "/admin/campaigns/import", {}, "manager"),
     ("POST", "/admin/campaigns/import", {"yaml_text": "slug: x"}, "manager"),

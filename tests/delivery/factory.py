@@ -18,6 +18,7 @@ from advocacy.dbtypes import utcnow
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.outbox import queue
 from advocacy.extensions import db
+from advocacy.lookup.models import Legislator
 
 
 def make_campaign(slug: str = "protect-children", *, source: str = "file") -> Campaign:
@@ -65,13 +66,26 @@ def make_contact(spec: ContactSpec, *, campaign_slug: str = "protect-children") 
     )
     db.session.add(action)
     db.session.flush()
+    # Written to a legislator who holds their seat: a message to someone who has left office
+    # is held, not sent (tests/delivery/test_recipient_left.py).
+    target_id = f"ocd-person/{uuid.uuid4()}"
+    db.session.add(
+        Legislator(
+            id=target_id,
+            state="pa",
+            chamber="lower",
+            district="1",
+            name=spec.target_name,
+            email=spec.target_email,
+        )
+    )
     contact = Contact(
         action_id=action.id,
         campaign_id=campaign.id,
         campaign_version_id=campaign.current_version_id,
         channel=spec.channel,
         target_kind="legislator",
-        target_id=f"ocd-person/{uuid.uuid4()}",
+        target_id=target_id,
         target_name=spec.target_name,
         target_email=spec.target_email,
         target_state="PA",
