@@ -155,6 +155,8 @@ class WritePage:
     # Targets that give this visitor no one (no governor on record, no member of theirs on
     # the committee), in the visitor's words.
     notes: list[str] = field(default_factory=list)
+    # Whether the visitor can say the legislators found for their address are not theirs.
+    can_report: bool = False
 
 
 def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
@@ -170,6 +172,7 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
         messages,
         photos=_photos([m.recipient for m in messages]),
         notes=resolved.notes,
+        can_report=bool(draft.matched_address) and bool(draft.legislator_ids),
     )
     for message in messages:
         if not message.recipient.channel:

@@ -26,9 +26,11 @@ from ..campaigns.service import (
 )
 from ..campaigns.templating import RenderError
 from ..extensions import csrf
+from ..lookup import reports
 from ..lookup.addresses import read_typed_address
 from ..lookup.directory import directory_marks, district_choices
 from ..lookup.registry import STATES, state_name
+from ..lookup.reportform import ReportForm, picked_districts, report_page
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
 from ..pagecache import rendered_pages
 from ..security import limit_submissions
@@ -253,6 +255,39 @@ def choose(slug: str) -> Page:
         city=city,
         chambers=district_choices(state, chambers) if state in STATES else [],
     )
+
+
+@blueprint.route("/c/<slug>/report", methods=["GET", "POST"])
+@limit_submissions  # POST only
+def report(slug: str) -> Page:
+    """The visitor says the legislators found for their address are not theirs: a report for
+    staff (address and districts only), then they choose their district themselves."""
+    campaign = _campaign_or_404(slug)
+    draft = _draft_for(campaign)
+    if draft is None or not draft.matched_address or not draft.state:
+        return redirect(url_for(".campaign_page", slug=slug), 303)
+    shown = reports.districts_of(draft.legislator_ids)
+    page = {
+        "address": draft.street_address,
+        "state": draft.state,
+        "shown": shown,
+        "action": url_for(".report", slug=slug),
+        "back_url": url_for(".write", slug=slug),
+    }
+    if request.method == "GET":
+        return report_page(**page)
+    if not ReportForm().validate_on_submit():
+        return report_page(**page, error="The page had expired. Please send it again.", status=400)
+    try:
+        reports.file_report(draft.street_address, draft.state, shown, picked_districts())
+    except reports.ReportProblem as exc:
+        return report_page(**page, error=str(exc), status=400)
+    flash(
+        "Thank you. Our staff will check the districts for your address. To write now, "
+        "choose your district below.",
+        "success",
+    )
+    return redirect(url_for(".choose", slug=slug, state=draft.state.lower()), 303)
 
 
 @blueprint.get("/c/<slug>/write")

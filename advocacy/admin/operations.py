@@ -28,12 +28,17 @@ from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
 from ..delivery.outbox import retry_dead_letters
 from ..extensions import db
-from ..lookup import changes, directory, offices
+from ..lookup import changes, directory, offices, reports
 from ..lookup.directory import natural_key
-from ..lookup.models import DirectoryRefresh, RosterChange
+from ..lookup.models import AddressOverride, DirectoryRefresh, DistrictReport, RosterChange
 from ..lookup.openstates import holds_on, people_source
 from ..lookup.registry import STATES, state_info
-from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
+from ..lookup.service import (
+    BadAddress,
+    CensusUnavailable,
+    forget_cached_answer,
+    lookup_address,
+)
 from . import audit
 
 CONTACT_STATUS_ORDER = (
@@ -354,6 +359,78 @@ def refresh_directory(
     )
     db.session.commit()
     return refreshed.results
+
+
+# -- wrong-district reports -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """A visitor's wrong-district report as staff review it."""
+
+    report: DistrictReport
+    state: str
+    shown: list[str]  # "House district Merrimack 12", ...
+    proposed: list[str]
+    override_in_force: bool  # the address's override is this report's
+
+
+def district_reports() -> tuple[list[ReportLine], list[tuple[AddressOverride, list[str]]]]:
+    """Reports newest first, and the overrides in force with their districts in words."""
+    active = {o.address: o for o in reports.overrides()}
+    lines = [
+        ReportLine(
+            report=report,
+            state=report.state.upper(),
+            shown=[reports.district_label(report.state, key) for key in report.shown],
+            proposed=[reports.district_label(report.state, key) for key in report.proposed],
+            override_in_force=getattr(active.get(report.address), "report_id", None) == report.id,
+        )
+        for report in reports.recent_reports()
+    ]
+    in_force = [
+        (override, [reports.district_label(override.state, key) for key in override.districts])
+        for override in active.values()
+    ]
+    return lines, in_force
+
+
+def _actor() -> str:
+    return getattr(current_user, "email", None) or "anonymous"
+
+
+def approve_report(report_id: int) -> DistrictReport:
+    """Approve a report: its districts become the override for its address (the lookup uses
+    them before the Census). Audited; commits. Raises ``reports.ReportProblem``."""
+    report, override = reports.approve(report_id, _actor())
+    forget_cached_answer(report.address)
+    audit.record(
+        "district_report.approved",
+        f"report {report.id}",
+        {"address": report.address, "state": report.state, "districts": override.districts},
+    )
+    db.session.commit()
+    return report
+
+
+def dismiss_report(report_id: int) -> DistrictReport:
+    """Dismiss a report (it is kept). Audited; commits. Raises ``reports.ReportProblem``."""
+    report = reports.dismiss(report_id, _actor())
+    audit.record("district_report.dismissed", f"report {report.id}", {"state": report.state})
+    db.session.commit()
+    return report
+
+
+def remove_override(address: str) -> None:
+    """Stop using an address's override. Audited; commits. Raises ``reports.ReportProblem``."""
+    override = reports.remove_override(address)
+    forget_cached_answer(address)
+    audit.record(
+        "address_override.removed",
+        address,
+        {"state": override.state, "districts": override.districts},
+    )
+    db.session.commit()
 
 
 # -- preview ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from ..campaigns.models import Campaign
 from ..campaigns.schema import CampaignDefinition
 from ..extensions import db
 from ..images.pictures import PictureProblem
+from ..lookup import reports
 from ..security import limit_sign_in
 from . import audit, editing, operations, users
 from .auth import AccountProblem, role_required, safe_next, sign_in
@@ -479,6 +480,56 @@ def refresh_directory() -> Page:
             flash(f"{result.state.upper()}: not refreshed, previous roster kept "
                   f"({result.error}).", "error")
     return _see_other(".directory_page")
+
+
+# -- wrong-district reports -------------------------------------------------------------------
+
+
+@blueprint.get("/district-reports")
+@role_required("organizer")
+def district_reports() -> Page:
+    lines, overrides = operations.district_reports()
+    return render_template(
+        "admin/district_reports.html", lines=lines, overrides=overrides, form=ActionOnlyForm()
+    )
+
+
+@blueprint.post("/district-reports/<int:report_id>")
+@role_required("manager")
+def decide_report(report_id: int) -> Page:
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    decision = request.form.get("decision", "")
+    try:
+        if decision == "approve":
+            report = operations.approve_report(report_id)
+            flash(f"Approved: {report.address} now gets the districts the visitor chose.",
+                  "success")
+        elif decision == "dismiss":
+            report = operations.dismiss_report(report_id)
+            flash(f"Dismissed the report for {report.address}.", "success")
+        else:
+            abort(400)
+    except reports.ReportProblem as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return _see_other(".district_reports")
+
+
+@blueprint.post("/district-reports/overrides/remove")
+@role_required("manager")
+def remove_override() -> Page:
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    address = request.form.get("address", "")
+    try:
+        operations.remove_override(address)
+    except reports.ReportProblem as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(f"{address} is looked up with the Census again.", "success")
+    return _see_other(".district_reports")
 
 
 # -- users and audit (admins) -----------------------------------------------------------------

@@ -44,3 +44,9 @@ def read_typed_address(text: str) -> TypedAddress:
     if not _CITY.fullmatch(city):
         city = ""
     return TypedAddress(state, city.title() if city.isupper() or city.islower() else city)
+
+
+def normalised_address(text: str) -> str:
+    """An address as the lookup compares addresses: lower-case letters and digits, each run of
+    anything else one space ("12 Main St., Concord" and "12 main st concord" are one)."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()

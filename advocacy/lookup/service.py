@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,11 +19,13 @@ from ..dbtypes import utcnow
 from ..extensions import db
 from ..observability.metrics import observe_lookup_cache
 from ..pagecache import rendered_pages
+from .addresses import normalised_address
 from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
 from .directory import SeatGroup, SeatKey, seat_groups, site_today
 from .divisions import divisions_for_census_district, state_for_fips
 from .models import DirectoryState, LookupCacheEntry
 from .openstates import OpenStatesAPI, SourceError
+from .reports import OVERRIDE_NOTE, overridden_answer
 
 __all__ = ["BadAddress", "CensusUnavailable", "LookupResult", "lookup_address", "lookup_json"]
 
@@ -92,7 +94,7 @@ def clean_address(raw: str) -> str:
 
 def _cache_key(address: str) -> str:
     config = current_app.config
-    normalised = re.sub(r"[^a-z0-9]+", " ", address.lower()).strip()
+    normalised = normalised_address(address)
     material = f"{normalised}|{config['CENSUS_BENCHMARK']}|{config['CENSUS_VINTAGE']}"
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
@@ -215,6 +217,18 @@ def lookup_parts(
 
 
 def _resolve(address: str, cache_material: str, fetch: Callable[[], GeocodeResult]) -> LookupResult:
+    # Districts staff approved for this address (a visitor's report) come before the Census.
+    if (overridden := overridden_answer(address)) is not None:
+        return LookupResult(
+            input=address,
+            matched_address=address,
+            state=overridden.state.upper(),
+            confidence="exact",
+            city=overridden.city or None,
+            districts=overridden.groups,
+            notes=[OVERRIDE_NOTE],
+            directory_loaded_at=overridden.loaded_at,
+        )
     geocoded, cached_at, from_cache = _geocode_cached(cache_material, fetch)
     observe_lookup_cache(hit=from_cache)
     best = geocoded.best
@@ -330,3 +344,9 @@ def lookup_json(raw_address: str = "", parts: Parts | None = None) -> bytes:
     if not built:
         observe_lookup_cache(hit=True)
     return answer
+
+
+def forget_cached_answer(address: str) -> None:
+    """Drop the Census answer kept for ``address`` (and so any /api/lookup answer built from
+    it), in the caller's transaction: its districts were set by staff since."""
+    db.session.execute(delete(LookupCacheEntry).where(LookupCacheEntry.key == _cache_key(address)))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers.response import Response
 
-from ..security import limit_lookups
-from . import directory
+from ..security import limit_lookups, limit_submissions
+from . import directory, reports
 from .directory import natural_key
 from .photos import initials, photo_names
 from .registry import STATES, state_info, state_name
-from .service import BadAddress, CensusUnavailable, lookup_address
+from .reportform import ReportForm, picked_districts, report_page
+from .service import BadAddress, CensusUnavailable, LookupResult, lookup_address
 
 blueprint = Blueprint("lookup_pages", __name__)
 
@@ -62,6 +64,50 @@ def find() -> tuple[str, int]:
         error=error,
         states=sorted(states, key=lambda s: s[1]),
     ), status
+
+
+def _matched(address: str) -> tuple[LookupResult | None, str | None]:
+    """The lookup of a typed address, or a sentence saying why there is none to report on."""
+    try:
+        result = lookup_address(address)
+    except BadAddress as exc:
+        return None, str(exc)
+    except CensusUnavailable:
+        return None, "The address service is not answering right now. Please try again soon."
+    if result.confidence == "none" or not result.state:
+        return None, "We could not find that address, so there are no districts to report."
+    return result, None
+
+
+@blueprint.route("/find/report", methods=["GET", "POST"])
+@limit_lookups  # only requests with an address
+@limit_submissions  # POST only
+def report_districts() -> tuple[str, int] | Response:
+    """A visitor of /find says the districts shown for their address are not theirs."""
+    address = " ".join((request.values.get("address") or "").split())[:200]
+    result, problem = _matched(address) if address else (None, "Please look up your address.")
+    if result is None or result.state is None:
+        flash(problem or "Please look up your address.", "error")
+        return redirect(url_for(".find"), 303)
+    shown = reports.shown_districts(result.districts)
+    page = {
+        "address": address,
+        "state": result.state,
+        "shown": shown,
+        "action": url_for(".report_districts"),
+        "back_url": url_for(".find", address=address),
+        "hidden_address": address,
+    }
+    if request.method == "GET":
+        return report_page(**page)
+    if not ReportForm().validate_on_submit():
+        return report_page(**page, error="The page had expired. Please send it again.", status=400)
+    try:
+        reports.file_report(address, result.state, shown, picked_districts())
+    except reports.ReportProblem as exc:
+        return report_page(**page, error=str(exc), status=400)
+    flash("Thank you. Our staff will check the districts for your address.", "success")
+    return redirect(url_for(".find", address=address), 303)
 
 
 @blueprint.get("/find/<state>")

@@ -73,6 +73,7 @@ def test_write_send_and_thank_you_for_committee_leaders_and_the_governor(
     assert "A request to the Governor from Nashua" in said  # its own message
     assert "As House Judiciary Committee's leadership, please schedule a hearing." in said
     assert "Sam Senator" not in said and "Di Dogwood" not in said
+    assert "These are not my legislators" not in said  # none of the visitor's own are shown
     assert len(field_names(page)) == 3
     key = submission_key(page)
     response = client.post(f"/c/{SLUG}/send", data={"submission_key": key})
@@ -151,6 +152,7 @@ def test_a_committee_of_the_visitors_own_members_and_an_office_no_one_holds(
         "We have no record of who is Secretary of State of New Hampshire right now, so no "
         "message goes to that office." in said
     )
+    assert "These are not my legislators: tell us." in said
 
     # A visitor none of whose legislators is on it is told so, and has no one to write to.
     other = "9 Elm St, Concord, NH 03301"

@@ -29,6 +29,9 @@ MATRIX: list[tuple[str, str, dict[str, str], str]] = [
     ("POST", f"/admin/c/{SLUG}/take-over", {}, "manager"),
     ("POST", f"/admin/c/{SLUG}/retry", {}, "manager"),
     ("POST", f"/admin/c/{SLUG}/held", {"target_id": "x", "decision": "discard"}, "manager"),
+    ("GET", "/admin/district-reports", {}, "organizer"),
+    ("POST", "/admin/district-reports/1", {"decision": "dismiss"}, "manager"),
+    ("POST", "/admin/district-reports/overrides/remove", {"address": "1 a st"}, "manager"),
     ("GET", f"/admin/c/{SLUG}/export.yaml", {}, "manager"),
     ("GET", "/admin/campaigns/import", {}, "manager"),
     ("POST", "/admin/campaigns/import", {"yaml_text": "slug: x"}, "manager"),
@@ -76,6 +79,7 @@ def test_matrix_covers_every_admin_route(app: Flask) -> None:
     covered = {path.split("?")[0].replace(SLUG, "<slug>").replace("/users/1", "/users/<id>")
                .replace("/tokens/1/", "/tokens/<int:token_id>/")
                .replace("/directory/nh", "/directory/<state>")
+               .replace("/district-reports/1", "/district-reports/<int:report_id>")
                for _method, path, _data, _least in MATRIX}
     routes = set()
     for rule in app.url_map.iter_rules():

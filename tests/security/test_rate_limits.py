@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from advocacy.actions.models import Action
 from advocacy.config import ConfigError
 from advocacy.extensions import db
+from advocacy.lookup.models import DistrictReport
 from tests.actions.helpers import ADDRESS, FORM, LOWER, nh, submission_key
 from tests.fakes.upstream import FakeUpstreams
 
@@ -90,6 +91,17 @@ def test_every_form_post_shares_one_budget(visitor: FlaskClient) -> None:
     response = visitor.post(thanks + "/called", data={"target_id": "x"})
     assert_friendly_429(response)
     assert actions() == 1
+
+
+def test_wrong_district_reports_share_the_budget_of_form_posts(visitor: FlaskClient) -> None:
+    """A report ("these are not my legislators") is a form post like the others."""
+    report = {"address": ADDRESS, "district-lower": "lower|Hillsborough 24"}
+    statuses = [visitor.post("/find/report", data=report).status_code for _ in range(3)]
+    assert statuses == [303, 303, 303]
+    assert_friendly_429(visitor.post("/find/report", data=report))
+    assert_friendly_429(visitor.post(f"/c/{LOWER}/report", data=report))
+    assert visitor.get(f"/find/report?address={ADDRESS}").status_code == 200  # GET: a lookup
+    assert db.session.scalar(select(func.count()).select_from(DistrictReport)) == 3
 
 
 def test_a_refused_send_sends_nothing(visitor: FlaskClient) -> None:
