@@ -2,8 +2,9 @@
 axe-playwright-python): no serious or critical violation of WCAG 2.1 A/AA or axe's best
 practices on the home page, a campaign page (also with form errors), the write page after a
 lookup, the district choice, the thank-you page, /find (empty and with a result), a state page,
-the 404 page, the rate-limit page, the staff sign-in page, and the campaign editor listing
-warnings with a preview.
+the 404 page, the rate-limit page, the staff sign-in page, the campaign editor listing
+warnings with a preview; a campaign naming a committee's leaders, the wrong-district report
+form, and the staff pages of reports, held messages and a state's committees.
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,8 +21,11 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from advocacy.admin.auth import hash_password
 from advocacy.admin.models import User
+from advocacy.campaigns.service import sync_folder
+from advocacy.delivery.worker import run_workers
 from advocacy.extensions import db
 from tests.e2e.harness import ADDRESS, CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
+from tests.lookup.offices_world import FORMER_GOVERNOR, sync_nh, write_campaign
 
 if not CHROMIUM.exists():
     pytest.skip(NO_CHROMIUM, allow_module_level=True)
@@ -184,4 +189,70 @@ def test_the_campaign_editor_with_warnings_is_accessible(
     page.get_by_role("button", name="Preview the message").click()
     expect(page.get_by_role("region", name=re.compile(r"warning"))).to_be_visible()
     scan(page, "campaign editor with warnings and a preview")
+    assert not csp_reports, csp_reports
+
+
+def test_committee_targets_reports_and_held_messages_are_accessible(
+    new_page: Callable[..., Page],
+    scan: Callable[..., None],
+    live_server: LiveServer,
+    campaigns_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """The campaign page naming a committee's leaders, the write page to them and the
+    governor, the wrong-district report form, and the staff pages listing reports and messages
+    held because their recipient left office."""
+    repo = tmp_path / "repo"
+    sync_nh(repo, replace=True)  # New Hampshire with its committees, instead of nh.csv
+    write_campaign(campaigns_dir)
+    assert not sync_folder(campaigns_dir).problems
+    password = "correct horse battery staple"
+    db.session.add(User(email="manager@example.org", role="manager",
+                        password_hash=hash_password(password), active=True))  # fmt: skip
+    db.session.commit()
+    db.session.remove()
+    page, csp_reports = watched(new_page)
+    page.goto("/c/judiciary-and-governor")
+    expect(page.get_by_role("region", name="Who receives your message")).to_be_visible()
+    scan(page, "campaign page naming its recipients")
+    page.get_by_label("Your name").fill("Pat Example")
+    page.get_by_label("Email", exact=True).fill("pat@example.org")
+    page.get_by_label("Home street address").fill(ADDRESS)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="To Governor Ayres")).to_be_visible()
+    scan(page, "write page to a committee and the governor")
+    page.get_by_role("button", name="Send my messages").click()
+    expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
+    # The governor leaves before the worker runs: that message is held.
+    sync_nh(repo, executives=[FORMER_GOVERNOR])
+    db.session.remove()
+    assert run_workers(1).held == 1
+    db.session.remove()
+    page.reload()
+    expect(page.locator("main")).to_contain_text("they left office before your email")
+    scan(page, "thank-you page with a held message")
+
+    page.goto(f"/find/report?address={ADDRESS}")
+    scan(page, "wrong-district report form")
+    page.get_by_role("button", name="Send the report").click()  # nothing chosen
+    expect(page.locator("#report-error")).to_be_visible()
+    scan(page, "wrong-district report form with its error")
+    page.get_by_label("Your House district").select_option("lower|Hillsborough 24")
+    page.get_by_role("button", name="Send the report").click()
+    expect(page).to_have_url(re.compile(r"/find\?address="))
+
+    page.goto("/admin/sign-in")
+    page.get_by_label("Email").fill("manager@example.org")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+    page.goto("/admin/district-reports")
+    expect(page.get_by_role("button", name=re.compile("Approve report"))).to_be_visible()
+    scan(page, "district reports")
+    page.goto("/admin/c/judiciary-and-governor")
+    expect(page.get_by_role("button", name="Send anyway to Kelly Ayres")).to_be_visible()
+    scan(page, "staff campaign page with held messages")
+    page.goto("/admin/directory/nh")
+    expect(page.get_by_role("heading", name="Committees")).to_be_visible()
+    scan(page, "staff directory page with committees and officials")
     assert not csp_reports, csp_reports

@@ -62,9 +62,15 @@ def write_nh_repo(
     )
 
 
-def sync_nh(root: Path, today: date | None = None, **files: Any) -> StateSyncResult:
+def sync_nh(
+    root: Path, today: date | None = None, *, replace: bool = False, **files: Any
+) -> StateSyncResult:
+    """Load the repository folder's New Hampshire (``replace``: whoever was loaded before,
+    e.g. the browser tests' people)."""
     write_nh_repo(root, **files)
-    [result] = sync_states(people_source(str(root)), ["nh"], today=today)
+    [result] = sync_states(
+        people_source(str(root)), ["nh"], today=today, accept_large_change=replace
+    )
     assert result.ok, result.error
     return result
 
