@@ -254,6 +254,8 @@ def choose(slug: str) -> Page:
         state=state,
         city=city,
         chambers=district_choices(state, chambers) if state in STATES else [],
+        # A campaign that writes to no one found by district needs only the state and city.
+        needs_districts=bool(chambers),
     )
 
 

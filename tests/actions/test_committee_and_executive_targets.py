@@ -18,7 +18,7 @@ from advocacy.actions.models import Contact
 from advocacy.campaigns.service import get_campaign, sync_folder
 from advocacy.exports.tallies import tally_dicts, tally_request
 from advocacy.extensions import db
-from tests.actions.helpers import ADDRESS, count, field_names, nh, start, submission_key
+from tests.actions.helpers import ADDRESS, FORM, count, field_names, nh, start, submission_key
 from tests.fakes.upstream import FakeUpstreams, Match
 from tests.lookup.offices_world import (
     CAMPAIGN,
@@ -190,3 +190,42 @@ def test_the_governor_of_the_visitors_state_on_the_day_they_write(
     said = visible_text(start(client, SLUG))
     assert "To Governor Ayres" in said and "Rowan Reyes" not in said
     assert count(Contact) == 0
+
+
+GOVERNOR_ONLY = """\
+slug: write-the-governor
+title: Write to your governor
+summary: Words.
+status: live
+targets:
+  - type: executive
+    office: governor
+message:
+  subject: Please sign the bill
+  mode: locked
+  body: |
+    Dear {{ target.salutation }},
+
+    Please sign the bill.
+
+    {{ constituent.name }}, {{ constituent.city }}
+"""
+
+
+def test_with_the_census_down_a_governor_campaign_asks_only_for_the_state_and_city(
+    client: FlaskClient, world: Path, campaigns_dir: Path, upstream: FakeUpstreams
+) -> None:
+    write_campaign(campaigns_dir, GOVERNOR_ONLY, "write-the-governor")
+    assert not sync_folder(campaigns_dir).problems
+    upstream.mode = "500"
+    slug = "write-the-governor"
+    answer = client.post(f"/c/{slug}/act", data={**FORM, "street_address": "12 Main St Nashua"})
+    assert answer.headers["Location"] == f"/c/{slug}/choose"
+    said = visible_text(client.get(f"/c/{slug}/choose?state=nh"))
+    assert "Choose your state" in said and "Choose your district" not in said
+    assert "It goes in your message, so its recipients know where you live." in said
+    chosen = client.post(f"/c/{slug}/choose", data={"state": "nh", "city": "Nashua"})
+    assert chosen.headers["Location"] == f"/c/{slug}/write"
+    page = visible_text(client.get(f"/c/{slug}/write"))
+    assert "Kelly Ayres (Independent), Governor of New Hampshire. Sent by email." in page
+    assert "Alex Rivera, Nashua" in page
