@@ -32,9 +32,12 @@ PLACEHOLDERS: dict[str, str] = {
     "target.last_name": "Recipient's family name",
     "target.title": "Recipient's title (Representative, Senator, Delegate, ...)",
     "target.salutation": "Title and family name, e.g. 'Representative Ortiz'",
-    "target.district": "Recipient's district, e.g. '12A' or 'Hillsborough 23' (empty if fixed)",
-    "target.chamber": "'House', 'Senate', 'Legislature', or empty for fixed targets",
-    "target.organisation": "Organisation of a fixed target (empty for legislators)",
+    "target.district": "Recipient's district, e.g. '12A' or 'Hillsborough 23'; a committee "
+    "member's committee ('Judiciary'); an official's office ('Governor'); empty if fixed",
+    "target.chamber": "'House', 'Senate', 'Legislature' (a committee's chamber, 'Joint' for a "
+    "joint committee), or empty for officials and fixed targets",
+    "target.organisation": "Organisation of a fixed target; a committee member's committee, e.g. "
+    "'House Judiciary Committee' (empty for legislators and officials)",
     "campaign.title": "The campaign's title",
 }
 ALLOWED_ROOTS = {name.split(".")[0] for name in PLACEHOLDERS}
