@@ -253,7 +253,7 @@ class DatabaseCollector:
         gauge = GaugeMetricFamily(
             "advocacy_contacts",
             "Contacts by campaign and status (queued, failed, sent, logged, called, bounced, "
-            "dead).",
+            "dead, recipient_left, discarded, ...).",
             labels=("campaign", "status"),
         )
         for slug, status, count in contacts:

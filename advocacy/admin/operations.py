@@ -23,7 +23,8 @@ from ..actions.recipients import (
 )
 from ..campaigns import templating
 from ..campaigns.models import Campaign
-from ..campaigns.schema import CampaignDefinition, StateLegislatorsTarget
+from ..campaigns.schema import CampaignDefinition, CommitteeTarget, StateLegislatorsTarget
+from ..campaigns.service import definition_of
 from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
 from ..delivery.outbox import retry_dead_letters
@@ -108,6 +109,19 @@ def delivery_summary(campaign: Campaign) -> DeliverySummary:
         oldest_pending=oldest,
         last_failure=last_failure,
     )
+
+
+def committee_problems(campaign: Campaign) -> list[str]:
+    """The campaign's committee targets the directory cannot find today (a misspelt name, a
+    name two committees share, a committee gone at the last refresh): visitors write to no
+    one through them."""
+    if campaign.current_version is None:
+        return []
+    definition = definition_of(campaign.current_version)
+    committees = [t for t in definition.targets if isinstance(t, CommitteeTarget)]
+    if not committees:
+        return []
+    return resolve(definition.model_copy(update={"targets": committees}), []).problems
 
 
 def retry_campaign_dead_letters(campaign: Campaign) -> int:

@@ -303,6 +303,7 @@ def campaign(slug: str) -> Page:
         state=campaign_service.public_state(campaign),
         summary=operations.delivery_summary(campaign),
         held=operations.held_recipients(campaign),
+        committee_problems=operations.committee_problems(campaign),
         transitions=editing.TRANSITIONS.get(campaign.status, {}),
         status_order=operations.CONTACT_STATUS_ORDER,
         form=ActionOnlyForm(),

@@ -19,6 +19,7 @@ from advocacy.campaigns.service import get_campaign, sync_folder
 from advocacy.exports.tallies import tally_dicts, tally_request
 from advocacy.extensions import db
 from tests.actions.helpers import ADDRESS, FORM, count, field_names, nh, start, submission_key
+from tests.admin.conftest import as_role, password_hash, staff  # noqa: F401
 from tests.fakes.upstream import FakeUpstreams, Match
 from tests.lookup.offices_world import (
     CAMPAIGN,
@@ -229,3 +230,20 @@ def test_with_the_census_down_a_governor_campaign_asks_only_for_the_state_and_ci
     page = visible_text(client.get(f"/c/{slug}/write"))
     assert "Kelly Ayres (Independent), Governor of New Hampshire. Sent by email." in page
     assert "Alex Rivera, Nashua" in page
+
+
+def test_staff_are_told_of_a_committee_the_directory_cannot_find(
+    world: Path, campaigns_dir: Path, as_role  # noqa: F811
+) -> None:
+    organizer = as_role("organizer")
+    assert "Visitors write to no one" not in visible_text(organizer.get(f"/admin/c/{SLUG}"))
+    write_campaign(campaigns_dir, CAMPAIGN.replace("committee: judiciary", "committee: Judicary"))
+    assert not sync_folder(campaigns_dir).problems
+    said = visible_text(organizer.get(f"/admin/c/{SLUG}"))
+    assert (
+        "Visitors write to no one through these committee targets: the directory cannot find "
+        "them today." in said
+    )
+    assert "NH lower: no committee named 'Judicary' in the directory" in said
+    # The visitor sees the governor only.
+    assert "Who receives your message" not in visible_text(organizer.get(f"/c/{SLUG}"))
