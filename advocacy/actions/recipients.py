@@ -43,6 +43,14 @@ _CHAMBERS_FOR_RULE = {
 }
 
 
+# The chambers whose members sit on a committee of each chamber (a joint one: all of them).
+_COMMITTEE_CHAMBERS = {
+    "lower": {"lower", "legislature"},
+    "upper": {"upper", "legislature"},
+    "legislature": {"lower", "upper", "legislature"},
+}
+
+
 def chambers_for(definition: CampaignDefinition) -> set[str]:
     """The directory chambers whose members this campaign writes to (none: no legislators)."""
     return _CHAMBERS_FOR_RULE.get(definition.legislator_chambers or "", set())
@@ -57,13 +65,6 @@ def lookup_chambers(definition: CampaignDefinition) -> set[str]:
         if isinstance(target, CommitteeTarget) and target.depends_on_visitor:
             chambers |= _COMMITTEE_CHAMBERS[target.chamber]
     return chambers
-
-
-_COMMITTEE_CHAMBERS = {
-    "lower": {"lower", "legislature"},
-    "upper": {"upper", "legislature"},
-    "legislature": {"lower", "upper", "legislature"},
-}
 
 
 @dataclass(frozen=True)
