@@ -115,9 +115,13 @@ def committee_problems(campaign: Campaign) -> list[str]:
     """The campaign's committee targets the directory cannot find today (a misspelt name, a
     name two committees share, a committee gone at the last refresh): visitors write to no
     one through them."""
-    if campaign.current_version is None:
+    version = campaign.current_version
+    saved = version.definition.get("targets") if version is not None else None
+    if version is None or not any(
+        isinstance(t, dict) and t.get("type") == "committee" for t in saved or []
+    ):
         return []
-    definition = definition_of(campaign.current_version)
+    definition = definition_of(version)
     committees = [t for t in definition.targets if isinstance(t, CommitteeTarget)]
     if not committees:
         return []
