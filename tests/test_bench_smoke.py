@@ -19,7 +19,7 @@ from bench.servers import Postgres
 from tests.conftest import POSTGRES_URL, REPO
 
 SMALL_PEOPLE = REPO / "tests" / "e2e" / "data"
-HTTP = ("campaign_page", "lookup_cache_hit", "action_submission")
+HTTP = ("campaign_page", "home_page", "lookup_cache_hit", "action_submission")
 
 
 def _environ() -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Accessibility scan of the public pages in a real browser (axe-core, bundled by
 axe-playwright-python): no serious or critical violation of WCAG 2.1 A/AA or axe's best
 practices on the home page, a campaign page (also with form errors), the write page after a
-lookup, the district choice, the thank-you page, /find (empty and with a result), a state page,
+lookup, the district choice, the thank-you page, a letter to print, /find (empty and with a
+result), a state page,
 the 404 page, the rate-limit page, the staff sign-in page, and the campaign editor listing
 warnings with a preview.
 
@@ -115,6 +116,14 @@ def test_public_pages_have_no_serious_accessibility_issues(
     submit_action_form(page)  # the same person again
     expect(page).to_have_url(re.compile(r"/already$"))
     scan(page, "already sent page")
+    page.goto(f"/c/{OTHER}")
+    submit_action_form(page, email="letter.writer@example.org")
+    page.get_by_role("button", name="Send my messages").click()
+    page.get_by_role("link", name="Print your letter to The American Law Institute").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Your letter to The American Law Institute"
+    )
+    scan(page, "letter page")
 
     page.goto("/find")
     scan(page, "find page")
