@@ -3,7 +3,7 @@
     .venv/bin/python -m bench [--quick] [--postgres URL | --no-postgres] [--only NAME,...]
 
 Starts its own servers on 127.0.0.1 (gunicorn for the app and for a bare Flask hello app,
-both with the production config and 2 workers × 4 threads; a throwaway PostgreSQL when it is
+both with the production config and 2 workers × 128 threads; a throwaway PostgreSQL when it is
 installed; the fake Census geocoder; an SMTP sink), measures, stops them, prints a table with
 each figure, its goal and whether it is met, and writes ``bench/results.json``.
 
@@ -264,7 +264,7 @@ class Run:
                 out.update(web.run_all(app, self.hello, self.scale.load, url, pids, http))
         if "slow_census" in self.names:
             self.say(f"{backend}: slow Census (lookups, pages, the geocoder hanging)")
-            out["slow_census"] = slow_census.run(env, self.work, self.mode)
+            out["slow_census"] = slow_census.run(env, self.work, self.mode, backend)
         if "outbox" in self.names:
             messages = self.args.messages or self.scale.messages
             self.say(f"{backend}: outbox, {messages:,} messages")

@@ -28,7 +28,7 @@ BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key-shared-by-every-process"  # noqa: S105 - a throwaway run's key
 MAIL_FROM = "advocacy@bench.example.org"
 WORKERS = 2
-THREADS = 4
+THREADS = 128  # advocacy/observability/gunicorn_conf.py's defaults
 START_TIMEOUT = 60.0
 
 
@@ -122,7 +122,7 @@ def run_cli(args: list[str], env: dict[str, str], log: Path, timeout: float) -> 
 
 
 class Gunicorn:
-    """``gunicorn -c python:advocacy.observability.gunicorn_conf APP`` with 2 workers × 4
+    """``gunicorn -c python:advocacy.observability.gunicorn_conf APP`` with 2 workers × 128
     threads on a free loopback port (the production config, the same for every app)."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], workdir: Path) -> None:
