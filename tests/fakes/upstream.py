@@ -543,9 +543,10 @@ class FakeUpstreams:
                 try:
                     upstream._delay()
                     mode = upstream._hang() if upstream.mode == "hang" else upstream.mode
-                    return self._answer(url.path, query, mode)
                 finally:
+                    # Counted until the answer goes out: the client may ask again at once.
                     upstream._leave()
+                return self._answer(url.path, query, mode)
 
             def _answer(self, path: str, query: dict[str, list[str]], mode: str) -> None:
                 if mode == "slow":
