@@ -5,7 +5,7 @@
 
 Gunicorn's own variables still apply: ``PORT`` (listen on 0.0.0.0:PORT; default
 127.0.0.1:8000), ``WEB_CONCURRENCY`` (worker processes) and ``GUNICORN_CMD_ARGS`` (any other
-option, e.g. ``--bind 10.0.0.5:8000 --threads 4``).
+option, e.g. ``--bind 10.0.0.5:8000 --workers 4``).
 
 * No access log: the application logs one line per request itself, with the request id and
   the URL rule instead of the path and query string (an address lookup's query holds a street
