@@ -62,6 +62,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .pagecache import init_app as init_page_cache
 
     init_page_cache(app)
+    from .lookup.guard import init_app as init_census_guard
+
+    init_census_guard(app)
     from .lookup.views import blueprint as lookup_pages_blueprint
 
     app.register_blueprint(lookup_pages_blueprint)

@@ -44,7 +44,7 @@ def register_commands(app: Flask) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=128, show_default=True, type=click.IntRange(min=2))
 @with_appcontext
 def serve_command(host: str, port: int, threads: int) -> None:
     """Apply migrations, sync campaign files, and serve with waitress."""
@@ -70,7 +70,19 @@ def serve_command(host: str, port: int, threads: int) -> None:
         )
     click.echo(f"Open http://{shown_host}:{port}/ in your browser (Ctrl+C to stop).", err=False)
     sys.stdout.flush()
-    serve(app, host=host, port=port, threads=threads, ident="advocacy")
+    # Address lookups wait on the Census in threads; pages keep a quarter of them.
+    app.config["SERVER_THREADS"] = threads
+    serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="advocacy",
+        # Room for every thread's connection and more waiting; poll() has no limit on
+        # descriptor numbers, where select() stops at 1024.
+        connection_limit=max(100, threads * 4),
+        asyncore_use_poll=True,
+    )
 
 
 @click.group("campaigns")

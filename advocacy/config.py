@@ -158,6 +158,15 @@ LOOKUP: tuple[Setting, ...] = (
         "US Census Geocoder, which finds the districts of an address.",
     ),
     Setting(
+        "CENSUS_MAX_CONCURRENT",
+        int,
+        16,
+        "Requests to the Census geocoder at once, per process (a gunicorn worker counts as one: "
+        "the host's limit is workers × this). Lookups beyond it wait up to 4.5 seconds for a "
+        "turn, then the visitor picks their district by hand. The geocoder is a free public "
+        "service: raise it only as far as your traffic needs.",
+    ),
+    Setting(
         "OPENSTATES_DATA_URL",
         str,
         "https://github.com/openstates/people/archive/refs/heads/main.tar.gz",
@@ -283,8 +292,15 @@ FIXED_VALUES: dict[str, Any] = {
     "DUPLICATE_WINDOW_HOURS": 24,  # the same person acting on a campaign again within a day
     "CENSUS_BENCHMARK": "Public_AR_Current",  # the Census's current address data ...
     "CENSUS_VINTAGE": "Current_Current",  # ... and current districts
-    "CENSUS_TIMEOUT": 10.0,  # seconds per Census request
-    "CENSUS_RETRIES": 2,  # retries after a failed Census request
+    "CENSUS_TIMEOUT": 3.5,  # seconds per Census request, within the deadline
+    "CENSUS_RETRIES": 2,  # retries after a failed Census request, within the deadline
+    # A visitor's whole wait on the Census (a request slot, tries, pauses), then the picker.
+    "CENSUS_DEADLINE": 4.5,
+    "CENSUS_BREAKER_FAILURES": 5,  # failed Census requests in a row that open the breaker
+    "CENSUS_BREAKER_SECONDS": 30.0,  # how long an open breaker lets no lookup ask the Census
+    # The web server's threads per process, set by gunicorn_conf and `advocacy serve`: lookups
+    # wait on the Census in at most three quarters of them. None: no such limit (CLI, tests).
+    "SERVER_THREADS": None,
     "OPENSTATES_TIMEOUT": 30.0,  # seconds per Open States download
     "LOOKUP_CACHE_TTL": 7 * 24 * 3600,  # seconds an address lookup is reused
     # Flask answers 413 to a larger request body: a share picture (5 MB) with its editor form.
@@ -393,6 +409,8 @@ def build_config(
         )
     if config["DELIVERY_MODE"] == "redirect" and not config["REDIRECT_TO"]:
         raise ConfigError(f"{ENV_PREFIX}DELIVERY_MODE=redirect needs {ENV_PREFIX}REDIRECT_TO")
+    if config["CENSUS_MAX_CONCURRENT"] < 1:
+        raise ConfigError(f"{ENV_PREFIX}CENSUS_MAX_CONCURRENT must be at least 1")
     try:
         ZoneInfo(str(config["TIMEZONE"]))
     except (ValueError, ZoneInfoNotFoundError) as exc:

@@ -3,12 +3,13 @@
     .venv/bin/python -m bench [--quick] [--postgres URL | --no-postgres] [--only NAME,...]
 
 Starts its own servers on 127.0.0.1 (gunicorn for the app and for a bare Flask hello app,
-both with the production config and 2 workers × 4 threads; a throwaway PostgreSQL when it is
+both with the production config and 2 workers × 128 threads; a throwaway PostgreSQL when it is
 installed; the fake Census geocoder; an SMTP sink), measures, stops them, prints a table with
 each figure, its goal and whether it is met, and writes ``bench/results.json``.
 
-Names for ``--only``: campaign_page, lookup_cache_hit, action_submission (or ``http`` for the
-three), outbox, tally_export, directory_sync, profile.
+Names for ``--only``: campaign_page, home_page, lookup_cache_hit, action_submission (or ``http``
+for the four), slow_census (the site while the geocoder is slow or hangs:
+``bench/slow_census.py``), outbox, tally_export, directory_sync, profile.
 
 Exit status: 0 when everything ran (goals met or not: the table says), 1 when a correctness
 check failed (a lost or duplicated message or submission, an HTTP error), 3 when gunicorn
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import directory, outbox, web
+from . import directory, outbox, slow_census, web
 from .servers import (
     ROOT,
     THREADS,
@@ -48,10 +49,12 @@ from .web import HTTP_NAMES, LoadSettings
 
 SHARED_PEOPLE = ROOT.parent / "shared" / "data" / "openstates" / "people"
 SMALL_PEOPLE = ROOT / "tests" / "e2e" / "data"  # NH only, made-up people
-NAMES = (*HTTP_NAMES, "outbox", "tally_export", "directory_sync", "profile")
-PER_BACKEND = (*HTTP_NAMES, "outbox", "directory_sync")  # measured on SQLite and PostgreSQL
+NAMES = (*HTTP_NAMES, "slow_census", "outbox", "tally_export", "directory_sync", "profile")
+# Measured on SQLite and PostgreSQL.
+PER_BACKEND = (*HTTP_NAMES, "slow_census", "outbox", "directory_sync")
 GOALS = {  # name: (kind, threshold)
     "campaign_page": (">=", 0.50),
+    "home_page": (">=", 0.50),
     "lookup_cache_hit": (">=", 0.50),
     "action_submission": (">=", 0.12),
     "outbox": (">=", 200.0),
@@ -59,6 +62,7 @@ GOALS = {  # name: (kind, threshold)
 }
 TITLES = {
     "campaign_page": "campaign page (GET)",
+    "home_page": "home page (GET)",
     "lookup_cache_hit": "GET /api/lookup, cache hit",
     "action_submission": "action submission flow",
     "outbox": "outbox -> SMTP sink",
@@ -260,6 +264,9 @@ class Run:
                 assert self.hello is not None
                 self.say(f"{backend}: HTTP ({', '.join(http)})")
                 out.update(web.run_all(app, self.hello, self.scale.load, url, pids, http))
+        if "slow_census" in self.names:
+            self.say(f"{backend}: slow Census (lookups, pages, the geocoder hanging)")
+            out["slow_census"] = slow_census.run(env, self.work, self.mode, backend)
         if "outbox" in self.names:
             messages = self.args.messages or self.scale.messages
             self.say(f"{backend}: outbox, {messages:,} messages")
@@ -389,6 +396,8 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "detail": detail,
                 }
             )
+        if "slow_census" in figures:
+            out.extend(slow_census.rows(backend, figures["slow_census"]))
         if "outbox" in figures:
             f = figures["outbox"]
             goal, met = _goal("outbox", f["messages_per_s"])

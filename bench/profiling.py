@@ -69,6 +69,7 @@ def _paths(app: Any) -> dict[str, Callable[[int], None]]:
 
     return {
         "campaign_page": get(f"/c/{SLUG}"),
+        "home_page": get("/"),
         "lookup_cache_hit": get(LOOKUP_PATH),
         "action_submission": flow,
     }

@@ -5,6 +5,7 @@ Census geocoder (the tests' fake) and an SMTP sink (aiosmtpd)."""
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import os
 import re
@@ -27,7 +28,7 @@ BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key-shared-by-every-process"  # noqa: S105 - a throwaway run's key
 MAIL_FROM = "advocacy@bench.example.org"
 WORKERS = 2
-THREADS = 4
+THREADS = 128  # advocacy/observability/gunicorn_conf.py's defaults
 START_TIMEOUT = 60.0
 
 
@@ -47,6 +48,16 @@ def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         connection.request("GET", path)
         response = connection.getresponse()
         return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def get_with_token(port: int, path: str, token: str, timeout: float = 10.0) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
     finally:
         connection.close()
 
@@ -111,7 +122,7 @@ def run_cli(args: list[str], env: dict[str, str], log: Path, timeout: float) -> 
 
 
 class Gunicorn:
-    """``gunicorn -c python:advocacy.observability.gunicorn_conf APP`` with 2 workers × 4
+    """``gunicorn -c python:advocacy.observability.gunicorn_conf APP`` with 2 workers × 128
     threads on a free loopback port (the production config, the same for every app)."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], workdir: Path) -> None:
@@ -213,6 +224,22 @@ class Gunicorn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Waitress(Gunicorn):
+    """``advocacy serve`` (what ``./dev start`` runs: waitress, its default threads) on a free
+    loopback port; it migrates and loads the campaigns itself before it listens."""
+
+    def __init__(self, name: str, env: dict[str, str], workdir: Path) -> None:
+        super().__init__(name, "", env, workdir)
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR")  # one process: its own counts
+
+    @property
+    def args(self) -> list[str]:
+        return [str(BIN / "advocacy"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def _wait_for_workers(self, deadline: float) -> None:
+        time.sleep(0.2)
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
@@ -377,27 +404,81 @@ class Postgres:
 ADDRESS = "12 Example St, Concord, NH 03301"
 
 
-def fake_census() -> Any:
-    """The tests' fake upstream servers (real HTTP on 127.0.0.1), knowing ADDRESS."""
+def concord_match() -> Any:
+    """The geocoder's match for ADDRESS."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests.fakes.upstream import FakeUpstreams, Match, sld_object
+    from tests.fakes.upstream import Match, sld_object
 
-    fake = FakeUpstreams()
-    fake.add_address(
-        ADDRESS,
-        Match(
-            matched_address="12 EXAMPLE ST, CONCORD, NH, 03301",
-            state_fips="33",
-            upper=[sld_object("upper", "33015", "15")],
-            lower=[
-                sld_object(
-                    "lower", "33612", "Merrimack 12", name="State House District Merrimack 12"
-                )
-            ],
-        ),
+    return Match(
+        matched_address="12 EXAMPLE ST, CONCORD, NH, 03301",
+        state_fips="33",
+        upper=[sld_object("upper", "33015", "15")],
+        lower=[
+            sld_object("lower", "33612", "Merrimack 12", name="State House District Merrimack 12")
+        ],
     )
+
+
+def fake_census() -> Any:
+    """The tests' fake upstream servers (real HTTP on 127.0.0.1), knowing ADDRESS."""
+    from tests.fakes.upstream import FakeUpstreams
+
+    match = concord_match()
+    fake = FakeUpstreams()
+    fake.add_address(ADDRESS, match)
     return fake.start()
+
+
+class CensusProcess:
+    """The fake Census in its own process (``bench/fake_census.py``): every address found,
+    each answer after the next of ``latencies`` (e.g. ``1.0x19,3.0``)."""
+
+    def __init__(self, latencies: str, workdir: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.latencies = latencies
+        self.log_path = workdir / "fake-census.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> CensusProcess:
+        args = [sys.executable, "-m", "bench.fake_census", "--port", str(self.port)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*args, "--latencies", self.latencies],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerStartError(f"the fake Census exited with {self.process.returncode}")
+            try:
+                self.set_mode("ok")
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise ServerStartError("the fake Census did not answer")
+
+    def set_mode(self, mode: str) -> dict[str, Any]:
+        """Switch the mode (ok, hang, 500...); the counts since the last switch."""
+        status, body = get(self.port, f"/fake/mode?mode={mode}", timeout=5)
+        if status != 200:
+            raise OSError(f"the fake Census answered {status}")
+        return dict(json.loads(body))
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 # -- the SMTP sink -------------------------------------------------------------------------------

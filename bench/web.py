@@ -52,6 +52,12 @@ async def campaign_page(rec: Recorder, n: int) -> None:
         raise LoadError("the campaign page has no form")
 
 
+async def home_page(rec: Recorder, n: int) -> None:
+    response = await rec.request(rec.client(), "home", "GET", "/")
+    if b'class="campaign-card"' not in response.body:
+        raise LoadError("the home page lists no campaign")
+
+
 async def lookup(rec: Recorder, n: int) -> None:
     response = await rec.request(rec.client(), "lookup", "GET", LOOKUP_PATH)
     if b'"districts"' not in response.body:
@@ -187,7 +193,7 @@ def check_submissions(database_url: str, sent: int) -> dict[str, Any]:
     }
 
 
-HTTP_NAMES = ("campaign_page", "lookup_cache_hit", "action_submission")
+HTTP_NAMES = ("campaign_page", "home_page", "lookup_cache_hit", "action_submission")
 
 
 def run_all(
@@ -200,6 +206,7 @@ def run_all(
 ) -> dict[str, dict[str, Any]]:
     scenarios: dict[str, Scenario] = {
         "campaign_page": campaign_page,
+        "home_page": home_page,
         "lookup_cache_hit": lookup,
         "action_submission": action_flow(uuid.uuid4().hex[:8]),
     }

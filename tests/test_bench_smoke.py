@@ -19,7 +19,7 @@ from bench.servers import Postgres
 from tests.conftest import POSTGRES_URL, REPO
 
 SMALL_PEOPLE = REPO / "tests" / "e2e" / "data"
-HTTP = ("campaign_page", "lookup_cache_hit", "action_submission")
+HTTP = ("campaign_page", "home_page", "lookup_cache_hit", "action_submission")
 
 
 def _environ() -> dict[str, str]:
@@ -47,7 +47,7 @@ def test_smallest_run_has_the_expected_shape(tmp_path: Path) -> None:
         env=_environ(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=False,
     )
     if completed.returncode == 3:
@@ -76,6 +76,21 @@ def test_smallest_run_has_the_expected_shape(tmp_path: Path) -> None:
     assert check["none_lost"] and check["actions"] == check["submissions_answered_303"] > 0
     assert check["contacts"] >= check["actions"]
 
+    slow = sqlite["slow_census"]
+    for phase in ("gunicorn", "gunicorn_128", "gunicorn_hang"):
+        figures = slow[phase]
+        assert figures["errors"] == 0, figures.get("first_errors")
+        assert figures["campaign_page"]["requests"] > 0 and figures["home_page"]["requests"] > 0
+        assert figures["geocoder_requests"] > 0
+    assert slow["gunicorn"]["lookups_per_s"] > 0 and slow["gunicorn_128"]["lookups_per_s"] > 0
+    hang = slow["gunicorn_hang"]
+    assert hang["lookups_per_s"] == 0 and hang["time_to_picker"]["count"] > 0
+    assert any("did not answer in time" in sentence for sentence in hang["picker_sentences"])
+    breaker = hang["breaker"]
+    assert any('state="open"' in line for line in breaker["metrics"])
+    assert any("circuit breaker open" in line for line in breaker["log"])
+    assert breaker["lookups_after"].get("write", 0) > 0  # it closed again
+
     mail = sqlite["outbox"]
     assert mail["messages"] == 50 and mail["received"] == 50
     assert mail["unique_message_ids"] == 50
@@ -100,6 +115,7 @@ def test_smallest_run_has_the_expected_shape(tmp_path: Path) -> None:
 
     names = {row["name"] for row in results["rows"]}
     assert {*HTTP, "outbox", "directory_sync", "tally_export by=state"} <= names
+    assert "slow_census gunicorn, geocoder hangs" in names
     for row in results["rows"]:
         assert row["correct"] is True
         assert row["met"] in (True, False, None)

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 from werkzeug.wrappers.response import Response
 
 from ..campaigns.service import (
@@ -28,10 +29,10 @@ from ..campaigns.templating import RenderError
 from ..extensions import csrf
 from ..lookup import reports
 from ..lookup.addresses import read_typed_address
-from ..lookup.directory import directory_marks, district_choices
+from ..lookup.directory import directory_marks, district_choices, roster_loaded_at
 from ..lookup.registry import STATES, state_name
 from ..lookup.reportform import ReportForm, picked_districts, report_page
-from ..lookup.service import BadAddress, CensusUnavailable, lookup_address
+from ..lookup.service import BadAddress, CensusUnavailable, lookup_address, unavailable_sentence
 from ..pagecache import rendered_pages
 from ..security import limit_submissions
 from . import confirmation, operations, pages
@@ -181,11 +182,11 @@ def start(slug: str) -> Page:
     except BadAddress as exc:
         form.street_address.errors = [str(exc)]
         return _campaign_page(campaign, form, 400)
-    except CensusUnavailable:
+    except CensusUnavailable as exc:
         session[DRAFT] = draft.to_session()
         flash(
-            "The address service is not answering right now. Please choose your state and "
-            "district below, or try again in a minute.",
+            f"{unavailable_sentence(exc)} Please choose your state and district below, or try "
+            "again in a minute.",
             "error",
         )
         return redirect(url_for(".choose", slug=slug), 303)
@@ -208,6 +209,23 @@ def start(slug: str) -> Page:
         if "nearby or similar address" not in note:  # said just above, with what to do
             flash(note, "warning")
     return redirect(url_for(".write", slug=slug), 303)
+
+
+def _district_fields(state: str, chambers: set[str]) -> Markup:
+    """The picker's district choices for ``state``, rendered once while its roster stays the
+    same: every visitor the geocoder could not serve comes to the picker, all at once when it
+    fails."""
+
+    def build() -> tuple[object, Markup]:
+        choices = district_choices(state, chambers)
+        if not choices:
+            return roster_loaded_at(state), Markup("")
+        fields = render_template("actions/_district_choices.html", chambers=choices)
+        return roster_loaded_at(state), Markup(fields)  # noqa: S704 - an autoescaped template
+
+    key = ("district fields", state, tuple(sorted(chambers)))
+    fields: Markup = rendered_pages().serve(key, lambda _kept: roster_loaded_at(state), build)
+    return fields
 
 
 @blueprint.route("/c/<slug>/choose", methods=["GET", "POST"])
@@ -253,7 +271,7 @@ def choose(slug: str) -> Page:
         states=sorted(((abbr, state_name(abbr)) for abbr in STATES), key=lambda s: s[1]),
         state=state,
         city=city,
-        chambers=district_choices(state, chambers) if state in STATES else [],
+        district_fields=_district_fields(state, chambers) if state in STATES else "",
         # A campaign that writes to no one found by district needs only the state and city.
         needs_districts=bool(chambers),
     )

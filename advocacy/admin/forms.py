@@ -59,7 +59,7 @@ class FixedTargetForm(Form):
     id = StringField("Recipient id (lower-case words joined by hyphens)", filters=[_strip])
     name = StringField("Recipient name", filters=[_strip])
     title = StringField("Recipient title", filters=[_strip])
-    organisation = StringField("Recipient organisation", filters=[_strip])
+    organisation = StringField("Recipient organization", filters=[_strip])
     salutation = StringField("Salutation (default: title and name)", filters=[_strip])
     email = StringField("Recipient email", filters=[_strip])
     phone = StringField("Recipient phone", filters=[_strip])

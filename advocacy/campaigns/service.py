@@ -196,23 +196,32 @@ def published_campaign(slug: str) -> PublishedCampaign | None:
     return found[0] if found else None
 
 
-def published_version(slug: str) -> tuple[int, int, str] | None:
-    """What the campaign's public page is made from: its id, current version and public state
-    now (None: not published). One small query, for checking a kept page."""
-    if not _could_be_slug(slug):
-        return None
-    row = db.session.execute(
+def _versions(*where: ColumnElement[bool]) -> list[tuple[int, int | None, str]]:
+    """Each campaign's id, current version and public state now: one small query, for
+    checking a kept page."""
+    rows = db.session.execute(
         select(
             Campaign.id,
             Campaign.current_version_id,
             Campaign.status,
             Campaign.starts_at,
             Campaign.ends_at,
-        ).where(Campaign.slug == slug, Campaign.status != "draft")
-    ).first()
-    if row is None or row.current_version_id is None:
+        )
+        .where(*where)
+        .order_by(Campaign.id)
+    )
+    return [(row.id, row.current_version_id, public_state(row).key) for row in rows]
+
+
+def published_version(slug: str) -> tuple[int, int, str] | None:
+    """What the campaign's public page is made from (None: not published)."""
+    if not _could_be_slug(slug):
         return None
-    return row.id, row.current_version_id, public_state(row).key
+    found = _versions(Campaign.slug == slug, Campaign.status != "draft")
+    if not found or found[0][1] is None:
+        return None
+    campaign_id, version_id, state = found[0]
+    return campaign_id, version_id, state
 
 
 def definition_of(version: CampaignVersion) -> CampaignDefinition:
@@ -267,20 +276,8 @@ def public_campaigns(now: datetime | None = None) -> list[PublishedCampaign]:
 
 
 def public_versions() -> tuple[tuple[int, int | None, str], ...]:
-    """What the home page is made from: each listed campaign's id, version and state. One small
-    query, for checking a kept page."""
-    rows = db.session.execute(
-        select(
-            Campaign.id,
-            Campaign.current_version_id,
-            Campaign.status,
-            Campaign.starts_at,
-            Campaign.ends_at,
-        )
-        .where(Campaign.status.in_(("live", "paused")))
-        .order_by(Campaign.id)
-    )
-    return tuple((row.id, row.current_version_id, public_state(row).key) for row in rows)
+    """What the home page is made from: each listed campaign's id, version and state."""
+    return tuple(_versions(Campaign.status.in_(("live", "paused"))))
 
 
 def summary_lead(summary: str) -> str:

@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.wrappers.response import Response
 
 from ..security import limit_lookups
-from .service import BadAddress, CensusUnavailable, lookup_json
+from .service import BadAddress, CensusUnavailable, lookup_json, unavailable_sentence
 
 blueprint = Blueprint("lookup_api", __name__, url_prefix="/api")
 
@@ -22,8 +22,8 @@ def lookup() -> tuple[Response, int]:
             body = lookup_json(request.args.get("address", ""))
     except BadAddress as exc:
         return jsonify(error=str(exc)), 400
-    except CensusUnavailable:
+    except CensusUnavailable as exc:
         return jsonify(
-            error="The address service is not answering right now. Please try again in a minute."
+            error=f"{unavailable_sentence(exc)} Please try again in a minute.", reason=exc.reason
         ), 503
     return Response(body, mimetype="application/json"), 200

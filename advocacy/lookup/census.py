@@ -5,6 +5,9 @@ district layers and returns the districts found. Layer names carry a vintage yea
 changes ("2024 State Legislative Districts - Upper", or no year at all), so they are matched
 by suffix. A layer that failed comes back as ``{"status": "..."}`` inside an HTTP 200; a
 failed legislative layer makes the whole answer a failure (never a chamber silently missing).
+
+A lookup may be given a deadline (``time.monotonic()`` seconds): its tries and the pauses
+between them (backoff with jitter, or the ``Retry-After`` of a 429 or 503) all end by then.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import random
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import requests
@@ -27,8 +32,24 @@ SLD_LAYER = re.compile(r"(?:^|\s)State Legislative Districts - (Upper|Lower)$", 
 Confidence = Literal["exact", "approximate", "none"]
 
 
+# Why a lookup got no answer: the geocoder did not answer in time, answered with a failure
+# (5xx, 429, not JSON, failed layers, no connection) or refused the request (another 4xx); or,
+# decided before asking it (lookup/guard.py), its circuit breaker is open or no request slot
+# came free in time.
+Reason = Literal["timeout", "error", "refused", "paused", "busy"]
+# A retry is not started with less time than this left before the deadline (the geocoder
+# takes about a second).
+MIN_TRY_SECONDS = 1.0
+# Without a deadline, a longer Retry-After ends the lookup instead of being waited for.
+MAX_PAUSE_SECONDS = 30.0
+
+
 class CensusUnavailable(RuntimeError):
     """The geocoder did not answer usefully (timeout, 5xx, not JSON, failed layers)."""
+
+    def __init__(self, message: str, reason: Reason = "error") -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
 
 
 @dataclass(frozen=True)
@@ -115,18 +136,23 @@ class CensusGeocoder:
         self.backoff = backoff
         self.session = session or requests.Session()
 
-    def geocode(self, address: str) -> GeocodeResult:
+    def geocode(self, address: str, deadline: float | None = None) -> GeocodeResult:
         params = {"address": address}
-        return self._parse(address, self._get("geographies/onelineaddress", params))
+        return self._parse(address, self._get("geographies/onelineaddress", params, deadline))
 
     def geocode_parts(
-        self, street: str, city: str = "", state: str = "", zip_code: str = ""
+        self,
+        street: str,
+        city: str = "",
+        state: str = "",
+        zip_code: str = "",
+        deadline: float | None = None,
     ) -> GeocodeResult:
         params = {"street": street, "city": city, "state": state, "zip": zip_code}
         shown = ", ".join(part for part in (street, city, state, zip_code) if part)
-        return self._parse(shown, self._get("geographies/address", params))
+        return self._parse(shown, self._get("geographies/address", params, deadline))
 
-    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+    def _get(self, path: str, params: dict[str, str], deadline: float | None) -> dict[str, Any]:
         query = {
             **params,
             "benchmark": self.benchmark,
@@ -136,22 +162,48 @@ class CensusGeocoder:
         }
         url = f"{self.base_url}/{path}"
         last_error = "no attempt made"
+        reason: Reason = "error"
+        pause = 0.0
+        tries = 0
         for attempt in range(self.retries + 1):
             if attempt:
-                # Exponential backoff with jitter: the Census is known to drop connections.
-                time.sleep(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
+                # Exponential backoff with jitter (the Census is known to drop connections),
+                # or longer when the answer said how long to wait.
+                backoff = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+                pause = max(pause, backoff)
+                if deadline is None and pause > MAX_PAUSE_SECONDS:
+                    break
+                if deadline is not None and time.monotonic() + pause > deadline - MIN_TRY_SECONDS:
+                    break
+                time.sleep(pause)
+            timeout = self.timeout
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or (attempt and left < MIN_TRY_SECONDS):
+                    reason = "timeout" if not tries else reason
+                    break
+                timeout = min(timeout, left)
+            pause = 0.0
+            tries += 1
             started = time.perf_counter()
             try:
-                response = self.session.get(url, params=query, timeout=self.timeout)
+                response = self.session.get(url, params=query, timeout=timeout)
             except requests.RequestException as exc:
-                observe_upstream("census", time.perf_counter() - started, error_kind(exc))
+                kind = error_kind(exc)
+                observe_upstream("census", time.perf_counter() - started, kind)
                 last_error = f"{type(exc).__name__}: {exc}"
+                reason = "timeout" if kind == "timeout" else "error"
                 continue
             elapsed = time.perf_counter() - started
+            reason = "error"
             if response.status_code != 200:
                 observe_upstream("census", elapsed, error_kind(status=response.status_code))
             if response.status_code >= 500 or response.status_code == 429:
                 last_error = f"HTTP {response.status_code}"
+                if response.status_code in (429, 503):
+                    pause = _retry_after(response.headers.get("Retry-After"))
+                    if pause:
+                        last_error += f", asked to wait {pause:.0f} s"
                 continue
             if response.status_code != 200:
                 log.warning(
@@ -159,7 +211,9 @@ class CensusGeocoder:
                     response.status_code,
                     extra={"upstream": "census"},
                 )
-                raise CensusUnavailable(f"Census geocoder answered HTTP {response.status_code}")
+                raise CensusUnavailable(
+                    f"Census geocoder answered HTTP {response.status_code}", "refused"
+                )
             try:
                 data = response.json()
             except ValueError:
@@ -175,11 +229,11 @@ class CensusGeocoder:
         # Logged once per lookup, after the last try; without the query (it holds the address).
         log.warning(
             "census geocoder failed after %d tries: %s",
-            self.retries + 1,
+            tries,
             redact_query(last_error),
-            extra={"upstream": "census", "tries": self.retries + 1},
+            extra={"upstream": "census", "tries": tries},
         )
-        raise CensusUnavailable(f"Census geocoder unavailable ({redact_query(last_error)})")
+        raise CensusUnavailable(f"Census geocoder unavailable ({redact_query(last_error)})", reason)
 
     def _parse(self, address: str, data: dict[str, Any]) -> GeocodeResult:
         result = data["result"]
@@ -264,6 +318,22 @@ class CensusGeocoder:
                 )
                 if match.state_fips is None:
                     match.state_fips = str(item.get("STATE") or geoid[:2]).zfill(2)
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds a ``Retry-After`` header asks to wait (a number or an HTTP date); 0 without one."""
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -675,6 +675,11 @@ def directory_states() -> list[DirectoryState]:
     return list(db.session.scalars(select(DirectoryState).order_by(DirectoryState.state)))
 
 
+def roster_loaded_at(state: str) -> datetime | None:
+    """When ``state``'s roster was last loaded (None: never)."""
+    return db.session.scalar(select(DirectoryState.synced_at).where(DirectoryState.state == state))
+
+
 def districts_in_state(state: str) -> list[District]:
     return list(
         db.session.scalars(

@@ -6,13 +6,14 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..dbtypes import utcnow
@@ -20,14 +21,29 @@ from ..extensions import db
 from ..observability.metrics import observe_lookup_cache
 from ..pagecache import rendered_pages
 from .addresses import normalised_address
-from .census import CensusDistrict, CensusGeocoder, CensusUnavailable, Confidence, GeocodeResult
+from .census import (
+    CensusDistrict,
+    CensusGeocoder,
+    CensusMatch,
+    CensusUnavailable,
+    Confidence,
+    GeocodeResult,
+)
 from .directory import SeatGroup, SeatKey, seat_groups, site_today
 from .divisions import divisions_for_census_district, state_for_fips
+from .guard import census_guard
 from .models import DirectoryState, LookupCacheEntry
 from .openstates import OpenStatesAPI, SourceError
 from .reports import OVERRIDE_NOTE, overridden_answer
 
-__all__ = ["BadAddress", "CensusUnavailable", "LookupResult", "lookup_address", "lookup_json"]
+__all__ = [
+    "BadAddress",
+    "CensusUnavailable",
+    "LookupResult",
+    "lookup_address",
+    "lookup_json",
+    "unavailable_sentence",
+]
 
 log = logging.getLogger(__name__)
 CHAMBER_ORDER = {"upper": 0, "lower": 1, "legislature": 2}
@@ -36,6 +52,23 @@ MAX_ADDRESS_LENGTH = 200
 
 class BadAddress(ValueError):
     """The input cannot be an address (empty, too long, control characters)."""
+
+
+# What a visitor reads when the geocoder gave no answer, by CensusUnavailable.reason; each page
+# adds what the visitor can do.
+UNAVAILABLE = {
+    "paused": "The address service stopped answering a moment ago, so we are not asking it "
+    "for a little while.",
+    "busy": "Many people are looking up addresses right now, and yours could not be looked up "
+    "in time.",
+    "timeout": "The address service did not answer in time.",
+    "error": "The address service is not working right now.",
+    "refused": "The address service is not working right now.",
+}
+
+
+def unavailable_sentence(exc: CensusUnavailable) -> str:
+    return UNAVAILABLE.get(exc.reason, UNAVAILABLE["error"])
 
 
 @dataclass
@@ -111,10 +144,13 @@ def geocoder_from_config() -> CensusGeocoder:
 
 
 def _geocode_cached(
-    cache_material: str, fetch: Callable[[], GeocodeResult]
+    cache_material: str, fetch: Callable[[float], GeocodeResult], after_answer: ExitStack
 ) -> tuple[GeocodeResult, datetime | None, bool]:
     """The geocoder's answer for an address, from the address cache when it has one: the
-    answer, when it was cached (None: not cached), and whether it came from the cache."""
+    answer, when it was cached (None: not cached), and whether it came from the cache.
+    ``fetch(deadline)`` asks the geocoder, through this process's guard (lookup/guard.py);
+    from its answer on, the lookup takes its turn in ``after_answer`` (closed by the caller
+    once the answer is worked out)."""
     key = _cache_key(cache_material)
     now = utcnow()
     entry = db.session.get(LookupCacheEntry, key)
@@ -122,7 +158,16 @@ def _geocode_cached(
         cached = GeocodeResult.from_json(dict(entry.payload))
         if not cached.has_failed_layers:
             return cached, entry.created_at, True
-    result = fetch()
+    # The wait on the geocoder holds no database connection: the read transaction ends here
+    # (a lookup comes before anything its request writes). An expired row is kept as read,
+    # to be refreshed after.
+    if entry is not None:
+        db.session.expunge(entry)
+    db.session.rollback()
+    guard = census_guard()
+    result = guard.call(key, fetch)
+    after_answer.enter_context(guard.one_at_a_time())
+    now = utcnow()
     # A miss is not cached (the visitor will correct the address), nor an answer with a
     # failed layer (the geocoder raises for those; this guards the cache all the same).
     if not result.matches or result.has_failed_layers:
@@ -135,12 +180,19 @@ def _geocode_cached(
         )
     else:
         entry.payload, entry.created_at, entry.expires_at = payload, now, now + ttl
+        db.session.add(entry)
     try:
         db.session.commit()
     except (IntegrityError, StaleDataError):
         # Another request cached the same address a moment ago, or the retention job purged
         # the expired row being refreshed: the answer stands, uncached this time.
         db.session.rollback()
+        return result, None, False
+    except OperationalError as exc:
+        # The database could not take the write in time (SQLite's one writer, under a burst
+        # of lookups): the visitor still gets the answer they waited for.
+        db.session.rollback()
+        log.warning("lookup cache not written: %s", exc.orig)
         return result, None, False
     return result, now, False
 
@@ -176,7 +228,7 @@ def lookup_address(raw_address: str, geocoder: CensusGeocoder | None = None) -> 
     """Raises BadAddress for unusable input and CensusUnavailable when the upstream fails."""
     address = clean_address(raw_address)
     geocoder = geocoder or geocoder_from_config()
-    return _resolve(address, address, lambda: geocoder.geocode(address))
+    return _resolve(address, address, lambda deadline: geocoder.geocode(address, deadline))
 
 
 def _clean_part(value: str | None, label: str, pattern: str) -> str:
@@ -213,10 +265,14 @@ def lookup_parts(
     """Structured lookup (street, city, state, ZIP): the geocoder's ``geographies/address``."""
     cleaned, shown, material = _clean_parts(street, city, state, zip_code)
     geocoder = geocoder or geocoder_from_config()
-    return _resolve(shown, material, lambda: geocoder.geocode_parts(*cleaned))
+    return _resolve(
+        shown, material, lambda deadline: geocoder.geocode_parts(*cleaned, deadline=deadline)
+    )
 
 
-def _resolve(address: str, cache_material: str, fetch: Callable[[], GeocodeResult]) -> LookupResult:
+def _resolve(
+    address: str, cache_material: str, fetch: Callable[[float], GeocodeResult]
+) -> LookupResult:
     # Districts staff approved for this address (a visitor's report) come before the Census.
     if (overridden := overridden_answer(address)) is not None:
         return LookupResult(
@@ -229,17 +285,31 @@ def _resolve(address: str, cache_material: str, fetch: Callable[[], GeocodeResul
             notes=[OVERRIDE_NOTE],
             directory_loaded_at=overridden.loaded_at,
         )
-    geocoded, cached_at, from_cache = _geocode_cached(cache_material, fetch)
-    observe_lookup_cache(hit=from_cache)
-    best = geocoded.best
-    if best is None:
-        return LookupResult(
-            input=address,
-            matched_address=None,
-            state=None,
-            confidence="none",
-            notes=["The Census could not find that address."],
-        )
+    with ExitStack() as after_answer:
+        geocoded, cached_at, from_cache = _geocode_cached(cache_material, fetch, after_answer)
+        observe_lookup_cache(hit=from_cache)
+        best = geocoded.best
+        if best is None:
+            return LookupResult(
+                input=address,
+                matched_address=None,
+                state=None,
+                confidence="none",
+                notes=["The Census could not find that address."],
+            )
+        result = _result_for(address, geocoded, best, cached_at, from_cache)
+    if current_app.config.get("OPENSTATES_API_KEY") and best.latitude is not None:
+        _cross_check(result, best.latitude, best.longitude or 0.0)
+    return result
+
+
+def _result_for(
+    address: str,
+    geocoded: GeocodeResult,
+    best: CensusMatch,
+    cached_at: datetime | None,
+    from_cache: bool,
+) -> LookupResult:
     notes: list[str] = []
     state = state_for_fips(best.state_fips) if best.state_fips else None
     loaded = db.session.get(DirectoryState, state) if state else None
@@ -253,7 +323,7 @@ def _resolve(address: str, cache_material: str, fetch: Callable[[], GeocodeResul
             f"We have no directory data for {state.upper()} yet, so we cannot list "
             "the legislators for this address or tell whether any seat is vacant."
         )
-    result = LookupResult(
+    return LookupResult(
         input=address,
         matched_address=best.matched_address,
         state=state.upper() if state else None,
@@ -266,9 +336,6 @@ def _resolve(address: str, cache_material: str, fetch: Callable[[], GeocodeResul
         cached_at=cached_at,
         directory_loaded_at=loaded.synced_at if loaded else None,
     )
-    if current_app.config.get("OPENSTATES_API_KEY") and best.latitude is not None:
-        _cross_check(result, best.latitude, best.longitude or 0.0)
-    return result
 
 
 def _cross_check(result: LookupResult, latitude: float, longitude: float) -> None:

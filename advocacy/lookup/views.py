@@ -13,7 +13,13 @@ from .directory import natural_key
 from .photos import initials, photo_names
 from .registry import STATES, state_info, state_name
 from .reportform import ReportForm, picked_districts, report_page
-from .service import BadAddress, CensusUnavailable, LookupResult, lookup_address
+from .service import (
+    BadAddress,
+    CensusUnavailable,
+    LookupResult,
+    lookup_address,
+    unavailable_sentence,
+)
 
 blueprint = Blueprint("lookup_pages", __name__)
 
@@ -46,14 +52,12 @@ def find() -> tuple[str, int]:
             result = lookup_address(address)
         except BadAddress as exc:
             error, status = str(exc), 400
-        except CensusUnavailable:
-            error, status = (
-                (
-                    "The address service is not answering right now. You can try again "
-                    "in a minute, or choose your state and district below."
-                ),
-                503,
+        except CensusUnavailable as exc:
+            error = (
+                f"{unavailable_sentence(exc)} You can try again in a minute, or choose your "
+                "state and district below."
             )
+            status = 503
     states = [(abbr, state_name(abbr)) for abbr in STATES]
     shown = [m.id for group in result.districts for m in group.members] if result else []
     return render_template(

@@ -4,8 +4,13 @@ Request latency by endpoint (``advocacy_http_request_duration_seconds``), upstre
 and errors for the Census geocoder and Open States (``advocacy_upstream_request_duration_seconds``,
 ``advocacy_upstream_errors_total``), lookup cache hits and misses
 (``advocacy_lookup_cache_requests_total``; ``advocacy_lookup_cache_hit_ratio`` is worked out
-from them at scrape time). ``advocacy/health.py`` serves them at ``/metrics`` together with
-gauges it reads from the database.
+from them at scrape time), and how address lookups wait on the Census (``lookup/guard.py``):
+the visitor's whole wait by outcome (``advocacy_census_wait_seconds``), requests to it in
+flight (``advocacy_census_in_flight``), its circuit breaker's state
+(``advocacy_census_breaker_state``: 0 closed, 1 half-open, 2 open; the worst of the live
+processes) and transitions (``advocacy_census_breaker_transitions_total``).
+``advocacy/health.py`` serves them at ``/metrics`` together with gauges it reads from the
+database.
 
 Several processes: gunicorn runs several worker processes and each counts its own requests.
 Set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder private to the host in the environment of
@@ -26,6 +31,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -64,6 +70,34 @@ LOOKUP_CACHE = Counter(
     registry=PROCESS_REGISTRY,
 )
 
+CENSUS_WAIT = Histogram(
+    "advocacy_census_wait_seconds",
+    "A visitor's whole wait on the Census geocoder (a request slot, the tries, the pauses), "
+    "by outcome: ok, timeout, error, refused, paused (breaker open) or busy (no slot in time).",
+    ("outcome",),
+    buckets=(0.05, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0),
+    registry=PROCESS_REGISTRY,
+)
+CENSUS_IN_FLIGHT = Gauge(
+    "advocacy_census_in_flight",
+    "Requests to the Census geocoder in flight now (capped per process).",
+    multiprocess_mode="livesum",
+    registry=PROCESS_REGISTRY,
+)
+BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+CENSUS_BREAKER = Gauge(
+    "advocacy_census_breaker_state",
+    "The Census geocoder's circuit breaker: 0 closed, 1 half-open, 2 open (per process; with "
+    "several, the worst).",
+    multiprocess_mode="livemax",
+    registry=PROCESS_REGISTRY,
+)
+CENSUS_BREAKER_CHANGES = Counter(
+    "advocacy_census_breaker_transitions",
+    "Changes of the Census geocoder's circuit breaker, by the state it moved to.",
+    ("state",),
+    registry=PROCESS_REGISTRY,
+)
 
 _warned = False
 
@@ -105,6 +139,25 @@ def error_kind(exc: BaseException | None = None, status: int | None = None) -> s
     if "Connection" in name:
         return "connection"
     return "other"
+
+
+def observe_census_wait(outcome: str, seconds: float) -> None:
+    _safely(lambda: CENSUS_WAIT.labels(outcome).observe(seconds))
+
+
+def set_census_in_flight(count: int) -> None:
+    _safely(lambda: CENSUS_IN_FLIGHT.set(count))
+
+
+def observe_breaker(state: str, changed: bool = True) -> None:
+    """The breaker is in ``state`` (closed, half_open, open); ``changed``: it just moved."""
+
+    def record() -> None:
+        CENSUS_BREAKER.set(BREAKER_STATES[state])
+        if changed:
+            CENSUS_BREAKER_CHANGES.labels(state).inc()
+
+    _safely(record)
 
 
 def observe_lookup_cache(hit: bool) -> None:

@@ -204,7 +204,7 @@ def test_census_down_goes_to_the_manual_path(ready: FlaskClient, upstream: FakeU
     response = ready.post("/c/oppose-buyer-immunity/act", data=FORM)
     assert response.status_code == 303 and response.headers["Location"].endswith("/choose")
     page = ready.get("/c/oppose-buyer-immunity/choose").get_data(as_text=True)
-    assert "not answering right now" in page
+    assert "The address service is not working right now." in visible_text(page)
 
 
 def test_locked_campaign_ignores_edits(ready: FlaskClient, campaigns: Path, app: Flask) -> None:

@@ -1,10 +1,11 @@
 """Accessibility scan of the public pages in a real browser (axe-core, bundled by
 axe-playwright-python): no serious or critical violation of WCAG 2.1 A/AA or axe's best
 practices on the home page, a campaign page (also with form errors), the write page after a
-lookup, the district choice, the thank-you page, /find (empty and with a result), a state page,
-the 404 page, the rate-limit page, the staff sign-in page, the campaign editor listing
-warnings with a preview; a campaign naming a committee's leaders, the wrong-district report
-form, and the staff pages of reports, held messages and a state's committees.
+lookup, the district choice, the thank-you page, a letter to print, /find (empty and with a
+result), a state page, the 404 page, the rate-limit page, the staff sign-in page, the campaign
+editor listing warnings with a preview; a campaign naming a committee's leaders, the
+wrong-district report form, and the staff pages of reports, held messages and a state's
+committees.
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -120,6 +121,14 @@ def test_public_pages_have_no_serious_accessibility_issues(
     submit_action_form(page)  # the same person again
     expect(page).to_have_url(re.compile(r"/already$"))
     scan(page, "already sent page")
+    page.goto(f"/c/{OTHER}")
+    submit_action_form(page, email="letter.writer@example.org")
+    page.get_by_role("button", name="Send my messages").click()
+    page.get_by_role("link", name="Print your letter to The American Law Institute").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Your letter to The American Law Institute"
+    )
+    scan(page, "letter page")
 
     page.goto("/find")
     scan(page, "find page")

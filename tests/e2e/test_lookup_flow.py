@@ -135,7 +135,7 @@ def test_photos_come_from_the_site_itself(
         for name in photographed:
             photo = where.get_by_role("img", name=name, exact=True)
             expect(photo).to_be_visible()
-            assert photo.evaluate("img => img.complete && img.naturalWidth") == 128
+            assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") == 128
         # The member without a photo has initials in a circle instead.
         expect(where.locator(".person-initials", has_text="JO")).to_be_visible()
     page.goto("/find/nh")

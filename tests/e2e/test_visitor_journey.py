@@ -124,7 +124,7 @@ def act(page: Page, slug: str, visitor: Visitor, upstream: FakeUpstreams, n: int
     if visitor.census_down:
         expect(page).to_have_url(re.compile(r"/choose"))
         said = text_of(page)
-        assert "The address service is not answering right now" in said
+        assert "The address service is not working right now" in said
         # The state is the one typed, and the city too when it could be read.
         expect(page.get_by_label("State")).to_have_value("nh")
         city = page.get_by_label("Your city or town")

@@ -6,12 +6,21 @@ Open States bulk CSVs are served as files; the people repository's archive as Gi
 (a redirect to codeload, then the tar.gz with no length, in chunks); legislators' photos
 (``add_photo``) as a legislature's web server sends them. Nothing of the app is mocked: it
 talks real HTTP.
+
+The geocoder can also be slow (``latencies``: seconds per answer, used in turn), hang
+(``mode = "hang"``: it accepts the request and never answers until the mode changes or the
+server stops) or refuse (``mode = "429"`` / ``"503"`` with ``Retry-After``); it counts the
+requests it is answering at once (``in_flight``, ``max_in_flight``). The benchmarks serve it
+in a process of its own (``bench/servers.py``) and change its mode over HTTP (``/fake/mode``,
+which answers with the counts so far and starts them again).
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Collection, Iterator
@@ -378,24 +387,40 @@ PEOPLE_ARCHIVE_PATH = "/openstates/people/archive/refs/heads/main.tar.gz"
 CODELOAD_PATH = "/codeload/openstates/people/tar.gz/refs/heads/main"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # hundreds of simultaneous connects (socketserver's default: 5)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client gave up on a slow or hanging answer
+        super().handle_error(request, client_address)
+
+
 class FakeUpstreams:
     """Census geocoder under /geocoder, Open States bulk CSVs under /people/current, the
     people repository's archive at PEOPLE_ARCHIVE_PATH."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         # Lower-cased address -> the matches (the body is built per request) or a raw answer.
         self.census: dict[str, list[Match] | tuple[int, str, bytes]] = {}
+        self.any_address: list[Match] | None = None  # the answer for an address not added
         self.people: dict[str, bytes] = {}
         self.extra: dict[str, tuple[int, str, bytes]] = {}
         self.people_geo: dict[tuple[str, str], bytes] = {}  # (lat, lng) -> body
         self.people_archive: bytes | None = None  # None: GitHub's 404
         self.archive_cut_at: int | None = None  # send only this many bytes, then hang up
-        self.mode = "ok"  # ok | slow | 500 | html | badjson | reset
+        self.mode = "ok"  # ok | slow | hang | 500 | 429 | 503 | html | badjson | reset
         self.slow_seconds = 5.0
+        self.retry_after: str | None = None  # the Retry-After header of modes 429 and 503
+        self.latencies: list[float] = []  # seconds before each geocoder answer, in turn
+        self._latency_turn = itertools.count()
+        self.in_flight = 0  # geocoder requests being answered now
+        self.max_in_flight = 0
+        self._unhang = threading.Condition()
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), self._handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -421,6 +446,31 @@ class FakeUpstreams:
     def add_raw(self, address: str, status: int, content_type: str, body: bytes) -> None:
         self.census[" ".join(address.split()).lower()] = (status, content_type, body)
 
+    def set_mode(self, mode: str) -> None:
+        """Change the mode; requests hanging in mode "hang" are then answered in the new one."""
+        with self._unhang:
+            self.mode = mode
+            self._unhang.notify_all()
+
+    def _hang(self) -> str:
+        """Wait while the mode is "hang" (at most 10 minutes); the mode that ended it."""
+        with self._unhang:
+            self._unhang.wait_for(lambda: self.mode != "hang", timeout=600)
+            return self.mode
+
+    def _delay(self) -> None:
+        if self.latencies:
+            time.sleep(self.latencies[next(self._latency_turn) % len(self.latencies)])
+
+    def _enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
     def answer_census(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         """geographies/onelineaddress and geographies/address, from the request's parameters."""
 
@@ -443,7 +493,7 @@ class FakeUpstreams:
         else:
             echo = {"address": arg("address") or ""}
             key = echo["address"]
-        hit = self.census.get(" ".join(key.split()).lower(), [])
+        hit = self.census.get(" ".join(key.split()).lower(), self.any_address or [])
         if isinstance(hit, tuple):
             return hit
         return 200, "application/json", census_body(echo, hit, benchmark, vintage, arg("layers"))
@@ -523,11 +573,45 @@ class FakeUpstreams:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 url = urlparse(self.path)
                 query = parse_qs(url.query)
+                if url.path == "/fake/mode":  # the benchmarks steer a fake in another process
+                    upstream.set_mode(query.get("mode", ["ok"])[0])
+                    with upstream.lock:
+                        stats = {
+                            "mode": upstream.mode,
+                            "in_flight": upstream.in_flight,
+                            "max_in_flight": upstream.max_in_flight,
+                            "geocoder_calls": upstream.geocoder_calls(),
+                        }
+                        upstream.max_in_flight = upstream.in_flight
+                        upstream.requests.clear()
+                    return self._send(200, "application/json", json.dumps(stats).encode())
+                census = url.path.startswith("/geocoder/")
                 with upstream.lock:
                     upstream.requests.append((url.path, query))
-                mode = upstream.mode
+                if not census:
+                    return self._answer(url.path, query, upstream.mode)
+                upstream._enter()
+                try:
+                    upstream._delay()
+                    mode = upstream._hang() if upstream.mode == "hang" else upstream.mode
+                finally:
+                    # Counted until the answer goes out: the client may ask again at once.
+                    upstream._leave()
+                return self._answer(url.path, query, mode)
+
+            def _answer(self, path: str, query: dict[str, list[str]], mode: str) -> None:
                 if mode == "slow":
                     time.sleep(upstream.slow_seconds)
+                if mode in ("429", "503"):
+                    body = b"<html><body>Too many requests; try again later</body></html>"
+                    self.send_response(int(mode))
+                    if upstream.retry_after is not None:
+                        self.send_header("Retry-After", upstream.retry_after)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return None
                 if mode == "500":
                     return self._send(
                         500, "text/html", b"<html><body>Internal Server Error</body></html>"
@@ -536,22 +620,22 @@ class FakeUpstreams:
                     self.close_connection = True
                     self.connection.close()
                     return None
-                if url.path == "/people.geo":
+                if path == "/people.geo":
                     return self._send(*upstream.answer_people_geo(self.headers, query))
-                if url.path in upstream.extra:
-                    return self._send(*upstream.extra[url.path])
-                if url.path == PEOPLE_ARCHIVE_PATH:
+                if path in upstream.extra:
+                    return self._send(*upstream.extra[path])
+                if path == PEOPLE_ARCHIVE_PATH:
                     return self._redirect(upstream.base_url + CODELOAD_PATH)
-                if url.path == CODELOAD_PATH:
+                if path == CODELOAD_PATH:
                     return self._send_archive()
-                if url.path.startswith("/geocoder/"):
+                if path.startswith("/geocoder/"):
                     if mode == "html":
                         return self._send(400, "text/html", b"<html>Bad Request</html>")
                     if mode == "badjson":
                         return self._send(200, "application/json", b'{"result": {"addressMa')
-                    return self._send(*upstream.answer_census(url.path, query))
-                if url.path.startswith("/people/current/") and url.path.endswith(".csv"):
-                    abbr = url.path.rsplit("/", 1)[-1][:-4]
+                    return self._send(*upstream.answer_census(path, query))
+                if path.startswith("/people/current/") and path.endswith(".csv"):
+                    abbr = path.rsplit("/", 1)[-1][:-4]
                     if abbr in upstream.people:
                         return self._send(200, "text/csv", upstream.people[abbr])
                     return self._send(
@@ -566,6 +650,7 @@ class FakeUpstreams:
         return self
 
     def stop(self) -> None:
+        self.set_mode("stopped")  # answers anything still hanging
         self.server.shutdown()
         self.server.server_close()
 

@@ -97,10 +97,12 @@ def test_a_row_purged_while_it_is_refreshed_still_gets_an_answer(
     db.session.commit()
     real = CensusGeocoder.geocode
 
-    def geocode_while_retention_runs(self: CensusGeocoder, address: str) -> GeocodeResult:
+    def geocode_while_retention_runs(
+        self: CensusGeocoder, address: str, deadline: float | None = None
+    ) -> GeocodeResult:
         with db.engine.begin() as connection:  # the retention job, in another transaction
             connection.execute(delete(LookupCacheEntry))
-        return real(self, address)
+        return real(self, address, deadline)
 
     with patch.object(CensusGeocoder, "geocode", geocode_while_retention_runs):
         result = lookup_address(ADDRESS)
