@@ -115,6 +115,7 @@ def dashboard(slug: str) -> Page:
             "Bar chart of contacts by delivery status; the table below has the same figures.",
         ),
     }
+    context["figures"]["replies"] = tallies.reply_rates(base)
     context["export_args"] = {k: v for k, v in filters.items() if v}
     return render_template("exports/tallies.html", **context)
 
@@ -142,6 +143,27 @@ def export_csv(slug: str) -> Page:
         },
     )
     return response
+
+
+@blueprint.get("/campaigns/<slug>/replies.csv")
+@role_required("organizer")
+def replies_csv(slug: str) -> Page:
+    """Each recipient's "did they reply?" answers and reply rate (counts only)."""
+    campaign = _campaign_or_404(slug)
+    try:
+        tally = _request_from_args(campaign)
+    except tallies.TallyProblem as exc:
+        abort(400, description=str(exc))
+    audit.record("replies.exported", campaign.slug, {**tally.describe(), "via": "web"})
+    db.session.commit()
+    return Response(
+        stream_with_context(tallies.replies_csv_stream(tally)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{tallies.replies_filename(tally)}"',
+            **NO_STORE,
+        },
+    )
 
 
 @blueprint.get("/admin/c/<slug>/supporters.csv")
