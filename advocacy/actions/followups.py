@@ -1,7 +1,7 @@
 """ "Did they reply?": a campaign's ``follow_up`` option.
 
 ``follow_up.days`` after an action's email messages were sent, the ``follow-ups`` job
-(``jobs/followups.py``, hourly) queues ONE mail (outbox kind ``follow_up``) to its visitor,
+(``jobs/followups.py``, hourly) queues ONE mail (outbox kind ``followup``) to its visitor,
 asking for each recipient whether they replied, with three links each (yes / no / not yet).
 Only visitors who ticked "Keep me informed about this campaign" (``Constituent.opt_in``) are
 asked; the option of the campaign version the visitor sent with applies, so nobody is asked
@@ -42,7 +42,7 @@ from ..urls import site_zone
 from .models import Action, Constituent, Contact, FollowUp, FollowUpAnswer
 
 SALT = "advocacy.actions.follow-up"
-KIND = "follow_up"
+KIND = "followup"
 LINK_LIFETIME = timedelta(days=60)
 DELIVERED = ("sent", "logged")
 BATCH = 500

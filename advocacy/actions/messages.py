@@ -7,7 +7,7 @@ never sent: the contact becomes ``recipient_left`` and staff decide (``admin.ope
 send anyway, or discard). ``confirmation``: the mail asking an action's constituent to confirm it
 (``action_id``), sent to the constituent's own address only; its outcome stays on the outbox
 row. ``receipt``: what was sent for the visitor (``action_id``), to their own address.
-``follow_up``: "did they reply?" (``action_id``, see ``followups.py``), to the visitor only.
+``followup``: "did they reply?" (``action_id``, see ``followups.py``), to the visitor only.
 """
 
 from __future__ import annotations
