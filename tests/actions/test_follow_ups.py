@@ -423,3 +423,17 @@ def test_the_public_page_lists_only_legislators_with_enough_answers(
     campaign_service.sync_folder(campaigns)
     text = " ".join(visible_text(ready.get(f"/c/{BOTH}/responses")).split())
     assert "No legislator has 4 answers yet." in text and first not in text
+
+
+def test_the_campaign_page_says_what_keeping_informed_includes(
+    ready: FlaskClient, campaigns: Path
+) -> None:
+    label = "Keep me informed about this campaign"
+    assert label in visible_text(ready.get(f"/c/{LOWER}"))
+    assert "asking whether each recipient replied" not in visible_text(ready.get(f"/c/{LOWER}"))
+    with_follow_up(campaigns, LOWER)
+    text = visible_text(ready.get(f"/c/{LOWER}"))
+    assert (
+        f"{label}\nThis includes one email, 14 days after your messages are sent, asking "
+        "whether each recipient replied."
+    ) in text
