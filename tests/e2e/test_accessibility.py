@@ -5,7 +5,8 @@ lookup, the district choice, the thank-you page, a letter to print, /find (empty
 result), a state page, the 404 page, the rate-limit page, the staff sign-in page, the campaign
 editor listing warnings with a preview; a campaign naming a committee's leaders, the
 wrong-district report form, and the staff pages of reports, held messages and a state's
-committees.
+committees; the "did they reply?" answer page (before and after answering) and a campaign's
+public reply rates.
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -14,15 +15,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, expect
+from sqlalchemy import select
 
+from advocacy.actions import followups
+from advocacy.actions.models import Action, FollowUp
 from advocacy.admin.auth import hash_password
 from advocacy.admin.models import User
 from advocacy.campaigns.service import sync_folder
+from advocacy.dbtypes import utcnow
 from advocacy.delivery.worker import run_workers
 from advocacy.extensions import db
 from tests.e2e.harness import ADDRESS, CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
@@ -264,4 +270,44 @@ def test_committee_targets_reports_and_held_messages_are_accessible(
     page.goto("/admin/directory/nh")
     expect(page.get_by_role("heading", name="Committees")).to_be_visible()
     scan(page, "staff directory page with committees and officials")
+    assert not csp_reports, csp_reports
+
+
+def test_the_did_they_reply_pages_are_accessible(
+    new_page: Callable[..., Page],
+    scan: Callable[..., None],
+    live_server: LiveServer,
+    campaigns_dir: Path,
+) -> None:
+    path = campaigns_dir / f"{SLUG}.yaml"
+    option = "follow_up:\n  days: 14\n  public_results: true\n  min_answers: 1\n"
+    path.write_text(path.read_text() + option)
+    assert not sync_folder(campaigns_dir).problems
+    db.session.remove()
+    page, csp_reports = watched(new_page)
+    page.goto(f"/c/{SLUG}")
+    page.get_by_label("Keep me informed about this campaign").check()  # asked only then
+    submit_action_form(page)
+    page.get_by_role("button", name="Send my messages").click()
+    expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
+    db.session.remove()
+    run_workers(1)  # delivered (log mode)
+    db.session.remove()
+    assert followups.queue_due_follow_ups(utcnow() + timedelta(days=15)) == 1
+    action = db.session.scalars(select(Action)).one()
+    follow_up = db.session.scalars(select(FollowUp)).one()
+    contact = next(c for c in action.contacts if c.channel == "email")
+    link = followups.answer_url(SLUG, followups.token_for(follow_up), contact.id, "yes")
+    name = followups.recipient_label(contact)
+    db.session.remove()
+
+    page.goto("/" + link.split("/", 3)[3])
+    expect(page.get_by_role("heading", name=f"Did {name} reply to your message?")).to_be_visible()
+    scan(page, "did-they-reply answer page")
+    page.get_by_role("button", name="Yes, they replied").click()
+    expect(page.locator("main")).to_contain_text("Thank you. We recorded your answer")
+    scan(page, "did-they-reply answer page after answering")
+    page.goto(f"/c/{SLUG}/responses")
+    expect(page.get_by_role("table")).to_contain_text(name)
+    scan(page, "public reply rates")
     assert not csp_reports, csp_reports
