@@ -8,6 +8,8 @@ asked; the option of the campaign version the visitor sent with applies, so nobo
 under a promise the page did not make. An action is asked once: ``follow_up.action_id`` and
 the outbox's one-row-per-kind-and-action are unique, so a rerun or a second job finds nothing.
 
+A follow-up more than ``CATCH_UP`` late (the scheduler was off for a week) is not sent.
+
 A link is ``/c/<slug>/reply/<token>/<contact id>/<answer>``. The token signs (itsdangerous,
 its own salt) the follow-up's id and a random secret kept on its row; the links answer until
 ``follow_up.expires_at`` (``LINK_LIFETIME`` after queueing), a deadline in the database like
@@ -44,6 +46,9 @@ from .models import Action, Constituent, Contact, FollowUp, FollowUpAnswer
 SALT = "advocacy.actions.follow-up"
 KIND = "followup"
 LINK_LIFETIME = timedelta(days=60)
+# A follow-up more than this late (the scheduler was off) is not sent: asking months later
+# would be odd, and it keeps the job's hourly query to a few days of each campaign's actions.
+CATCH_UP = timedelta(days=7)
 DELIVERED = ("sent", "logged")
 BATCH = 500
 # Answers as they are stored, as they appear in links, and as a visitor reads them.
@@ -111,9 +116,8 @@ def asked_about(follow_up: FollowUp, contact_id: int) -> Contact | None:
     contact = db.session.get(Contact, contact_id)
     if contact is None or contact.action_id != follow_up.action_id:
         return None
-    if contact.channel != "email" or contact.status not in DELIVERED:
-        return None
-    return contact
+    # Any status: a message the mail asked about may bounce later, and the answer still holds.
+    return contact if contact.channel == "email" else None
 
 
 def recipient_label(contact: Contact) -> str:
@@ -172,21 +176,23 @@ def record_answer(
 # -- the job ----------------------------------------------------------------------------------
 
 
-def _options_by_version() -> dict[int, FollowUpOption]:
-    """The ``follow_up`` option of every campaign version that has one."""
-    found: dict[int, FollowUpOption] = {}
-    for version_id, definition in db.session.execute(
-        select(CampaignVersion.id, CampaignVersion.definition)
+def _options_by_version() -> dict[tuple[int, int], FollowUpOption]:
+    """The ``follow_up`` option of every campaign version that has one, by (campaign id,
+    version id)."""
+    found: dict[tuple[int, int], FollowUpOption] = {}
+    for campaign_id, version_id, definition in db.session.execute(
+        select(CampaignVersion.campaign_id, CampaignVersion.id, CampaignVersion.definition)
     ):
         option = (definition or {}).get("follow_up")
         if option:
-            found[int(version_id)] = FollowUpOption.model_validate(option)
+            found[(int(campaign_id), int(version_id))] = FollowUpOption.model_validate(option)
     return found
 
 
-def _due_actions(version_id: int, days: int, now: datetime) -> list[int]:
+def _due_actions(campaign_id: int, version_id: int, days: int, now: datetime) -> list[int]:
     """Actions of this version whose visitor opted in, still has their details, has not been
-    asked, and whose delivered email messages all went out at least ``days`` ago."""
+    asked, and whose delivered email messages all went out at least ``days`` ago (and not more
+    than ``CATCH_UP`` before that)."""
     cutoff = now - timedelta(days=days)
     delivered = and_(
         Contact.action_id == Action.id,
@@ -198,8 +204,10 @@ def _due_actions(version_id: int, days: int, now: datetime) -> list[int]:
             select(Action.id)
             .join(Constituent, Constituent.id == Action.constituent_id)
             .where(
-                Action.campaign_version_id == version_id,
+                Action.campaign_id == campaign_id,
+                Action.created_at > cutoff - CATCH_UP,
                 Action.created_at <= cutoff,
+                Action.campaign_version_id == version_id,
                 Constituent.opt_in.is_(True),
                 Constituent.anonymised_at.is_(None),
                 Constituent.email.is_not(None),
@@ -219,8 +227,8 @@ def queue_due_follow_ups(now: datetime | None = None) -> int:
     queues none of them again."""
     now = now or utcnow()
     queued = 0
-    for version_id, option in sorted(_options_by_version().items()):
-        while due := _due_actions(version_id, option.days, now):
+    for (campaign_id, version_id), option in sorted(_options_by_version().items()):
+        while due := _due_actions(campaign_id, version_id, option.days, now):
             for action_id in due:
                 db.session.add(
                     FollowUp(

@@ -131,6 +131,13 @@ def test_the_job_queues_one_follow_up_per_action_once_the_days_have_passed(
     assert follow_up.expires_at - follow_up.queued_at == followups.LINK_LIFETIME
 
 
+def test_a_follow_up_more_than_a_week_late_is_not_sent(ready: FlaskClient, campaigns: Path) -> None:
+    with_follow_up(campaigns, LOWER)
+    act(ready, LOWER)
+    assert queue(later(14 + 7.01)) == 0  # the scheduler was off for over a week
+    assert queue(later(14 + 6.9)) == 1
+
+
 def test_the_scheduler_job_queues_them_too(ready: FlaskClient, campaigns: Path) -> None:
     with_follow_up(campaigns, LOWER, "follow_up:\n  days: 1\n")
     act(ready, LOWER)
