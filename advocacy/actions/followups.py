@@ -1,4 +1,4 @@
-""" "Did they reply?": a campaign's ``follow_up`` option.
+"""The "did they reply?" follow-up: a campaign's ``follow_up`` option.
 
 ``follow_up.days`` after an action's email messages were sent, the ``follow-ups`` job
 (``jobs/followups.py``, hourly) queues ONE mail (outbox kind ``followup``) to its visitor,

@@ -1,8 +1,9 @@
-""" "Did they reply?": a campaign's ``follow_up`` option. The job queues one mail per action
-once the days have passed (visitors who opted in only), the mail reaches a real SMTP server
-with one link per recipient and answer, the links open a page with one button (a GET records
-nothing), answers are kept once and may change until the links expire, retention voids them,
-and the reply rates reach the tallies, their CSV and API, and the optional public page."""
+"""The "did they reply?" follow-up, a campaign's ``follow_up`` option. The job queues one
+mail per action once the days have passed (visitors who opted in only), the mail reaches a
+real SMTP server with one link per recipient and answer, the links open a page with one
+button (a GET records nothing), answers are kept once and may change until the links expire,
+retention voids them, and the reply rates reach the tallies, their CSV and API, and the
+optional public page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-""""did they reply?": the follow-up email of an action and its visitor's answers
+"""follow-ups ("did they reply?"): the follow-up email of an action and its visitor's answers
 
 Revision ID: 0013
 Revises: 0009
