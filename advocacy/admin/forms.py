@@ -245,8 +245,8 @@ class CampaignForm(FlaskForm):
         "their messages were sent, asking whether each recipient replied. Empty: never asked.",
     )
     follow_up_public = BooleanField(
-        "Publish each legislator's reply rate on the campaign's page "
-        "/c/<slug>/responses (needs the days above)"
+        "Publish each legislator's reply rate on a public page of the campaign "
+        "(needs the days above)"
     )
     follow_up_min_answers = StringField(
         "Answers a legislator needs to be listed there (default 5)",
