@@ -206,6 +206,20 @@ def test_the_mail_asks_about_each_recipient_with_three_links(
     assert row.status == "sent"
 
 
+def test_in_redirect_mode_the_follow_up_goes_to_the_rehearsal_address(
+    ready: FlaskClient, campaigns: Path, smtp: SMTPServer, app: Flask
+) -> None:
+    with_follow_up(campaigns, LOWER)
+    app.config.update(DELIVERY_MODE="redirect", REDIRECT_TO="rehearsal@example.org")
+    act(ready, LOWER)
+    queue(later(15))
+    Worker("follow-up-test").run()
+    assert follow_up_mails(smtp) == []  # nothing to the visitor's own address
+    [(subject, body)] = follow_up_mails(smtp, to="rehearsal@example.org")
+    assert subject.startswith("Did your legislators reply? ")
+    assert "Did Representative Ada Alder reply?" in body
+
+
 def test_opening_a_link_records_nothing_and_the_button_records_once(
     ready: FlaskClient, campaigns: Path, smtp: SMTPServer
 ) -> None:
