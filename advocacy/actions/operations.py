@@ -20,7 +20,7 @@ from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
 from ..urls import site_zone
-from . import confirmation
+from . import coach, confirmation
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Constituent, Contact
 from .recipients import Recipient, recipients_for
@@ -292,11 +292,15 @@ def _write_action(
             created_at=now,
         ),
     )
+    since = day_start(now)
     for message, body in zip(written, texts, strict=True):
         if message.recipient.channel != "email":
             status = "logged"
         else:
             status = "unconfirmed" if hold else "queued"
+        # Measured only, for the tallies: a message is sent however similar it is.
+        earlier = coach.recent_bodies(campaign.id, message.recipient.id, since)
+        figures = coach.figures(body, message.body, earlier)
         contact = _contact(
             action,
             message.recipient,
@@ -304,6 +308,8 @@ def _write_action(
             subject=message.subject,
             body=body,
             personalised=body.strip() != message.body.strip(),
+            own_words=figures.own,
+            similarity=figures.closest,
             status=status,
             created_at=now,
         )
