@@ -38,7 +38,7 @@ def shingles(tokens: list[str]) -> set[Shingle]:
     """Every run of ``SHINGLE`` words; a shorter text is one shingle of all its words."""
     if len(tokens) < SHINGLE:
         return {tuple(tokens)} if tokens else set()
-    return {tuple(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
+    return set(zip(*(tokens[i:] for i in range(SHINGLE)), strict=False))
 
 
 def own_share(text: str, template: str) -> float | None:

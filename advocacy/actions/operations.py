@@ -206,6 +206,9 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
     definition = campaign.definition
     messages = fill_messages(definition, draft)
     person = duplicate_key(draft.email, campaign.id)
+    # Measured before the locks, which it need not hold up: a figure for the tallies, never
+    # a reason to refuse or delay a message.
+    measured = _measure(campaign, messages, bodies)
     try:
         take_write_lock(f"person:{person}")
         if definition.limits and definition.limits.per_legislator_per_day:
@@ -226,7 +229,7 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
             if found.submission_key == draft.submission_key:
                 return
             raise AlreadyActed(found.created_at)
-        _write_action(campaign, draft, messages, bodies, person)
+        _write_action(campaign, draft, messages, bodies, person, measured)
         db.session.commit()
     except IntegrityError:
         # Another request with the same submission key got in first: it shows its result.
@@ -238,12 +241,30 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
         raise
 
 
+def _measure(
+    campaign: PublishedCampaign, messages: list[FilledMessage], bodies: dict[str, str]
+) -> dict[str, coach.Figures]:
+    """The coach's figures of each message as it will be sent, by its form field."""
+    locked = campaign.definition.message.mode == "locked"
+    since = day_start(utcnow())
+    return {
+        m.field_name: coach.figures(
+            m.body if locked else bodies.get(m.field_name, m.body),
+            m.body,
+            coach.recent_bodies(campaign.id, m.recipient.id, since),
+        )
+        for m in messages
+        if m.recipient.channel
+    }
+
+
 def _write_action(
     campaign: PublishedCampaign,
     draft: Draft,
     messages: list[FilledMessage],
     bodies: dict[str, str],
     person: str,
+    measured: dict[str, coach.Figures],
 ) -> None:
     definition = campaign.definition
     capped = capped_legislators(campaign.id, definition, [m.recipient for m in messages])
@@ -292,15 +313,12 @@ def _write_action(
             created_at=now,
         ),
     )
-    since = day_start(now)
     for message, body in zip(written, texts, strict=True):
         if message.recipient.channel != "email":
             status = "logged"
         else:
             status = "unconfirmed" if hold else "queued"
-        # Measured only, for the tallies: a message is sent however similar it is.
-        earlier = coach.recent_bodies(campaign.id, message.recipient.id, since)
-        figures = coach.figures(body, message.body, earlier)
+        figures = measured[message.field_name]
         contact = _contact(
             action,
             message.recipient,
