@@ -170,3 +170,25 @@ def test_a_locked_message_has_no_coach(ready: FlaskClient, campaigns: Path) -> N
     assert "add a sentence" not in said
     answer = ready.post("/c/oppose-buyer-immunity/coach", json={"field": "body-0", "text": "x"})
     assert answer.status_code == 404
+
+
+def test_a_blank_message_is_coached_from_the_first_word(
+    ready: FlaskClient, campaigns: Path
+) -> None:
+    path = campaigns / "oppose-buyer-immunity.yaml"
+    path.write_text(path.read_text().replace("mode: editable", "mode: blank"))
+    campaign_service.sync_folder(campaigns)
+    page = start(ready, "oppose-buyer-immunity")
+    said = visible_text(page)
+    assert (
+        "Offices give more weight to personal messages: a sentence about why this matters to "
+        "you makes yours stand out." in said
+    )
+    assert "campaign's text as written" not in said
+    field = field_names(page)[0]
+    answer = ready.post(
+        "/c/oppose-buyer-immunity/coach", json={"field": field, "text": "I was harmed."}
+    )
+    assert answer.get_json()["sentences"] == [
+        "About 100% of this message is in your own words. Thank you."
+    ]

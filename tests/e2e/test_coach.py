@@ -47,6 +47,15 @@ def test_the_figures_follow_the_typing(page: Page, live_server: LiveServer) -> N
     coach = page.locator(".coach").first
     expect(coach).to_have_text(f"{AS_WRITTEN}{PROMPT}")
     box = page.locator("textarea").first
+    # The endpoint the script calls wants the page's CSRF token (the browser's cookies alone
+    # are not enough).
+    asked = {"field": box.get_attribute("name"), "text": OWN}
+    assert page.request.post(f"/c/{SLUG}/coach", data=asked).status == 400
+    token = page.locator("input[name=csrf_token]").input_value()
+    answered = page.request.post(
+        f"/c/{SLUG}/coach", data=asked, headers={"X-CSRFToken": token}
+    )
+    assert answered.status == 200 and answered.json()["own_percent"] == 100
     template = box.input_value()
     # One sentence of one's own before the signature: the share moves off 0%.
     body, _, signature = template.rpartition("\n\n")
