@@ -73,6 +73,7 @@ class Figures:
     others: int  # messages to the same recipient today (through this campaign) compared with
     closest: float | None  # highest similarity to one of them
     average: float | None  # average similarity to them
+    as_written: bool = False  # the template's words, all of them, in order
 
     @property
     def own_percent(self) -> int | None:
@@ -88,8 +89,10 @@ class Figures:
                 "matters to you makes yours stand out."
             ]
         percent = _percent(self.own)
-        if self.own == 0:
+        if self.as_written:
             said.append("This message is the campaign's text as written.")
+        elif self.own == 0:
+            said.append("None of this message is in your own words yet.")
         elif percent >= 90:
             said.append(f"About {percent}% of this message is in your own words. Thank you.")
         else:
@@ -101,6 +104,8 @@ class Figures:
             )
         if self.others and self.closest is not None and self.average is not None:
             people = "1 message has" if self.others == 1 else f"{self.others} messages have"
+            if self.others >= RECENT_LIMIT:  # only the latest are compared
+                people = f"At least {RECENT_LIMIT} messages have"
             said.append(
                 f"{people} gone to this office through this campaign today; yours is about "
                 f"{_percent(self.closest)}% the same as the closest one "
@@ -141,8 +146,9 @@ def recent_bodies(campaign_id: int, target_id: str, since: datetime) -> list[str
 def figures(text: str, template: str, others: list[str]) -> Figures:
     """The coach's figures for ``text``, written from ``template``, among ``others``."""
     own = own_share(text, template)
+    as_written = own is not None and words(text) == words(template)
     if own is None or not others:
-        return Figures(own, len(others), None, None)
+        return Figures(own, len(others), None, None, as_written)
     mine = shingles(words(text))
     scores = [similarity(mine, shingles(words(body))) for body in others]
-    return Figures(own, len(scores), max(scores), sum(scores) / len(scores))
+    return Figures(own, len(scores), max(scores), sum(scores) / len(scores), as_written)

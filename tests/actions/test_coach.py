@@ -42,6 +42,21 @@ def test_the_template_unchanged_is_none_of_the_visitors_own_words() -> None:
     ]
 
 
+def test_a_shortened_template_is_not_said_to_be_as_written() -> None:
+    shortened = TEMPLATE.replace(" It keeps exploited children out of prison", "")
+    figures = coach.figures(shortened, TEMPLATE, [])
+    assert figures.own == 0.0
+    assert figures.sentences[0] == "None of this message is in your own words yet."
+
+
+def test_past_the_latest_messages_the_count_says_at_least() -> None:
+    others = [TEMPLATE] * coach.RECENT_LIMIT
+    assert coach.figures(TEMPLATE, TEMPLATE, others).sentences[-1] == (
+        f"At least {coach.RECENT_LIMIT} messages have gone to this office through this "
+        "campaign today; yours is about 100% the same as the closest one (100% on average)."
+    )
+
+
 def test_a_message_rewritten_in_full_is_all_the_visitors_own() -> None:
     rewritten = (
         "Senator, as a foster parent I have seen what a record does to a child who was sold. "
