@@ -376,7 +376,7 @@ def check(slug: str) -> Page:
 @blueprint.post("/c/<slug>/coach")
 @limit_coach
 def coach(slug: str) -> tuple[Response, int]:
-    """The coach's figures for one message as the visitor types (static/coach.js).
+    """The coach's figures for one message as the visitor types (static/site.js).
 
     Computed here rather than in the browser: the similarity to today's messages needs them,
     and they never leave the server; one implementation also gives the same figures with and
