@@ -132,6 +132,15 @@ MAIL: tuple[Setting, ...] = (
         common=True,
     ),
     Setting(
+        "BOUNCE_ADDRESS_PREFIX",
+        str,
+        "",
+        "Send each message to a recipient with its own envelope sender, "
+        "`PREFIX+TOKEN@` the domain of ADVOCACY_MAIL_FROM (e.g. `bounces`), so a bounce that "
+        "arrives later marks that message bounced (`advocacy inbound`, docs/deploy.md). "
+        "Empty: bounces go to ADVOCACY_MAIL_FROM, as mail from staff always does.",
+    ),
+    Setting(
         "REQUIRE_CONFIRMATION",
         _bool,
         False,
