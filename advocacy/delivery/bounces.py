@@ -24,13 +24,14 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..config import BOUNCE_PREFIX_PATTERN
 from ..dbtypes import utcnow
 from ..extensions import db
 from .mailer import clean_header_text, normalise_address
 from .models import Bounce, OutboxMessage
 from .outbox import Outcome, Queued, kind_named
 
-PREFIX_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,30}[a-z0-9])?")
+PREFIX_PATTERN = BOUNCE_PREFIX_PATTERN
 _TOKEN = re.compile(r"([0-9]{1,12})-([a-z2-7]{16})")
 MAX_REASON = 500
 UNKNOWN_REASON = "the recipient's mail server reported that delivery failed"

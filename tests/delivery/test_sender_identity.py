@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advocacy.alerts import queue_alert
+from advocacy.config import ConfigError, read_environment
 from advocacy.delivery.bounces import bounce_address, outbox_id_for
 from advocacy.delivery.mailer import MessageData, build_message
 from advocacy.delivery.models import OutboxMessage
@@ -223,3 +224,11 @@ def test_a_prefix_that_cannot_make_an_address_stops_the_worker(app: Flask, prefi
     app.config["BOUNCE_ADDRESS_PREFIX"] = prefix
     with pytest.raises(DeliveryConfigError, match="BOUNCE_ADDRESS_PREFIX"):
         run_workers(1)
+
+
+def test_the_prefix_setting_is_checked_when_the_site_starts() -> None:
+    assert read_environment({"ADVOCACY_BOUNCE_ADDRESS_PREFIX": " Bounces "})[
+        "BOUNCE_ADDRESS_PREFIX"
+    ] == ("bounces")
+    with pytest.raises(ConfigError, match="ADVOCACY_BOUNCE_ADDRESS_PREFIX: expected up to 32"):
+        read_environment({"ADVOCACY_BOUNCE_ADDRESS_PREFIX": "bounces+x"})
