@@ -50,7 +50,7 @@ def parse_notice(raw: bytes, *, envelope_sender: str = "") -> Notice:
     message = cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
     report = _delivery_status(message)
     if report is not None:
-        return _from_report(report, message)
+        return _from_report(report)
     # Mail systems mark their bounces "Auto-Submitted: auto-replied" too, so an out-of-office
     # answer is told by its subject first, and by its headers only when it is no bounce.
     if _AUTO_REPLY_SUBJECT.match(str(message.get("Subject") or "")):
@@ -88,7 +88,7 @@ def _without_type(value: str) -> str:
     return rest.strip() if semicolon and " " not in kind.strip() else value
 
 
-def _from_report(report: Message, message: EmailMessage) -> Notice:
+def _from_report(report: Message) -> Notice:
     # The payload is the per-message block followed by one block per recipient.
     blocks = [block for block in report.get_payload() or [] if isinstance(block, Message)]
     recipients = blocks[1:] or blocks
