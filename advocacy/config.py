@@ -236,7 +236,7 @@ SECURITY: tuple[Setting, ...] = (
         "RATELIMIT_SUBMIT",
         str,
         "10 per minute;100 per day",
-        "Public form posts (campaign form, district choice, send, \"I called\") per client "
+        'Public form posts (campaign form, district choice, send, "I called") per client '
         "address, all together; `;` separates limits. Empty: no limit.",
     ),
     Setting(

@@ -281,11 +281,30 @@ class ActionOnlyForm(FlaskForm):
 
 # -- form <-> schema --------------------------------------------------------------------------
 
-_TOP_LEVEL = ("slug", "title", "summary", "status", "call_script", "thank_you", "share_text",
-              "privacy_note", "image", "image_alt")
+_TOP_LEVEL = (
+    "slug",
+    "title",
+    "summary",
+    "status",
+    "call_script",
+    "thank_you",
+    "share_text",
+    "privacy_note",
+    "image",
+    "image_alt",
+)
 _MESSAGE = ("subject", "body", "mode", "max_subject_length", "max_body_length")
-_FIXED = ("id", "name", "title", "organisation", "salutation", "email", "phone",
-          "postal_address", "call_script")
+_FIXED = (
+    "id",
+    "name",
+    "title",
+    "organisation",
+    "salutation",
+    "email",
+    "phone",
+    "postal_address",
+    "call_script",
+)
 _COMMITTEE = ("committee", "state", "chamber", "call_script")
 _EXECUTIVE = ("office", "call_script")
 _OWN_MESSAGE = ("subject", "body")  # a target's own message, as message_subject/body

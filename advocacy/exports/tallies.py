@@ -284,9 +284,7 @@ def _offset_tree(
         if len(set(offsets[low : high + 1])) == 1:
             return leaf(offsets[low])
         middle = (low + high) // 2
-        return sa.case(
-            (column < bounds[middle], build(low, middle)), else_=build(middle + 1, high)
-        )
+        return sa.case((column < bounds[middle], build(low, middle)), else_=build(middle + 1, high))
 
     newest = len(offsets) - 1
     recent = range(newest, max(0, newest - RECENT_SEGMENTS), -1)
