@@ -39,7 +39,8 @@ from ..delivery.mailer import MessageData
 from ..delivery.models import OutboxMessage
 from ..extensions import db
 from ..lookup.directory import legislator_contacts
-from ..urls import public_url, site_zone
+from ..lookup.registry import state_name
+from ..urls import site_zone
 from .drafts import fill_message
 from .models import Action, Constituent, Contact, Digest
 from .recipients import Recipient, recipients_for
@@ -312,7 +313,9 @@ def digest_content(digest: Digest) -> DigestContent:
         if constituent.anonymised_at is not None or contact.body is None:
             removed += 1
             continue
-        sender = Sender(constituent.name or "", constituent.city or "", constituent.email or "")
+        city = constituent.city or ""
+        city = city.title() if city.isupper() else city  # the Census writes NASHUA
+        sender = Sender(constituent.name or "", city, constituent.email or "")
         if contact.personalised:
             edited.append(Edited(sender, contact.subject or "", contact.body))
         else:
@@ -336,7 +339,7 @@ def digest_content(digest: Digest) -> DigestContent:
         template_subject=subject,
         template_body=body or first_unchanged,
         unchanged=unchanged,
-        page_url=public_url("actions.digest_page", token=digest.token),
+        page_url=page_url(digest.token),
         removed=removed,
     )
 
@@ -362,7 +365,7 @@ def _template_text(contact: Contact | None, target_id: str) -> tuple[str, str]:
         "first_name": "[first name]",
         "city": "[city]",
         "state": (contact.target_state or "").upper(),
-        "state_name": "[state]",
+        "state_name": state_name(contact.target_state) if contact.target_state else "[state]",
     }
     try:
         message = fill_message(definition, placeholders, found[0])
@@ -377,9 +380,9 @@ def digest_text(content: DigestContent) -> str:
         f"Dear {content.target_name},",
         "",
         f'This is the daily digest of the campaign "{content.campaign_title}" on '
-        f"{content.site_name}: {_people(content.total)} wrote to you through it "
-        f"(messages sent until the digest of {content.day_words}). Each message is its "
-        "sender's own; one digest a day replaces one email per message.",
+        f"{content.site_name} for {content.day_words}: {_people(content.total)} wrote to you "
+        "through it since the previous digest. You get one email a day with all of their "
+        "messages instead of one email per message.",
         "",
         "How many wrote, by district:",
     ]
@@ -431,6 +434,11 @@ def digest_text(content: DigestContent) -> str:
 
 def _people(count: int) -> str:
     return "1 constituent" if count == 1 else f"{count:,} constituents"
+
+
+def page_url(token: str) -> str:
+    """The digest's web page (built without a request: the worker sends the digest)."""
+    return str(current_app.config["SITE_URL"]).rstrip("/") + f"/digest/{token}"
 
 
 def digest_by_token(token: str) -> Digest | None:
