@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..actions.models import Action, Contact
+from ..actions.models import Action, Contact, Digest
 from ..campaigns.models import Campaign
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -477,6 +477,47 @@ def totals(request: TallyRequest) -> Totals:
         messages=messages,
         personalised=edited,
     )
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    """A digest campaign's daily digests sent (or logged) and the messages they carried."""
+
+    sent: int
+    messages: int
+    largest: int
+
+    @property
+    def average(self) -> float | None:
+        return self.messages / self.sent if self.sent else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "messages": self.messages,
+            "average_messages": round(self.average, 2) if self.average is not None else None,
+            "largest": self.largest,
+        }
+
+
+def digest_figures(request: TallyRequest) -> DigestFigures:
+    """Messages carried per digest: digests of the chosen days (their local day) and, with a
+    state, to that state's recipients."""
+    query = sa.select(
+        sa.func.count(Digest.id),
+        sa.func.coalesce(sa.func.sum(Digest.message_count), 0),
+        sa.func.coalesce(sa.func.max(Digest.message_count), 0),
+    ).where(Digest.campaign_id == request.campaign_id, Digest.sent_at.is_not(None))
+    if request.start:
+        query = query.where(Digest.day >= request.start)
+    if request.end:
+        query = query.where(Digest.day <= request.end)
+    if request.state:
+        query = query.where(
+            Digest.id.in_(sa.select(Contact.digest_id).where(Contact.target_state == request.state))
+        )
+    sent, messages, largest = db.session.execute(query).one()
+    return DigestFigures(int(sent or 0), int(messages or 0), int(largest or 0))
 
 
 def daily_series(request: TallyRequest) -> list[tuple[str, int]]:

@@ -26,6 +26,7 @@ from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.lookup.models import Legislator
 from tests.actions.helpers import BOTH, count, field_names, start, submission_key
+from tests.admin.conftest import as_role, password_hash, staff  # noqa: F401
 from tests.conftest import POSTGRES_URL, REPO
 from tests.delivery.conftest import SMTPServer, free_port
 from tests.text import visible_text
@@ -335,3 +336,28 @@ def test_two_builders_and_two_workers_deliver_each_digest_once(
     assert len(digest_ids) == len(recipients)
     assert all(per_id[message_id] == 1 for message_id in digest_ids)
     assert len(_digest_mails(smtp, "ada@leg.example.gov")) == 1
+
+
+def test_the_tallies_dashboard_shows_the_messages_carried_per_digest(
+    digest_site: Flask,
+    ready: FlaskClient,
+    smtp: SMTPServer,
+    as_role,  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:
+    organizer = as_role("organizer")
+    before = visible_text(organizer.get(f"/admin/c/{BOTH}/tallies"))
+    assert "Daily digests sent\n0\n" in before
+    assert "Messages carried per digest\nno digest sent yet\n" in before
+    _send_one(ready)
+    _many("identical", total=20)
+    digests.build_due_digests(_next_day())
+    Worker("digest-tallies").run()
+    sent = count(Digest, Digest.sent_at.is_not(None))
+    total = count(Contact)
+    assert sent > 1
+    text = visible_text(organizer.get(f"/admin/c/{BOTH}/tallies"))
+    assert f"Daily digests sent\n{sent}\n" in text
+    assert (
+        f"Messages carried per digest\n{total / sent:.1f} on average, 21 at most "
+        f"({total} messages in all)\n"
+    ) in text
