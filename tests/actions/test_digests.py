@@ -361,3 +361,97 @@ def test_the_tallies_dashboard_shows_the_messages_carried_per_digest(
         f"Messages carried per digest\n{total / sent:.1f} on average, 21 at most "
         f"({total} messages in all)\n"
     ) in text
+
+
+@pytest.mark.parametrize("mode", ["log", "redirect", "smtp"])
+def test_a_digest_goes_out_in_every_delivery_mode(
+    digest_site: Flask, ready: FlaskClient, smtp: SMTPServer, mode: str
+) -> None:
+    digest_site.config.update(DELIVERY_MODE=mode, REDIRECT_TO="rehearsal@speakup.example.org")
+    _many("mixed", total=6)
+    digests.build_due_digests(_next_day())
+    Worker(f"digest-{mode}").run()
+    digest = db.session.scalar(select(Digest))
+    assert digest is not None and digest.outbox_id is not None
+    db.session.expire_all()
+    statuses = {c.status for c in db.session.scalars(select(Contact))}
+    if mode == "log":
+        assert statuses == {"logged"} and smtp.received == []
+        logged = Path(digest_site.config["MAIL_LOG_DIR"]) / f"digest-{digest.outbox_id}.eml"
+        text = logged.read_bytes().decode()
+        assert "X-Envelope-To: ada@leg.example.gov" in text
+        assert "6 constituents wrote" in text
+    else:
+        assert statuses == {"sent"}
+        to = "rehearsal@speakup.example.org" if mode == "redirect" else "ada@leg.example.gov"
+        [mail] = _digest_mails(smtp, to)
+        assert "6 constituents wrote to you through it" in mail
+        assert "Messages the constituents wrote or changed themselves (2):" in mail
+
+
+def test_an_undeliverable_digest_is_dead_lettered_and_requeued_with_its_contacts(
+    digest_site: Flask, ready: FlaskClient, smtp: SMTPServer
+) -> None:
+    from advocacy.delivery import outbox
+
+    digest_site.config.update(
+        smtp_settings(f"smtp://127.0.0.1:{free_port()}"), DELIVERY_MAX_ATTEMPTS=1
+    )
+    _many("identical", total=3)
+    digests.build_due_digests(_next_day())
+    report = Worker("digest-down").run()
+    assert report.dead == 1
+    db.session.expire_all()
+    assert {c.status for c in db.session.scalars(select(Contact))} == {"dead"}
+    assert outbox.retry_dead_letters(BOTH) == 1
+    db.session.expire_all()
+    assert {c.status for c in db.session.scalars(select(Contact))} == {"queued"}
+    digest_site.config.update(smtp_settings(f"smtp://127.0.0.1:{smtp.port}"))
+    assert Worker("digest-up").run().sent == 1
+    assert len(_digest_mails(smtp, "ada@leg.example.gov")) == 1
+    db.session.expire_all()
+    assert {c.status for c in db.session.scalars(select(Contact))} == {"sent"}
+
+
+def test_with_confirmation_a_message_joins_the_digest_only_once_confirmed(
+    digest_site: Flask, ready: FlaskClient, smtp: SMTPServer
+) -> None:
+    from advocacy.actions import confirmation
+
+    digest_site.config["REQUIRE_CONFIRMATION"] = True
+    _send_one(ready)
+    assert {c.status for c in db.session.scalars(select(Contact))} == {"unconfirmed"}
+    assert digests.build_due_digests(_next_day()).built == 0
+    action = db.session.scalar(select(Action))
+    assert action is not None and confirmation.confirm(action)
+    assert {c.status for c in db.session.scalars(select(Contact))} == {"awaiting_digest"}
+    assert digests.build_due_digests(_next_day()).built == count(Contact)
+
+
+def test_the_receipt_says_the_message_goes_in_the_daily_summary(
+    digest_site: Flask, ready: FlaskClient, smtp: SMTPServer
+) -> None:
+    _send_one(ready)
+    Worker("receipt").run()
+    [receipt] = [
+        item.message.get_content().replace("\r\n", "\n")
+        for item in smtp.received
+        if item.rcpt_tos == ("alex@example.org",)
+    ]
+    assert (
+        "- A message to Ada Alder, in one daily summary of this campaign's messages sent at "
+        "5 pm Eastern time: Protect every exploited child in New Hampshire"
+    ) in receipt
+
+
+def test_the_build_digests_job_runs_from_the_command_line(
+    digest_site: Flask, ready: FlaskClient
+) -> None:
+    _many("identical", total=2)
+    runner = digest_site.test_cli_runner()
+    listed = runner.invoke(args=["jobs", "list"], catch_exceptions=False).output
+    assert "build-digests" in listed and "every 5min" in listed
+    # Messages written just now wait for the next digest hour.
+    ran = runner.invoke(args=["jobs", "run", "build-digests"], catch_exceptions=False).output
+    assert "0 digest(s) built carrying 0 message(s)" in ran
+    assert count(Digest) == 0
