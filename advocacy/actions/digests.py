@@ -54,7 +54,6 @@ _CONTACT_STATUS = {
     "bounced": "bounced",
     "dead": "dead",
     "unconfirmed": "dead",
-    "held": "recipient_left",
 }
 _CHAMBER_WORDS = {"lower": "House", "upper": "Senate", "legislature": "Legislature"}
 
@@ -78,10 +77,6 @@ def last_digest_time(now: datetime) -> datetime:
     return today if today <= local else today - timedelta(days=1)
 
 
-def next_digest_time(now: datetime) -> datetime:
-    return last_digest_time(now) + timedelta(days=1)
-
-
 # US time zones as people name them; any other zone is named by its key.
 _ZONE_NAMES = {
     "America/New_York": "Eastern",
@@ -101,7 +96,7 @@ _ZONE_NAMES = {
 
 
 def when_words() -> str:
-    """ "5 pm Eastern time": when digests are sent, as the pages say it."""
+    """When digests are sent, as the pages say it: "5 pm Eastern time"."""
     hour = digest_hour()
     clock = {0: "midnight", 12: "noon"}.get(hour) or (f"{hour % 12} {'am' if hour < 12 else 'pm'}")
     zone = site_zone().key
@@ -116,12 +111,14 @@ def when_words() -> str:
 class BuildReport:
     built: int = 0
     messages: int = 0
-    skipped: int = 0  # built by someone else meanwhile
+    # Already built for the day (by another scheduler, or before a straggler was written:
+    # its messages wait for the next day's).
+    skipped: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.built} digest(s) built carrying {self.messages} message(s); "
-            f"{self.skipped} already built elsewhere"
+            f"{self.skipped} already built for the day"
         )
 
 

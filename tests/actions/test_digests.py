@@ -455,3 +455,28 @@ def test_the_build_digests_job_runs_from_the_command_line(
     ran = runner.invoke(args=["jobs", "run", "build-digests"], catch_exceptions=False).output
     assert "0 digest(s) built carrying 0 message(s)" in ran
     assert count(Digest) == 0
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour", "words"),
+    [
+        ("America/New_York", 17, "5 pm Eastern time"),
+        ("America/Chicago", 9, "9 am Central time"),
+        ("America/Los_Angeles", 12, "noon Pacific time"),
+        ("UTC", 0, "midnight UTC"),
+        ("Europe/Paris", 18, "6 pm Europe/Paris time"),
+    ],
+)
+def test_the_digest_hour_in_words(app: Flask, zone: str, hour: int, words: str) -> None:
+    app.config.update(TIMEZONE=zone, DIGEST_HOUR=hour)
+    assert digests.when_words() == words
+
+
+def test_a_digest_hour_outside_the_day_stops_the_site_at_start(
+    app_config: dict[str, object],
+) -> None:
+    from advocacy import create_app
+    from advocacy.config import ConfigError
+
+    with pytest.raises(ConfigError, match="ADVOCACY_DIGEST_HOUR must be an hour from 0 to 23"):
+        create_app({**app_config, "DIGEST_HOUR": 24})
