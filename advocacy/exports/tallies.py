@@ -420,8 +420,11 @@ def tally_dicts(request: TallyRequest) -> list[dict[str, Any]]:
     ]
 
 
-def export_filename(request: TallyRequest) -> str:
-    parts = [request.campaign_slug, "tallies", "-".join(request.by)]
+def export_filename(request: TallyRequest, what: str = "tallies") -> str:
+    """``slug_tallies_state_from-..._to-..._nh.csv``; ``what="digests"``: the digests' file."""
+    parts = [request.campaign_slug, what]
+    if what == "tallies":
+        parts.append("-".join(request.by))
     if request.start:
         parts.append(f"from-{request.start}")
     if request.end:
@@ -500,24 +503,50 @@ class DigestFigures:
         }
 
 
-def digest_figures(request: TallyRequest) -> DigestFigures:
-    """Messages carried per digest: digests of the chosen days (their local day) and, with a
-    state, to that state's recipients."""
-    query = sa.select(
-        sa.func.count(Digest.id),
-        sa.func.coalesce(sa.func.sum(Digest.message_count), 0),
-        sa.func.coalesce(sa.func.max(Digest.message_count), 0),
-    ).where(Digest.campaign_id == request.campaign_id, Digest.sent_at.is_not(None))
+def _digest_filters(request: TallyRequest) -> list[Any]:
+    """Digests sent (or logged) of the campaign, of the chosen days (their local day) and,
+    with a state, to that state's recipients."""
+    filters: list[Any] = [Digest.campaign_id == request.campaign_id, Digest.sent_at.is_not(None)]
     if request.start:
-        query = query.where(Digest.day >= request.start)
+        filters.append(Digest.day >= request.start)
     if request.end:
-        query = query.where(Digest.day <= request.end)
+        filters.append(Digest.day <= request.end)
     if request.state:
-        query = query.where(
+        filters.append(
             Digest.id.in_(sa.select(Contact.digest_id).where(Contact.target_state == request.state))
         )
-    sent, messages, largest = db.session.execute(query).one()
+    return filters
+
+
+def digest_figures(request: TallyRequest) -> DigestFigures:
+    """Messages carried per digest: how many digests, their messages, the largest."""
+    sent, messages, largest = db.session.execute(
+        sa.select(
+            sa.func.count(Digest.id),
+            sa.func.coalesce(sa.func.sum(Digest.message_count), 0),
+            sa.func.coalesce(sa.func.max(Digest.message_count), 0),
+        ).where(*_digest_filters(request))
+    ).one()
     return DigestFigures(int(sent or 0), int(messages or 0), int(largest or 0))
+
+
+DIGEST_HEADER = ("day", "target_id", "target_name", "messages")
+
+
+def digest_csv_stream(request: TallyRequest) -> Iterator[bytes]:
+    """One row per digest sent: its day, its recipient and the messages it carried (no
+    personal data: a digest's recipient is a public official)."""
+    rows = db.session.execute(
+        sa.select(Digest.day, Digest.target_id, Digest.target_name, Digest.message_count)
+        .where(*_digest_filters(request))
+        .order_by(Digest.day, Digest.target_name, Digest.id)
+        .execution_options(yield_per=2000)
+    )
+    return csv_chunks(
+        DIGEST_HEADER,
+        ((day.isoformat(), *rest) for day, *rest in rows),
+        text_columns=(1, 2),
+    )
 
 
 def daily_series(request: TallyRequest) -> list[tuple[str, int]]:

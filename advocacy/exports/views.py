@@ -154,6 +154,23 @@ def export_csv(slug: str) -> Page:
     return response
 
 
+@blueprint.get("/campaigns/<slug>/digests.csv")
+@role_required("organizer")
+def digests_csv(slug: str) -> Page:
+    """The daily digests sent and the messages each carried, streamed as CSV."""
+    campaign = _campaign_or_404(slug)
+    try:
+        tally = _request_from_args(campaign)
+    except tallies.TallyProblem as exc:
+        abort(400, description=str(exc))
+    filename = tallies.export_filename(tally, "digests")
+    return Response(
+        stream_with_context(tallies.digest_csv_stream(tally)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **NO_STORE},
+    )
+
+
 @blueprint.get("/admin/c/<slug>/supporters.csv")
 @role_required("admin")
 def supporters_csv(slug: str) -> Page:

@@ -361,6 +361,17 @@ def test_the_tallies_dashboard_shows_the_messages_carried_per_digest(
         f"Messages carried per digest\n{total / sent:.1f} on average, 21 at most "
         f"({total} messages in all)\n"
     ) in text
+    assert "Download the daily digests sent (CSV: day, recipient, messages carried)" in text
+    export = organizer.get(f"/campaigns/{BOTH}/digests.csv")
+    assert export.status_code == 200
+    assert export.headers["Content-Disposition"] == f'attachment; filename="{BOTH}_digests.csv"'
+    lines = export.get_data(as_text=True).splitlines()
+    day = (digests.last_digest_time(_next_day())).date().isoformat()
+    assert lines[0] == "day,target_id,target_name,messages"
+    assert len(lines) == sent + 1
+    ada = next(line for line in lines if "Ada Alder" in line)
+    assert ada.startswith(f"{day},ocd-person/") and ada.endswith(",Ada Alder,21")
+    assert sum(int(line.rsplit(",", 1)[1]) for line in lines[1:]) == total
 
 
 @pytest.mark.parametrize("mode", ["log", "redirect", "smtp"])
