@@ -38,10 +38,12 @@ from ..delivery import outbox
 from ..delivery.mailer import MessageData
 from ..delivery.models import OutboxMessage
 from ..extensions import db
-from ..lookup.directory import legislator_contacts
+from ..lookup.directory import legislator_contacts, site_today
+from ..lookup.offices import still_in_office
 from ..lookup.registry import state_name
 from ..urls import site_zone
 from .drafts import fill_message
+from .messages import LEFT_OFFICE
 from .models import Action, Constituent, Contact, Digest
 from .recipients import Recipient, recipients_for
 
@@ -54,6 +56,7 @@ _CONTACT_STATUS = {
     "bounced": "bounced",
     "dead": "dead",
     "unconfirmed": "dead",
+    "held": "recipient_left",
 }
 _CHAMBER_WORDS = {"lower": "House", "upper": "Senate", "legislature": "Legislature"}
 
@@ -450,12 +453,35 @@ def digest_by_token(token: str) -> Digest | None:
 # -- the outbox kind -----------------------------------------------------------------------
 
 
-def _load(connection: Connection, rows: Sequence[outbox.Queued]) -> dict[int, MessageData]:
-    messages = {}
+def _left_office(connection: Connection, digest: Digest) -> bool:
+    """Whether the digest's recipient no longer holds the seat or office its messages were
+    written to (unless staff chose to send them anyway), as for a message of its own."""
+    kinds = connection.execute(
+        select(Contact.target_kind, func.max(Contact.send_anyway_at))
+        .where(Contact.digest_id == digest.id)
+        .group_by(Contact.target_kind)
+    ).all()
+    if not kinds or any(anyway is not None for _, anyway in kinds):
+        return False
+    seated = {kind for kind, _ in kinds} & {"legislator", "committee"}
+    target = {digest.target_id}
+    current = still_in_office(
+        connection, target if seated else set(), set() if seated else target, site_today()
+    )
+    return digest.target_id not in current
+
+
+def _load(
+    connection: Connection, rows: Sequence[outbox.Queued]
+) -> dict[int, MessageData | outbox.Hold]:
+    messages: dict[int, MessageData | outbox.Hold] = {}
     for row in rows:
         digest = db.session.scalar(select(Digest).where(Digest.outbox_id == row.id))
         if digest is None or not digest.target_email:
             continue  # nothing to send: dead-lettered
+        if _left_office(connection, digest):
+            messages[row.id] = outbox.Hold(LEFT_OFFICE)
+            continue
         content = digest_content(digest)
         messages[row.id] = MessageData(
             to_name=digest.target_name,

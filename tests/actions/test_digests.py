@@ -491,3 +491,30 @@ def test_a_digest_hour_outside_the_day_stops_the_site_at_start(
 
     with pytest.raises(ConfigError, match="ADVOCACY_DIGEST_HOUR must be an hour from 0 to 23"):
         create_app({**app_config, "DIGEST_HOUR": 24})
+
+
+def test_a_digest_to_someone_who_left_office_is_held_until_staff_decide(
+    digest_site: Flask, ready: FlaskClient, smtp: SMTPServer
+) -> None:
+    from advocacy.admin.operations import decide_held, held_recipients
+    from advocacy.campaigns.models import Campaign
+
+    _many("identical", total=3)
+    digests.build_due_digests(_next_day())
+    ada = _legislators()["Alder"]
+    ada.ends_on = utcnow().date() - timedelta(days=2)
+    db.session.commit()
+    assert Worker("digest-left").run().held == 1
+    assert _digest_mails(smtp, "ada@leg.example.gov") == []
+    db.session.expire_all()
+    assert {c.status for c in db.session.scalars(select(Contact))} == {"recipient_left"}
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == BOTH))
+    assert campaign is not None
+    [held] = held_recipients(campaign)
+    assert (held.name, held.messages) == ("Ada Alder", 3)
+    assert decide_held(campaign, ada.id, "send") == ("Ada Alder", 3)
+    assert Worker("digest-anyway").run().sent == 1
+    [mail] = _digest_mails(smtp, "ada@leg.example.gov")
+    assert "3 constituents wrote to you through it" in mail
+    db.session.expire_all()
+    assert {c.status for c in db.session.scalars(select(Contact))} == {"sent"}
