@@ -44,6 +44,7 @@ from . import audit
 
 CONTACT_STATUS_ORDER = (
     "queued",
+    "awaiting_digest",
     "failed",
     "sent",
     "logged",

@@ -346,9 +346,12 @@ def test_the_tallies_dashboard_shows_the_messages_carried_per_digest(
 ) -> None:
     organizer = as_role("organizer")
     before = visible_text(organizer.get(f"/admin/c/{BOTH}/tallies"))
+    _send_one(ready)
+    waiting = count(Contact)
+    staff_page = visible_text(organizer.get(f"/admin/c/{BOTH}"))
+    assert f"queued\n0\nawaiting_digest\n{waiting}\n" in staff_page
     assert "Daily digests sent\n0\n" in before
     assert "Messages carried per digest\nno digest sent yet\n" in before
-    _send_one(ready)
     _many("identical", total=20)
     digests.build_due_digests(_next_day())
     Worker("digest-tallies").run()
