@@ -488,7 +488,7 @@ def confirm(slug: str, token: str) -> Page:
 
 
 @blueprint.get("/digest/<token>")
-def digest_page(token: str) -> Page | Response:
+def digest_page(token: str) -> Page:
     """A digest as its recipient's office reads it on the web: read-only, no sign-in, known
     only by the unguessable address in the digest email; never indexed."""
     digest = digests.digest_by_token(token)
