@@ -273,6 +273,19 @@ class DigestContent:
         return f"{self.day:%B} {self.day.day}, {self.day.year}"
 
     @property
+    def removed_sentence(self) -> str:
+        """What is said of the messages retention has emptied."""
+        if self.removed == self.total:
+            return (
+                "The messages and names of these constituents have since been removed under "
+                "the site's data retention policy."
+            )
+        return (
+            f"{_people(self.removed)} also wrote; their messages and names have since been "
+            "removed under the site's data retention policy."
+        )
+
+    @property
     def subject(self) -> str:
         people = "1 constituent" if self.total == 1 else f"{self.total:,} constituents"
         return f"{people} wrote about {self.campaign_title}: digest of {self.day_words}"
@@ -416,11 +429,7 @@ def digest_text(content: DigestContent) -> str:
         lines += [content.template_body.rstrip(), "", "Sent unchanged by:"]
         lines += [f"  {sender.line}" for sender in content.unchanged]
     if content.removed:
-        lines += [
-            "",
-            f"{_people(content.removed)} also wrote; their messages and names have since "
-            "been removed under the site's data retention policy.",
-        ]
+        lines += ["", content.removed_sentence]
     lines += [
         "",
         "To answer a constituent, write to the address given with their name.",

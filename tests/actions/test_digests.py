@@ -521,3 +521,37 @@ def test_a_digest_to_someone_who_left_office_is_held_until_staff_decide(
     assert "3 constituents wrote to you through it" in mail
     db.session.expire_all()
     assert {c.status for c in db.session.scalars(select(Contact))} == {"sent"}
+
+
+def test_retention_waits_for_the_digest_and_then_empties_it(
+    digest_site: Flask, ready: FlaskClient, smtp: SMTPServer
+) -> None:
+    from advocacy.exports.retention import apply_retention
+
+    digest_site.config["RETENTION_DAYS"] = 30
+    _many("mixed", total=3)
+    later = utcnow() + timedelta(days=40)
+    apply_retention(later)  # still waiting for their digest: kept
+    db.session.expire_all()
+    assert all(c.anonymised_at is None for c in db.session.scalars(select(Constituent)))
+    digests.build_due_digests(_next_day())
+    apply_retention(later)  # in a digest not yet sent: kept
+    db.session.expire_all()
+    assert all(c.anonymised_at is None for c in db.session.scalars(select(Constituent)))
+    Worker("digest-retention").run()
+    assert (
+        "From Person 000, Nashua, p0@example.org" in _digest_mails(smtp, "ada@leg.example.gov")[0]
+    )
+    apply_retention(later)  # delivered: removed, and the digest's page shows no one
+    db.session.expire_all()
+    assert all(c.anonymised_at is not None for c in db.session.scalars(select(Constituent)))
+    digest = db.session.scalar(select(Digest))
+    assert digest is not None
+    text = visible_text(ready.get(f"/digest/{digest.token}"))
+    assert "3 constituents wrote to Ada Alder" in text
+    assert "Person 000" not in text and "p0@example.org" not in text
+    assert (
+        "The messages and names of these constituents have since been removed under the site's "
+        "data retention policy."
+    ) in text
+    assert "also wrote" not in text
