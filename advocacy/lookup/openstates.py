@@ -539,6 +539,7 @@ def _archive_state_files(
 
     def complete(state: str) -> bool:
         return state in wanted and "legislature" in folders
+
     try:
         with (
             gzip.GzipFile(fileobj=stream, mode="rb") as unzipped,
