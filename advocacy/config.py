@@ -164,6 +164,14 @@ MAIL: tuple[Setting, ...] = (
         common=True,
     ),
     Setting(
+        "DIGEST_HOUR",
+        int,
+        17,
+        "Hour of the day (0 to 23, in ADVOCACY_TIMEZONE) at which a campaign with "
+        "`delivery: {legislators: digest}` sends each legislator the day's digest of its "
+        "messages.",
+    ),
+    Setting(
         "ALERT_EMAIL",
         str,
         "",
@@ -252,7 +260,7 @@ SECURITY: tuple[Setting, ...] = (
         "RATELIMIT_SUBMIT",
         str,
         "10 per minute;100 per day",
-        "Public form posts (campaign form, district choice, send, \"I called\") per client "
+        'Public form posts (campaign form, district choice, send, "I called") per client '
         "address, all together; `;` separates limits. Empty: no limit.",
     ),
     Setting(
@@ -433,6 +441,8 @@ def build_config(
         )
     if config["DELIVERY_MODE"] == "redirect" and not config["REDIRECT_TO"]:
         raise ConfigError(f"{ENV_PREFIX}DELIVERY_MODE=redirect needs {ENV_PREFIX}REDIRECT_TO")
+    if not 0 <= config["DIGEST_HOUR"] <= 23:
+        raise ConfigError(f"{ENV_PREFIX}DIGEST_HOUR must be an hour from 0 to 23")
     if config["CENSUS_MAX_CONCURRENT"] < 1:
         raise ConfigError(f"{ENV_PREFIX}CENSUS_MAX_CONCURRENT must be at least 1")
     try:

@@ -130,9 +130,7 @@ limit_submissions = limiter.shared_limit(
     _configured(SUBMIT), scope="submit", methods=["POST"], exempt_when=_no_limit(SUBMIT)
 )
 #: Address lookups that reach the Census: /api/lookup and /find?address=.
-limit_lookups = limiter.shared_limit(
-    _configured(LOOKUP), scope="lookup", exempt_when=_not_a_lookup
-)
+limit_lookups = limiter.shared_limit(_configured(LOOKUP), scope="lookup", exempt_when=_not_a_lookup)
 #: Staff sign-in attempts (the page itself, GET, is not counted).
 limit_sign_in = limiter.shared_limit(
     _configured(SIGNIN), scope="sign-in", methods=["POST"], exempt_when=_no_limit(SIGNIN)

@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ..actions.drafts import fill_message
-from ..actions.models import Action, Contact
+from ..actions.models import Action, Contact, Digest
 from ..actions.recipients import (
     Recipient,
     chambers_for,
@@ -45,6 +45,7 @@ from . import audit
 
 CONTACT_STATUS_ORDER = (
     "queued",
+    "awaiting_digest",
     "failed",
     "sent",
     "logged",
@@ -219,7 +220,11 @@ def decide_held(campaign: Campaign, target_id: str, decision: str) -> tuple[str,
     if not ids:
         return "", 0
     now = utcnow()
-    messages = OutboxMessage.contact_id.in_(ids)
+    # Their own messages, or the daily digests that carry them (a digest campaign's).
+    digests = select(Digest.outbox_id).where(
+        Digest.id.in_(select(Contact.digest_id).where(Contact.id.in_(ids)))
+    )
+    messages = or_(OutboxMessage.contact_id.in_(ids), OutboxMessage.id.in_(digests))
     if decision == "send":
         db.session.execute(
             update(OutboxMessage)
