@@ -8,6 +8,7 @@ made from it, and tests check the documents still match.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,20 @@ def _bool(raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+# The local part of bounce addresses before "+": no "+" of its own, lower case.
+BOUNCE_PREFIX_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,30}[a-z0-9])?")
+
+
+def _bounce_prefix(raw: str) -> str:
+    value = raw.strip().lower()
+    if value and not BOUNCE_PREFIX_PATTERN.fullmatch(value):
+        raise ValueError(
+            "expected up to 32 letters, digits, dots, dashes or underscores (no '+'), "
+            "e.g. bounces"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,15 @@ MAIL: tuple[Setting, ...] = (
         "start, 465), with `USER:PASSWORD@` before the host when the server wants a login. "
         "Percent-encode `@ : / ? # %` in the user name and password (`%40` for `@`).",
         common=True,
+    ),
+    Setting(
+        "BOUNCE_ADDRESS_PREFIX",
+        _bounce_prefix,
+        "",
+        "Send each message to a recipient with its own envelope sender, "
+        "`PREFIX+TOKEN@` the domain of ADVOCACY_MAIL_FROM (e.g. `bounces`), so a bounce that "
+        "arrives later marks that message bounced (`advocacy inbound`, docs/deploy.md). "
+        "Empty: bounces go to ADVOCACY_MAIL_FROM, as mail from staff always does.",
     ),
     Setting(
         "REQUIRE_CONFIRMATION",

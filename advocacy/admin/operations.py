@@ -26,7 +26,8 @@ from ..campaigns.models import Campaign
 from ..campaigns.schema import CampaignDefinition, CommitteeTarget, StateLegislatorsTarget
 from ..campaigns.service import definition_of
 from ..dbtypes import utcnow
-from ..delivery.models import OutboxMessage
+from ..delivery.bounces import bounce_prefix
+from ..delivery.models import Bounce, OutboxMessage
 from ..delivery.outbox import retry_dead_letters
 from ..extensions import db
 from ..lookup import changes, directory, offices, reports
@@ -279,6 +280,57 @@ def directory_ages() -> list[StateAge]:
             )
         )
     return ages
+
+
+@dataclass(frozen=True)
+class BouncingAddress:
+    """A recipient's address that messages bounced from after they were sent."""
+
+    address: str
+    names: tuple[str, ...]  # whom the messages were written to at that address
+    bounces: int
+    last_at: datetime
+    last_status: str | None
+    last_reason: str
+
+
+def bouncing_addresses() -> list[BouncingAddress]:
+    """Every address a sent message bounced back from, the most recent first."""
+    rows = db.session.execute(
+        select(
+            Contact.target_email,
+            Contact.target_name,
+            Bounce.received_at,
+            Bounce.status,
+            Bounce.reason,
+        )
+        .join(OutboxMessage, OutboxMessage.id == Bounce.outbox_id)
+        .join(Contact, Contact.id == OutboxMessage.contact_id)
+        .order_by(Bounce.received_at.desc(), Bounce.id.desc())
+    ).all()
+    found: dict[str, dict[str, Any]] = {}
+    for address, name, received_at, status, reason in rows:
+        key = (address or "").lower()
+        entry = found.get(key)
+        if entry is None:  # the first row of an address is its latest bounce
+            found[key] = entry = {
+                "address": address or "(no address)",
+                "names": [],
+                "bounces": 0,
+                "last_at": received_at,
+                "last_status": status,
+                "last_reason": reason,
+            }
+        entry["bounces"] += 1
+        if name not in entry["names"]:
+            entry["names"].append(name)
+    return [
+        BouncingAddress(**{**entry, "names": tuple(entry["names"])}) for entry in found.values()
+    ]
+
+
+def bounce_addresses_on() -> bool:
+    return bool(bounce_prefix(current_app.config))
 
 
 @dataclass(frozen=True)

@@ -442,6 +442,8 @@ def directory_page() -> Page:
         total=total,
         recent_days=operations.RECENT_CHANGE_DAYS,
         stale_days=operations.STALE_DAYS,
+        bouncing=operations.bouncing_addresses(),
+        bounce_addresses_on=operations.bounce_addresses_on(),
         form=ActionOnlyForm(),
     )
 

@@ -17,12 +17,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from advocacy.admin.auth import hash_password
 from advocacy.admin.models import User
 from advocacy.campaigns.service import sync_folder
+from advocacy.delivery.bounces import Notice, record_bounce
+from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.worker import run_workers
 from advocacy.extensions import db
 from tests.delivery.conftest import SMTPServer
@@ -267,6 +270,19 @@ def test_committee_targets_reports_and_held_messages_are_accessible(
     page.goto("/admin/directory/nh")
     expect(page.get_by_role("heading", name="Committees")).to_be_visible()
     scan(page, "staff directory page with committees and officials")
+    # A message that was sent comes back later as undeliverable.
+    sent = db.session.scalar(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.kind == "contact", OutboxMessage.status == "sent")
+        .limit(1)
+    )
+    db.session.remove()
+    assert sent is not None
+    assert record_bounce(sent, Notice("failed", "5.1.1", "550 5.1.1 User unknown")) == "recorded"
+    page.goto("/admin/directory")
+    expect(page.get_by_role("heading", name="Addresses that bounce")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("550 5.1.1 User unknown")
+    scan(page, "staff directory page with addresses that bounce")
     assert not csp_reports, csp_reports
 
 
