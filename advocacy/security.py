@@ -131,9 +131,7 @@ limit_submissions = limiter.shared_limit(
     _configured(SUBMIT), scope="submit", methods=["POST"], exempt_when=_no_limit(SUBMIT)
 )
 #: Address lookups that reach the Census: /api/lookup and /find?address=.
-limit_lookups = limiter.shared_limit(
-    _configured(LOOKUP), scope="lookup", exempt_when=_not_a_lookup
-)
+limit_lookups = limiter.shared_limit(_configured(LOOKUP), scope="lookup", exempt_when=_not_a_lookup)
 #: The write page's coach, asked as the visitor types (a pause in typing makes one request).
 limit_coach = limiter.shared_limit(
     _configured(COACH), scope="coach", methods=["POST"], exempt_when=_no_limit(COACH)

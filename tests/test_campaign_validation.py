@@ -495,3 +495,15 @@ def test_cli_validate_reports_a_missing_share_picture(app: Flask, tmp_path: Path
     result = app.test_cli_runner().invoke(validate_command, [str(path)])
     assert result.exit_code == 1
     assert f"{path}:5: image: no such file under static/: img/gone.png" in result.output
+
+
+def test_delivery_choice_is_checked_with_its_line() -> None:
+    digest = parse_text(VALID + "delivery:\n  legislators: digest\n", "sample.yaml")
+    assert digest.ok and digest.definition is not None and digest.definition.digest
+    plain = parse_text(VALID, "sample.yaml").definition
+    assert plain is not None and not plain.digest
+    [(line, field, message)] = problems_of(VALID + "delivery:\n  legislators: weekly\n")
+    assert (line, field) == (20, "delivery.legislators")
+    assert "'each' or 'digest'" in message
+    [(line, field, message)] = problems_of(VALID + "delivery:\n  fixed: digest\n")
+    assert (line, field) == (20, "delivery.fixed")

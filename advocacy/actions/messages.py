@@ -95,6 +95,7 @@ def _load_contacts(
                 body=row.body,
                 sender_name=row.name,
                 sender_email=row.email,
+                track_bounces=True,
             )
         )
     return messages

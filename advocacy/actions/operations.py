@@ -20,7 +20,7 @@ from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
 from ..urls import site_zone
-from . import coach, confirmation
+from . import coach, confirmation, digests
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Constituent, Contact
 from .recipients import Recipient, recipients_for
@@ -316,8 +316,12 @@ def _write_action(
     for message, body in zip(written, texts, strict=True):
         if message.recipient.channel != "email":
             status = "logged"
+        elif hold:
+            status = "unconfirmed"
         else:
-            status = "unconfirmed" if hold else "queued"
+            status = (
+                digests.AWAITING if digests.in_digest(definition, message.recipient) else "queued"
+            )
         figures = measured[message.field_name]
         contact = _contact(
             action,
@@ -334,8 +338,9 @@ def _write_action(
         action.contacts.append(contact)
     db.session.add(action)
     db.session.flush()  # the outbox rows refer to the new ids
-    for contact in action.contacts:
-        if contact.channel == "email":
+    for message, contact in zip(written, action.contacts, strict=True):
+        # A digest campaign's message to a legislator or official waits for the day's digest.
+        if contact.channel == "email" and not digests.in_digest(definition, message.recipient):
             outbox.queue("contact", contact_id=contact.id, held=hold)
     if hold:
         outbox.queue("confirmation", action_id=action.id)

@@ -22,7 +22,7 @@ from ..dbtypes import utcnow
 from ..lookup.offices import office_title
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
-from . import coach, confirmation, operations
+from . import coach, confirmation, digests, operations
 from .coach import Figures
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Contact
@@ -161,6 +161,12 @@ class WritePage:
     can_report: bool = False
     # The personalization coach's figures for each editable message, by its field name.
     coach: dict[str, Figures] = field(default_factory=dict)
+    # Recipients (by id) whose message goes in the campaign's daily digest, and when it leaves.
+    in_digest: set[str] = field(default_factory=set)
+    digest_when: str = ""
+
+    def digest_sentence(self, recipient: Recipient) -> str:
+        return digest_sentence(recipient.salutation or recipient.name, self.digest_when)
 
 
 def write_page(
@@ -185,6 +191,10 @@ def write_page(
         notes=resolved.notes,
         can_report=bool(draft.matched_address) and bool(draft.legislator_ids),
     )
+    page.in_digest = {
+        m.recipient.id for m in messages if digests.in_digest(campaign.definition, m.recipient)
+    }
+    page.digest_when = digests.when_words() if page.in_digest else ""
     for message in messages:
         if not message.recipient.channel:
             page.unreachable.append(message)
@@ -218,6 +228,13 @@ def coach_for_field(
     return None if message is None else coach_figures(campaign, message, text)
 
 
+def digest_sentence(name: str, when: str) -> str:
+    return (
+        f"Your message will reach {name} in one daily summary of this campaign's messages, "
+        f"sent at {when}."
+    )
+
+
 def _photos(recipients: list[Recipient]) -> dict[str, str]:
     return photo_names(r.id for r in recipients if r.is_person)
 
@@ -245,7 +262,19 @@ _EMAIL_OUTCOMES = {
 }
 
 
-def _outcome(contact: Contact, postal_address: str) -> Outcome:
+def _outcome(contact: Contact, postal_address: str, salutation: str = "") -> Outcome:
+    if contact.status == digests.AWAITING:
+        sentence = digest_sentence(salutation or contact.target_name, digests.when_words())
+        return Outcome(contact.target_name, "email", sentence[0].lower() + sentence[1:])
+    if contact.digest_id is not None and contact.status in ("queued", "sent", "logged"):
+        done = {"sent": "has been sent", "logged": "has been recorded"}.get(
+            contact.status, "is being sent"
+        )
+        return Outcome(
+            contact.target_name,
+            "email",
+            f"your message is in this campaign's daily summary to them, which {done}.",
+        )
     if contact.channel == "postal":
         where = f" to {postal_address}" if postal_address else ""
         return Outcome(
@@ -312,14 +341,16 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     definition = campaign.definition
     callable_recipients = operations.call_recipients(action, definition)
     written = [c for c in action.contacts if c.channel != "call"]
-    postal = {
-        r.id: r.postal_address
-        for r in recipients_for(definition, [c.target_id for c in written], action.state or "")
-    }
+    found = recipients_for(definition, [c.target_id for c in written], action.state or "")
+    postal = {r.id: r.postal_address for r in found}
+    salutations = {r.id: r.salutation for r in found}
     capped_ids = set(action.capped_target_ids or [])
     page_url = public_url("actions.campaign_page", slug=campaign.slug)
     return ThanksPage(
-        outcomes=[_outcome(c, postal.get(c.target_id, "")) for c in written],
+        outcomes=[
+            _outcome(c, postal.get(c.target_id, ""), salutations.get(c.target_id, ""))
+            for c in written
+        ],
         callable=callable_recipients,
         scripts=call_scripts(definition, action, callable_recipients),
         called={c.target_id for c in action.contacts if c.channel == "call"},

@@ -17,6 +17,7 @@ from flask import (
     abort,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -45,7 +46,7 @@ from ..lookup.reportform import ReportForm, picked_districts, report_page
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address, unavailable_sentence
 from ..pagecache import rendered_pages
 from ..security import limit_coach, limit_submissions
-from . import confirmation, operations, pages
+from . import confirmation, digests, operations, pages
 from .drafts import Draft
 from .forms import ActionForm, StepForm
 from .models import Action
@@ -539,3 +540,19 @@ def confirm(slug: str, token: str) -> Page:
     if state in ("confirmed", "none"):
         return redirect(url_for(".thanks", slug=slug, key=key), 303)
     return redirect(url_for(".confirm_page", slug=slug, token=token), 303)
+
+
+@blueprint.get("/digest/<token>")
+def digest_page(token: str) -> Page:
+    """A digest as its recipient's office reads it on the web: read-only, no sign-in, known
+    only by the unguessable address in the digest email; never indexed."""
+    digest = digests.digest_by_token(token)
+    if digest is None:
+        abort(404)
+    response = make_response(
+        render_template("actions/digest.html", content=digests.digest_content(digest))
+    )
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

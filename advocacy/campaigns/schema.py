@@ -210,6 +210,18 @@ class Limits(Strict):
     )
 
 
+class Delivery(Strict):
+    """How the campaign's messages reach the people found for each visitor."""
+
+    legislators: Literal["each", "digest"] = Field(
+        default="each",
+        description="each: every constituent's message is its own email; digest: each "
+        "legislator, committee member or official gets one email a day from this campaign "
+        "(at ADVOCACY_DIGEST_HOUR, ADVOCACY_TIMEZONE) with every message of the day. Fixed "
+        "targets always get one email per message.",
+    )
+
+
 class CampaignDefinition(Strict):
     slug: Annotated[str, Field(pattern=SLUG_PATTERN, max_length=80)]
     title: _text(200)  # type: ignore[valid-type]
@@ -242,12 +254,20 @@ class CampaignDefinition(Strict):
     receipt: bool = Field(
         default=True, description="Email each visitor a receipt of what was sent for them."
     )
+    delivery: Delivery | None = None
 
     @model_serializer(mode="wrap")
     def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
         return _without_defaults(
             handler(self),
-            {"limits": None, "goal": None, "image": None, "image_alt": None, "receipt": True},
+            {
+                "limits": None,
+                "goal": None,
+                "image": None,
+                "image_alt": None,
+                "receipt": True,
+                "delivery": None,
+            },
         )
 
     @field_validator("starts_at", "ends_at", mode="before")
@@ -334,6 +354,11 @@ class CampaignDefinition(Strict):
         if "both" in chosen or chosen == {"lower", "upper"}:
             return "both"
         return chosen.pop()
+
+    @property
+    def digest(self) -> bool:
+        """Whether the people found for each visitor get one daily digest of the messages."""
+        return self.delivery is not None and self.delivery.legislators == "digest"
 
     @property
     def fixed_targets(self) -> list[FixedTarget]:

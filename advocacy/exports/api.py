@@ -33,9 +33,7 @@ def campaign_tallies(slug: str) -> tuple[Response, int, dict[str, str]]:
     if bearer is None:
         return _error("this API token is unknown or has been revoked", 401)
     campaign = campaign_service.get_campaign(slug)
-    if bearer.token.campaign_id is not None and (
-        campaign is None or not bearer.may_read(campaign)
-    ):
+    if bearer.token.campaign_id is not None and (campaign is None or not bearer.may_read(campaign)):
         return _error("this API token is for another campaign", 403)
     if campaign is None:
         return _error(f"no campaign {slug!r}", 404)
@@ -55,5 +53,7 @@ def campaign_tallies(slug: str) -> tuple[Response, int, dict[str, str]]:
         "columns": list(tally.header),
         "rows": rows,
         "total": sum(row[tallies.COUNT_COLUMN] for row in rows),
+        # Messages carried per daily digest (digest campaigns; zero otherwise).
+        "digests": tallies.digest_figures(tally).as_dict(),
     }
     return jsonify(body), 200, dict(NO_STORE)

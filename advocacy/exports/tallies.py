@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..actions.models import Action, Contact
+from ..actions.models import Action, Contact, Digest
 from ..campaigns.models import Campaign
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -298,9 +298,7 @@ def _offset_tree(
         if len(set(offsets[low : high + 1])) == 1:
             return leaf(offsets[low])
         middle = (low + high) // 2
-        return sa.case(
-            (column < bounds[middle], build(low, middle)), else_=build(middle + 1, high)
-        )
+        return sa.case((column < bounds[middle], build(low, middle)), else_=build(middle + 1, high))
 
     newest = len(offsets) - 1
     recent = range(newest, max(0, newest - RECENT_SEGMENTS), -1)
@@ -462,8 +460,11 @@ def tally_dicts(request: TallyRequest) -> list[dict[str, Any]]:
     ]
 
 
-def export_filename(request: TallyRequest) -> str:
-    parts = [request.campaign_slug, "tallies", "-".join(request.by)]
+def export_filename(request: TallyRequest, what: str = "tallies") -> str:
+    """``slug_tallies_state_from-..._to-..._nh.csv``; ``what="digests"``: the digests' file."""
+    parts = [request.campaign_slug, what]
+    if what == "tallies":
+        parts.append("-".join(request.by))
     if request.start:
         parts.append(f"from-{request.start}")
     if request.end:
@@ -534,6 +535,73 @@ def own_words_distribution(request: TallyRequest) -> tuple[list[tuple[str, int]]
         else:
             unmeasured += int(count)
     return list(measured.items()), unmeasured
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    """A digest campaign's daily digests sent (or logged) and the messages they carried."""
+
+    sent: int
+    messages: int
+    largest: int
+
+    @property
+    def average(self) -> float | None:
+        return self.messages / self.sent if self.sent else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "messages": self.messages,
+            "average_messages": round(self.average, 2) if self.average is not None else None,
+            "largest": self.largest,
+        }
+
+
+def _digest_filters(request: TallyRequest) -> list[Any]:
+    """Digests sent (or logged) of the campaign, of the chosen days (their local day) and,
+    with a state, to that state's recipients."""
+    filters: list[Any] = [Digest.campaign_id == request.campaign_id, Digest.sent_at.is_not(None)]
+    if request.start:
+        filters.append(Digest.day >= request.start)
+    if request.end:
+        filters.append(Digest.day <= request.end)
+    if request.state:
+        filters.append(
+            Digest.id.in_(sa.select(Contact.digest_id).where(Contact.target_state == request.state))
+        )
+    return filters
+
+
+def digest_figures(request: TallyRequest) -> DigestFigures:
+    """Messages carried per digest: how many digests, their messages, the largest."""
+    sent, messages, largest = db.session.execute(
+        sa.select(
+            sa.func.count(Digest.id),
+            sa.func.coalesce(sa.func.sum(Digest.message_count), 0),
+            sa.func.coalesce(sa.func.max(Digest.message_count), 0),
+        ).where(*_digest_filters(request))
+    ).one()
+    return DigestFigures(int(sent or 0), int(messages or 0), int(largest or 0))
+
+
+DIGEST_HEADER = ("day", "target_id", "target_name", "messages")
+
+
+def digest_csv_stream(request: TallyRequest) -> Iterator[bytes]:
+    """One row per digest sent: its day, its recipient and the messages it carried (no
+    personal data: a digest's recipient is a public official)."""
+    rows = db.session.execute(
+        sa.select(Digest.day, Digest.target_id, Digest.target_name, Digest.message_count)
+        .where(*_digest_filters(request))
+        .order_by(Digest.day, Digest.target_name, Digest.id)
+        .execution_options(yield_per=2000)
+    )
+    return csv_chunks(
+        DIGEST_HEADER,
+        ((day.isoformat(), *rest) for day, *rest in rows),
+        text_columns=(1, 2),
+    )
 
 
 def daily_series(request: TallyRequest) -> list[tuple[str, int]]:

@@ -67,6 +67,14 @@ def _state_choices() -> list[tuple[str, str]]:
 # -- dashboard ------------------------------------------------------------------------------------
 
 
+def _is_digest_campaign(campaign: Campaign) -> bool:
+    """Whether the campaign's current version sends daily digests (read from the stored
+    definition as it is: the dashboard only needs this one field)."""
+    version = campaign.current_version
+    delivery = (version.definition or {}).get("delivery") if version is not None else None
+    return isinstance(delivery, dict) and delivery.get("legislators") == "digest"
+
+
 @blueprint.get("/admin/c/<slug>/tallies")
 @role_required("organizer")
 def dashboard(slug: str) -> Page:
@@ -102,6 +110,8 @@ def dashboard(slug: str) -> Page:
     state_bars = [(row["state"] or "no state", row["contacts"]) for row in by_state[:TOP_BARS]]
     context["figures"] = {
         "totals": tallies.totals(base),
+        "digests": tallies.digest_figures(base),
+        "digest_campaign": _is_digest_campaign(campaign),
         "series": series,
         "by_state": by_state,
         "by_status": by_status,
@@ -147,6 +157,23 @@ def export_csv(slug: str) -> Page:
         },
     )
     return response
+
+
+@blueprint.get("/campaigns/<slug>/digests.csv")
+@role_required("organizer")
+def digests_csv(slug: str) -> Page:
+    """The daily digests sent and the messages each carried, streamed as CSV."""
+    campaign = _campaign_or_404(slug)
+    try:
+        tally = _request_from_args(campaign)
+    except tallies.TallyProblem as exc:
+        abort(400, description=str(exc))
+    filename = tallies.export_filename(tally, "digests")
+    return Response(
+        stream_with_context(tallies.digest_csv_stream(tally)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **NO_STORE},
+    )
 
 
 @blueprint.get("/admin/c/<slug>/supporters.csv")

@@ -43,7 +43,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 # Modules that register jobs when imported. Add yours here (one line).
-JOB_MODULES: tuple[str, ...] = ("advocacy.jobs.builtin", "advocacy.jobs.confirmations")
+JOB_MODULES: tuple[str, ...] = (
+    "advocacy.jobs.builtin",
+    "advocacy.jobs.confirmations",
+    "advocacy.jobs.digests",
+)
 
 DEFAULT_LEASE = timedelta(minutes=15)
 MAX_RETRY_AFTER = timedelta(minutes=15)

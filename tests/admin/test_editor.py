@@ -647,3 +647,25 @@ def test_the_preview_writes_to_the_committee_and_the_office_as_the_directory_has
     data["committees-0-committee"] = "Jurisprudence"
     text = visible_text(client.post("/admin/campaigns/new", data=data))
     assert "Not found: NH lower: no committee named 'Jurisprudence' in the directory" in text
+
+
+def test_the_daily_digest_is_chosen_in_the_editor_and_kept(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    new_page = client.get("/admin/campaigns/new").get_data(as_text=True)
+    assert form_values(new_page)["delivery"] == "each"
+    text = visible_text(new_page)
+    assert "How legislators and officials get the messages" in text
+    assert "One daily digest per legislator or official, of all the day's messages" in text
+    response = save(client, "/admin/campaigns/new", delivery="digest")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    definition = campaign_service.definition_of(
+        campaign("fund-safe-homes").current_version  # type: ignore[arg-type]
+    )
+    assert definition.digest
+    page = client.get("/admin/c/fund-safe-homes/edit").get_data(as_text=True)
+    assert form_values(page)["delivery"] == "digest"
+    refused = save(client, "/admin/c/fund-safe-homes/edit", delivery="weekly")
+    assert refused.status_code == 400
+    assert "Not a valid choice" in error_beside(refused.get_data(as_text=True), "delivery")
