@@ -270,6 +270,13 @@ SECURITY: tuple[Setting, ...] = (
         "Address lookups (`/api/lookup`, `/find?address=`) per client address. Empty: no limit.",
     ),
     Setting(
+        "RATELIMIT_COACH",
+        str,
+        "60 per minute;1000 per day",
+        "Checks of a message by the write page's personalization coach as the visitor types "
+        "(one per pause in typing) per client address. Empty: no limit.",
+    ),
+    Setting(
         "RATELIMIT_SIGNIN",
         str,
         "10 per minute",

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..dbtypes import JSONType, UTCDateTime, utcnow
@@ -99,6 +109,11 @@ class Contact(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
     personalised: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The coach's figures when it was written (actions/coach.py), for the tallies: the share
+    # of its words in the visitor's own words, and its similarity to the closest message sent
+    # to the same recipient through the campaign earlier that day (None: it was the first).
+    own_words: Mapped[float | None] = mapped_column(Float)
+    similarity: Mapped[float | None] = mapped_column(Float)
     # queued, logged, sent, failed, bounced, dead, called; unconfirmed (its message is held
     # until the visitor confirms by email), expired (never confirmed: never delivered);
     # recipient_left (held: its recipient left office before it was sent, staff decide),

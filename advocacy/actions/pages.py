@@ -18,10 +18,12 @@ from ..campaigns.schema import (
 from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
+from ..dbtypes import utcnow
 from ..lookup.offices import office_title
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
-from . import confirmation, digests, operations
+from . import coach, confirmation, digests, operations
+from .coach import Figures
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Contact
 from .recipients import (
@@ -157,6 +159,8 @@ class WritePage:
     notes: list[str] = field(default_factory=list)
     # Whether the visitor can say the legislators found for their address are not theirs.
     can_report: bool = False
+    # The personalization coach's figures for each editable message, by its field name.
+    coach: dict[str, Figures] = field(default_factory=dict)
     # Recipients (by id) whose message goes in the campaign's daily digest, and when it leaves.
     in_digest: set[str] = field(default_factory=set)
     digest_when: str = ""
@@ -165,7 +169,14 @@ class WritePage:
         return digest_sentence(recipient.salutation or recipient.name, self.digest_when)
 
 
-def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
+def write_page(
+    campaign: PublishedCampaign,
+    draft: Draft,
+    edits: dict[str, str] | None = None,
+    *,
+    coached: bool = True,
+) -> WritePage:
+    """The write page; ``edits`` are the visitor's texts when the page shows them again."""
     resolved = resolve(campaign.definition, draft.legislator_ids, draft.state)
     try:
         messages = fill_messages(campaign.definition, draft, resolved.recipients)
@@ -191,7 +202,30 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
             page.capped.append(message)
         else:
             page.writable.append(message)
+    if coached and campaign.definition.message.mode != "locked":  # locked: nothing to edit
+        for message in page.writable:
+            text = (edits or {}).get(message.field_name, message.body)
+            page.coach[message.field_name] = coach_figures(campaign, message, text)
     return page
+
+
+def coach_figures(campaign: PublishedCampaign, message: FilledMessage, text: str) -> Figures:
+    """The coach's figures for ``text``, the visitor's version of ``message``."""
+    since = operations.day_start(utcnow())
+    others = coach.recent_bodies(campaign.id, message.recipient.id, since)
+    return coach.figures(text, message.body, others)
+
+
+def coach_for_field(
+    campaign: PublishedCampaign, draft: Draft, field_name: str, text: str
+) -> Figures | None:
+    """The coach's figures for the visitor's text of one of their messages (by its form
+    field), or None when the draft has no such editable message."""
+    if campaign.definition.message.mode == "locked":
+        return None
+    page = write_page(campaign, draft, coached=False)
+    message = next((m for m in page.writable if m.field_name == field_name), None)
+    return None if message is None else coach_figures(campaign, message, text)
 
 
 def digest_sentence(name: str, when: str) -> str:

@@ -84,7 +84,7 @@ def dashboard(slug: str) -> Page:
         "campaign": campaign,
         "filters": filters,
         "states": _state_choices(),
-        "dimensions": list(tallies.DIMENSIONS),
+        "dimensions": [*tallies.DIMENSIONS, *tallies.MEASURES],
         "timezone": current_app.config["TIMEZONE"],
         "top_rows": TOP_ROWS,
         "top_bars": TOP_BARS,
@@ -103,7 +103,10 @@ def dashboard(slug: str) -> Page:
     by_status = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("status")))
     by_chamber = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("chamber")))
     by_district = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("district")))
-    by_legislator = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("legislator")))
+    by_legislator = tallies.sorted_by_count(
+        tallies.tally_dicts(base.with_by("legislator", "similarity"))
+    )
+    own_words, unmeasured = tallies.own_words_distribution(base)
     state_bars = [(row["state"] or "no state", row["contacts"]) for row in by_state[:TOP_BARS]]
     context["figures"] = {
         "totals": tallies.totals(base),
@@ -115,6 +118,8 @@ def dashboard(slug: str) -> Page:
         "by_chamber": by_chamber,
         "by_district": by_district,
         "by_legislator": by_legislator,
+        "own_words": own_words,
+        "unmeasured": unmeasured,
         "daily_chart": charts.daily_chart(series),
         "state_chart": charts.bar_chart(
             state_bars,
