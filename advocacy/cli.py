@@ -23,9 +23,10 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(directory_group)
     app.cli.add_command(lookup_command)
-    from .delivery.cli import deliver_group
+    from .delivery.cli import deliver_group, inbound_command
 
     app.cli.add_command(deliver_group)
+    app.cli.add_command(inbound_command)
     from .admin.cli import users_group
 
     app.cli.add_command(users_group)

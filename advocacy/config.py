@@ -8,6 +8,7 @@ made from it, and tests check the documents still match.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,20 @@ def _bool(raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+# The local part of bounce addresses before "+": no "+" of its own, lower case.
+BOUNCE_PREFIX_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,30}[a-z0-9])?")
+
+
+def _bounce_prefix(raw: str) -> str:
+    value = raw.strip().lower()
+    if value and not BOUNCE_PREFIX_PATTERN.fullmatch(value):
+        raise ValueError(
+            "expected up to 32 letters, digits, dots, dashes or underscores (no '+'), "
+            "e.g. bounces"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -132,12 +147,29 @@ MAIL: tuple[Setting, ...] = (
         common=True,
     ),
     Setting(
+        "BOUNCE_ADDRESS_PREFIX",
+        _bounce_prefix,
+        "",
+        "Send each message to a recipient with its own envelope sender, "
+        "`PREFIX+TOKEN@` the domain of ADVOCACY_MAIL_FROM (e.g. `bounces`), so a bounce that "
+        "arrives later marks that message bounced (`advocacy inbound`, docs/deploy.md). "
+        "Empty: bounces go to ADVOCACY_MAIL_FROM, as mail from staff always does.",
+    ),
+    Setting(
         "REQUIRE_CONFIRMATION",
         _bool,
         False,
         "Hold each action's messages until the visitor clicks the link in a mail sent to them; "
         "actions not confirmed within 48 hours are never delivered.",
         common=True,
+    ),
+    Setting(
+        "DIGEST_HOUR",
+        int,
+        17,
+        "Hour of the day (0 to 23, in ADVOCACY_TIMEZONE) at which a campaign with "
+        "`delivery: {legislators: digest}` sends each legislator the day's digest of its "
+        "messages.",
     ),
     Setting(
         "ALERT_EMAIL",
@@ -228,7 +260,7 @@ SECURITY: tuple[Setting, ...] = (
         "RATELIMIT_SUBMIT",
         str,
         "10 per minute;100 per day",
-        "Public form posts (campaign form, district choice, send, \"I called\") per client "
+        'Public form posts (campaign form, district choice, send, "I called") per client '
         "address, all together; `;` separates limits. Empty: no limit.",
     ),
     Setting(
@@ -236,6 +268,13 @@ SECURITY: tuple[Setting, ...] = (
         str,
         "30 per minute",
         "Address lookups (`/api/lookup`, `/find?address=`) per client address. Empty: no limit.",
+    ),
+    Setting(
+        "RATELIMIT_COACH",
+        str,
+        "60 per minute;1000 per day",
+        "Checks of a message by the write page's personalization coach as the visitor types "
+        "(one per pause in typing) per client address. Empty: no limit.",
     ),
     Setting(
         "RATELIMIT_SIGNIN",
@@ -409,6 +448,8 @@ def build_config(
         )
     if config["DELIVERY_MODE"] == "redirect" and not config["REDIRECT_TO"]:
         raise ConfigError(f"{ENV_PREFIX}DELIVERY_MODE=redirect needs {ENV_PREFIX}REDIRECT_TO")
+    if not 0 <= config["DIGEST_HOUR"] <= 23:
+        raise ConfigError(f"{ENV_PREFIX}DIGEST_HOUR must be an hour from 0 to 23")
     if config["CENSUS_MAX_CONCURRENT"] < 1:
         raise ConfigError(f"{ENV_PREFIX}CENSUS_MAX_CONCURRENT must be at least 1")
     try:

@@ -1,6 +1,6 @@
 """Import every feature's models so Alembic and the app see the whole schema."""
 
-from .actions.models import Action, Constituent, Contact, FollowUp, FollowUpAnswer
+from .actions.models import Action, Constituent, Contact, Digest, FollowUp, FollowUpAnswer
 from .admin.models import AuditEntry, User
 from .alerts import StaffAlert
 from .campaigns.models import Campaign, CampaignVersion
@@ -27,6 +27,7 @@ __all__ = [
     "CampaignVersion",
     "Constituent",
     "Contact",
+    "Digest",
     "DirectoryRefresh",
     "DirectoryState",
     "District",

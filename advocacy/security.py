@@ -68,6 +68,7 @@ STATIC_HEADERS: dict[str, str] = {
 NO_STORE_BLUEPRINTS = frozenset({"admin", "exports"})
 
 SUBMIT, LOOKUP, SIGNIN = "RATELIMIT_SUBMIT", "RATELIMIT_LOOKUP", "RATELIMIT_SIGNIN"
+COACH = "RATELIMIT_COACH"
 
 BAD_HOST_PAGE = """<!doctype html>
 <html lang="en">
@@ -130,8 +131,10 @@ limit_submissions = limiter.shared_limit(
     _configured(SUBMIT), scope="submit", methods=["POST"], exempt_when=_no_limit(SUBMIT)
 )
 #: Address lookups that reach the Census: /api/lookup and /find?address=.
-limit_lookups = limiter.shared_limit(
-    _configured(LOOKUP), scope="lookup", exempt_when=_not_a_lookup
+limit_lookups = limiter.shared_limit(_configured(LOOKUP), scope="lookup", exempt_when=_not_a_lookup)
+#: The write page's coach, asked as the visitor types (a pause in typing makes one request).
+limit_coach = limiter.shared_limit(
+    _configured(COACH), scope="coach", methods=["POST"], exempt_when=_no_limit(COACH)
 )
 #: Staff sign-in attempts (the page itself, GET, is not counted).
 limit_sign_in = limiter.shared_limit(
@@ -180,7 +183,7 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
     log.info("rate limit %s reached on %s", error.description, request.endpoint)
     what = _REFUSED_BECAUSE.get(request.blueprint or "", "Too many requests in a short while.")
     message = f"{what} Please wait {_wait_text(seconds)} and try again."
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.is_json:  # (the write page's coach)
         response = jsonify(error=message)
     else:
         page = render_template("errors/generic.html", error=TooManyRequests(description=message))
@@ -192,7 +195,7 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
 
 
 def _check_limits(app: Flask) -> None:
-    for setting in (SUBMIT, LOOKUP, SIGNIN):
+    for setting in (SUBMIT, LOOKUP, SIGNIN, COACH):
         value = str(app.config.get(setting) or "")
         if not value:
             continue

@@ -33,6 +33,7 @@ def seed(database_url: str, instance: Path, count: int, slug: str = "bench-outbo
     from advocacy.dbtypes import utcnow
     from advocacy.delivery import outbox
     from advocacy.extensions import db
+    from advocacy.lookup.models import Legislator
 
     app = create_app(
         {
@@ -56,6 +57,21 @@ def seed(database_url: str, instance: Path, count: int, slug: str = "bench-outbo
         now = utcnow()
         for first in range(0, count, CHUNK):
             numbers = range(first, min(first + CHUNK, count))
+            # Each recipient holds a seat today, so the worker sends rather than holds.
+            db.session.execute(
+                sa.insert(Legislator),
+                [
+                    {
+                        "id": f"ocd-person/{slug}-{i}",
+                        "state": "nh",
+                        "chamber": "lower",
+                        "district": "Merrimack 12",
+                        "name": f"Number{i}",
+                        "email": f"rep{i}@legislature.example.gov",
+                    }
+                    for i in numbers
+                ],
+            )
             people = db.session.scalars(
                 sa.insert(Constituent).returning(Constituent.id, sort_by_parameter_order=True),
                 [
@@ -95,7 +111,7 @@ def seed(database_url: str, instance: Path, count: int, slug: str = "bench-outbo
                         "campaign_version_id": version.id,
                         "channel": "email",
                         "target_kind": "legislator",
-                        "target_id": f"ocd-person/bench-{i}",
+                        "target_id": f"ocd-person/{slug}-{i}",
                         "target_name": f"Representative Number{i}",
                         "target_email": f"rep{i}@legislature.example.gov",
                         "target_state": "NH",

@@ -515,3 +515,15 @@ def test_follow_up_is_checked_with_its_lines() -> None:
     assert (option.days, option.public_results, option.min_answers) == (14, False, 5)
     # Defaults are left out of the stored definition: the version's content stays the same.
     assert result.definition.model_dump(mode="json")["follow_up"] == {"days": 14}
+
+
+def test_delivery_choice_is_checked_with_its_line() -> None:
+    digest = parse_text(VALID + "delivery:\n  legislators: digest\n", "sample.yaml")
+    assert digest.ok and digest.definition is not None and digest.definition.digest
+    plain = parse_text(VALID, "sample.yaml").definition
+    assert plain is not None and not plain.digest
+    [(line, field, message)] = problems_of(VALID + "delivery:\n  legislators: weekly\n")
+    assert (line, field) == (20, "delivery.legislators")
+    assert "'each' or 'digest'" in message
+    [(line, field, message)] = problems_of(VALID + "delivery:\n  fixed: digest\n")
+    assert (line, field) == (20, "delivery.fixed")

@@ -1,3 +1,3 @@
 """Taking action: the forms, the send, confirmation by email, calls and letters."""
 
-from . import messages  # noqa: F401 - registers the outbox kinds of actions
+from . import digests, messages  # noqa: F401 - register the outbox kinds of actions

@@ -167,8 +167,19 @@ def confirm(action: Action) -> bool:
         )
         session.execute(
             update(Contact)
-            .where(Contact.action_id == action_id, Contact.status == "unconfirmed")
+            .where(
+                Contact.action_id == action_id,
+                Contact.status == "unconfirmed",
+                Contact.id.in_(select(OutboxMessage.contact_id)),
+            )
             .values(status="queued")
+            .execution_options(synchronize_session=False)
+        )
+        # Those with no message of their own (a digest campaign's) wait for the day's digest.
+        session.execute(
+            update(Contact)
+            .where(Contact.action_id == action_id, Contact.status == "unconfirmed")
+            .values(status="awaiting_digest")
             .execution_options(synchronize_session=False)
         )
         session.commit()

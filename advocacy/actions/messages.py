@@ -96,6 +96,7 @@ def _load_contacts(
                 body=row.body,
                 sender_name=row.name,
                 sender_email=row.email,
+                track_bounces=True,
             )
         )
     return messages

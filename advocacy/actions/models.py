@@ -1,8 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..dbtypes import JSONType, UTCDateTime, utcnow
@@ -99,16 +109,24 @@ class Contact(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
     personalised: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The coach's figures when it was written (actions/coach.py), for the tallies: the share
+    # of its words in the visitor's own words, and its similarity to the closest message sent
+    # to the same recipient through the campaign earlier that day (None: it was the first).
+    own_words: Mapped[float | None] = mapped_column(Float)
+    similarity: Mapped[float | None] = mapped_column(Float)
     # queued, logged, sent, failed, bounced, dead, called; unconfirmed (its message is held
     # until the visitor confirms by email), expired (never confirmed: never delivered);
     # recipient_left (held: its recipient left office before it was sent, staff decide),
-    # discarded (such a message staff chose not to send).
+    # discarded (such a message staff chose not to send); awaiting_digest (a digest campaign's
+    # message to a legislator or official, waiting for the day's digest: ``digest_id``).
     status: Mapped[str] = mapped_column(String(16), default="queued")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When staff chose to send it although its recipient had left office: not held again.
     send_anyway_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The digest that carries this message (a digest campaign's), once it is built.
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digest.id"), index=True)
 
     action: Mapped[Action] = relationship(back_populates="contacts")
 
@@ -152,3 +170,31 @@ class FollowUpAnswer(db.Model):  # type: ignore[name-defined]
 
     follow_up: Mapped[FollowUp] = relationship(back_populates="answers")
     contact: Mapped[Contact] = relationship()
+
+
+class Digest(db.Model):  # type: ignore[name-defined]
+    """One day's messages of one campaign to one legislator or official, sent as one email.
+
+    Its text is made from its contacts when it is sent or shown (so retention, which removes
+    their personal data, applies to it too). The unique key makes the digest of a day once,
+    however many schedulers build it at the same time."""
+
+    __tablename__ = "digest"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "target_id", "day", name="uq_digest_campaign_target_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    target_id: Mapped[str] = mapped_column(String(120))
+    # The day (in ADVOCACY_TIMEZONE) whose digest hour closed it.
+    day: Mapped[date] = mapped_column(Date)
+    target_name: Mapped[str] = mapped_column(String(200))
+    target_email: Mapped[str | None] = mapped_column(String(320))
+    # The secret of its read-only web page (no sign-in).
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    message_count: Mapped[int] = mapped_column(Integer)
+    # Its outbox row (no foreign key: outbox rows refer to contacts, contacts to digests).
+    outbox_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -20,7 +20,7 @@ from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
 from ..urls import site_zone
-from . import confirmation
+from . import coach, confirmation, digests
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Constituent, Contact
 from .recipients import Recipient, recipients_for
@@ -206,6 +206,9 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
     definition = campaign.definition
     messages = fill_messages(definition, draft)
     person = duplicate_key(draft.email, campaign.id)
+    # Measured before the locks, which it need not hold up: a figure for the tallies, never
+    # a reason to refuse or delay a message.
+    measured = _measure(campaign, messages, bodies)
     try:
         take_write_lock(f"person:{person}")
         if definition.limits and definition.limits.per_legislator_per_day:
@@ -226,7 +229,7 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
             if found.submission_key == draft.submission_key:
                 return
             raise AlreadyActed(found.created_at)
-        _write_action(campaign, draft, messages, bodies, person)
+        _write_action(campaign, draft, messages, bodies, person, measured)
         db.session.commit()
     except IntegrityError:
         # Another request with the same submission key got in first: it shows its result.
@@ -238,12 +241,30 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
         raise
 
 
+def _measure(
+    campaign: PublishedCampaign, messages: list[FilledMessage], bodies: dict[str, str]
+) -> dict[str, coach.Figures]:
+    """The coach's figures of each message as it will be sent, by its form field."""
+    locked = campaign.definition.message.mode == "locked"
+    since = day_start(utcnow())
+    return {
+        m.field_name: coach.figures(
+            m.body if locked else bodies.get(m.field_name, m.body),
+            m.body,
+            coach.recent_bodies(campaign.id, m.recipient.id, since),
+        )
+        for m in messages
+        if m.recipient.channel
+    }
+
+
 def _write_action(
     campaign: PublishedCampaign,
     draft: Draft,
     messages: list[FilledMessage],
     bodies: dict[str, str],
     person: str,
+    measured: dict[str, coach.Figures],
 ) -> None:
     definition = campaign.definition
     capped = capped_legislators(campaign.id, definition, [m.recipient for m in messages])
@@ -295,8 +316,13 @@ def _write_action(
     for message, body in zip(written, texts, strict=True):
         if message.recipient.channel != "email":
             status = "logged"
+        elif hold:
+            status = "unconfirmed"
         else:
-            status = "unconfirmed" if hold else "queued"
+            status = (
+                digests.AWAITING if digests.in_digest(definition, message.recipient) else "queued"
+            )
+        figures = measured[message.field_name]
         contact = _contact(
             action,
             message.recipient,
@@ -304,14 +330,17 @@ def _write_action(
             subject=message.subject,
             body=body,
             personalised=body.strip() != message.body.strip(),
+            own_words=figures.own,
+            similarity=figures.closest,
             status=status,
             created_at=now,
         )
         action.contacts.append(contact)
     db.session.add(action)
     db.session.flush()  # the outbox rows refer to the new ids
-    for contact in action.contacts:
-        if contact.channel == "email":
+    for message, contact in zip(written, action.contacts, strict=True):
+        # A digest campaign's message to a legislator or official waits for the day's digest.
+        if contact.channel == "email" and not digests.in_digest(definition, message.recipient):
             outbox.queue("contact", contact_id=contact.id, held=hold)
     if hold:
         outbox.queue("confirmation", action_id=action.id)

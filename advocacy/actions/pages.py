@@ -18,10 +18,12 @@ from ..campaigns.schema import (
 from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
+from ..dbtypes import utcnow
 from ..lookup.offices import office_title
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
-from . import confirmation, operations
+from . import coach, confirmation, digests, operations
+from .coach import Figures
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Contact
 from .recipients import (
@@ -157,9 +159,24 @@ class WritePage:
     notes: list[str] = field(default_factory=list)
     # Whether the visitor can say the legislators found for their address are not theirs.
     can_report: bool = False
+    # The personalization coach's figures for each editable message, by its field name.
+    coach: dict[str, Figures] = field(default_factory=dict)
+    # Recipients (by id) whose message goes in the campaign's daily digest, and when it leaves.
+    in_digest: set[str] = field(default_factory=set)
+    digest_when: str = ""
+
+    def digest_sentence(self, recipient: Recipient) -> str:
+        return digest_sentence(recipient.salutation or recipient.name, self.digest_when)
 
 
-def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
+def write_page(
+    campaign: PublishedCampaign,
+    draft: Draft,
+    edits: dict[str, str] | None = None,
+    *,
+    coached: bool = True,
+) -> WritePage:
+    """The write page; ``edits`` are the visitor's texts when the page shows them again."""
     resolved = resolve(campaign.definition, draft.legislator_ids, draft.state)
     try:
         messages = fill_messages(campaign.definition, draft, resolved.recipients)
@@ -174,6 +191,10 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
         notes=resolved.notes,
         can_report=bool(draft.matched_address) and bool(draft.legislator_ids),
     )
+    page.in_digest = {
+        m.recipient.id for m in messages if digests.in_digest(campaign.definition, m.recipient)
+    }
+    page.digest_when = digests.when_words() if page.in_digest else ""
     for message in messages:
         if not message.recipient.channel:
             page.unreachable.append(message)
@@ -181,7 +202,37 @@ def write_page(campaign: PublishedCampaign, draft: Draft) -> WritePage:
             page.capped.append(message)
         else:
             page.writable.append(message)
+    if coached and campaign.definition.message.mode != "locked":  # locked: nothing to edit
+        for message in page.writable:
+            text = (edits or {}).get(message.field_name, message.body)
+            page.coach[message.field_name] = coach_figures(campaign, message, text)
     return page
+
+
+def coach_figures(campaign: PublishedCampaign, message: FilledMessage, text: str) -> Figures:
+    """The coach's figures for ``text``, the visitor's version of ``message``."""
+    since = operations.day_start(utcnow())
+    others = coach.recent_bodies(campaign.id, message.recipient.id, since)
+    return coach.figures(text, message.body, others)
+
+
+def coach_for_field(
+    campaign: PublishedCampaign, draft: Draft, field_name: str, text: str
+) -> Figures | None:
+    """The coach's figures for the visitor's text of one of their messages (by its form
+    field), or None when the draft has no such editable message."""
+    if campaign.definition.message.mode == "locked":
+        return None
+    page = write_page(campaign, draft, coached=False)
+    message = next((m for m in page.writable if m.field_name == field_name), None)
+    return None if message is None else coach_figures(campaign, message, text)
+
+
+def digest_sentence(name: str, when: str) -> str:
+    return (
+        f"Your message will reach {name} in one daily summary of this campaign's messages, "
+        f"sent at {when}."
+    )
 
 
 def _photos(recipients: list[Recipient]) -> dict[str, str]:
@@ -211,7 +262,19 @@ _EMAIL_OUTCOMES = {
 }
 
 
-def _outcome(contact: Contact, postal_address: str) -> Outcome:
+def _outcome(contact: Contact, postal_address: str, salutation: str = "") -> Outcome:
+    if contact.status == digests.AWAITING:
+        sentence = digest_sentence(salutation or contact.target_name, digests.when_words())
+        return Outcome(contact.target_name, "email", sentence[0].lower() + sentence[1:])
+    if contact.digest_id is not None and contact.status in ("queued", "sent", "logged"):
+        done = {"sent": "has been sent", "logged": "has been recorded"}.get(
+            contact.status, "is being sent"
+        )
+        return Outcome(
+            contact.target_name,
+            "email",
+            f"your message is in this campaign's daily summary to them, which {done}.",
+        )
     if contact.channel == "postal":
         where = f" to {postal_address}" if postal_address else ""
         return Outcome(
@@ -278,14 +341,16 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     definition = campaign.definition
     callable_recipients = operations.call_recipients(action, definition)
     written = [c for c in action.contacts if c.channel != "call"]
-    postal = {
-        r.id: r.postal_address
-        for r in recipients_for(definition, [c.target_id for c in written], action.state or "")
-    }
+    found = recipients_for(definition, [c.target_id for c in written], action.state or "")
+    postal = {r.id: r.postal_address for r in found}
+    salutations = {r.id: r.salutation for r in found}
     capped_ids = set(action.capped_target_ids or [])
     page_url = public_url("actions.campaign_page", slug=campaign.slug)
     return ThanksPage(
-        outcomes=[_outcome(c, postal.get(c.target_id, "")) for c in written],
+        outcomes=[
+            _outcome(c, postal.get(c.target_id, ""), salutations.get(c.target_id, ""))
+            for c in written
+        ],
         callable=callable_recipients,
         scripts=call_scripts(definition, action, callable_recipients),
         called={c.target_id for c in action.contacts if c.channel == "call"},

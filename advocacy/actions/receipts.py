@@ -9,7 +9,7 @@ from ..campaigns.models import Campaign
 from ..campaigns.service import published_campaign
 from ..extensions import db
 from ..urls import site_zone
-from . import operations, pages
+from . import digests, operations, pages
 from .models import Action
 
 
@@ -38,7 +38,14 @@ def receipt_text(action: Action) -> tuple[str, str] | None:
     )
     lines.append("")
     for contact in written:
-        if contact.channel == "email":
+        if contact.channel == "email" and (
+            contact.status == digests.AWAITING or contact.digest_id is not None
+        ):
+            lines.append(
+                f"- A message to {contact.target_name}, in one daily summary of this campaign's "
+                f"messages sent at {digests.when_words()}: {contact.subject}"
+            )
+        elif contact.channel == "email":
             lines.append(f"- An email to {contact.target_name}: {contact.subject}")
         else:
             letter = f"{thanks}/letter/{contact.target_id}"

@@ -111,9 +111,13 @@ class Recipient:
     @property
     def phone_numbers(self) -> str:
         """Every number in words: "555-0100 (capitol office), or 555-0199 (district office)"."""
-        return ", or ".join(
-            f"{number} ({office.lower()})" if office else number for office, number in self.phones
-        ) or self.phone
+        return (
+            ", or ".join(
+                f"{number} ({office.lower()})" if office else number
+                for office, number in self.phones
+            )
+            or self.phone
+        )
 
     @property
     def channel(self) -> str | None:

@@ -12,7 +12,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from markupsafe import Markup
 from werkzeug.wrappers.response import Response
 
@@ -34,8 +45,8 @@ from ..lookup.registry import STATES, state_name
 from ..lookup.reportform import ReportForm, picked_districts, report_page
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address, unavailable_sentence
 from ..pagecache import rendered_pages
-from ..security import limit_submissions
-from . import confirmation, operations, pages
+from ..security import limit_coach, limit_submissions
+from . import confirmation, digests, operations, pages
 from .drafts import Draft
 from .forms import ActionForm, StepForm
 from .models import Action
@@ -326,8 +337,9 @@ def _write_page(
     edits: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
+    checked: bool = False,
 ) -> tuple[str, int]:
-    page = pages.write_page(campaign, draft)
+    page = pages.write_page(campaign, draft, edits)
     return render_template(
         "actions/write.html",
         campaign=campaign,
@@ -337,8 +349,61 @@ def _write_page(
         form=form,
         edits=edits or {},
         error=error or page.error,
+        checked=checked,
         confirmation_required=confirmation.required(),
     ), status
+
+
+def _edits() -> dict[str, str]:
+    return {k: v for k, v in request.form.items() if k.startswith("body-")}
+
+
+@blueprint.post("/c/<slug>/check")
+@limit_submissions
+def check(slug: str) -> Page:
+    """"Check my message" (the coach without JavaScript): the write page again, with the
+    visitor's texts and the coach's figures for them. Shown directly, not redirected to: it
+    changes and sends nothing (posting it again is harmless), and the texts could outgrow
+    the session cookie."""
+    campaign = _campaign_or_404(slug)
+    draft = _draft_for(campaign)
+    form = StepForm()
+    if draft is None or not form.validate_on_submit():
+        flash("The page had expired. Please start again.", "error")
+        return redirect(url_for(".campaign_page", slug=slug), 303)
+    return _write_page(campaign, draft, form, _edits(), checked=True)
+
+
+@blueprint.post("/c/<slug>/coach")
+@limit_coach
+def coach(slug: str) -> tuple[Response, int]:
+    """The coach's figures for one message as the visitor types (static/site.js).
+
+    Computed here rather than in the browser: the similarity to today's messages needs them,
+    and they never leave the server; one implementation also gives the same figures with and
+    without JavaScript. The text is neither stored nor logged. CSRF: the page's token, sent in
+    the X-CSRFToken header."""
+    campaign = _campaign_or_404(slug)
+    draft = _draft_for(campaign)
+    asked = request.get_json(silent=True)
+    if draft is None:
+        return jsonify(error="Your session has ended. Please start again."), 409
+    if not isinstance(asked, dict) or not all(
+        isinstance(asked.get(key), str) for key in ("field", "text")
+    ):
+        return jsonify(error="Send the field name and the text of one message."), 400
+    text = asked["text"]
+    # Twice the limit: a browser counts characters differently; anything longer is no message.
+    if len(text) > campaign.definition.message.max_body_length * 2:
+        return jsonify(error="This message is too long to check."), 400
+    figures = pages.coach_for_field(campaign, draft, asked["field"], text)
+    if figures is None:
+        return jsonify(error="There is no such message to check."), 404
+    return jsonify(
+        own_percent=figures.own_percent,
+        others=figures.others,
+        sentences=figures.sentences,
+    ), 200
 
 
 def _thanks_if_sent(campaign: PublishedCampaign, key: str) -> Response | None:
@@ -377,7 +442,7 @@ def send(slug: str) -> Page:
             "error",
         )
         return redirect(url_for(".write", slug=slug), 303)
-    edits = {k: v for k, v in request.form.items() if k.startswith("body-")}
+    edits = _edits()
     try:
         operations.submit(campaign, draft, edits)
     except operations.AlreadyActed as exc:
@@ -475,3 +540,19 @@ def confirm(slug: str, token: str) -> Page:
     if state in ("confirmed", "none"):
         return redirect(url_for(".thanks", slug=slug, key=key), 303)
     return redirect(url_for(".confirm_page", slug=slug, token=token), 303)
+
+
+@blueprint.get("/digest/<token>")
+def digest_page(token: str) -> Page:
+    """A digest as its recipient's office reads it on the web: read-only, no sign-in, known
+    only by the unguessable address in the digest email; never indexed."""
+    digest = digests.digest_by_token(token)
+    if digest is None:
+        abort(404)
+    response = make_response(
+        render_template("actions/digest.html", content=digests.digest_content(digest))
+    )
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

@@ -56,8 +56,14 @@ def _require_uploaded_image(definition: CampaignDefinition) -> None:
         if name is None or not image_exists(name):
             raise EditProblem(
                 f"there is no uploaded picture {image}",
-                [Problem("<editor>", None, "image", f"there is no uploaded picture {image}; "
-                         "upload the picture again")],
+                [
+                    Problem(
+                        "<editor>",
+                        None,
+                        "image",
+                        f"there is no uploaded picture {image}; upload the picture again",
+                    )
+                ],
             )
 
 

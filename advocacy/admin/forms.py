@@ -232,6 +232,23 @@ class CampaignForm(FlaskForm):
         "progress.",
     )
     receipt = BooleanField("Email each visitor a receipt of what was sent for them")
+    delivery = SelectField(
+        "How legislators and officials get the messages",
+        choices=_choices(
+            [
+                ("each", "One email per message (the default)"),
+                (
+                    "digest",
+                    "One daily digest per legislator or official, of all the day's messages",
+                ),
+            ]
+        ),
+        default="each",
+        description="A digest is sent each day at ADVOCACY_DIGEST_HOUR (the site's time zone) "
+        "with how many wrote, by district, every edited message in full, and the campaign's "
+        "message once with the list of those who sent it unchanged. Fixed recipients always "
+        "get one email per message.",
+    )
     per_legislator_per_day = StringField(
         "Daily cap per legislator (optional)",
         filters=[_strip],
@@ -295,11 +312,30 @@ class ActionOnlyForm(FlaskForm):
 
 # -- form <-> schema --------------------------------------------------------------------------
 
-_TOP_LEVEL = ("slug", "title", "summary", "status", "call_script", "thank_you", "share_text",
-              "privacy_note", "image", "image_alt")
+_TOP_LEVEL = (
+    "slug",
+    "title",
+    "summary",
+    "status",
+    "call_script",
+    "thank_you",
+    "share_text",
+    "privacy_note",
+    "image",
+    "image_alt",
+)
 _MESSAGE = ("subject", "body", "mode", "max_subject_length", "max_body_length")
-_FIXED = ("id", "name", "title", "organisation", "salutation", "email", "phone",
-          "postal_address", "call_script")
+_FIXED = (
+    "id",
+    "name",
+    "title",
+    "organisation",
+    "salutation",
+    "email",
+    "phone",
+    "postal_address",
+    "call_script",
+)
 _COMMITTEE = ("committee", "state", "chamber", "call_script")
 _EXECUTIVE = ("office", "call_script")
 _OWN_MESSAGE = ("subject", "body")  # a target's own message, as message_subject/body
@@ -403,6 +439,9 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
         data["goal"] = form.goal.data
     where["receipt"] = form.receipt
     data["receipt"] = bool(form.receipt.data)
+    where["delivery"] = where["delivery.legislators"] = form.delivery
+    if form.delivery.data and form.delivery.data != "each":
+        data["delivery"] = {"legislators": form.delivery.data}
     where["limits"] = where["limits.per_legislator_per_day"] = form.per_legislator_per_day
     if form.per_legislator_per_day.data:
         data["limits"] = {"per_legislator_per_day": form.per_legislator_per_day.data}
@@ -452,6 +491,7 @@ def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> d
         values[name] = str(getattr(definition.message, name))
     values["goal"] = str(definition.goal or "")
     values["receipt"] = definition.receipt
+    values["delivery"] = definition.delivery.legislators if definition.delivery else "each"
     cap = definition.limits.per_legislator_per_day if definition.limits else None
     values["per_legislator_per_day"] = str(cap or "")
     follow_up = definition.follow_up

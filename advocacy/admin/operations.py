@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ..actions.drafts import fill_message
-from ..actions.models import Action, Contact
+from ..actions.models import Action, Contact, Digest
 from ..actions.recipients import (
     Recipient,
     chambers_for,
@@ -26,7 +26,8 @@ from ..campaigns.models import Campaign
 from ..campaigns.schema import CampaignDefinition, CommitteeTarget, StateLegislatorsTarget
 from ..campaigns.service import definition_of
 from ..dbtypes import utcnow
-from ..delivery.models import OutboxMessage
+from ..delivery.bounces import bounce_prefix
+from ..delivery.models import Bounce, OutboxMessage
 from ..delivery.outbox import retry_dead_letters
 from ..extensions import db
 from ..lookup import changes, directory, offices, reports
@@ -44,6 +45,7 @@ from . import audit
 
 CONTACT_STATUS_ORDER = (
     "queued",
+    "awaiting_digest",
     "failed",
     "sent",
     "logged",
@@ -218,7 +220,11 @@ def decide_held(campaign: Campaign, target_id: str, decision: str) -> tuple[str,
     if not ids:
         return "", 0
     now = utcnow()
-    messages = OutboxMessage.contact_id.in_(ids)
+    # Their own messages, or the daily digests that carry them (a digest campaign's).
+    digests = select(Digest.outbox_id).where(
+        Digest.id.in_(select(Contact.digest_id).where(Contact.id.in_(ids)))
+    )
+    messages = or_(OutboxMessage.contact_id.in_(ids), OutboxMessage.id.in_(digests))
     if decision == "send":
         db.session.execute(
             update(OutboxMessage)
@@ -274,6 +280,57 @@ def directory_ages() -> list[StateAge]:
             )
         )
     return ages
+
+
+@dataclass(frozen=True)
+class BouncingAddress:
+    """A recipient's address that messages bounced from after they were sent."""
+
+    address: str
+    names: tuple[str, ...]  # whom the messages were written to at that address
+    bounces: int
+    last_at: datetime
+    last_status: str | None
+    last_reason: str
+
+
+def bouncing_addresses() -> list[BouncingAddress]:
+    """Every address a sent message bounced back from, the most recent first."""
+    rows = db.session.execute(
+        select(
+            Contact.target_email,
+            Contact.target_name,
+            Bounce.received_at,
+            Bounce.status,
+            Bounce.reason,
+        )
+        .join(OutboxMessage, OutboxMessage.id == Bounce.outbox_id)
+        .join(Contact, Contact.id == OutboxMessage.contact_id)
+        .order_by(Bounce.received_at.desc(), Bounce.id.desc())
+    ).all()
+    found: dict[str, dict[str, Any]] = {}
+    for address, name, received_at, status, reason in rows:
+        key = (address or "").lower()
+        entry = found.get(key)
+        if entry is None:  # the first row of an address is its latest bounce
+            found[key] = entry = {
+                "address": address or "(no address)",
+                "names": [],
+                "bounces": 0,
+                "last_at": received_at,
+                "last_status": status,
+                "last_reason": reason,
+            }
+        entry["bounces"] += 1
+        if name not in entry["names"]:
+            entry["names"].append(name)
+    return [
+        BouncingAddress(**{**entry, "names": tuple(entry["names"])}) for entry in found.values()
+    ]
+
+
+def bounce_addresses_on() -> bool:
+    return bool(bounce_prefix(current_app.config))
 
 
 @dataclass(frozen=True)

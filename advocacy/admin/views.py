@@ -110,9 +110,7 @@ def index() -> Page:
 def campaigns() -> Page:
     show_archived = request.args.get("archived") == "1"
     rows = [
-        c
-        for c in campaign_service.list_campaigns()
-        if (c.archived_at is not None) == show_archived
+        c for c in campaign_service.list_campaigns() if (c.archived_at is not None) == show_archived
     ]
     return render_template(
         "admin/campaigns.html",
@@ -287,8 +285,9 @@ def new_campaign() -> Page:
 def edit_campaign(slug: str) -> Page:
     campaign = _campaign_or_404(slug)
     if request.method == "POST" and campaign.source == "file" and "preview" not in request.form:
-        flash("This campaign is defined by its file. Edit the file, or take it over first.",
-              "error")
+        flash(
+            "This campaign is defined by its file. Edit the file, or take it over first.", "error"
+        )
         return _see_other(".edit_campaign", slug=slug)
     return _editor(campaign)
 
@@ -331,8 +330,7 @@ def _campaign_post(slug: str, operation: str) -> BaseResponse:
             flash(f"{campaign.slug} is back in the list (still closed).", "success")
         elif operation == "take-over":
             editing.take_over(campaign)
-            flash(f"The site now owns {campaign.slug}; its file is ignored from now on.",
-                  "success")
+            flash(f"The site now owns {campaign.slug}; its file is ignored from now on.", "success")
         elif operation == "retry":
             count = operations.retry_campaign_dead_letters(campaign)
             flash(f"Requeued {count} dead letter(s).", "success")
@@ -370,11 +368,11 @@ def decide_held(slug: str) -> Page:
     if not count:
         flash("No held messages to that recipient: someone decided them already.", "error")
     elif decision == "send":
-        flash(f"{count} held message(s) to {name} are back in the queue and will be sent.",
-              "success")
+        flash(
+            f"{count} held message(s) to {name} are back in the queue and will be sent.", "success"
+        )
     else:
-        flash(f"{count} held message(s) to {name} were discarded and will not be sent.",
-              "success")
+        flash(f"{count} held message(s) to {name} were discarded and will not be sent.", "success")
     return _see_other(".campaign", slug=slug)
 
 
@@ -444,6 +442,8 @@ def directory_page() -> Page:
         total=total,
         recent_days=operations.RECENT_CHANGE_DAYS,
         stale_days=operations.STALE_DAYS,
+        bouncing=operations.bouncing_addresses(),
+        bounce_addresses_on=operations.bounce_addresses_on(),
         form=ActionOnlyForm(),
     )
 
@@ -478,8 +478,10 @@ def refresh_directory() -> Page:
         elif result.refused:
             flash(result.error or "", "error")
         else:
-            flash(f"{result.state.upper()}: not refreshed, previous roster kept "
-                  f"({result.error}).", "error")
+            flash(
+                f"{result.state.upper()}: not refreshed, previous roster kept ({result.error}).",
+                "error",
+            )
     return _see_other(".directory_page")
 
 
@@ -504,8 +506,9 @@ def decide_report(report_id: int) -> Page:
     try:
         if decision == "approve":
             report = operations.approve_report(report_id)
-            flash(f"Approved: {report.address} now gets the districts the visitor chose.",
-                  "success")
+            flash(
+                f"Approved: {report.address} now gets the districts the visitor chose.", "success"
+            )
         elif decision == "dismiss":
             report = operations.dismiss_report(report_id)
             flash(f"Dismissed the report for {report.address}.", "success")

@@ -173,9 +173,7 @@ def _pydantic_message(error: Any) -> str:
     if kind.startswith("datetime") or kind.startswith("date"):
         return f"bad date or time ({message}); use YYYY-MM-DD or an ISO 8601 date-time"
     if kind == "union_tag_invalid":
-        return (
-            "unknown target type; use 'state_legislators', 'fixed', 'committee' or 'executive'"
-        )
+        return "unknown target type; use 'state_legislators', 'fixed', 'committee' or 'executive'"
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     return message

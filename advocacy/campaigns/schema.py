@@ -231,6 +231,18 @@ class FollowUp(Strict):
         return _without_defaults(handler(self), {"public_results": False, "min_answers": 5})
 
 
+class Delivery(Strict):
+    """How the campaign's messages reach the people found for each visitor."""
+
+    legislators: Literal["each", "digest"] = Field(
+        default="each",
+        description="each: every constituent's message is its own email; digest: each "
+        "legislator, committee member or official gets one email a day from this campaign "
+        "(at ADVOCACY_DIGEST_HOUR, ADVOCACY_TIMEZONE) with every message of the day. Fixed "
+        "targets always get one email per message.",
+    )
+
+
 class CampaignDefinition(Strict):
     slug: Annotated[str, Field(pattern=SLUG_PATTERN, max_length=80)]
     title: _text(200)  # type: ignore[valid-type]
@@ -264,6 +276,7 @@ class CampaignDefinition(Strict):
         default=True, description="Email each visitor a receipt of what was sent for them."
     )
     follow_up: FollowUp | None = None
+    delivery: Delivery | None = None
 
     @model_serializer(mode="wrap")
     def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
@@ -276,6 +289,7 @@ class CampaignDefinition(Strict):
                 "image_alt": None,
                 "receipt": True,
                 "follow_up": None,
+                "delivery": None,
             },
         )
 
@@ -363,6 +377,11 @@ class CampaignDefinition(Strict):
         if "both" in chosen or chosen == {"lower", "upper"}:
             return "both"
         return chosen.pop()
+
+    @property
+    def digest(self) -> bool:
+        """Whether the people found for each visitor get one daily digest of the messages."""
+        return self.delivery is not None and self.delivery.legislators == "digest"
 
     @property
     def fixed_targets(self) -> list[FixedTarget]:

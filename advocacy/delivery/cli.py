@@ -118,3 +118,39 @@ def status_command() -> None:
             f"{unconfirmed} dead letter(s) may have been delivered (a worker died while "
             "sending them): check before `advocacy deliver retry`"
         )
+
+
+@click.command("inbound")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every interface, when it is the MX itself).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=2525,
+    show_default=True,
+    help="Port to listen on (25 when it is the MX itself).",
+)
+@with_appcontext
+def inbound_command(host: str, port: int) -> None:
+    """Receive bounce notices by SMTP until stopped (SIGINT/SIGTERM), and mark the messages
+    they are about as bounced. Accepts mail for the site's bounce addresses only."""
+    from .inbound import InboundConfigError, start_inbound
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        controller = start_inbound(app, host, port)
+    except InboundConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    click.echo(f"Receiving bounce notices on {host}:{port} (Ctrl+C to stop).")
+    stop = threading.Event()
+    try:
+        with stop_on_signals(stop, "the message being received"):
+            stop.wait()
+    finally:
+        controller.stop()

@@ -24,9 +24,9 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import flask_mail
 from flask import current_app
 
 MAX_NAME_LENGTH = 200
+MAX_FROM_PERSON_LENGTH = 120
 MAX_SUBJECT_LENGTH = 300
 MAX_BODY_LENGTH = 100_000
 MAX_ADDRESS_LENGTH = 254
@@ -129,6 +130,9 @@ class MessageData:
     body: str | None
     sender_name: str | None = None
     sender_email: str | None = None
+    # Sent with its own envelope sender (``bounces.bounce_address``) so that a bounce arriving
+    # later names this message; only messages to recipients, never staff or visitor mail.
+    track_bounces: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,17 +143,38 @@ class PreparedMessage:
     envelope_to: tuple[str, ...]
 
     def as_bytes(self) -> bytes:
-        return self.message.as_bytes(policy=policy.SMTP)
+        return self.message.as_bytes(policy=WIRE_POLICY)
 
 
-# Characters with a meaning in address headers. Python's header folding can drop the quotes
-# around a display name, after which these would read as more addresses; a person's name
-# needs none of them, so they become spaces.
-_ADDRESS_SPECIALS = re.compile(r'[<>()\[\]\\,;:@"]')
+_ADDRESS_HEADERS = frozenset({"from", "to", "reply-to"})
+
+
+class _WirePolicy(EmailPolicy):
+    """``policy.SMTP``, except that address headers are folded only beyond 998 characters.
+
+    Python 3.11's folder can split a long quoted display name and drop its quotes, after which
+    a comma or "@" in a name would read as another address. Names are capped well below that
+    length, so a quoted name (or its RFC 2047 encoded words) stays whole.
+    """
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in _ADDRESS_HEADERS:
+            return EmailPolicy.fold_binary(self.clone(max_line_length=998), name, value)
+        return super().fold_binary(name, value)
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() in _ADDRESS_HEADERS:
+            return EmailPolicy.fold(self.clone(max_line_length=998), name, value)
+        return super().fold(name, value)
+
+
+WIRE_POLICY = _WirePolicy(linesep="\r\n")
 
 
 def display_name(text: str) -> str:
-    return " ".join(_ADDRESS_SPECIALS.sub(" ", text).split())
+    """A display name as the email library will quote or encode it (address specials such as
+    quotes, commas and "@" included); only whitespace is normalised here."""
+    return " ".join(text.split())
 
 
 def _address(name: str, addr_spec: str) -> Address:
@@ -187,11 +212,22 @@ def build_message(
     redirect_to: str = "",
     now: datetime | None = None,
     html_alternative: bool = False,
+    envelope_from: str | None = None,
 ) -> PreparedMessage:
-    """Build one message. Raises ``InvalidMessage`` for data that cannot make a safe one."""
+    """Build one message. Raises ``InvalidMessage`` for data that cannot make a safe one.
+
+    ``envelope_from`` (a bounce address) replaces MAIL_FROM as the SMTP envelope sender only;
+    From stays MAIL_FROM, the address the site's SPF, DKIM and DMARC records cover.
+    """
     sender = normalise_address(mail_from)
     if sender is None:
         raise InvalidMessage("MAIL_FROM is not a valid email address")
+    return_path = sender
+    if envelope_from:
+        checked = normalise_address(envelope_from)
+        if checked is None:
+            raise InvalidMessage("the bounce address is not a valid email address")
+        return_path = checked
     recipient = normalise_address(data.to_email)
     if recipient is None:
         raise InvalidMessage("the recipient has no valid email address")
@@ -202,7 +238,10 @@ def build_message(
     person = clean_header_text(data.sender_name, MAX_NAME_LENGTH)
     site = clean_header_text(site_name, MAX_NAME_LENGTH)
     subject = clean_header_text(data.subject, MAX_SUBJECT_LENGTH) or DEFAULT_SUBJECT
+    reply_to = normalise_address(data.sender_email)
     body = clean_body(data.body)
+    if person:
+        body = body.rstrip("\n") + "\n\n-- \n" + behalf_footer(person, site, reply_to is not None)
 
     envelope_to = recipient
     to_header = _address(to_name, recipient)
@@ -218,11 +257,12 @@ def build_message(
     elif mode not in ("smtp", "log"):
         raise InvalidMessage(f"unknown delivery mode {mode!r}")
 
-    message = EmailMessage(policy=policy.SMTP)
-    from_name = f"{person} via {site}" if person and site else (person or site)
+    message = EmailMessage(policy=WIRE_POLICY)
+    # The person's part is shortened on its own so that " via <site>" is always there.
+    short_person = clean_header_text(person, MAX_FROM_PERSON_LENGTH)
+    from_name = f"{short_person} via {site}" if person and site else (short_person or site)
     message["From"] = _address(clean_header_text(from_name, MAX_NAME_LENGTH), sender)
     message["To"] = to_header
-    reply_to = normalise_address(data.sender_email)
     if reply_to is not None:
         message["Reply-To"] = _address(person, reply_to)
     message["Subject"] = subject
@@ -240,9 +280,17 @@ def build_message(
     return PreparedMessage(
         message_id=message_id,
         message=message,
-        envelope_from=sender,
+        envelope_from=return_path,
         envelope_to=(envelope_to,),
     )
+
+
+def behalf_footer(person: str, site: str, can_reply: bool) -> str:
+    """The last line of a message written by a constituent: who sent it, through what, and
+    how to reach them."""
+    through = f" through {site}" if site else ""
+    reach = "; replying to this email reaches them" if can_reply else ""
+    return f"Sent{through} on behalf of {person}, who wrote it{reach}."
 
 
 def write_log(prepared: PreparedMessage, directory: str | Path, name: str) -> Path:

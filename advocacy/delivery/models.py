@@ -36,3 +36,19 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Bounce(db.Model):  # type: ignore[name-defined]
+    """A delivery failure reported after the message was handed over: a bounce notice that
+    came back to the message's own bounce address (``bounces.py``). One per message."""
+
+    __tablename__ = "bounce"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    # The address the notice says failed (its Final-Recipient), when it names one.
+    address: Mapped[str | None] = mapped_column(String(320), index=True)
+    # The enhanced status code (RFC 3463, e.g. "5.1.1") when the notice gave one.
+    status: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

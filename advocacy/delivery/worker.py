@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from ..config import DELIVERY_MODES
 from ..dbtypes import utcnow
 from ..extensions import db
+from .bounces import PREFIX_PATTERN, bounce_address, bounce_prefix
 from .mailer import (
     InvalidMessage,
     MessageData,
@@ -134,6 +135,12 @@ def check_configuration(config: Any) -> None:
         raise DeliveryConfigError("MAIL_FROM must be one plain email address")
     if mode == "redirect" and normalise_address(config.get("REDIRECT_TO")) is None:
         raise DeliveryConfigError("DELIVERY_MODE=redirect needs a valid REDIRECT_TO address")
+    prefix = bounce_prefix(config)
+    if prefix and not PREFIX_PATTERN.fullmatch(prefix):
+        raise DeliveryConfigError(
+            "BOUNCE_ADDRESS_PREFIX must be up to 32 letters, digits, dots, dashes or "
+            "underscores (no '+'), e.g. `bounces`"
+        )
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -305,6 +312,7 @@ class Worker:
                 site_name=config.get("SITE_NAME") or "",
                 redirect_to=config.get("REDIRECT_TO") or "",
                 html_alternative=bool(config["MAIL_HTML_ALTERNATIVE"]),
+                envelope_from=bounce_address(outbox_id) if job.data.track_bounces else None,
             )
             if mode == "log":
                 write_log(prepared, config["MAIL_LOG_DIR"], f"{job.row.kind}-{outbox_id}.eml")

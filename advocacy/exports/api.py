@@ -67,6 +67,8 @@ def campaign_tallies(slug: str) -> Answer:
         "columns": list(tally.header),
         "rows": rows,
         "total": sum(row[tallies.COUNT_COLUMN] for row in rows),
+        # Messages carried per daily digest (digest campaigns; zero otherwise).
+        "digests": tallies.digest_figures(tally).as_dict(),
     }
     return jsonify(body), 200, dict(NO_STORE)
 

@@ -100,9 +100,7 @@ def daily_chart(series: Sequence[tuple[str, int]]) -> Markup:
 def bar_chart(pairs: Sequence[tuple[str, int]], label: str, height: int | None = None) -> Markup:
     """Horizontal bars, one per label, the first pair on top (pygal draws bottom up)."""
     rows = list(reversed(pairs))
-    chart = pygal.HorizontalBar(
-        **_config(height=height or max(160, 40 + 28 * len(rows)))
-    )
+    chart = pygal.HorizontalBar(**_config(height=height or max(160, 40 + 28 * len(rows))))
     chart.x_labels = [name for name, _ in rows]
     chart.add("Contacts", [count for _, count in rows])
     return _finish(chart, label)

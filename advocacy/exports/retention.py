@@ -10,7 +10,9 @@ person's old actions apart from another's. Kept: every contact column the tallie
 state, chamber, district, party, channel, status, personalised flag, time).
 
 An action is only anonymised when its constituent has no newer action inside the period, and
-none of its messages is still waiting in the outbox (pending or being sent).
+none of its messages is still waiting in the outbox (pending or being sent), for a daily
+digest, or in a digest not yet sent. A digest keeps no text of its own: its email and page are
+made from its contacts, so once they are anonymised it only counts them.
 
 Follow-ups ("did they reply?"): the secret in their links is cleared, so the links of an
 anonymised action open nothing, and a follow-up mail not yet sent is dropped (it would write
@@ -40,7 +42,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..actions.followups import KIND as FOLLOW_UP_KIND
-from ..actions.models import Action, Constituent, Contact, FollowUp
+from ..actions.models import Action, Constituent, Contact, Digest, FollowUp
 from ..admin import audit
 from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
@@ -134,7 +136,14 @@ def _with_recent_actions(people: list[int], cutoff: datetime) -> set[int]:
 
 
 def _with_mail_in_delivery(people: list[int]) -> set[int]:
-    return set(
+    """People with a message still to deliver: their own, or in a daily digest (waiting for
+    it, or in one not yet sent)."""
+    unsent_digests = (
+        sa.select(Digest.id)
+        .join(OutboxMessage, OutboxMessage.id == Digest.outbox_id)
+        .where(OutboxMessage.status.in_(("pending", "sending")))
+    )
+    own = set(
         db.session.scalars(
             sa.select(Action.constituent_id)
             .join(Contact, Contact.action_id == Action.id)
@@ -146,6 +155,18 @@ def _with_mail_in_delivery(people: list[int]) -> set[int]:
             .distinct()
         )
     )
+    in_digests = set(
+        db.session.scalars(
+            sa.select(Action.constituent_id)
+            .join(Contact, Contact.action_id == Action.id)
+            .where(
+                Action.constituent_id.in_(people),
+                sa.or_(Contact.status == "awaiting_digest", Contact.digest_id.in_(unsent_digests)),
+            )
+            .distinct()
+        )
+    )
+    return own | in_digests
 
 
 def _void_follow_ups(action_ids: list[int]) -> int:

@@ -30,7 +30,7 @@ from flask import current_app
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..actions import followups
-from ..actions.models import Action, Contact
+from ..actions.models import Action, Contact, Digest
 from ..campaigns.models import Campaign
 from ..dbtypes import utcnow
 from ..extensions import db
@@ -47,7 +47,16 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "legislator": ("state", "chamber", "district", "target_id", "target_name", "party"),
     "channel": ("channel",),
     "status": ("status",),
+    "own_words": ("own_words",),
 }
+# Measures a caller may add: a column computed over each group's contacts, after the count.
+# "similarity": the average, over the group's written messages, of each one's similarity to
+# the closest message sent to the same recipient through the campaign earlier that day
+# (actions/coach.py); empty when none of them had one to compare with.
+MEASURES: dict[str, str] = {"similarity": "average_similarity"}
+# The share of a written message in the sender's own words, as buckets whose labels sort in
+# byte order (empty: a call, or a message from before the coach measured it).
+OWN_WORDS_BUCKETS = ("0%", "1-10%", "11-50%", "51-100%")
 # Columns always come in this order, whatever order the dimensions were asked in.
 COLUMN_ORDER = (
     "day",
@@ -59,6 +68,7 @@ COLUMN_ORDER = (
     "party",
     "channel",
     "status",
+    "own_words",
 )
 COUNT_COLUMN = "contacts"
 DEFAULT_BY = ("state",)
@@ -94,12 +104,16 @@ class TallyRequest:
     columns: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        wanted = {column for name in self.by for column in DIMENSIONS[name]}
+        wanted = {column for name in self.by for column in DIMENSIONS.get(name, ())}
         object.__setattr__(self, "columns", tuple(c for c in COLUMN_ORDER if c in wanted))
 
     @property
+    def measures(self) -> tuple[str, ...]:
+        return tuple(MEASURES[name] for name in self.by if name in MEASURES)
+
+    @property
     def header(self) -> tuple[str, ...]:
-        return (*self.columns, COUNT_COLUMN)
+        return (*self.columns, COUNT_COLUMN, *self.measures)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -152,13 +166,13 @@ def parse_by(raw: str | Iterable[str] | None) -> tuple[str, ...]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     if not names:
         return DEFAULT_BY
-    unknown = [name for name in names if name not in DIMENSIONS]
+    unknown = [name for name in names if name not in DIMENSIONS and name not in MEASURES]
     if unknown:
         raise TallyProblem(
             f"unknown grouping {unknown[0]!r}: use one or more of "
-            f"{', '.join(DIMENSIONS)} (comma-separated)"
+            f"{', '.join([*DIMENSIONS, *MEASURES])} (comma-separated)"
         )
-    return tuple(name for name in DIMENSIONS if name in names)
+    return tuple(name for name in [*DIMENSIONS, *MEASURES] if name in names)
 
 
 def parse_date(raw: str | None, label: str) -> date | None:
@@ -285,9 +299,7 @@ def _offset_tree(
         if len(set(offsets[low : high + 1])) == 1:
             return leaf(offsets[low])
         middle = (low + high) // 2
-        return sa.case(
-            (column < bounds[middle], build(low, middle)), else_=build(middle + 1, high)
-        )
+        return sa.case((column < bounds[middle], build(low, middle)), else_=build(middle + 1, high))
 
     newest = len(offsets) - 1
     recent = range(newest, max(0, newest - RECENT_SEGMENTS), -1)
@@ -348,6 +360,19 @@ def contact_filters(request: TallyRequest) -> list[Any]:
     ]
 
 
+def own_words_bucket() -> ColumnElement[Any]:
+    """SQL for the bucket (``OWN_WORDS_BUCKETS``) of a contact's share of own words."""
+    share = Contact.own_words
+    none, few, some, most = OWN_WORDS_BUCKETS
+    return sa.case(
+        (share.is_(None), sa.null()),
+        (share <= 0, none),
+        (share <= 0.1, few),
+        (share <= 0.5, some),
+        else_=most,
+    )
+
+
 def statement(request: TallyRequest, dialect: str | None = None) -> sa.Select[Any]:
     """``SELECT <columns>, count(*) FROM contact WHERE ... GROUP BY ... ORDER BY ...``.
 
@@ -362,14 +387,23 @@ def statement(request: TallyRequest, dialect: str | None = None) -> sa.Select[An
             selected.append(local_day(request, dialect).label("day"))
             ordering.append(sa.text(str(position)))
             continue
-        column = TEXT_SOURCES[name]
+        column = own_words_bucket() if name == "own_words" else TEXT_SOURCES[name]
         selected.append(column.label(name))
         if dialect == "postgresql":
             ordering.append(column.collate("C").asc().nulls_first())
         else:
             ordering.append(sa.text(str(position)))
     count = sa.func.count().label(COUNT_COLUMN)
-    query = sa.select(*selected, count).select_from(Contact).where(*contact_filters(request))
+    measures = [
+        sa.func.avg(Contact.similarity).label(MEASURES["similarity"])
+        for name in request.by
+        if name == "similarity"
+    ]
+    query = (
+        sa.select(*selected, count, *measures)
+        .select_from(Contact)
+        .where(*contact_filters(request))
+    )
     if selected:
         positions = [sa.text(str(i)) for i in range(1, len(selected) + 1)]
         query = query.group_by(*positions).order_by(*ordering)
@@ -383,16 +417,20 @@ def _day_text(value: Any) -> str:
 def iter_rows(request: TallyRequest, yield_per: int = 2000) -> Iterator[tuple[Any, ...]]:
     """The tally rows, streamed from the database (a server-side cursor on PostgreSQL).
 
-    Text columns hold ``""`` for a missing value; ``day`` is ``YYYY-MM-DD``; the last value is
-    the count.
+    Text columns hold ``""`` for a missing value; ``day`` is ``YYYY-MM-DD``; then comes the
+    count, then the measures asked for (a similarity from 0 to 1, three decimals).
     """
     result = db.session.execute(statement(request), execution_options={"yield_per": yield_per})
     day_at = request.columns.index("day") if "day" in request.columns else None
+    count_at = len(request.columns)
     for row in result:
         values = ["" if value is None else value for value in row]
         if day_at is not None:
             values[day_at] = _day_text(values[day_at])
-        values[-1] = int(values[-1])
+        values[count_at] = int(values[count_at])
+        for at in range(count_at + 1, len(values)):
+            if values[at] != "":
+                values[at] = round(float(values[at]), 3)
         yield tuple(values)
 
 
@@ -423,8 +461,12 @@ def tally_dicts(request: TallyRequest) -> list[dict[str, Any]]:
     ]
 
 
-def export_filename(request: TallyRequest) -> str:
-    parts = [request.campaign_slug, "tallies", "-".join(request.by)]
+def export_filename(request: TallyRequest, what: str = "tallies") -> str:
+    """``slug_tallies_state_from-..._to-..._nh.csv``; ``what``: "digests" or "replies" for
+    those files (no grouping in their names)."""
+    parts = [request.campaign_slug, what]
+    if what == "tallies":
+        parts.append("-".join(request.by))
     if request.start:
         parts.append(f"from-{request.start}")
     if request.end:
@@ -482,6 +524,88 @@ def totals(request: TallyRequest) -> Totals:
     )
 
 
+def own_words_distribution(request: TallyRequest) -> tuple[list[tuple[str, int]], int]:
+    """Written messages per bucket of their share of own words (every bucket, even empty),
+    and how many written messages were not measured (sent before the coach measured them)."""
+    measured: dict[str, int] = dict.fromkeys(OWN_WORDS_BUCKETS, 0)
+    unmeasured = 0
+    for channel, bucket, count in iter_rows(request.with_by("channel", "own_words")):
+        if channel not in ("email", "postal"):
+            continue
+        if bucket:
+            measured[bucket] += int(count)
+        else:
+            unmeasured += int(count)
+    return list(measured.items()), unmeasured
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    """A digest campaign's daily digests sent (or logged) and the messages they carried."""
+
+    sent: int
+    messages: int
+    largest: int
+
+    @property
+    def average(self) -> float | None:
+        return self.messages / self.sent if self.sent else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "messages": self.messages,
+            "average_messages": round(self.average, 2) if self.average is not None else None,
+            "largest": self.largest,
+        }
+
+
+def _digest_filters(request: TallyRequest) -> list[Any]:
+    """Digests sent (or logged) of the campaign, of the chosen days (their local day) and,
+    with a state, to that state's recipients."""
+    filters: list[Any] = [Digest.campaign_id == request.campaign_id, Digest.sent_at.is_not(None)]
+    if request.start:
+        filters.append(Digest.day >= request.start)
+    if request.end:
+        filters.append(Digest.day <= request.end)
+    if request.state:
+        filters.append(
+            Digest.id.in_(sa.select(Contact.digest_id).where(Contact.target_state == request.state))
+        )
+    return filters
+
+
+def digest_figures(request: TallyRequest) -> DigestFigures:
+    """Messages carried per digest: how many digests, their messages, the largest."""
+    sent, messages, largest = db.session.execute(
+        sa.select(
+            sa.func.count(Digest.id),
+            sa.func.coalesce(sa.func.sum(Digest.message_count), 0),
+            sa.func.coalesce(sa.func.max(Digest.message_count), 0),
+        ).where(*_digest_filters(request))
+    ).one()
+    return DigestFigures(int(sent or 0), int(messages or 0), int(largest or 0))
+
+
+DIGEST_HEADER = ("day", "target_id", "target_name", "messages")
+
+
+def digest_csv_stream(request: TallyRequest) -> Iterator[bytes]:
+    """One row per digest sent: its day, its recipient and the messages it carried (no
+    personal data: a digest's recipient is a public official)."""
+    rows = db.session.execute(
+        sa.select(Digest.day, Digest.target_id, Digest.target_name, Digest.message_count)
+        .where(*_digest_filters(request))
+        .order_by(Digest.day, Digest.target_name, Digest.id)
+        .execution_options(yield_per=2000)
+    )
+    return csv_chunks(
+        DIGEST_HEADER,
+        ((day.isoformat(), *rest) for day, *rest in rows),
+        text_columns=(1, 2),
+    )
+
+
 def daily_series(request: TallyRequest) -> list[tuple[str, int]]:
     """Contacts per local day, with the days in between that had none (for the chart)."""
     counts = {row[0]: row[-1] for row in iter_rows(request.with_by("day"))}
@@ -511,10 +635,6 @@ def reply_rates(request: TallyRequest) -> list[followups.ReplyRate]:
     """Each recipient's follow-up answers (``actions/followups.py``): messages in the request's
     days and state, every recipient with at least one answer, highest reply rate first."""
     return followups.reply_rates(request.campaign_id, *contact_filters(request))
-
-
-def replies_filename(request: TallyRequest) -> str:
-    return export_filename(request).replace("_tallies_", "_replies_", 1)
 
 
 def replies_csv_stream(request: TallyRequest) -> Iterator[bytes]:

@@ -3,6 +3,7 @@ Views parse and render; ``tallies``, ``supporters`` and ``tokens`` decide."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import (
@@ -67,6 +68,14 @@ def _state_choices() -> list[tuple[str, str]]:
 # -- dashboard ------------------------------------------------------------------------------------
 
 
+def _is_digest_campaign(campaign: Campaign) -> bool:
+    """Whether the campaign's current version sends daily digests (read from the stored
+    definition as it is: the dashboard only needs this one field)."""
+    version = campaign.current_version
+    delivery = (version.definition or {}).get("delivery") if version is not None else None
+    return isinstance(delivery, dict) and delivery.get("legislators") == "digest"
+
+
 @blueprint.get("/admin/c/<slug>/tallies")
 @role_required("organizer")
 def dashboard(slug: str) -> Page:
@@ -76,7 +85,7 @@ def dashboard(slug: str) -> Page:
         "campaign": campaign,
         "filters": filters,
         "states": _state_choices(),
-        "dimensions": list(tallies.DIMENSIONS),
+        "dimensions": [*tallies.DIMENSIONS, *tallies.MEASURES],
         "timezone": current_app.config["TIMEZONE"],
         "top_rows": TOP_ROWS,
         "top_bars": TOP_BARS,
@@ -95,16 +104,23 @@ def dashboard(slug: str) -> Page:
     by_status = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("status")))
     by_chamber = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("chamber")))
     by_district = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("district")))
-    by_legislator = tallies.sorted_by_count(tallies.tally_dicts(base.with_by("legislator")))
+    by_legislator = tallies.sorted_by_count(
+        tallies.tally_dicts(base.with_by("legislator", "similarity"))
+    )
+    own_words, unmeasured = tallies.own_words_distribution(base)
     state_bars = [(row["state"] or "no state", row["contacts"]) for row in by_state[:TOP_BARS]]
     context["figures"] = {
         "totals": tallies.totals(base),
+        "digests": tallies.digest_figures(base),
+        "digest_campaign": _is_digest_campaign(campaign),
         "series": series,
         "by_state": by_state,
         "by_status": by_status,
         "by_chamber": by_chamber,
         "by_district": by_district,
         "by_legislator": by_legislator,
+        "own_words": own_words,
+        "unmeasured": unmeasured,
         "daily_chart": charts.daily_chart(series),
         "state_chart": charts.bar_chart(
             state_bars,
@@ -149,20 +165,36 @@ def export_csv(slug: str) -> Page:
 @role_required("organizer")
 def replies_csv(slug: str) -> Page:
     """Each recipient's "did they reply?" answers and reply rate (counts only)."""
+    return _csv_download(slug, "replies", tallies.replies_csv_stream, audited="replies.exported")
+
+
+@blueprint.get("/campaigns/<slug>/digests.csv")
+@role_required("organizer")
+def digests_csv(slug: str) -> Page:
+    """The daily digests sent and the messages each carried, streamed as CSV."""
+    return _csv_download(slug, "digests", tallies.digest_csv_stream)
+
+
+def _csv_download(
+    slug: str,
+    what: str,
+    stream: Callable[[tallies.TallyRequest], Iterator[bytes]],
+    audited: str | None = None,
+) -> Page:
+    """A campaign's figures of one kind as a CSV download, with the dashboard's filters."""
     campaign = _campaign_or_404(slug)
     try:
         tally = _request_from_args(campaign)
     except tallies.TallyProblem as exc:
         abort(400, description=str(exc))
-    audit.record("replies.exported", campaign.slug, {**tally.describe(), "via": "web"})
-    db.session.commit()
+    if audited:
+        audit.record(audited, campaign.slug, {**tally.describe(), "via": "web"})
+        db.session.commit()
+    filename = tallies.export_filename(tally, what)
     return Response(
-        stream_with_context(tallies.replies_csv_stream(tally)),
+        stream_with_context(stream(tally)),
         mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{tallies.replies_filename(tally)}"',
-            **NO_STORE,
-        },
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **NO_STORE},
     )
 
 

@@ -47,6 +47,7 @@ JOB_MODULES: tuple[str, ...] = (
     "advocacy.jobs.builtin",
     "advocacy.jobs.confirmations",
     "advocacy.jobs.followups",
+    "advocacy.jobs.digests",
 )
 
 DEFAULT_LEASE = timedelta(minutes=15)

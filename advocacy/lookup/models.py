@@ -94,9 +94,7 @@ class RosterChange(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     state: Mapped[str] = mapped_column(String(2), index=True)
-    refresh_id: Mapped[int | None] = mapped_column(
-        ForeignKey("directory_refresh.id"), index=True
-    )
+    refresh_id: Mapped[int | None] = mapped_column(ForeignKey("directory_refresh.id"), index=True)
     person_id: Mapped[str] = mapped_column(String(80))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # joined | left | changed

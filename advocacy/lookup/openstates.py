@@ -539,6 +539,7 @@ def _archive_state_files(
 
     def complete(state: str) -> bool:
         return state in wanted and "legislature" in folders
+
     try:
         with (
             gzip.GzipFile(fileobj=stream, mode="rb") as unzipped,
@@ -622,31 +623,12 @@ def person_from_yaml(data: object, state: str, today: date, name: str) -> Person
     will hold); None when they hold none now or later."""
     if not isinstance(data, dict):
         raise SourceError(f"{state}: {name} is not a person's file")
-    person_id = _text(data.get("id"))
-    full_name = _text(data.get("name"))
-    if not person_id.startswith("ocd-person/"):
-        raise SourceError(f"{state}: {name} has no Open States person id")
-    if not full_name:
-        raise SourceError(f"{state}: {name} has no name")
-    roles = data.get("roles") or []
-    if not isinstance(roles, list):
-        raise SourceError(f"{state}: {name}: roles is not a list")
-    held, coming = [], []
-    for role in roles:
-        if not isinstance(role, dict) or role.get("type") not in CHAMBERS:
-            continue  # an office outside the legislature
-        starts_on = _role_date(role.get("start_date"), state, name)
-        ends_on = _role_date(role.get("end_date"), state, name)
-        if holds_on(starts_on, ends_on, today):
-            held.append((role, starts_on, ends_on))
-        elif starts_on is not None and starts_on > today:
-            coming.append((role, starts_on, ends_on))
-    if held:
-        role, starts_on, ends_on = held[-1]  # Open States' choice: the last role held
-    elif coming:
-        role, starts_on, ends_on = min(coming, key=lambda item: item[1] or today)
-    else:
+    person_id, full_name, roles = _identity(data, state, name)
+    seats = [role for role in roles if role.get("type") in CHAMBERS]
+    chosen = _role_on(seats, today, state, name)
+    if chosen is None:
         return None
+    role, starts_on, ends_on = chosen
     district = _text(role.get("district"))
     if not district:
         raise SourceError(f"{state}: {name} has a seat with no district")
@@ -764,36 +746,18 @@ def parse_officials(files: StateFiles, state: str, today: date) -> list[Official
     for name, content in files:
         where = f"executive/{name}"
         data = _yaml_file(content, state, where)
-        person_id = _text(data.get("id"))
-        full_name = _text(data.get("name"))
-        if not person_id.startswith("ocd-person/"):
-            raise SourceError(f"{state}: {where} has no Open States person id")
-        if not full_name:
-            raise SourceError(f"{state}: {where} has no name")
-        roles = data.get("roles") or []
-        if not isinstance(roles, list):
-            raise SourceError(f"{state}: {where}: roles is not a list")
-        held, coming = [], []
-        for role in roles:
-            if (
-                not isinstance(role, dict)
-                or not _text(role.get("type"))
-                or role.get("type") in CHAMBERS
-                or not _state_jurisdiction(role.get("jurisdiction"), state)
-            ):
-                continue
-            starts_on = _role_date(role.get("start_date"), state, where)
-            ends_on = _role_date(role.get("end_date"), state, where)
-            if holds_on(starts_on, ends_on, today):
-                held.append((role, starts_on, ends_on))
-            elif starts_on is not None and starts_on > today:
-                coming.append((role, starts_on, ends_on))
-        if held:
-            role, starts_on, ends_on = held[-1]
-        elif coming:
-            role, starts_on, ends_on = min(coming, key=lambda item: item[1] or today)
-        else:
+        person_id, full_name, roles = _identity(data, state, where)
+        state_offices = [
+            role
+            for role in roles
+            if _text(role.get("type"))
+            and role.get("type") not in CHAMBERS
+            and _state_jurisdiction(role.get("jurisdiction"), state)
+        ]
+        chosen = _role_on(state_offices, today, state, where)
+        if chosen is None:
             continue
+        role, starts_on, ends_on = chosen
         if person_id in seen:
             raise SourceError(f"{state}: person {person_id} appears twice")
         seen.add(person_id)
@@ -816,6 +780,42 @@ def parse_officials(files: StateFiles, state: str, today: date) -> list[Official
             )
         )
     return officials
+
+
+def _identity(data: dict[str, Any], state: str, name: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """A person file's id, name and roles (the roles that are mappings), or why it is unusable."""
+    person_id = _text(data.get("id"))
+    full_name = _text(data.get("name"))
+    if not person_id.startswith("ocd-person/"):
+        raise SourceError(f"{state}: {name} has no Open States person id")
+    if not full_name:
+        raise SourceError(f"{state}: {name} has no name")
+    roles = data.get("roles") or []
+    if not isinstance(roles, list):
+        raise SourceError(f"{state}: {name}: roles is not a list")
+    return person_id, full_name, [role for role in roles if isinstance(role, dict)]
+
+
+Role = tuple[dict[str, Any], date | None, date | None]
+
+
+def _role_on(roles: list[dict[str, Any]], today: date, state: str, name: str) -> Role | None:
+    """Of ``roles``, the one held on ``today`` (Open States' choice: the last listed), else the
+    next to begin; None when none is held now or later."""
+    held: list[Role] = []
+    coming: list[Role] = []
+    for role in roles:
+        starts_on = _role_date(role.get("start_date"), state, name)
+        ends_on = _role_date(role.get("end_date"), state, name)
+        if holds_on(starts_on, ends_on, today):
+            held.append((role, starts_on, ends_on))
+        elif starts_on is not None and starts_on > today:
+            coming.append((role, starts_on, ends_on))
+    if held:
+        return held[-1]
+    if coming:
+        return min(coming, key=lambda item: item[1] or today)
+    return None
 
 
 def _text(value: object) -> str:

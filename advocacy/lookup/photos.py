@@ -159,9 +159,7 @@ def sync_photos(
             wanted.append((person_id, url))
     db.session.commit()
 
-    stored = set(
-        db.session.scalars(select(StoredImage.name).where(StoredImage.kind == "photo"))
-    )
+    stored = set(db.session.scalars(select(StoredImage.name).where(StoredImage.kind == "photo")))
     session = _session()
     try:
         with ThreadPoolExecutor(AT_ONCE, thread_name_prefix="photos") as pool:
@@ -195,9 +193,7 @@ def sync_photos(
     return report
 
 
-def _record(
-    fetched: _Fetched, photo: LegislatorPhoto | None, stored: set[str]
-) -> None:
+def _record(fetched: _Fetched, photo: LegislatorPhoto | None, stored: set[str]) -> None:
     if fetched.name not in stored:
         add(fetched.name, "photo", fetched.picture)
         stored.add(fetched.name)
@@ -243,7 +239,7 @@ _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
 
 
 def initials(name: str) -> str:
-    """"Avery Lindqvist" -> "AL"; the first and last words that start with a letter, leaving
+    """ "Avery Lindqvist" -> "AL"; the first and last words that start with a letter, leaving
     out suffixes such as Jr. and III."""
     words = [
         word

@@ -9,10 +9,12 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
+from advocacy.delivery.bounces import Notice, record_bounce
 from advocacy.delivery.models import OutboxMessage
 from advocacy.extensions import db
 from advocacy.lookup.directory import site_today
 from advocacy.lookup.models import Legislator
+from tests.delivery.factory import ContactSpec, queue_specs
 from tests.lookup.people import ROSTERS, Row
 from tests.lookup.yaml_people import after_the_election, person, write_nh
 from tests.text import visible_text
@@ -95,3 +97,55 @@ def test_the_page_shows_each_refresh_and_who_joined_left_or_changed(
         "changed\nSam Senator\nemail from sam@leg.example.gov to sam.senator@leg.example.gov"
     ) in state
     assert as_role("organizer").get("/admin/directory/zz").status_code == 404
+
+
+def test_the_page_lists_the_addresses_that_bounce(
+    app: Flask,
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    page = visible_text(as_role("organizer").get("/admin/directory"))
+    section = page.split("\nAddresses that bounce\n", 1)[1]
+    assert "No message has bounced after it was sent." in section
+    assert "Bounce addresses are off (ADVOCACY_BOUNCE_ADDRESS_PREFIX is empty)" in section
+
+    ortiz = "ortiz@legislature.example.gov"
+    ids = queue_specs(
+        [
+            ContactSpec(target_email=ortiz, target_name="Representative Ortiz"),
+            ContactSpec(target_email=ortiz, target_name="Representative Ortiz"),
+            ContactSpec(target_email="lee@legislature.example.gov", target_name="Senator Lee"),
+            ContactSpec(target_email="kim@legislature.example.gov", target_name="Senator Kim"),
+        ]
+    )
+    outbox = dict(
+        db.session.execute(
+            select(OutboxMessage.contact_id, OutboxMessage.id).where(
+                OutboxMessage.contact_id.in_(ids)
+            )
+        ).all()
+    )
+    db.session.commit()
+    notices = [
+        Notice("failed", "5.1.1", "550 5.1.1 User unknown", ortiz),
+        Notice("failed", "5.2.2", "552 5.2.2 Mailbox full", ortiz),
+        Notice("failed", None, "Recipient address rejected: Access denied"),
+        Notice("delayed", "4.4.1", "Connection timed out"),
+    ]
+    for contact_id, notice in zip(ids, notices, strict=True):
+        record_bounce(outbox[contact_id], notice)
+    app.config["BOUNCE_ADDRESS_PREFIX"] = "bounces"
+
+    page = visible_text(as_role("organizer").get("/admin/directory"))
+    section = page.split("\nAddresses that bounce\n", 1)[1]
+    assert "Bounce notices are received by advocacy inbound." in section
+    assert "Messages sent to these addresses came back later as undeliverable" in section
+    assert "No message has bounced" not in section
+    assert "Address\nWritten to as\nBounces\nLast bounce\nLast reason\n" in section
+    rows = section.split("Last reason\n", 1)[1].splitlines()
+    # The most recent first; the last reason of Ortiz's address is the mailbox that was full.
+    assert rows[0:2] == ["lee@legislature.example.gov", "Senator Lee"]
+    assert rows[2] == "1" and rows[3].endswith(" UTC")
+    assert rows[4] == "Recipient address rejected: Access denied"
+    assert rows[5:8] == [ortiz, "Representative Ortiz", "2"]
+    assert rows[8].endswith(" UTC") and rows[9] == "552 5.2.2 Mailbox full"
+    assert "kim@legislature.example.gov" not in section  # a delay is no bounce

@@ -681,3 +681,25 @@ def test_did_they_reply_is_saved_shown_and_checked_beside_its_fields(
     text = visible_text(client.get("/admin/c/fund-safe-homes/edit"))
     assert "Did they reply?" in text
     assert 'Ask "did they reply?" after this many days (optional, 1 to 90)' in text
+
+
+def test_the_daily_digest_is_chosen_in_the_editor_and_kept(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    new_page = client.get("/admin/campaigns/new").get_data(as_text=True)
+    assert form_values(new_page)["delivery"] == "each"
+    text = visible_text(new_page)
+    assert "How legislators and officials get the messages" in text
+    assert "One daily digest per legislator or official, of all the day's messages" in text
+    response = save(client, "/admin/campaigns/new", delivery="digest")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    definition = campaign_service.definition_of(
+        campaign("fund-safe-homes").current_version  # type: ignore[arg-type]
+    )
+    assert definition.digest
+    page = client.get("/admin/c/fund-safe-homes/edit").get_data(as_text=True)
+    assert form_values(page)["delivery"] == "digest"
+    refused = save(client, "/admin/c/fund-safe-homes/edit", delivery="weekly")
+    assert refused.status_code == 400
+    assert "Not a valid choice" in error_beside(refused.get_data(as_text=True), "delivery")

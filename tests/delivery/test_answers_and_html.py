@@ -136,7 +136,10 @@ def test_html_alternative_is_escaped_text_after_the_plain_part(
     assert message.get_content_type() == "multipart/alternative"
     plain, markup = list(message.iter_parts())
     assert plain.get_content_type() == "text/plain"  # first: the primary part
-    assert plain.get_content().replace("\r\n", "\n") == BODY + "\n"
+    assert plain.get_content().replace("\r\n", "\n") == BODY + "\n\n-- \n" + (
+        "Sent through Speak Up on behalf of Jane Voter, who wrote it; replying to this email "
+        "reaches them.\n"
+    )
     assert markup.get_content_type() == "text/html"
     html = markup.get_content().replace("\r\n", "\n")
     assert "<p>Dear Rep &lt;b&gt;Ortiz&lt;/b&gt; &amp; &quot;friends&quot;,</p>" in html

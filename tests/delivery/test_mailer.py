@@ -208,8 +208,10 @@ def test_long_and_non_ascii_headers_are_folded_and_read_back_unchanged() -> None
     message, raw, _envelope = build(
         to_name="José Ñúñez-Łukasz", subject=subject, sender_name="Zoë O'Brien"
     )
+    head = raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    # Address headers are folded only beyond 998 characters (mailer.WIRE_POLICY).
     assert raw.isascii() and all(
-        len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+        len(line) <= 78 for line in head if not line.startswith((b"From:", b"To:", b"Reply-To:"))
     )
     assert message["To"].addresses[0].display_name == "José Ñúñez-Łukasz"
     assert message["Reply-To"].addresses[0].display_name == "Zoë O'Brien"

@@ -5,8 +5,8 @@ lookup, the district choice, the thank-you page, a letter to print, /find (empty
 result), a state page, the 404 page, the rate-limit page, the staff sign-in page, the campaign
 editor listing warnings with a preview; a campaign naming a committee's leaders, the
 wrong-district report form, and the staff pages of reports, held messages and a state's
-committees; the "did they reply?" answer page (before and after answering) and a campaign's
-public reply rates.
+committees; a digest campaign's write and thank-you pages and its daily digest's page; the "did
+they reply?" answer page (before and after answering) and a campaign's public reply rates.
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, expect
 from sqlalchemy import select
@@ -29,9 +30,14 @@ from advocacy.admin.auth import hash_password
 from advocacy.admin.models import User
 from advocacy.campaigns.service import sync_folder
 from advocacy.dbtypes import utcnow
+from advocacy.delivery.bounces import Notice, record_bounce
+from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.worker import run_workers
 from advocacy.extensions import db
+from tests.delivery.conftest import SMTPServer
+from tests.e2e.conftest import World
 from tests.e2e.harness import ADDRESS, CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
+from tests.e2e.test_digest_journey import make_digest_campaign, send_digest, smtp  # noqa: F401
 from tests.lookup.offices_world import FORMER_GOVERNOR, sync_nh, write_campaign
 
 if not CHROMIUM.exists():
@@ -116,6 +122,12 @@ def test_public_pages_have_no_serious_accessibility_issues(
     submit_action_form(page)
     expect(page).to_have_url(re.compile(r"/write$"))
     scan(page, "write page")
+    page.locator("textarea").first.fill("Why this matters to me, in my own words.")
+    expect(page.locator(".coach").first).to_contain_text("100% of this message is in your own")
+    scan(page, "write page with the coach's figures as typed")
+    page.get_by_role("button", name="Check my messages").click()
+    expect(page.locator("main")).to_contain_text("We checked your messages")
+    scan(page, "write page after Check my messages")
     page.goto(f"/c/{SLUG}/choose?state=nh")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     scan(page, "choose page")
@@ -270,6 +282,46 @@ def test_committee_targets_reports_and_held_messages_are_accessible(
     page.goto("/admin/directory/nh")
     expect(page.get_by_role("heading", name="Committees")).to_be_visible()
     scan(page, "staff directory page with committees and officials")
+    # A message that was sent comes back later as undeliverable.
+    sent = db.session.scalar(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.kind == "contact", OutboxMessage.status == "sent")
+        .limit(1)
+    )
+    db.session.remove()
+    assert sent is not None
+    assert record_bounce(sent, Notice("failed", "5.1.1", "550 5.1.1 User unknown")) == "recorded"
+    page.goto("/admin/directory")
+    expect(page.get_by_role("heading", name="Addresses that bounce")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("550 5.1.1 User unknown")
+    scan(page, "staff directory page with addresses that bounce")
+    assert not csp_reports, csp_reports
+
+
+def test_a_digest_campaign_and_its_digest_page_are_accessible(
+    new_page: Callable[..., Page],
+    scan: Callable[..., None],
+    live_server: LiveServer,
+    app: Flask,
+    world: World,
+    smtp: SMTPServer,  # noqa: F811 - the fixture imported above
+) -> None:
+    make_digest_campaign(app, world, smtp)
+    page, csp_reports = watched(new_page)
+    page.goto(f"/c/{SLUG}")
+    submit_action_form(page)
+    expect(page).to_have_url(re.compile(r"/write$"))
+    scan(page, "write page of a digest campaign")
+    page.locator("textarea").first.fill("In my own words: please act.\n\nPat")
+    page.get_by_role("button", name="Send my messages").click()
+    expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
+    scan(page, "thank-you page of a digest campaign")
+    mail = send_digest(smtp, "morgan.castellanos@example.org")
+    link = re.search(r"Read this digest on the web: (\S+)", mail)
+    assert link is not None
+    page.goto(link.group(1).split("127.0.0.1:5000", 1)[-1])
+    expect(page.get_by_role("heading", level=1)).to_contain_text("messages to")
+    scan(page, "digest page")
     assert not csp_reports, csp_reports
 
 

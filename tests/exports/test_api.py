@@ -77,6 +77,7 @@ def test_token_made_in_the_admin_reads_tallies(
             {"state": "PA", "contacts": 4},
         ],
         "total": 16,
+        "digests": {"sent": 0, "messages": 0, "average_messages": None, "largest": 0},
     }
     db.session.expire_all()
     assert db.session.get(ApiToken, stored.id).last_used_at is not None  # type: ignore[union-attr]

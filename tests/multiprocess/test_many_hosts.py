@@ -180,7 +180,13 @@ def test_two_schedulers_started_together_run_each_due_job_once(
     )
     db.session.commit()
     extra = {"ADVOCACY_ALERT_EMAIL": "staff@speakup.example.org"}
-    jobs = ("campaign-schedule", "dead-letter-alert", "directory-refresh", "retention")
+    jobs = (
+        "build-digests",
+        "campaign-schedule",
+        "dead-letter-alert",
+        "directory-refresh",
+        "retention",
+    )
 
     def launch(name: str, start: threading.Barrier, procs: list[Proc]) -> None:
         start.wait(timeout=10)

@@ -32,6 +32,7 @@ def test_procfile_names_the_process_model() -> None:
         "web": WEB,
         "worker": "advocacy deliver --loop",
         "scheduler": "advocacy scheduler",
+        "inbound": "advocacy inbound --host 0.0.0.0 --port 2525",
     }
 
 
@@ -42,6 +43,7 @@ def test_procfile_commands_exist(app: Flask) -> None:
         ["campaigns", "sync", "--help"],
         ["deliver", "--help"],
         ["scheduler", "--help"],
+        ["inbound", "--help"],
         ["jobs", "run", "--help"],
         ["metrics", "serve", "--help"],
     ):

@@ -304,3 +304,21 @@ def test_each_app_in_a_process_follows_its_own_setting(
     assert all(unlimited.post(f"/c/{LOWER}/act", data={}).status_code == 400 for _ in range(5))
     statuses = [visitor.post(f"/c/{LOWER}/act", data={}).status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
+
+
+def test_the_coach_has_its_own_limit_and_never_touches_sending(
+    visitor: FlaskClient, app: Flask
+) -> None:
+    """The write page's coach is asked as the visitor types: its own budget, a JSON 429, and
+    the send still goes through after it is spent."""
+    app.config["RATELIMIT_COACH"] = "2 per minute"
+    visitor.post(f"/c/{LOWER}/act", data=FORM)
+    page = visitor.get(f"/c/{LOWER}/write").get_data(as_text=True)
+    field = re.findall(r'<textarea id="(body-[0-9a-f]+)"', page)[0]
+    for _ in range(2):
+        asked = visitor.post(f"/c/{LOWER}/coach", json={"field": field, "text": "My words."})
+        assert asked.status_code == 200
+    refused = visitor.post(f"/c/{LOWER}/coach", json={"field": field, "text": "My words."})
+    assert_friendly_429(refused, json=True)
+    sent = visitor.post(f"/c/{LOWER}/send", data={"submission_key": submission_key(page)})
+    assert sent.status_code == 303 and actions() == 1

@@ -13,18 +13,7 @@ from playwright.sync_api import Page, expect
 from advocacy.admin.auth import hash_password
 from advocacy.admin.models import User
 from advocacy.extensions import db
-from tests.e2e.conftest import (  # noqa: F401 - the browser-test fixtures
-    World,
-    app_config,
-    browser,
-    live_server,
-    new_page,
-    page,
-    page_requests,
-    playwright,
-    upstream,
-    world,
-)
+from tests.e2e.conftest import World
 from tests.e2e.harness import CHROMIUM, NO_CHROMIUM, is_local
 from tests.exports.data import SLUG, seed
 
@@ -37,7 +26,7 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def seeded_world(world: World, app: Flask) -> World:  # noqa: F811
+def seeded_world(world: World, app: Flask) -> World:
     """The e2e world, the seeded tally campaign (tests/exports/data.py) and an organizer."""
     seed()
     db.session.add(User(email=EMAIL, role="organizer", password_hash=hash_password(PASSWORD)))
@@ -47,7 +36,7 @@ def seeded_world(world: World, app: Flask) -> World:  # noqa: F811
 
 
 def test_organizer_sees_charts_tables_and_downloads_the_csv(
-    seeded_world: World, page: Page, page_requests: list[str], tmp_path: Path  # noqa: F811
+    seeded_world: World, page: Page, page_requests: list[str], tmp_path: Path
 ) -> None:
     page.goto(f"/admin/c/{SLUG}/tallies")
     expect(page).to_have_url(re.compile(r"/admin/sign-in\?next="))

@@ -1,0 +1,154 @@
+"""The personalization coach: how much of a message is in the visitor's own words, and how
+similar it is to what others sent the same recipient today through the same campaign.
+
+It only ever informs: nothing here refuses, holds or delays a message (a copy-paste block
+shuts out people who cannot easily type; see docs/action-flow.md).
+
+Texts are compared as sets of word shingles (every run of ``SHINGLE`` consecutive words),
+exactly, in plain Python. MinHash (``datasketch``) estimates the same Jaccard figure and pays
+off over large corpora indexed ahead of time; here a message meets at most ``RECENT_LIMIT``
+texts, where the exact sets are fast enough and need no dependency.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import Contact
+
+SHINGLE = 3
+# The most recent messages of the day a new one is compared with: a bound on the work per
+# check (a popular office may get thousands in a day; the latest are representative).
+RECENT_LIMIT = 200
+_WORD = re.compile(r"[\w']+")
+Shingle = tuple[str, ...]
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, case-folded, punctuation dropped ("Don’t" is "don't")."""
+    return _WORD.findall(text.replace("\u2019", "'").casefold())
+
+
+def shingles(tokens: list[str]) -> set[Shingle]:
+    """Every run of ``SHINGLE`` words; a shorter text is one shingle of all its words."""
+    if len(tokens) < SHINGLE:
+        return {tuple(tokens)} if tokens else set()
+    return set(zip(*(tokens[i:] for i in range(SHINGLE)), strict=False))
+
+
+def own_share(text: str, template: str) -> float | None:
+    """The share (0 to 1) of ``text``'s words that are the visitor's own: words not inside any
+    run of ``SHINGLE`` words that the template also has. None for a text without words."""
+    tokens = words(text)
+    if not tokens:
+        return None
+    if len(tokens) < SHINGLE:
+        inside = f" {' '.join(tokens)} " in f" {' '.join(words(template))} "
+        return 0.0 if inside else 1.0
+    known = shingles(words(template))
+    from_template = [False] * len(tokens)
+    for start in range(len(tokens) - SHINGLE + 1):
+        if tuple(tokens[start : start + SHINGLE]) in known:
+            from_template[start : start + SHINGLE] = [True] * SHINGLE
+    return from_template.count(False) / len(tokens)
+
+
+def similarity(first: set[Shingle], second: set[Shingle]) -> float:
+    """Jaccard similarity of two shingle sets: 1 for the same words in the same order."""
+    if not first and not second:
+        return 1.0
+    return len(first & second) / len(first | second)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the coach says about one message."""
+
+    own: float | None  # share of the message's words in the visitor's own words
+    others: int  # messages to the same recipient today (through this campaign) compared with
+    closest: float | None  # highest similarity to one of them
+    average: float | None  # average similarity to them
+    as_written: bool = False  # the template's words, all of them, in order
+
+    @property
+    def own_percent(self) -> int | None:
+        return None if self.own is None else _percent(self.own)
+
+    @property
+    def sentences(self) -> list[str]:
+        """The coach's words: encouraging and accurate, never a refusal."""
+        said: list[str] = []
+        if self.own is None:
+            return [
+                "Offices give more weight to personal messages: a sentence about why this "
+                "matters to you makes yours stand out."
+            ]
+        percent = _percent(self.own)
+        if self.as_written:
+            said.append("This message is the campaign's text as written.")
+        elif self.own == 0:
+            said.append("None of this message is in your own words yet.")
+        elif percent >= 90:
+            said.append(f"About {percent}% of this message is in your own words. Thank you.")
+        else:
+            said.append(f"About {percent}% of this message is in your own words.")
+        if percent < 90:
+            said.append(
+                "Offices give more weight to personal messages: add a sentence about "
+                "why this matters to you."
+            )
+        if self.others and self.closest is not None and self.average is not None:
+            people = "1 message has" if self.others == 1 else f"{self.others} messages have"
+            if self.others >= RECENT_LIMIT:  # only the latest are compared
+                people = f"At least {RECENT_LIMIT} messages have"
+            said.append(
+                f"{people} gone to this office through this campaign today; yours is about "
+                f"{_percent(self.closest)}% the same as the closest one "
+                f"({_percent(self.average)}% on average)."
+            )
+        return said
+
+
+def _percent(share: float) -> int:
+    """A share as a whole percentage, never rounded to 0 or 100 when it is not."""
+    value = round(100 * share)
+    if value == 0 and share > 0:
+        return 1
+    if value == 100 and share < 1:
+        return 99
+    return value
+
+
+def recent_bodies(campaign_id: int, target_id: str, since: datetime) -> list[str]:
+    """The latest messages (up to ``RECENT_LIMIT``) written to ``target_id`` through the
+    campaign since ``since``. Only their shingles are used; no text leaves this module."""
+    return list(
+        db.session.scalars(
+            select(Contact.body)
+            .where(
+                Contact.campaign_id == campaign_id,
+                Contact.target_id == target_id,
+                Contact.channel.in_(("email", "postal")),
+                Contact.created_at >= since,
+                Contact.body.is_not(None),
+            )
+            .order_by(Contact.created_at.desc(), Contact.id.desc())
+            .limit(RECENT_LIMIT)
+        )
+    )
+
+
+def figures(text: str, template: str, others: list[str]) -> Figures:
+    """The coach's figures for ``text``, written from ``template``, among ``others``."""
+    own = own_share(text, template)
+    as_written = own is not None and words(text) == words(template)
+    if own is None or not others:
+        return Figures(own, len(others), None, None, as_written)
+    mine = shingles(words(text))
+    scores = [similarity(mine, shingles(words(body))) for body in others]
+    return Figures(own, len(scores), max(scores), sum(scores) / len(scores), as_written)
