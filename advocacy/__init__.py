@@ -53,11 +53,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.session_protection = "basic"
 
     from . import models  # noqa: F401 - register every table with the metadata
+    from .actions.followup_views import blueprint as followups_blueprint
     from .actions.views import blueprint as actions_blueprint
     from .errors import register_error_handlers
     from .lookup.api import blueprint as lookup_api_blueprint
 
     app.register_blueprint(actions_blueprint)
+    app.register_blueprint(followups_blueprint)  # "did they reply?" answers and results
     app.register_blueprint(lookup_api_blueprint)
     from .pagecache import init_app as init_page_cache
 

@@ -1,6 +1,6 @@
 """Import every feature's models so Alembic and the app see the whole schema."""
 
-from .actions.models import Action, Constituent, Contact, Digest
+from .actions.models import Action, Constituent, Contact, Digest, FollowUp, FollowUpAnswer
 from .admin.models import AuditEntry, User
 from .alerts import StaffAlert
 from .campaigns.models import Campaign, CampaignVersion
@@ -31,6 +31,8 @@ __all__ = [
     "DirectoryRefresh",
     "DirectoryState",
     "District",
+    "FollowUp",
+    "FollowUpAnswer",
     "JobLease",
     "Legislator",
     "LegislatorPhoto",

@@ -497,6 +497,26 @@ def test_cli_validate_reports_a_missing_share_picture(app: Flask, tmp_path: Path
     assert f"{path}:5: image: no such file under static/: img/gone.png" in result.output
 
 
+def test_follow_up_is_checked_with_its_lines() -> None:
+    first = len(VALID.splitlines()) + 1  # the line of "follow_up:"
+    text = VALID + "follow_up:\n  days: 120\n  public_results: maybe\n  min_answers: 0\n"
+    found = {field: (line, message) for line, field, message in problems_of(text)}
+    assert found["follow_up.days"][0] == first + 1
+    assert "less than or equal to 90" in found["follow_up.days"][1]
+    assert found["follow_up.public_results"][0] == first + 2
+    assert found["follow_up.min_answers"][0] == first + 3
+    assert "greater than or equal to 1" in found["follow_up.min_answers"][1]
+    [(line, field, message)] = problems_of(VALID + "follow_up:\n  public_results: true\n")
+    assert (line, field) == (first, "follow_up.days")
+    assert problems_of(VALID + "follow_up:\n  days: 0\n")[0][1] == "follow_up.days"
+    result = parse_text(VALID + "follow_up:\n  days: 14\n", "sample.yaml")
+    assert result.definition is not None and result.definition.follow_up is not None
+    option = result.definition.follow_up
+    assert (option.days, option.public_results, option.min_answers) == (14, False, 5)
+    # Defaults are left out of the stored definition: the version's content stays the same.
+    assert result.definition.model_dump(mode="json")["follow_up"] == {"days": 14}
+
+
 def test_delivery_choice_is_checked_with_its_line() -> None:
     digest = parse_text(VALID + "delivery:\n  legislators: digest\n", "sample.yaml")
     assert digest.ok and digest.definition is not None and digest.definition.digest

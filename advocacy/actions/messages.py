@@ -7,6 +7,7 @@ never sent: the contact becomes ``recipient_left`` and staff decide (``admin.ope
 send anyway, or discard). ``confirmation``: the mail asking an action's constituent to confirm it
 (``action_id``), sent to the constituent's own address only; its outcome stays on the outbox
 row. ``receipt``: what was sent for the visitor (``action_id``), to their own address.
+``followup``: "did they reply?" (``action_id``, see ``followups.py``), to the visitor only.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..delivery.models import OutboxMessage
 from ..extensions import db
 from ..lookup.directory import site_today
 from ..lookup.offices import still_in_office
-from . import confirmation
+from . import confirmation, followups
 from .models import Action, Constituent, Contact
 from .receipts import receipt_text
 
@@ -191,6 +192,22 @@ def _load_receipts(connection: Connection, rows: Sequence[outbox.Queued]) -> dic
     return messages
 
 
+def _load_follow_ups(
+    connection: Connection, rows: Sequence[outbox.Queued]
+) -> dict[int, MessageData]:
+    """A follow-up with no one left to ask (retention, opted out since) is left out: dead."""
+    mails = followups.mails_for([row.action_id for row in rows if row.action_id is not None])
+    messages = {}
+    for row in rows:
+        mail = mails.get(row.action_id) if row.action_id is not None else None
+        if mail is not None:
+            # From the site itself, to the visitor only.
+            messages[row.id] = MessageData(
+                to_name=mail.to_name, to_email=mail.to_email, subject=mail.subject, body=mail.body
+            )
+    return messages
+
+
 outbox.register_kind(
     "contact",
     load=_load_contacts,
@@ -205,5 +222,10 @@ outbox.register_kind(
 outbox.register_kind(
     "receipt",
     load=_load_receipts,
+    retryable=_confirmations_retryable,
+)
+outbox.register_kind(
+    followups.KIND,
+    load=_load_follow_ups,
     retryable=_confirmations_retryable,
 )

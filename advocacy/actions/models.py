@@ -131,6 +131,47 @@ class Contact(db.Model):  # type: ignore[name-defined]
     action: Mapped[Action] = relationship(back_populates="contacts")
 
 
+class FollowUp(db.Model):  # type: ignore[name-defined]
+    """The one "did they reply?" email of an action (the campaign's ``follow_up`` option)."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique: an action is asked once, however often the job runs.
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), unique=True)
+    # Random, signed into the email's links with the id; retention clears it, so the links of
+    # an anonymised action open nothing.
+    secret: Mapped[str | None] = mapped_column(String(32))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The links answer until then; the mail says so.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    action: Mapped[Action] = relationship()
+    answers: Mapped[list[FollowUpAnswer]] = relationship(
+        back_populates="follow_up", order_by="FollowUpAnswer.id"
+    )
+
+
+class FollowUpAnswer(db.Model):  # type: ignore[name-defined]
+    """What a visitor said about one recipient: ``yes`` (they replied), ``no`` or ``not_yet``.
+    One per follow-up and contact: a second click changes it rather than counting twice."""
+
+    __tablename__ = "follow_up_answer"
+    __table_args__ = (
+        Index("ux_follow_up_answer_follow_up_contact", "follow_up_id", "contact_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_up.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    answer: Mapped[str] = mapped_column(String(8))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    follow_up: Mapped[FollowUp] = relationship(back_populates="answers")
+    contact: Mapped[Contact] = relationship()
+
+
 class Digest(db.Model):  # type: ignore[name-defined]
     """One day's messages of one campaign to one legislator or official, sent as one email.
 

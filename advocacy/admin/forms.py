@@ -255,6 +255,20 @@ class CampaignForm(FlaskForm):
         description="At most this many messages from this campaign to any one legislator a "
         "day; later visitors that day are told theirs will not go to them.",
     )
+    follow_up_days = StringField(
+        "Ask \"did they reply?\" after this many days (optional, 1 to 90)",
+        filters=[_strip],
+        description="Visitors who asked to be kept informed get one email that many days after "
+        "their messages were sent, asking whether each recipient replied. Empty: never asked.",
+    )
+    follow_up_public = BooleanField(
+        "Publish each legislator's reply rate on a public page of the campaign "
+        "(needs the days above)"
+    )
+    follow_up_min_answers = StringField(
+        "Answers a legislator needs to be listed there (default 5)",
+        filters=[_strip],
+    )
     image = StringField(
         "Share picture (optional)",
         filters=[_strip],
@@ -431,6 +445,18 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
     where["limits"] = where["limits.per_legislator_per_day"] = form.per_legislator_per_day
     if form.per_legislator_per_day.data:
         data["limits"] = {"per_legislator_per_day": form.per_legislator_per_day.data}
+    where["follow_up"] = where["follow_up.days"] = form.follow_up_days
+    where["follow_up.public_results"] = form.follow_up_public
+    where["follow_up.min_answers"] = form.follow_up_min_answers
+    if form.follow_up_days.data:
+        follow_up: dict[str, Any] = {"days": form.follow_up_days.data}
+        if form.follow_up_public.data:
+            follow_up["public_results"] = True
+        if form.follow_up_min_answers.data:
+            follow_up["min_answers"] = form.follow_up_min_answers.data
+        data["follow_up"] = follow_up
+    elif form.follow_up_public.data or form.follow_up_min_answers.data:
+        data["follow_up"] = {}  # the schema then says the days are missing, beside them
     return data, where
 
 
@@ -468,6 +494,10 @@ def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> d
     values["delivery"] = definition.delivery.legislators if definition.delivery else "each"
     cap = definition.limits.per_legislator_per_day if definition.limits else None
     values["per_legislator_per_day"] = str(cap or "")
+    follow_up = definition.follow_up
+    values["follow_up_days"] = str(follow_up.days) if follow_up else ""
+    values["follow_up_public"] = bool(follow_up and follow_up.public_results)
+    values["follow_up_min_answers"] = str(follow_up.min_answers) if follow_up else ""
     return values
 
 

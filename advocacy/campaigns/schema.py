@@ -210,6 +210,27 @@ class Limits(Strict):
     )
 
 
+class FollowUp(Strict):
+    """"Did they reply?": one email to each visitor who opted in, some days after their
+    messages were sent, asking whether each recipient replied."""
+
+    days: Annotated[int, Field(ge=1, le=90)] = Field(
+        description="Days after the messages were sent (1 to 90)."
+    )
+    public_results: bool = Field(
+        default=False,
+        description="Publish each legislator's reply rate at /c/<slug>/responses.",
+    )
+    min_answers: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=5,
+        description="The public page shows only legislators with at least this many answers.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
+        return _without_defaults(handler(self), {"public_results": False, "min_answers": 5})
+
+
 class Delivery(Strict):
     """How the campaign's messages reach the people found for each visitor."""
 
@@ -254,6 +275,7 @@ class CampaignDefinition(Strict):
     receipt: bool = Field(
         default=True, description="Email each visitor a receipt of what was sent for them."
     )
+    follow_up: FollowUp | None = None
     delivery: Delivery | None = None
 
     @model_serializer(mode="wrap")
@@ -266,6 +288,7 @@ class CampaignDefinition(Strict):
                 "image": None,
                 "image_alt": None,
                 "receipt": True,
+                "follow_up": None,
                 "delivery": None,
             },
         )

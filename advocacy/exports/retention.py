@@ -14,6 +14,11 @@ none of its messages is still waiting in the outbox (pending or being sent), for
 digest, or in a digest not yet sent. A digest keeps no text of its own: its email and page are
 made from its contacts, so once they are anonymised it only counts them.
 
+Follow-ups ("did they reply?"): the secret in their links is cleared, so the links of an
+anonymised action open nothing, and a follow-up mail not yet sent is dropped (it would write
+to someone whose address is gone). The answers stay, as anonymous facts like contacts: which
+recipient, what answer, when, so reply rates stay the same too.
+
 Also removed: the message files the ``log`` delivery mode wrote to ``instance/mail-log/``
 (``<kind>-<id>.eml``, one per message of any kind, and a crashed write's temporary
 file) once they were last written before the same cutoff; other files there are left alone.
@@ -36,7 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from ..actions.models import Action, Constituent, Contact, Digest
+from ..actions.followups import KIND as FOLLOW_UP_KIND
+from ..actions.models import Action, Constituent, Contact, Digest, FollowUp
 from ..admin import audit
 from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
@@ -57,6 +63,7 @@ class RetentionReport:
     waiting_for_delivery: int = 0
     lookup_cache: int = 0  # expired cached address lookups removed
     mail_log_files: int = 0  # ``log`` mode message files removed
+    follow_ups: int = 0  # follow-ups whose links were made void
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -74,6 +81,8 @@ class RetentionReport:
         )
         if self.mail_log_files:
             text += f", {self.mail_log_files} mail-log file(s)"
+        if self.follow_ups:
+            text += f', {self.follow_ups} "did they reply?" follow-up(s)'
         if self.waiting_for_delivery:
             text += f"; {self.waiting_for_delivery} action(s) kept until their mail is delivered"
         if self.lookup_cache:
@@ -91,6 +100,7 @@ class RetentionReport:
             "waiting_for_delivery": self.waiting_for_delivery,
             "lookup_cache": self.lookup_cache,
             "mail_log_files": self.mail_log_files,
+            "follow_ups": self.follow_ups,
         }
 
 
@@ -157,6 +167,28 @@ def _with_mail_in_delivery(people: list[int]) -> set[int]:
         )
     )
     return own | in_digests
+
+
+def _void_follow_ups(action_ids: list[int]) -> int:
+    """Clear the link secrets of these actions' follow-ups and drop their unsent follow-up
+    mails. Returns how many follow-ups were voided."""
+    db.session.execute(
+        sa.delete(OutboxMessage)
+        .where(
+            OutboxMessage.kind == FOLLOW_UP_KIND,
+            OutboxMessage.action_id.in_(action_ids),
+            OutboxMessage.status.in_(("pending", "held", "dead")),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(
+        db.session.execute(
+            sa.update(FollowUp)
+            .where(FollowUp.action_id.in_(action_ids), FollowUp.secret.is_not(None))
+            .values(secret=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
 
 
 def purge_expired_lookups(now: datetime) -> int:
@@ -227,7 +259,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
     mail_log_files = purge_mail_log(cutoff)
     secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
 
-    actions = constituents = contacts = waiting = 0
+    actions = constituents = contacts = waiting = follow_ups = 0
     after = 0
     while people := _people_due(cutoff, after):
         after = people[-1]
@@ -279,6 +311,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
                 .values(subject=None, body=None)
                 .execution_options(synchronize_session=False)
             ).rowcount
+            follow_ups += _void_follow_ups([row.id for row in their_actions])
         actions += len(their_actions)
         db.session.commit()
     report = RetentionReport(
@@ -291,6 +324,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         waiting_for_delivery=waiting,
         lookup_cache=lookups,
         mail_log_files=mail_log_files,
+        follow_ups=follow_ups,
     )
     if actions or waiting or lookups or mail_log_files:
         audit.record("retention.applied", f"{days} days", report.to_json(), actor="system")

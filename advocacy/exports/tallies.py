@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..actions import followups
 from ..actions.models import Action, Contact, Digest
 from ..campaigns.models import Campaign
 from ..dbtypes import utcnow
@@ -461,7 +462,8 @@ def tally_dicts(request: TallyRequest) -> list[dict[str, Any]]:
 
 
 def export_filename(request: TallyRequest, what: str = "tallies") -> str:
-    """``slug_tallies_state_from-..._to-..._nh.csv``; ``what="digests"``: the digests' file."""
+    """``slug_tallies_state_from-..._to-..._nh.csv``; ``what``: "digests" or "replies" for
+    those files (no grouping in their names)."""
     parts = [request.campaign_slug, what]
     if what == "tallies":
         parts.append("-".join(request.by))
@@ -624,3 +626,32 @@ def daily_series(request: TallyRequest) -> list[tuple[str, int]]:
 
 def sorted_by_count(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: -int(row[COUNT_COLUMN]))
+
+
+# -- "did they reply?" ----------------------------------------------------------------------------
+
+
+def reply_rates(request: TallyRequest) -> list[followups.ReplyRate]:
+    """Each recipient's follow-up answers (``actions/followups.py``): messages in the request's
+    days and state, every recipient with at least one answer, highest reply rate first."""
+    return followups.reply_rates(request.campaign_id, *contact_filters(request))
+
+
+def replies_csv_stream(request: TallyRequest) -> Iterator[bytes]:
+    """The reply rates as CSV (``followups.REPLY_COLUMNS``): counts, no personal data."""
+    return csv_chunks(
+        followups.REPLY_COLUMNS,
+        followups.reply_rows(reply_rates(request)),
+        text_columns=range(6),
+    )
+
+
+def reply_dicts(request: TallyRequest) -> list[dict[str, Any]]:
+    """The reply rates as dictionaries (for the API); missing texts are ``None``."""
+    return [
+        {
+            name: (value if value != "" else None)
+            for name, value in zip(followups.REPLY_COLUMNS, row, strict=True)
+        }
+        for row in followups.reply_rows(reply_rates(request))
+    ]

@@ -3,6 +3,7 @@ Views parse and render; ``tallies``, ``supporters`` and ``tokens`` decide."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import (
@@ -130,6 +131,7 @@ def dashboard(slug: str) -> Page:
             "Bar chart of contacts by delivery status; the table below has the same figures.",
         ),
     }
+    context["figures"]["replies"] = tallies.reply_rates(base)
     context["export_args"] = {k: v for k, v in filters.items() if v}
     return render_template("exports/tallies.html", **context)
 
@@ -159,18 +161,38 @@ def export_csv(slug: str) -> Page:
     return response
 
 
+@blueprint.get("/campaigns/<slug>/replies.csv")
+@role_required("organizer")
+def replies_csv(slug: str) -> Page:
+    """Each recipient's "did they reply?" answers and reply rate (counts only)."""
+    return _csv_download(slug, "replies", tallies.replies_csv_stream, audited="replies.exported")
+
+
 @blueprint.get("/campaigns/<slug>/digests.csv")
 @role_required("organizer")
 def digests_csv(slug: str) -> Page:
     """The daily digests sent and the messages each carried, streamed as CSV."""
+    return _csv_download(slug, "digests", tallies.digest_csv_stream)
+
+
+def _csv_download(
+    slug: str,
+    what: str,
+    stream: Callable[[tallies.TallyRequest], Iterator[bytes]],
+    audited: str | None = None,
+) -> Page:
+    """A campaign's figures of one kind as a CSV download, with the dashboard's filters."""
     campaign = _campaign_or_404(slug)
     try:
         tally = _request_from_args(campaign)
     except tallies.TallyProblem as exc:
         abort(400, description=str(exc))
-    filename = tallies.export_filename(tally, "digests")
+    if audited:
+        audit.record(audited, campaign.slug, {**tally.describe(), "via": "web"})
+        db.session.commit()
+    filename = tallies.export_filename(tally, what)
     return Response(
-        stream_with_context(tallies.digest_csv_stream(tally)),
+        stream_with_context(stream(tally)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', **NO_STORE},
     )

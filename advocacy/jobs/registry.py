@@ -46,6 +46,7 @@ from typing import Any
 JOB_MODULES: tuple[str, ...] = (
     "advocacy.jobs.builtin",
     "advocacy.jobs.confirmations",
+    "advocacy.jobs.followups",
     "advocacy.jobs.digests",
 )
 

@@ -479,8 +479,9 @@ def form_values(page: str) -> dict[str, str]:
         ("oppose-buyer-immunity", ""),
         ("every-exploited-child-is-a-victim", ""),
         ("every-exploited-child-is-a-victim", "limits:\n  per_legislator_per_day: 40\ngoal: 900\n"),
+        ("oppose-buyer-immunity", "follow_up:\n  days: 14\n  public_results: true\n"),
     ],
-    ids=["oppose-buyer-immunity", "every-exploited-child", "with-a-cap-and-a-goal"],
+    ids=["oppose-buyer-immunity", "every-exploited-child", "with-a-cap-and-a-goal", "follow-up"],
 )
 def test_a_file_defined_campaign_round_trips_through_the_editor(
     as_role,
@@ -647,6 +648,39 @@ def test_the_preview_writes_to_the_committee_and_the_office_as_the_directory_has
     data["committees-0-committee"] = "Jurisprudence"
     text = visible_text(client.post("/admin/campaigns/new", data=data))
     assert "Not found: NH lower: no committee named 'Jurisprudence' in the directory" in text
+
+
+def test_did_they_reply_is_saved_shown_and_checked_beside_its_fields(
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_role("manager")
+    page = save(client, "/admin/campaigns/new", follow_up_days="91").get_data(as_text=True)
+    assert "less than or equal to 90" in error_beside(page, "follow_up_days")
+    page = save(
+        client, "/admin/campaigns/new", follow_up_days="14", follow_up_min_answers="none"
+    ).get_data(as_text=True)
+    assert "integer" in error_beside(page, "follow_up_min_answers")
+    page = save(client, "/admin/campaigns/new", follow_up_public="y").get_data(as_text=True)
+    assert "Please fill this in." in error_beside(page, "follow_up_days")
+    assert db.session.scalar(select(Campaign).where(Campaign.slug == "fund-safe-homes")) is None
+
+    response = save(
+        client,
+        "/admin/campaigns/new",
+        follow_up_days="14",
+        follow_up_public="y",
+        follow_up_min_answers="3",
+    )
+    assert response.status_code == 303
+    version = campaign("fund-safe-homes").current_version
+    assert version is not None
+    assert version.definition["follow_up"] == {"days": 14, "public_results": True, "min_answers": 3}
+    values = form_values(client.get("/admin/c/fund-safe-homes/edit").get_data(as_text=True))
+    assert (values["follow_up_days"], values["follow_up_min_answers"]) == ("14", "3")
+    assert values["follow_up_public"] == "y"
+    text = visible_text(client.get("/admin/c/fund-safe-homes/edit"))
+    assert "Did they reply?" in text
+    assert 'Ask "did they reply?" after this many days (optional, 1 to 90)' in text
 
 
 def test_the_daily_digest_is_chosen_in_the_editor_and_kept(

@@ -5,7 +5,8 @@ lookup, the district choice, the thank-you page, a letter to print, /find (empty
 result), a state page, the 404 page, the rate-limit page, the staff sign-in page, the campaign
 editor listing warnings with a preview; a campaign naming a committee's leaders, the
 wrong-district report form, and the staff pages of reports, held messages and a state's
-committees; a digest campaign's write and thank-you pages and its daily digest's page.
+committees; a digest campaign's write and thank-you pages and its daily digest's page; the "did
+they reply?" answer page (before and after answering) and a campaign's public reply rates.
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -14,16 +15,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, expect
+from sqlalchemy import select
 
+from advocacy.actions import followups
+from advocacy.actions.models import Action, FollowUp
 from advocacy.admin.auth import hash_password
 from advocacy.admin.models import User
 from advocacy.campaigns.service import sync_folder
+from advocacy.dbtypes import utcnow
 from advocacy.delivery.bounces import Notice, record_bounce
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.worker import run_workers
@@ -316,4 +322,44 @@ def test_a_digest_campaign_and_its_digest_page_are_accessible(
     page.goto(link.group(1).split("127.0.0.1:5000", 1)[-1])
     expect(page.get_by_role("heading", level=1)).to_contain_text("messages to")
     scan(page, "digest page")
+    assert not csp_reports, csp_reports
+
+
+def test_the_did_they_reply_pages_are_accessible(
+    new_page: Callable[..., Page],
+    scan: Callable[..., None],
+    live_server: LiveServer,
+    campaigns_dir: Path,
+) -> None:
+    path = campaigns_dir / f"{SLUG}.yaml"
+    option = "follow_up:\n  days: 14\n  public_results: true\n  min_answers: 1\n"
+    path.write_text(path.read_text() + option)
+    assert not sync_folder(campaigns_dir).problems
+    db.session.remove()
+    page, csp_reports = watched(new_page)
+    page.goto(f"/c/{SLUG}")
+    page.get_by_label("Keep me informed about this campaign").check()  # asked only then
+    submit_action_form(page)
+    page.get_by_role("button", name="Send my messages").click()
+    expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
+    db.session.remove()
+    run_workers(1)  # delivered (log mode)
+    db.session.remove()
+    assert followups.queue_due_follow_ups(utcnow() + timedelta(days=15)) == 1
+    action = db.session.scalars(select(Action)).one()
+    follow_up = db.session.scalars(select(FollowUp)).one()
+    contact = next(c for c in action.contacts if c.channel == "email")
+    link = followups.answer_url(SLUG, followups.token_for(follow_up), contact.id, "yes")
+    name = followups.recipient_label(contact)
+    db.session.remove()
+
+    page.goto("/" + link.split("/", 3)[3])
+    expect(page.get_by_role("heading", name=f"Did {name} reply to your message?")).to_be_visible()
+    scan(page, "did-they-reply answer page")
+    page.get_by_role("button", name="Yes, they replied").click()
+    expect(page.locator("main")).to_contain_text("Thank you. We recorded your answer")
+    scan(page, "did-they-reply answer page after answering")
+    page.goto(f"/c/{SLUG}/responses")
+    expect(page.get_by_role("table")).to_contain_text(name)
+    scan(page, "public reply rates")
     assert not csp_reports, csp_reports
