@@ -36,6 +36,10 @@ class UnsafeEndpoint(ValueError):
     """The endpoint's address may not be used (scheme, host, or an address it resolves to)."""
 
 
+class HostNotFound(UnsafeEndpoint):
+    """The endpoint's host does not resolve (perhaps only for now: retried when sending)."""
+
+
 @dataclass(frozen=True)
 class WebhookPost:
     """One signed HTTP POST, as a webhook kind's ``load`` gives it to the worker."""
@@ -97,13 +101,12 @@ def check_url(url: str, *, allow_http: bool, allow_private: bool) -> str:
         raise UnsafeEndpoint("The address must use https:// (plain http only in development).")
     if parts.username or parts.password:
         raise UnsafeEndpoint("The address must not contain a user name or password.")
-    if not allow_private:
-        for address in resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80)):
-            if refused_address(address):
-                raise UnsafeEndpoint(
-                    f"{parts.hostname} resolves to {address}, a private, loopback, link-local "
-                    "or reserved address; the site does not send to those."
-                )
+    for address in resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80)):
+        if not allow_private and refused_address(address):
+            raise UnsafeEndpoint(
+                f"{parts.hostname} resolves to {address}, a private, loopback, link-local "
+                "or reserved address; the site does not send to those."
+            )
     return url
 
 
@@ -111,7 +114,7 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeEndpoint(f"The host {host} could not be found.") from exc
+        raise HostNotFound(f"The host {host} could not be found.") from exc
     return sorted({str(info[4][0]) for info in found})
 
 
@@ -178,7 +181,7 @@ def post(webhook: WebhookPost, *, timestamp: int, allow_http: bool) -> PostResul
     try:
         check_url(webhook.url, allow_http=allow_http, allow_private=webhook.allow_private)
     except UnsafeEndpoint as exc:
-        return PostResult(False, None, str(exc), permanent=True)
+        return PostResult(False, None, str(exc), permanent=not isinstance(exc, HostNotFound))
     with requests.Session() as session:
         session.trust_env = False  # no proxies from the environment
         if not webhook.allow_private:
