@@ -39,10 +39,10 @@ from .models import Action, Constituent, Contact
 
 KIND = "webhook"
 EVENTS = {
-    "action.created": "An action is taken",
-    "contact.delivered": "A message is delivered",
-    "contact.bounced": "A message bounces",
-    "call.logged": "A call is logged",
+    "action.created": "An action is taken (action.created)",
+    "contact.delivered": "A message is delivered (contact.delivered)",
+    "contact.bounced": "A message bounces (contact.bounced)",
+    "call.logged": "A call is logged (call.logged)",
 }
 ENDPOINT_DISABLED = "its endpoint is disabled; enabling it sends what waits"
 

@@ -553,8 +553,9 @@ class WebhookForm(FlaskForm):
         choices=[],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
+        validate_choice=False,  # unknown names are left out when saving
     )
-    campaign = SelectField("Campaign", choices=[])
+    campaign = SelectField("Campaign", choices=[], validate_choice=False)
     include_personal = BooleanField(
         "Include personal data (the constituent's name, email and postal address)"
     )

@@ -624,11 +624,13 @@ def _webhook_form(endpoint: WebhookEndpoint | None = None) -> WebhookForm:
 
 def _webhook_settings(form: WebhookForm) -> webhooks.EndpointSettings:
     campaign = form.campaign.data or ""
+    # "" is every campaign; anything but a number names none (refused when saving).
+    campaign_id = int(campaign) if campaign.isdigit() else (-1 if campaign else None)
     return webhooks.EndpointSettings(
         name=form.name.data or "",
         url=form.url.data or "",
         events=list(form.events.data or []),
-        campaign_id=int(campaign) if campaign.isdigit() else None,
+        campaign_id=campaign_id,
         include_personal=bool(form.include_personal.data),
         allow_private=bool(form.allow_private.data),
     )
@@ -652,7 +654,8 @@ def _save_webhook(form: WebhookForm, endpoint: WebhookEndpoint | None) -> Webhoo
         return endpoint
     except webhooks.EndpointProblem as exc:
         db.session.rollback()
-        form.url.errors = [*form.url.errors, str(exc)]
+        field = getattr(form, exc.field)
+        field.errors = [*field.errors, str(exc)]
         return None
 
 
@@ -698,9 +701,11 @@ def webhook_page(endpoint_id: int) -> Page:
     ), (400 if request.method == "POST" else 200)
 
 
-@blueprint.post("/webhooks/<int:endpoint_id>/<any(enable, disable, secret, delete):operation>")
+@blueprint.post("/webhooks/<int:endpoint_id>/<operation>")
 @role_required("admin")
 def webhook_operation(endpoint_id: int, operation: str) -> Page:
+    if operation not in ("enable", "disable", "secret", "delete"):
+        abort(404)
     if not ActionOnlyForm().validate_on_submit():
         abort(400)
     endpoint = _endpoint_or_404(endpoint_id)

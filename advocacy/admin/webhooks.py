@@ -21,7 +21,11 @@ from . import audit
 
 
 class EndpointProblem(ValueError):
-    """What staff asked for cannot be saved; the message says why."""
+    """What staff asked for cannot be saved; the message says why, ``field`` where."""
+
+    def __init__(self, message: str, field: str = "url") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -52,12 +56,12 @@ def http_allowed() -> bool:
 def _checked(settings: EndpointSettings) -> EndpointSettings:
     name = " ".join(settings.name.split())
     if not name or len(name) > 120:
-        raise EndpointProblem("Give the endpoint a name of 1 to 120 characters.")
+        raise EndpointProblem("Give the endpoint a name of 1 to 120 characters.", "name")
     events = [event for event in EVENTS if event in settings.events]
     if not events:
-        raise EndpointProblem("Choose at least one event to send.")
+        raise EndpointProblem("Choose at least one event to send.", "events")
     if settings.campaign_id is not None and db.session.get(Campaign, settings.campaign_id) is None:
-        raise EndpointProblem("That campaign does not exist.")
+        raise EndpointProblem("That campaign does not exist.", "campaign")
     try:
         url = check_url(
             settings.url, allow_http=http_allowed(), allow_private=settings.allow_private
