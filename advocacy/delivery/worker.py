@@ -21,6 +21,7 @@ import smtplib
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -349,7 +350,7 @@ class Worker:
             log.warning("outbox %s: delivery failed: %s", outbox_id, error)
             return Outcome("retry", error)
 
-    def _post(self, webhook: WebhookPost, before_send: Any) -> Outcome:
+    def _post(self, webhook: WebhookPost, before_send: Callable[[], None]) -> Outcome:
         """POST a webhook, whatever the delivery mode (it goes to an endpoint staff set up,
         never to a legislator). Plain http only while the site itself runs on http."""
         before_send()
