@@ -452,6 +452,8 @@ def send(slug: str) -> Page:
         )
         return redirect(url_for(".write", slug=slug), 303)
     edits = _edits()
+    # A later step opened by a link with a code (the latest link is credited).
+    draft.source = sources.remembered_source(slug) or draft.source
     try:
         operations.submit(campaign, draft, edits)
     except operations.AlreadyActed as exc:
