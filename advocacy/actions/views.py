@@ -30,6 +30,7 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.wrappers.response import Response
 
+from ..campaigns.schema import Embed
 from ..campaigns.service import (
     PublishedCampaign,
     public_campaigns,
@@ -39,7 +40,6 @@ from ..campaigns.service import (
     published_version,
     render_markdown,
 )
-from ..campaigns.schema import Embed
 from ..campaigns.templating import RenderError
 from ..extensions import csrf
 from ..lookup import reports
@@ -422,7 +422,7 @@ def _edits() -> dict[str, str]:
 @flow_route("/c/<slug>/check", methods=["POST"])
 @limit_submissions
 def check(slug: str) -> Page:
-    """"Check my message" (the coach without JavaScript): the write page again, with the
+    """ "Check my message" (the coach without JavaScript): the write page again, with the
     visitor's texts and the coach's figures for them. Shown directly, not redirected to: it
     changes and sends nothing (posting it again is harmless), and the texts could outgrow
     the session cookie."""

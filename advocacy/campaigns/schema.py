@@ -211,7 +211,7 @@ class Limits(Strict):
 
 
 class FollowUp(Strict):
-    """"Did they reply?": one email to each visitor who opted in, some days after their
+    """ "Did they reply?": one email to each visitor who opted in, some days after their
     messages were sent, asking whether each recipient replied."""
 
     days: Annotated[int, Field(ge=1, le=90)] = Field(
@@ -232,7 +232,9 @@ class FollowUp(Strict):
 
 
 # An origin as a browser sends it: scheme, host, optional port; no path, query or fragment.
-ORIGIN_PATTERN = re.compile(r"^(https?)://([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$")
+ORIGIN_PATTERN = re.compile(
+    r"^(https?)://([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$"
+)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 

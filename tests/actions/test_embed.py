@@ -71,8 +71,10 @@ def test_the_flow_stays_in_the_frame_to_the_thank_you_page(embeddable: FlaskClie
     thanks = embeddable.get(sent.headers["Location"])
     text = visible_text(thanks.get_data(as_text=True))
     assert "Thank you" in text
-    assert "Open the full page (in a new tab) to keep this page, print your letters and " \
+    assert (
+        "Open the full page (in a new tab) to keep this page, print your letters and "
         "share the campaign." in text
+    )
     body = thanks.get_data(as_text=True)
     assert (
         f'<a href="/c/{BOTH}/thanks/{key}" target="_blank" rel="noopener">Open the full page</a>'
@@ -102,9 +104,7 @@ def test_the_district_picker_and_its_errors_stay_in_the_frame(embeddable: FlaskC
 
 def test_the_session_cookie_of_the_frame(app: Flask, embeddable: FlaskClient) -> None:
     # Over plain http to a host other than localhost: the site's Lax cookie.
-    plain = embeddable.post(
-        f"/c/{BOTH}/embed/act", data=FORM, base_url="http://act.example.org"
-    )
+    plain = embeddable.post(f"/c/{BOTH}/embed/act", data=FORM, base_url="http://act.example.org")
     assert "SameSite=Lax" in plain.headers["Set-Cookie"]
     assert "Secure" not in plain.headers["Set-Cookie"]
     # On the developer's own machine, which browsers treat as secure, the frame's cookie.
