@@ -8,7 +8,7 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
   button.addEventListener("click", function () {
     var said = button.parentElement.querySelector(".copied");
     navigator.clipboard.writeText(button.dataset.copy).then(function () {
-      if (said) said.textContent = "Link copied.";
+      if (said) said.textContent = button.dataset.copied || "Link copied.";
     });
   });
 });
