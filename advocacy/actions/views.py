@@ -49,7 +49,7 @@ from ..lookup.registry import STATES, state_name
 from ..lookup.reportform import ReportForm, picked_districts, report_page
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address, unavailable_sentence
 from ..pagecache import rendered_pages
-from ..security import allow_framing, limit_coach, limit_submissions
+from ..security import allow_framing, framed, limit_coach, limit_submissions
 from . import confirmation, digests, operations, pages
 from .drafts import Draft
 from .forms import ActionForm, StepForm
@@ -96,6 +96,18 @@ def _stay_embedded(endpoint: str, values: dict[str, Any]) -> None:
     leaves it says ``embedded=False``)."""
     if endpoint in EMBEDDABLE:
         values.setdefault("embedded", bool(g.get("embedded", False)))
+
+
+@blueprint.after_request
+def _frame_early_answers(response: Response) -> Response:
+    """An answer given before the view read the campaign (an expired form, a rate limit) is
+    framed like the step it answers, so the visitor reads it inside the partner's frame."""
+    slug = (request.view_args or {}).get("slug")
+    if g.get("embedded") and not framed() and isinstance(slug, str):
+        campaign = published_campaign(slug)
+        if campaign is not None and campaign.definition.embed is not None:
+            allow_framing(campaign.definition.embed.allowed_origins)
+    return response
 
 
 @blueprint.app_context_processor
