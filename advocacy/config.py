@@ -40,7 +40,8 @@ def _bounce_prefix(raw: str) -> str:
     value = raw.strip().lower()
     if value and not BOUNCE_PREFIX_PATTERN.fullmatch(value):
         raise ValueError(
-            "expected up to 32 letters, digits, dots, dashes or underscores (no '+'), e.g. bounces"
+            "expected up to 32 letters, digits, dots, dashes or underscores (no '+'), "
+            "e.g. bounces"
         )
     return value
 

@@ -23,6 +23,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -69,7 +70,7 @@ STATIC_HEADERS: dict[str, str] = {
 NO_STORE_BLUEPRINTS = frozenset({"admin", "exports"})
 
 # Hosts of the developer's own machine: browsers treat them as secure (Secure cookies work).
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 SUBMIT, LOOKUP, SIGNIN = "RATELIMIT_SUBMIT", "RATELIMIT_LOOKUP", "RATELIMIT_SIGNIN"
 COACH = "RATELIMIT_COACH"
@@ -338,7 +339,7 @@ class FramedSessionInterface(SecureCookieSessionInterface):
     def _third_party(self) -> bool:
         if not has_request_context() or not framed():
             return False
-        return request.is_secure or request.host.split(":")[0] in LOOPBACK_HOSTS
+        return request.is_secure or urlsplit(f"//{request.host}").hostname in LOOPBACK_HOSTS
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
         return "None" if self._third_party() else super().get_cookie_samesite(app)

@@ -256,7 +256,7 @@ class CampaignForm(FlaskForm):
         "day; later visitors that day are told theirs will not go to them.",
     )
     follow_up_days = StringField(
-        'Ask "did they reply?" after this many days (optional, 1 to 90)',
+        "Ask \"did they reply?\" after this many days (optional, 1 to 90)",
         filters=[_strip],
         description="Visitors who asked to be kept informed get one email that many days after "
         "their messages were sent, asking whether each recipient replied. Empty: never asked.",

@@ -400,7 +400,9 @@ def statement(request: TallyRequest, dialect: str | None = None) -> sa.Select[An
         if name == "similarity"
     ]
     query = (
-        sa.select(*selected, count, *measures).select_from(Contact).where(*contact_filters(request))
+        sa.select(*selected, count, *measures)
+        .select_from(Contact)
+        .where(*contact_filters(request))
     )
     if selected:
         positions = [sa.text(str(i)) for i in range(1, len(selected) + 1)]

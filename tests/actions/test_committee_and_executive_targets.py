@@ -233,9 +233,7 @@ def test_with_the_census_down_a_governor_campaign_asks_only_for_the_state_and_ci
 
 
 def test_staff_are_told_of_a_committee_the_directory_cannot_find(
-    world: Path,
-    campaigns_dir: Path,
-    as_role,  # noqa: F811
+    world: Path, campaigns_dir: Path, as_role  # noqa: F811
 ) -> None:
     organizer = as_role("organizer")
     assert "Visitors write to no one" not in visible_text(organizer.get(f"/admin/c/{SLUG}"))

@@ -170,10 +170,7 @@ def test_the_image_route_serves_only_stored_pictures(client: FlaskClient, name: 
 
 
 def test_a_missing_picture_falls_back_to_the_default_card(
-    app: Flask,
-    client: FlaskClient,
-    campaigns_dir: Path,
-    tmp_path: Path,
+    app: Flask, client: FlaskClient, campaigns_dir: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     static = tmp_path / "static"

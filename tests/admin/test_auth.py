@@ -51,7 +51,9 @@ def test_one_message_for_every_kind_of_failure(
     assert BAD_CREDENTIALS in response.get_data(as_text=True)
 
 
-def test_a_disabled_account_loses_its_session_at_once(app: Flask, staff: dict[str, str]) -> None:
+def test_a_disabled_account_loses_its_session_at_once(
+    app: Flask, staff: dict[str, str]
+) -> None:
     client = app.test_client()
     sign_in(client, staff["manager"])
     assert client.get("/admin/campaigns").status_code == 200
@@ -136,8 +138,7 @@ def test_sign_in_follows_a_safe_next_and_ignores_an_unsafe_one(
 
 
 def test_session_cookie_is_httponly_lax_and_secure_on_https(
-    other_app,
-    staff: dict[str, str],  # type: ignore[no-untyped-def]
+    other_app, staff: dict[str, str]  # type: ignore[no-untyped-def]
 ) -> None:
     with other_app(SITE_URL="https://act.example.org") as https_app:
         client = https_app.test_client()
@@ -153,9 +154,7 @@ def test_session_cookie_is_httponly_lax_and_secure_on_https(
 
 
 def test_forms_without_a_csrf_token_are_refused(
-    other_app,
-    staff: dict[str, str],
-    campaigns: object,  # type: ignore[no-untyped-def]
+    other_app, staff: dict[str, str], campaigns: object  # type: ignore[no-untyped-def]
 ) -> None:
     with other_app(WTF_CSRF_ENABLED=True) as guarded:
         client = guarded.test_client()

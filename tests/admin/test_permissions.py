@@ -76,21 +76,15 @@ def test_every_admin_url_for_every_role(
 
 def test_matrix_covers_every_admin_route(app: Flask) -> None:
     """A new staff page without a row above fails here, so nothing escapes the matrix."""
-    covered = {
-        path.split("?")[0]
-        .replace(SLUG, "<slug>")
-        .replace("/users/1", "/users/<id>")
-        .replace("/tokens/1/", "/tokens/<int:token_id>/")
-        .replace("/directory/nh", "/directory/<state>")
-        .replace("/district-reports/1", "/district-reports/<int:report_id>")
-        for _method, path, _data, _least in MATRIX
-    }
+    covered = {path.split("?")[0].replace(SLUG, "<slug>").replace("/users/1", "/users/<id>")
+               .replace("/tokens/1/", "/tokens/<int:token_id>/")
+               .replace("/directory/nh", "/directory/<state>")
+               .replace("/district-reports/1", "/district-reports/<int:report_id>")
+               for _method, path, _data, _least in MATRIX}
     routes = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/admin") or rule.endpoint in (
-            "admin.sign_in",
-            "admin.sign_out",
-        ):
+        if not rule.rule.startswith("/admin") or rule.endpoint in ("admin.sign_in",
+                                                                   "admin.sign_out"):
             continue
         text = rule.rule.replace("<int:user_id>", "<id>")
         if "<any(" in text:

@@ -35,7 +35,9 @@ def post(client: FlaskClient, path: str, upload: tuple[bytes, str] | None, **cha
     if upload is not None:
         data["image_upload"] = FileStorage(io.BytesIO(upload[0]), upload[1], "image_upload")
     boundary, body = encode_multipart(MultiDict(data))
-    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        path, data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 @pytest.fixture
@@ -107,19 +109,13 @@ def test_an_upload_is_cropped_kept_audited_and_used_by_the_public_page(
 
 
 BAD_UPLOADS = [
-    (
-        (b"just some text, not a picture\n", "notes.png"),
-        "the file is not a JPEG, PNG or WebP picture",
-    ),
+    ((b"just some text, not a picture\n", "notes.png"), "the file is not a JPEG, PNG or WebP "
+     "picture"),
     ((b"GIF89a" + b"\0" * 100, "anim.gif"), "the file is not a JPEG, PNG or WebP picture"),
-    (
-        (photo_bytes((8000, 6000), fmt="PNG", optimize=True), "huge.png"),
-        "the picture is 8000 × 6000 pixels; at most 40 million pixels are accepted",
-    ),
-    (
-        (b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "big.jpg"),
-        "the file is larger than 5 MB; please make it smaller",
-    ),
+    ((photo_bytes((8000, 6000), fmt="PNG", optimize=True), "huge.png"),
+     "the picture is 8000 × 6000 pixels; at most 40 million pixels are accepted"),
+    ((b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "big.jpg"),
+     "the file is larger than 5 MB; please make it smaller"),
 ]
 
 
@@ -163,7 +159,8 @@ def test_an_uploaded_name_the_site_does_not_have_is_refused(manager: FlaskClient
     response = post(manager, EDIT, None, image="uploaded/share-" + "a" * 32 + ".jpg", save="1")
     assert response.status_code == 409
     assert error_beside(response.get_data(as_text=True), "image") == (
-        "there is no uploaded picture uploaded/share-" + "a" * 32 + ".jpg; upload the picture again"
+        "there is no uploaded picture uploaded/share-" + "a" * 32 + ".jpg; upload the "
+        "picture again"
     )
 
 

@@ -22,15 +22,8 @@ def user(email: str) -> User:
 
 
 def test_create_list_set_role_disable(app: Flask) -> None:
-    result = run(
-        app,
-        "create",
-        "Lead@Example.org",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="a strong password here\n",
-    )
+    result = run(app, "create", "Lead@Example.org", "--role", "admin", "--password-stdin",
+                 stdin="a strong password here\n")
     assert result.exit_code == 0, result.output
     assert "created lead@example.org (admin)" in result.output
     stored = user("lead@example.org")
@@ -40,14 +33,8 @@ def test_create_list_set_role_disable(app: Flask) -> None:
         signed_in, problem = sign_in("lead@example.org", "a strong password here")
         assert signed_in is not None and problem is None
 
-    result = run(
-        app,
-        "create",
-        "helper@example.org",
-        "--role",
-        "organizer",
-        stdin="another good password\nanother good password\n",
-    )
+    result = run(app, "create", "helper@example.org", "--role", "organizer",
+                 stdin="another good password\nanother good password\n")
     assert result.exit_code == 0, result.output  # prompted twice (with confirmation)
     listing = run(app, "list").output
     assert "helper@example.org" in listing and "organizer" in listing and "active" in listing
@@ -62,48 +49,19 @@ def test_create_list_set_role_disable(app: Flask) -> None:
 
 
 def test_refusals_are_clear(app: Flask) -> None:
-    short = run(
-        app, "create", "a@example.org", "--role", "admin", "--password-stdin", stdin="short\n"
-    )
+    short = run(app, "create", "a@example.org", "--role", "admin", "--password-stdin",
+                stdin="short\n")
     assert short.exit_code == 1 and "at least 12 characters" in short.output
-    bad = run(
-        app,
-        "create",
-        "not-an-email",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="long enough password\n",
-    )
+    bad = run(app, "create", "not-an-email", "--role", "admin", "--password-stdin",
+              stdin="long enough password\n")
     assert bad.exit_code == 1 and "not a valid email" in bad.output
-    role = run(
-        app,
-        "create",
-        "a@example.org",
-        "--role",
-        "boss",
-        "--password-stdin",
-        stdin="long enough password\n",
-    )
+    role = run(app, "create", "a@example.org", "--role", "boss", "--password-stdin",
+               stdin="long enough password\n")
     assert role.exit_code == 2
-    run(
-        app,
-        "create",
-        "a@example.org",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="long enough password\n",
-    )
-    again = run(
-        app,
-        "create",
-        "A@example.org",
-        "--role",
-        "admin",
-        "--password-stdin",
-        stdin="long enough password\n",
-    )
+    run(app, "create", "a@example.org", "--role", "admin", "--password-stdin",
+        stdin="long enough password\n")
+    again = run(app, "create", "A@example.org", "--role", "admin", "--password-stdin",
+                stdin="long enough password\n")
     assert again.exit_code == 1 and "already exists" in again.output
     missing = run(app, "disable", "ghost@example.org")
     assert missing.exit_code == 1 and "no user" in missing.output
@@ -115,15 +73,12 @@ def test_refusals_are_clear(app: Flask) -> None:
 
 def test_admin_manages_users_on_the_page(as_role, staff: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     client = as_role("admin")
-    response = client.post(
-        "/admin/users", data={"email": "x@example.org", "role": "organizer", "password": "short"}
-    )
+    response = client.post("/admin/users", data={"email": "x@example.org", "role": "organizer",
+                                                 "password": "short"})
     assert response.status_code == 400
     assert "at least 12 characters" in response.get_data(as_text=True)
-    response = client.post(
-        "/admin/users",
-        data={"email": "x@example.org", "role": "organizer", "password": "a good long password"},
-    )
+    response = client.post("/admin/users", data={"email": "x@example.org", "role": "organizer",
+                                                  "password": "a good long password"})
     assert response.status_code == 303
     created = user("x@example.org")
     client.post(f"/admin/users/{created.id}", data={"role": "manager"})

@@ -27,9 +27,7 @@ def actions() -> list[str]:
 
 @pytest.mark.parametrize("path", REPO_FILES, ids=lambda p: p.stem)
 def test_export_of_a_file_campaign_is_the_file_itself(
-    as_role,
-    campaigns: Path,
-    path: Path,  # type: ignore[no-untyped-def]
+    as_role, campaigns: Path, path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("manager")
     response = client.get(f"/admin/c/{path.stem}/export.yaml")
@@ -51,14 +49,11 @@ def test_generated_yaml_round_trips_without_loss(path: Path) -> None:
 
 
 def test_import_creates_then_versions_and_export_returns_it(
-    as_role,
-    app: Flask,  # type: ignore[no-untyped-def]
+    as_role, app: Flask  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("manager")
-    text = (
-        REPO_FILES[0]
-        .read_text(encoding="utf-8")
-        .replace(f"slug: {REPO_FILES[0].stem}", "slug: imported-campaign")
+    text = REPO_FILES[0].read_text(encoding="utf-8").replace(
+        f"slug: {REPO_FILES[0].stem}", "slug: imported-campaign"
     )
     response = client.post("/admin/campaigns/import", data={"yaml_text": text})
     assert response.status_code == 303
@@ -82,15 +77,8 @@ def test_an_edited_campaign_exports_yaml_that_imports_to_the_same_content(
     as_role,  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("manager")
-    save(
-        client,
-        "/admin/campaigns/new",
-        **{
-            "fixed-0-id": "board",
-            "fixed-0-name": "The Board",
-            "fixed-0-postal_address": "1 Main St, Town",
-        },
-    )
+    save(client, "/admin/campaigns/new", **{"fixed-0-id": "board", "fixed-0-name": "The Board",
+                                            "fixed-0-postal_address": "1 Main St, Town"})
     text = client.get("/admin/c/fund-safe-homes/export.yaml").get_data(as_text=True)
     exported = parse_text(text, "export.yaml")
     assert exported.ok, exported.problems
@@ -111,8 +99,7 @@ def test_bad_yaml_is_refused_with_its_line(as_role) -> None:  # type: ignore[no-
 
 
 def test_importing_over_a_file_campaign_is_refused(
-    as_role,
-    campaigns: Path,  # type: ignore[no-untyped-def]
+    as_role, campaigns: Path  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("manager")
     text = (campaigns / "oppose-buyer-immunity.yaml").read_text(encoding="utf-8")
@@ -123,10 +110,7 @@ def test_importing_over_a_file_campaign_is_refused(
 
 
 def test_staff_actions_are_audited(
-    app: Flask,
-    as_role,
-    staff: dict[str, str],
-    campaigns: Path,  # type: ignore[no-untyped-def]
+    app: Flask, as_role, staff: dict[str, str], campaigns: Path  # type: ignore[no-untyped-def]
 ) -> None:
     assert post_sign_in(app.test_client(), staff["manager"], "wrong").status_code == 401
     manager = as_role("manager")
@@ -136,29 +120,18 @@ def test_staff_actions_are_audited(
     manager.post("/admin/c/fund-safe-homes/status", data={"verb": "pause"})
     manager.get("/admin/c/fund-safe-homes/export.yaml")
     admin = as_role("admin")
-    admin.post(
-        "/admin/users",
-        data={
-            "email": "new@example.org",
-            "role": "organizer",
-            "password": "a long enough password",
-        },
-    )
+    admin.post("/admin/users", data={"email": "new@example.org", "role": "organizer",
+                                      "password": "a long enough password"})
     new_id = db.session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
     assert new_id is not None
     recorded = actions()
-    for expected in (
-        "sign_in.failed",
-        "sign_in",
-        "campaign.created",
-        "campaign.changed",
-        "campaign.launched",
-        "campaign.paused",
-        "campaign.exported",
-        "user.created",
-    ):
+    for expected in ("sign_in.failed", "sign_in", "campaign.created", "campaign.changed",
+                     "campaign.launched", "campaign.paused", "campaign.exported",
+                     "user.created"):
         assert expected in recorded, expected
-    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "campaign.launched"))
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "campaign.launched")
+    )
     assert entry is not None
     assert entry.actor == staff["manager"] and entry.subject == "fund-safe-homes"
     page = admin.get("/admin/audit").get_data(as_text=True)

@@ -82,7 +82,9 @@ def test_manager_writes_previews_saves_and_launches(page: Page, accounts: dict[s
     assert {"sign_in", "campaign.created", "campaign.launched"} <= done
 
 
-def test_manager_sees_warnings_saves_and_fixes_them(page: Page, accounts: dict[str, str]) -> None:
+def test_manager_sees_warnings_saves_and_fixes_them(
+    page: Page, accounts: dict[str, str]
+) -> None:
     sign_in(page, accounts["manager"])
     page.get_by_role("link", name="New campaign").click()
     page.get_by_label("Slug").fill("fund-safe-homes")

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.e2e
 SLUG = "every-exploited-child-is-a-victim"
 AS_WRITTEN = "This message is the campaign's text as written."
 PROMPT = (
-    "Offices give more weight to personal messages: add a sentence about why this matters to you."
+    "Offices give more weight to personal messages: add a sentence about why this matters "
+    "to you."
 )
 OWN = "As a school nurse I have met these children, and they need help, not a record."
 
@@ -51,7 +52,9 @@ def test_the_figures_follow_the_typing(page: Page, live_server: LiveServer) -> N
     asked = {"field": box.get_attribute("name"), "text": OWN}
     assert page.request.post(f"/c/{SLUG}/coach", data=asked).status == 400
     token = page.locator("input[name=csrf_token]").input_value()
-    answered = page.request.post(f"/c/{SLUG}/coach", data=asked, headers={"X-CSRFToken": token})
+    answered = page.request.post(
+        f"/c/{SLUG}/coach", data=asked, headers={"X-CSRFToken": token}
+    )
     assert answered.status == 200 and answered.json()["own_percent"] == 100
     template = box.input_value()
     # One sentence of one's own before the signature: the share moves off 0%.

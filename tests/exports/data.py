@@ -70,14 +70,8 @@ ALICE_MOVED = Person(
 )
 BOB = Person("Bob Quiet", "bob@example.org", "2 Pine St", "Nashua", "NH", "03060", None, False)
 CAROL = Person(
-    "@Carol Formula",
-    "carol@example.org",
-    "3 Main St",
-    "Lincoln",
-    "NE",
-    "68508",
-    "+1 402 555 0100",
-    True,
+    "@Carol Formula", "carol@example.org", "3 Main St", "Lincoln", "NE", "68508",
+    "+1 402 555 0100", True,
 )
 DAN = Person("Dan Private", "dan@example.org", "4 Oak Ave", "Erie", "PA", "16501", None, False)
 ERIN = Person("Erin Voter", "erin@example.org", "5 Elm Ave", "Erie", "PA", "16501", None, True)
@@ -89,37 +83,20 @@ def utc(text: str) -> datetime:
 
 # (person, UTC time, [(target, channel, status, personalised)])
 ACTIONS = [
-    (
-        ALICE,
-        "2026-03-01 12:00",
-        [
-            (NH_A, "email", "sent", True),
-            (NH_B, "email", "sent", False),
-            (NH_C, "email", "dead", False),
-            (ORG, "postal", "logged", True),
-        ],
-    ),
-    (
-        BOB,
-        "2026-03-02 03:30",
-        [
-            (NH_A, "email", "queued", False),
-            (NH_B, "email", "sent", True),
-            (NH_C, "email", "sent", False),
-            (NH_C, "call", "called", False),
-        ],
-    ),
+    (ALICE, "2026-03-01 12:00", [
+        (NH_A, "email", "sent", True), (NH_B, "email", "sent", False),
+        (NH_C, "email", "dead", False), (ORG, "postal", "logged", True),
+    ]),
+    (BOB, "2026-03-02 03:30", [
+        (NH_A, "email", "queued", False), (NH_B, "email", "sent", True),
+        (NH_C, "email", "sent", False), (NH_C, "call", "called", False),
+    ]),
     (CAROL, "2026-03-02 05:30", [(NE_D, "email", "sent", True), (ORG, "postal", "logged", False)]),
     (DAN, "2026-03-08 06:30", [(PA_E, "email", "bounced", False), (PA_F, "email", "sent", False)]),
     (ERIN, "2026-03-09 04:30", [(PA_E, "email", "sent", True), (PA_F, "email", "failed", False)]),
-    (
-        ALICE_MOVED,
-        "2026-03-10 15:00",
-        [
-            (NH_A, "email", "sent", False),
-            (NH_C, "email", "sent", False),
-        ],
-    ),
+    (ALICE_MOVED, "2026-03-10 15:00", [
+        (NH_A, "email", "sent", False), (NH_C, "email", "sent", False),
+    ]),
 ]
 
 

@@ -47,10 +47,7 @@ def create_in_admin(client: FlaskClient, name: str, scope: str = "") -> str:
 
 
 def test_token_made_in_the_admin_reads_tallies(
-    app: Flask,
-    seeded: Campaign,
-    staff: dict[str, str],
-    as_role,  # type: ignore[no-untyped-def]
+    app: Flask, seeded: Campaign, staff: dict[str, str], as_role  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("organizer")
     secret = create_in_admin(client, "Coalition dashboard")
@@ -97,9 +94,7 @@ def test_api_filters_and_groupings(app: Flask, seeded: Campaign, staff: dict[str
     body = response.json
     assert body["timezone"] == "America/New_York"
     assert [(r["target_name"], r["contacts"]) for r in body["rows"]] == [
-        ("Avery Lindqvist", 2),
-        ("Blake Okafor", 2),
-        ("Casey Castellanos", 3),
+        ("Avery Lindqvist", 2), ("Blake Okafor", 2), ("Casey Castellanos", 3),
     ]
     bad = app.test_client().get(f"{API}?from=March", headers=bearer(secret))
     assert bad.status_code == 400
@@ -121,10 +116,7 @@ def test_missing_or_unknown_tokens_are_401(
 
 
 def test_revoked_token_is_401_and_revoking_is_audited(
-    app: Flask,
-    seeded: Campaign,
-    staff: dict[str, str],
-    as_role,  # type: ignore[no-untyped-def]
+    app: Flask, seeded: Campaign, staff: dict[str, str], as_role  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("organizer")
     secret = create_in_admin(client, "short-lived")
@@ -178,10 +170,7 @@ def test_api_is_csrf_exempt_and_get_only(
 
 
 def test_users_manage_their_own_tokens_and_admins_all(
-    app: Flask,
-    seeded: Campaign,
-    staff: dict[str, str],
-    as_role,  # type: ignore[no-untyped-def]
+    app: Flask, seeded: Campaign, staff: dict[str, str], as_role  # type: ignore[no-untyped-def]
 ) -> None:
     mine = tokens.create_token(user(staff["organizer"]), "organizer's", None).token
     theirs = tokens.create_token(user(staff["manager"]), "manager's", None).token
@@ -207,10 +196,7 @@ def test_users_manage_their_own_tokens_and_admins_all(
     ],
 )
 def test_token_form_problems(
-    seeded: Campaign,
-    as_role,
-    data: dict[str, str],
-    message: str,  # type: ignore[no-untyped-def]
+    seeded: Campaign, as_role, data: dict[str, str], message: str  # type: ignore[no-untyped-def]
 ) -> None:
     response = as_role("organizer").post("/admin/tokens", data=data)
     assert response.status_code == 400
@@ -227,9 +213,7 @@ def test_token_pages_need_csrf(app: Flask, seeded: Campaign, as_role) -> None:  
 
 @pytest.mark.parametrize("name", ["a\x00b", "tab\there", "bell\x07"])
 def test_token_names_with_control_characters_are_refused(
-    seeded: Campaign,
-    as_role,
-    name: str,  # type: ignore[no-untyped-def]
+    seeded: Campaign, as_role, name: str  # type: ignore[no-untyped-def]
 ) -> None:
     response = as_role("organizer").post("/admin/tokens", data={"name": name, "campaign": ""})
     assert response.status_code == 400
@@ -239,11 +223,7 @@ def test_token_names_with_control_characters_are_refused(
 
 @pytest.mark.parametrize("value", ["\x00", "NH\x00", "2026-03-01\x00"])
 def test_nul_bytes_in_queries_are_400_not_500(
-    app: Flask,
-    seeded: Campaign,
-    staff: dict[str, str],
-    as_role,
-    value: str,  # type: ignore[no-untyped-def]
+    app: Flask, seeded: Campaign, staff: dict[str, str], as_role, value: str  # type: ignore[no-untyped-def]
 ) -> None:
     secret = tokens.create_token(user(staff["organizer"]), "partner", None).secret
     client = as_role("organizer")
@@ -251,13 +231,9 @@ def test_nul_bytes_in_queries_are_400_not_500(
         export = client.get(f"/campaigns/{SLUG}/export.csv", query_string={key: value})
         assert export.status_code == 400
         assert client.get(f"/admin/c/{SLUG}/tallies", query_string={key: value}).status_code in (
-            200,
-            400,  # the dashboard has no "by"
+            200, 400,  # the dashboard has no "by"
         )
-        assert (
-            app.test_client()
-            .get(API, query_string={key: value}, headers=bearer(secret))
-            .status_code
-            == 400
-        )
+        assert app.test_client().get(
+            API, query_string={key: value}, headers=bearer(secret)
+        ).status_code == 400
     assert app.test_client().get(API, headers=bearer("adv_" + value)).status_code == 401

@@ -28,12 +28,7 @@ GROUPINGS = [
 @pytest.mark.parametrize("by", GROUPINGS)
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
 def test_cli_and_web_exports_are_byte_identical(
-    app: Flask,
-    seeded: Campaign,
-    as_role,
-    tmp_path: Path,
-    by: str,
-    zone: str,  # type: ignore[no-untyped-def]
+    app: Flask, seeded: Campaign, as_role, tmp_path: Path, by: str, zone: str  # type: ignore[no-untyped-def]
 ) -> None:
     app.config["TIMEZONE"] = zone
     filters = ["--from", "2026-03-01", "--to", "2026-03-09"]
@@ -99,10 +94,7 @@ def test_unknown_campaign_exits_1(app: Flask, seeded: Campaign) -> None:
 
 
 def test_supporters_from_the_cli_match_the_web(
-    app: Flask,
-    seeded: Campaign,
-    as_role,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    app: Flask, seeded: Campaign, as_role, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     web = as_role("admin").get(f"/admin/c/{SLUG}/supporters.csv").get_data()
     output = tmp_path / "supporters.csv"

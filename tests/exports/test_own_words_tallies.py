@@ -85,11 +85,7 @@ def test_dashboard_csv_and_api_show_them(  # type: ignore[no-untyped-def]
 
     csv = parse_csv(client.get(f"/campaigns/{SLUG}/export.csv?by=own_words").get_data())
     assert csv == [
-        ["own_words", "contacts"],
-        ["", "2"],
-        ["0%", "3"],
-        ["1-10%", "4"],
-        ["11-50%", "4"],
+        ["own_words", "contacts"], ["", "2"], ["0%", "3"], ["1-10%", "4"], ["11-50%", "4"],
         ["51-100%", "3"],
     ]
     csv = parse_csv(
@@ -99,20 +95,14 @@ def test_dashboard_csv_and_api_show_them(  # type: ignore[no-untyped-def]
     assert [row[-2:] for row in csv if row[3] == "ocd-person/nh-a"] == [["3", "0.3"]]
 
     secret = create_in_admin(client, "Coalition dashboard")
-    answer = (
-        app.test_client()
-        .get(
-            f"/api/campaigns/{SLUG}/tallies?by=own_words&by=legislator&by=similarity",
-            headers=bearer(secret),
-        )
-        .get_json()
-    )
+    answer = app.test_client().get(
+        f"/api/campaigns/{SLUG}/tallies?by=own_words&by=legislator&by=similarity",
+        headers=bearer(secret),
+    ).get_json()
     assert answer["columns"][-3:] == ["own_words", "contacts", "average_similarity"]
-    answer = (
-        app.test_client()
-        .get(f"/api/campaigns/{SLUG}/tallies?by=legislator,similarity", headers=bearer(secret))
-        .get_json()
-    )
+    answer = app.test_client().get(
+        f"/api/campaigns/{SLUG}/tallies?by=legislator,similarity", headers=bearer(secret)
+    ).get_json()
     rows = {row["target_id"]: row for row in answer["rows"]}
     assert rows["ocd-person/nh-c"]["average_similarity"] == 1.0
     assert rows["ocd-person/nh-b"]["average_similarity"] is None

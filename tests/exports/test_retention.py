@@ -79,7 +79,9 @@ def test_retention_removes_personal_data_of_old_actions(app: Flask, seeded: Camp
     old_keys = {a.id: a.duplicate_key for a in db.session.scalars(select(Action))}
     apply_retention(now=NOW)
     db.session.expire_all()
-    anonymised = [c for c in db.session.scalars(select(Constituent)) if c.anonymised_at is not None]
+    anonymised = [
+        c for c in db.session.scalars(select(Constituent)) if c.anonymised_at is not None
+    ]
     assert len(anonymised) == 3
     for person in anonymised:
         assert person.anonymised_at == NOW
@@ -165,10 +167,9 @@ def test_a_person_with_several_actions_is_done_whole(app: Flask, seeded: Campaig
     def at(text: str) -> Action:
         return db.session.scalars(select(Action).where(Action.created_at == utc(text))).one()
 
-    a1, a3, a5, other = (
-        at(t)
-        for t in ("2026-03-01 12:00", "2026-03-02 05:30", "2026-03-09 04:30", "2026-03-05 12:00")
-    )
+    a1, a3, a5, other = (at(t) for t in (
+        "2026-03-01 12:00", "2026-03-02 05:30", "2026-03-09 04:30", "2026-03-05 12:00"
+    ))
     a3.constituent_id = a1.constituent_id  # one person, two old actions
     other.constituent_id = a5.constituent_id  # one person, an old and a recent action
     db.session.commit()

@@ -49,13 +49,7 @@ def test_by_district_includes_state_and_chamber(seeded: Campaign) -> None:
 
 def test_by_legislator(seeded: Campaign) -> None:
     assert tallies.tally_request(seeded, by="legislator").header == (
-        "state",
-        "chamber",
-        "district",
-        "target_id",
-        "target_name",
-        "party",
-        "contacts",
+        "state", "chamber", "district", "target_id", "target_name", "party", "contacts",
     )
     assert rows(seeded, "legislator") == [
         (*ORG, 2),
@@ -71,33 +65,22 @@ def test_by_legislator(seeded: Campaign) -> None:
 def test_by_channel_and_status(seeded: Campaign) -> None:
     assert rows(seeded, "channel") == [("call", 1), ("email", 13), ("postal", 2)]
     assert rows(seeded, "status") == [
-        ("bounced", 1),
-        ("called", 1),
-        ("dead", 1),
-        ("failed", 1),
-        ("logged", 2),
-        ("queued", 1),
-        ("sent", 9),
+        ("bounced", 1), ("called", 1), ("dead", 1), ("failed", 1),
+        ("logged", 2), ("queued", 1), ("sent", 9),
     ]
 
 
 def test_columns_follow_a_fixed_order_whatever_the_order_asked(seeded: Campaign) -> None:
     assert rows(seeded, "status,day,state") == rows(seeded, "state,status,day")
     assert tallies.tally_request(seeded, by="status,day,state").header == (
-        "day",
-        "state",
-        "status",
-        "contacts",
+        "day", "state", "status", "contacts",
     )
 
 
 def test_by_day_in_utc(seeded: Campaign) -> None:
     assert rows(seeded, "day") == [
-        ("2026-03-01", 4),
-        ("2026-03-02", 6),
-        ("2026-03-08", 2),
-        ("2026-03-09", 2),
-        ("2026-03-10", 2),
+        ("2026-03-01", 4), ("2026-03-02", 6), ("2026-03-08", 2),
+        ("2026-03-09", 2), ("2026-03-10", 2),
     ]
 
 
@@ -106,20 +89,13 @@ def test_by_day_in_new_york_follows_daylight_saving_time(app: Flask, seeded: Cam
     # a2 (03:30 UTC) is the evening before in New York; a5 (04:30 UTC on 03-09) is 00:30 EDT
     # on 03-09, which a fixed UTC-5 would have put on 03-08.
     assert rows(seeded, "day") == [
-        ("2026-03-01", 8),
-        ("2026-03-02", 2),
-        ("2026-03-08", 2),
-        ("2026-03-09", 2),
-        ("2026-03-10", 2),
+        ("2026-03-01", 8), ("2026-03-02", 2), ("2026-03-08", 2),
+        ("2026-03-09", 2), ("2026-03-10", 2),
     ]
     assert rows(seeded, "day,state") == [
-        ("2026-03-01", "", 1),
-        ("2026-03-01", "NH", 7),
-        ("2026-03-02", "", 1),
-        ("2026-03-02", "NE", 1),
-        ("2026-03-08", "PA", 2),
-        ("2026-03-09", "PA", 2),
-        ("2026-03-10", "NH", 2),
+        ("2026-03-01", "", 1), ("2026-03-01", "NH", 7),
+        ("2026-03-02", "", 1), ("2026-03-02", "NE", 1),
+        ("2026-03-08", "PA", 2), ("2026-03-09", "PA", 2), ("2026-03-10", "NH", 2),
     ]
 
 
@@ -127,11 +103,8 @@ def test_by_day_east_of_utc(app: Flask, seeded: Campaign) -> None:
     app.config["TIMEZONE"] = "Asia/Tokyo"
     # a6 at 15:00 UTC is exactly midnight in Tokyo: the next day.
     assert rows(seeded, "day") == [
-        ("2026-03-01", 4),
-        ("2026-03-02", 6),
-        ("2026-03-08", 2),
-        ("2026-03-09", 2),
-        ("2026-03-11", 2),
+        ("2026-03-01", 4), ("2026-03-02", 6), ("2026-03-08", 2),
+        ("2026-03-09", 2), ("2026-03-11", 2),
     ]
 
 
@@ -269,19 +242,14 @@ def test_days_match_python_for_decades_of_rules(
     for number, moment in enumerate(moments):
         db.session.add(
             Contact(
-                action_id=action.id,
-                campaign_id=campaign.id,
-                campaign_version_id=campaign.current_version_id,
-                channel="email",
-                target_kind="legislator",
-                target_id=f"t{number}",
-                target_name="T",
-                status="sent",
-                personalised=False,
-                created_at=moment,
+                action_id=action.id, campaign_id=campaign.id,
+                campaign_version_id=campaign.current_version_id, channel="email",
+                target_kind="legislator", target_id=f"t{number}", target_name="T",
+                status="sent", personalised=False, created_at=moment,
             )
         )
     db.session.commit()
     zone = ZoneInfo(zone_name)
     expected = Counter(m.astimezone(zone).date().isoformat() for m in moments)
     assert dict(rows(campaign, "day")) == dict(expected)  # type: ignore[arg-type]
+

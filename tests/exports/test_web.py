@@ -46,12 +46,7 @@ def audit_actions() -> list[tuple[str, str | None]]:
 @pytest.mark.parametrize(("path", "least"), PAGES)
 @pytest.mark.parametrize("who", ["anonymous", *ROLES])
 def test_who_may_see_tallies_and_exports(
-    app: Flask,
-    seeded: Campaign,
-    as_role,
-    who: str,
-    path: str,
-    least: str,  # type: ignore[no-untyped-def]
+    app: Flask, seeded: Campaign, as_role, who: str, path: str, least: str  # type: ignore[no-untyped-def]
 ) -> None:
     client = app.test_client() if who == "anonymous" else as_role(who)
     response = client.get(path)
@@ -100,8 +95,7 @@ def test_export_accepts_repeated_by_and_filters(app: Flask, seeded: Campaign, as
     query = "by=day&by=state&from=2026-03-01&to=2026-03-02&state=NH"
     response = client.get(f"/campaigns/{SLUG}/export.csv?{query}")
     assert parse_csv(response.get_data()) == [
-        ["day", "state", "contacts"],
-        ["2026-03-01", "NH", "7"],
+        ["day", "state", "contacts"], ["2026-03-01", "NH", "7"],
     ]
 
 
@@ -116,10 +110,7 @@ def test_export_accepts_repeated_by_and_filters(app: Flask, seeded: Campaign, as
     ],
 )
 def test_bad_export_queries_are_400_with_the_reason(
-    seeded: Campaign,
-    as_role,
-    query: str,
-    message: str,  # type: ignore[no-untyped-def]
+    seeded: Campaign, as_role, query: str, message: str  # type: ignore[no-untyped-def]
 ) -> None:
     client = as_role("organizer")
     response = client.get(f"/campaigns/{SLUG}/export.csv?{query}")
@@ -136,7 +127,7 @@ def test_bad_export_queries_are_400_with_the_reason(
 def test_formula_cells_are_neutralised(app: Flask, as_role) -> None:  # type: ignore[no-untyped-def]
     campaign = make_campaign("formulas")
     nasty = [
-        Target('=HYPERLINK("http://x")', "=1+2", "+Party", "PA", "lower", "-5"),
+        Target("=HYPERLINK(\"http://x\")", "=1+2", "+Party", "PA", "lower", "-5"),
         Target("@id", "@SUM(A1)", "\tTabbed", "PA", "lower", "\rCR"),
         Target("ok-id", "Plain -name", "", "PA", "upper", "7"),
     ]
@@ -146,7 +137,7 @@ def test_formula_cells_are_neutralised(app: Flask, as_role) -> None:  # type: ig
     rows = parse_csv(response.get_data())
     assert rows[1:] == [
         ["PA", "lower", "'\rCR", "'@id", "'@SUM(A1)", "'\tTabbed", "1"],
-        ["PA", "lower", "'-5", '\'=HYPERLINK("http://x")', "'=1+2", "'+Party", "1"],
+        ["PA", "lower", "'-5", "'=HYPERLINK(\"http://x\")", "'=1+2", "'+Party", "1"],
         ["PA", "upper", "7", "ok-id", "Plain -name", "", "1"],
     ]
     for row in rows:
@@ -169,48 +160,17 @@ def test_supporters_are_only_those_who_opted_in(seeded: Campaign, as_role) -> No
     assert response.is_streamed
     rows = parse_csv(response.get_data())
     assert rows[0] == [
-        "name",
-        "email",
-        "phone",
-        "street_address",
-        "city",
-        "state",
-        "zip_code",
-        "last_action_at",
+        "name", "email", "phone", "street_address", "city", "state", "zip_code", "last_action_at",
     ]
     # alice acted twice (one row, her latest details); carol's name and phone start with
     # formula characters; bob and dan did not opt in.
     assert rows[1:] == [
-        [
-            "Alice Voter",
-            "Alice@Example.org",
-            "",
-            "9 Oak St",
-            "Concord",
-            "NH",
-            "03301",
-            "2026-03-10T15:00:00+00:00",
-        ],
-        [
-            "'@Carol Formula",
-            "carol@example.org",
-            "'+1 402 555 0100",
-            "3 Main St",
-            "Lincoln",
-            "NE",
-            "68508",
-            "2026-03-02T05:30:00+00:00",
-        ],
-        [
-            "Erin Voter",
-            "erin@example.org",
-            "",
-            "5 Elm Ave",
-            "Erie",
-            "PA",
-            "16501",
-            "2026-03-09T04:30:00+00:00",
-        ],
+        ["Alice Voter", "Alice@Example.org", "", "9 Oak St", "Concord", "NH", "03301",
+         "2026-03-10T15:00:00+00:00"],
+        ["'@Carol Formula", "carol@example.org", "'+1 402 555 0100", "3 Main St", "Lincoln",
+         "NE", "68508", "2026-03-02T05:30:00+00:00"],
+        ["Erin Voter", "erin@example.org", "", "5 Elm Ave", "Erie", "PA", "16501",
+         "2026-03-09T04:30:00+00:00"],
     ]
     assert ("supporters.exported", SLUG) in audit_actions()
 
@@ -230,12 +190,10 @@ def test_dashboard_shows_figures_charts_and_tables(app: Flask, seeded: Campaign,
     app.config["TIMEZONE"] = "America/New_York"
     page = as_role("organizer").get(f"/admin/c/{SLUG}/tallies").get_data(as_text=True)
     assert "America/New_York" in page
-    for figure in (
-        '<th scope="row">Actions</th><td>6</td>',
-        "Unique constituents (one per email address)</th><td>5</td>",
-        '<th scope="row">Contacts</th><td>16</td>',
-        "33.3% (5 of 15)",
-    ):
+    for figure in ("<th scope=\"row\">Actions</th><td>6</td>",
+                   "Unique constituents (one per email address)</th><td>5</td>",
+                   "<th scope=\"row\">Contacts</th><td>16</td>",
+                   "33.3% (5 of 15)"):
         assert figure in page, figure
     assert page.count("<svg ") == 3
     assert page.count('role="img"') == 3

@@ -560,7 +560,9 @@ class FakeUpstreams:
                 cut = upstream.archive_cut_at
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-gzip")
-                self.send_header("Content-Disposition", "attachment; filename=people-main.tar.gz")
+                self.send_header(
+                    "Content-Disposition", "attachment; filename=people-main.tar.gz"
+                )
                 self.end_headers()  # no length: the body ends when the connection closes
                 self.close_connection = True
                 sent = body if cut is None else body[:cut]

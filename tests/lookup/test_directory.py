@@ -33,7 +33,6 @@ from tests.lookup.people import HEADER, ROSTERS, Row, people_csv, write_state
 def seat_group(state: str, chamber: str, district: str, division_id: str) -> SeatGroup:
     return seat_groups([(state, chamber, district, division_id)])[0]
 
-
 def count(model: type, **filters: object) -> int:
     query = select(func.count()).select_from(model)
     for key, value in filters.items():

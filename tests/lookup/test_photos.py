@@ -39,12 +39,9 @@ from tests.text import visible_text
 
 
 def stored_photos() -> int:
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(StoredImage).where(StoredImage.kind == "photo")
-        )
-        or 0
-    )
+    return db.session.scalar(
+        select(func.count()).select_from(StoredImage).where(StoredImage.kind == "photo")
+    ) or 0
 
 
 @pytest.fixture

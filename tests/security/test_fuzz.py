@@ -60,24 +60,8 @@ hostile = st.sampled_from(
     corpus("xss") + corpus("header_injection") + corpus("csv_formula") + corpus("sql")
 )
 plausible = st.sampled_from(
-    [
-        "",
-        " ",
-        "Alex Rivera",
-        "alex@example.org",
-        ADDRESS,
-        "NH",
-        "nh",
-        "03060",
-        "y",
-        "on",
-        "lower|523",
-        "upper|15",
-        "lower|Hillsborough 23",
-        "0",
-        "-1",
-        "99999999999999999999",
-    ]
+    ["", " ", "Alex Rivera", "alex@example.org", ADDRESS, "NH", "nh", "03060", "y", "on",
+     "lower|523", "upper|15", "lower|Hillsborough 23", "0", "-1", "99999999999999999999"]
 )
 value = st.one_of(plausible, any_text, control, hostile, huge)
 slug = st.one_of(
@@ -87,7 +71,9 @@ slug = st.one_of(
 
 def field_map(names: list[str]) -> st.SearchStrategy[list[tuple[str, str]]]:
     """Form fields: each known name absent, once or repeated, plus unknown names."""
-    known = st.lists(st.tuples(st.sampled_from(names), value), max_size=len(names) + 3)
+    known = st.lists(
+        st.tuples(st.sampled_from(names), value), max_size=len(names) + 3
+    )
     extra = st.lists(st.tuples(any_text, value), max_size=2)
     return st.builds(lambda a, b: a + b, known, extra)
 
@@ -166,9 +152,9 @@ def assert_consistent() -> None:
             f"action {action.id} has no written contact but had someone to write to"
         )
     orphans = db.session.scalar(
-        select(func.count())
-        .select_from(Constituent)
-        .where(~Constituent.id.in_(select(Action.constituent_id)))
+        select(func.count()).select_from(Constituent).where(
+            ~Constituent.id.in_(select(Action.constituent_id))
+        )
     )
     assert orphans == 0
 
@@ -310,16 +296,12 @@ def test_fuzz_thanks_and_i_called(
 @FUZZ
 @given(
     address=value,
-    parts=st.dictionaries(
-        st.sampled_from(["street", "city", "state", "zip", "address"]), value, max_size=5
-    ),
+    parts=st.dictionaries(st.sampled_from(["street", "city", "state", "zip", "address"]), value,
+                          max_size=5),
     repeated=st.lists(st.tuples(st.sampled_from(["address", "street"]), value), max_size=3),
 )
 def test_fuzz_lookups(
-    world: FlaskClient,
-    app: Flask,
-    address: str,
-    parts: dict[str, str],
+    world: FlaskClient, app: Flask, address: str, parts: dict[str, str],
     repeated: list[tuple[str, str]],
 ) -> None:
     from werkzeug.datastructures import MultiDict
@@ -339,18 +321,8 @@ def test_fuzz_lookups(
 @FUZZ
 @given(
     path=st.sampled_from(
-        [
-            "/",
-            "/c/{}",
-            "/c/{}/write",
-            "/c/{}/choose",
-            "/c/{}/already",
-            "/find/{}",
-            "/find",
-            "/c/{}/thanks/{}",
-            "/admin/sign-in",
-            "/api/lookup",
-        ]
+        ["/", "/c/{}", "/c/{}/write", "/c/{}/choose", "/c/{}/already", "/find/{}", "/find",
+         "/c/{}/thanks/{}", "/admin/sign-in", "/api/lookup"]
     ),
     first=slug,
     second=value,
@@ -358,13 +330,8 @@ def test_fuzz_lookups(
     method=st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]),
 )
 def test_fuzz_public_pages_and_methods(
-    world: FlaskClient,
-    app: Flask,
-    path: str,
-    first: str,
-    second: str,
-    query: list[tuple[str, str]],
-    method: str,
+    world: FlaskClient, app: Flask, path: str, first: str, second: str,
+    query: list[tuple[str, str]], method: str,
 ) -> None:
     from werkzeug.datastructures import MultiDict
 
@@ -392,13 +359,8 @@ RAW_TYPES = [
 @FUZZ
 @given(
     path=st.sampled_from(
-        [
-            f"/c/{LOWER}/act",
-            f"/c/{LOWER}/choose",
-            f"/c/{LOWER}/send",
-            f"/c/{LOWER}/thanks/abcdefghijklmnopqrstuvwx/called",
-            "/admin/sign-in",
-        ]
+        [f"/c/{LOWER}/act", f"/c/{LOWER}/choose", f"/c/{LOWER}/send",
+         f"/c/{LOWER}/thanks/abcdefghijklmnopqrstuvwx/called", "/admin/sign-in"]
     ),
     body=st.one_of(st.binary(max_size=2000), value.map(lambda v: v.encode("utf-8", "replace"))),
     content_type=st.sampled_from(RAW_TYPES),
@@ -420,10 +382,7 @@ def test_fuzz_malformed_bodies(
     next_value=value,
 )
 def test_fuzz_sign_in(
-    world: FlaskClient,
-    app: Flask,
-    staff: dict[str, str],
-    fields: list[tuple[str, str]],
+    world: FlaskClient, app: Flask, staff: dict[str, str], fields: list[tuple[str, str]],
     next_value: str,
 ) -> None:
     client = new_client(app)
@@ -481,11 +440,7 @@ NUL_ROUTES = [
     [pytest.param(m, p, id=f"{m} {p}") for m, p in NUL_ROUTES],
 )
 def test_nul_in_a_route_parameter_is_not_a_500(
-    world: FlaskClient,
-    as_role,
-    app: Flask,
-    method: str,
-    path: str,  # type: ignore[no-untyped-def]
+    world: FlaskClient, as_role, app: Flask, method: str, path: str  # type: ignore[no-untyped-def]
 ) -> None:
     if not any(path.startswith(r.rule.split("<")[0]) for r in app.url_map.iter_rules()):
         pytest.skip(f"no route for {path} yet")

@@ -42,6 +42,8 @@ PUBLIC_PATHS = [
 ]
 
 
+
+
 def assert_security_headers(response) -> None:  # type: ignore[no-untyped-def]
     for name, value in EXPECTED.items():
         assert response.headers.get(name) == value, (name, response.headers.get(name))
@@ -131,14 +133,10 @@ def _cookie_attributes(response, name: str) -> set[str]:  # type: ignore[no-unty
     raise AssertionError(f"no {name} cookie in {response.headers.getlist('Set-Cookie')}")
 
 
-@pytest.mark.parametrize(
-    ("site", "secure"), [("https://act.example.org", True), ("http://127.0.0.1:5000", False)]
-)
+@pytest.mark.parametrize(("site", "secure"), [("https://act.example.org", True),
+                                              ("http://127.0.0.1:5000", False)])
 def test_session_and_remember_cookies(
-    make_app,
-    staff: dict[str, str],
-    site: str,
-    secure: bool,  # type: ignore[no-untyped-def]
+    make_app, staff: dict[str, str], site: str, secure: bool  # type: ignore[no-untyped-def]
 ) -> None:
     from tests.admin.conftest import PASSWORD
 
@@ -172,9 +170,8 @@ def guarded(make_app, campaigns: Path) -> FlaskClient:  # type: ignore[no-untype
     return make_app(TRUSTED_HOSTS="act.example.org, .example.net").test_client()
 
 
-@pytest.mark.parametrize(
-    "host", ["act.example.org", "act.example.org:8443", "www.example.net", "example.net"]
-)
+@pytest.mark.parametrize("host", ["act.example.org", "act.example.org:8443", "www.example.net",
+                                  "example.net"])
 def test_trusted_hosts_are_served(guarded: FlaskClient, host: str) -> None:
     response = guarded.get(f"/c/{LOWER}", headers={"Host": host})
     assert response.status_code == 200
@@ -182,21 +179,12 @@ def test_trusted_hosts_are_served(guarded: FlaskClient, host: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [
-        ("get", "/"),
-        ("get", f"/c/{LOWER}"),
-        ("post", f"/c/{LOWER}/act"),
-        ("get", "/find"),
-        ("get", "/admin/sign-in"),
-        ("post", "/admin/sign-in"),
-        ("get", "/no-such-page"),
-        ("get", "/static/site.css"),
-    ],
+    [("get", "/"), ("get", f"/c/{LOWER}"), ("post", f"/c/{LOWER}/act"), ("get", "/find"),
+     ("get", "/admin/sign-in"), ("post", "/admin/sign-in"), ("get", "/no-such-page"),
+     ("get", "/static/site.css")],
 )
-@pytest.mark.parametrize(
-    "host",
-    ["evil.example", "act.example.org.evil.example", "<script>alert(1)</script>", "example.org"],
-)
+@pytest.mark.parametrize("host", ["evil.example", "act.example.org.evil.example",
+                                  "<script>alert(1)</script>", "example.org"])
 def test_other_hosts_get_a_400_page_not_a_500(
     guarded: FlaskClient, method: str, path: str, host: str
 ) -> None:
@@ -215,8 +203,7 @@ def test_other_hosts_get_json_from_the_api(guarded: FlaskClient) -> None:
 
 
 def test_trusted_hosts_come_from_the_environment(
-    make_app,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    make_app, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("ADVOCACY_TRUSTED_HOSTS", " act.example.org ,,localhost ")
     application = make_app()
@@ -266,8 +253,7 @@ def test_a_negative_number_of_proxies_is_refused(make_app) -> None:  # type: ign
 
 
 def test_forwarded_requests_without_a_trusted_proxy_are_logged_once(
-    make_app,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    make_app, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
 ) -> None:
     client = make_app().test_client()
     with caplog.at_level("WARNING", logger="advocacy.security"):

@@ -184,7 +184,9 @@ def _visit(app: Flask, slug: str, name: str, body: str, email: str) -> list[Test
         thanks = client.get(sent.headers["Location"])
         responses.append(thanks)
         key = sent.headers["Location"].rsplit("/", 1)[-1]
-        responses.append(client.post(f"/c/{slug}/thanks/{key}/called", data={"target_id": name}))
+        responses.append(
+            client.post(f"/c/{slug}/thanks/{key}/called", data={"target_id": name})
+        )
     return responses
 
 
@@ -194,17 +196,8 @@ def _mail_headers(folder: Path) -> list[Any]:
 
 
 ALLOWED_MAIL_HEADERS = {
-    "x-envelope-from",
-    "x-envelope-to",
-    "from",
-    "to",
-    "reply-to",
-    "subject",
-    "date",
-    "message-id",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
+    "x-envelope-from", "x-envelope-to", "from", "to", "reply-to", "subject", "date",
+    "message-id", "mime-version", "content-type", "content-transfer-encoding",
 }
 
 
@@ -218,27 +211,18 @@ def test_corpus_through_the_public_flow_and_the_mail(
     for number, payload in enumerate(payloads):
         visitor_name = payload if len(payload) <= 120 else payload[:120]
         responses = _visit(
-            app,
-            LOWER,
-            visitor_name,
-            f"Dear Representative,\n{payload}\nThanks",
+            app, LOWER, visitor_name, f"Dear Representative,\n{payload}\nThanks",
             f"visitor{number}@example.org",
         )
         for response in responses:
             assert_clean(response, payload)
-        sent += any(
-            r.status_code == 303 and "/thanks/" in r.headers.get("Location", "") for r in responses
-        )
+        sent += any(r.status_code == 303 and "/thanks/" in r.headers.get("Location", "")
+                    for r in responses)
         # The same payload in every other field of the campaign form.
         response = app.test_client().post(
             f"/c/{LOWER}/act",
-            data={
-                "name": payload,
-                "email": payload,
-                "street_address": payload,
-                "phone": payload,
-                "opt_in": payload,
-            },
+            data={"name": payload, "email": payload, "street_address": payload,
+                  "phone": payload, "opt_in": payload},
         )
         assert_clean(response, payload)
         assert_clean(app.test_client().get("/find", query_string={"address": payload}), payload)
@@ -304,27 +288,13 @@ EDITOR_FORM: dict[str, str] = {
     "max_body_length": "5000",
     "preview_state": "NH",
 }
-EDITOR_TEXT = (
-    "title",
-    "summary",
-    "fixed-0-name",
-    "fixed-0-title",
-    "fixed-0-organisation",
-    "fixed-0-salutation",
-    "fixed-0-postal_address",
-    "call_script",
-    "thank_you",
-    "share_text",
-    "privacy_note",
-    "preview_address",
-)
+EDITOR_TEXT = ("title", "summary", "fixed-0-name", "fixed-0-title", "fixed-0-organisation",
+               "fixed-0-salutation", "fixed-0-postal_address", "call_script", "thank_you",
+               "share_text", "privacy_note", "preview_address")
 
 
 def test_xss_through_the_campaign_editor_reaches_no_page(
-    as_role,
-    app: Flask,
-    ready: FlaskClient,
-    upstream: FakeUpstreams,  # type: ignore[no-untyped-def]
+    as_role, app: Flask, ready: FlaskClient, upstream: FakeUpstreams  # type: ignore[no-untyped-def]
 ) -> None:
     """A manager's text lands on staff pages, the public pages, the messages and the thank-you
     page; none of them runs it."""
@@ -342,24 +312,16 @@ def test_xss_through_the_campaign_editor_reaches_no_page(
             form.update(title=f"Probe {number}", call_script="Hello, I am {{ constituent.name }}.")
             saved = manager.post("/admin/campaigns/new", data={**form, "save": "1"})
         assert saved.status_code == 303, (payload, saved.get_data(as_text=True)[:2000])
-        for path in (
-            f"/admin/c/{slug}",
-            f"/admin/c/{slug}/edit",
-            "/admin/campaigns",
-            f"/c/{slug}",
-            "/",
-        ):
+        for path in (f"/admin/c/{slug}", f"/admin/c/{slug}/edit", "/admin/campaigns",
+                     f"/c/{slug}", "/"):
             assert_clean(manager.get(path), (payload, path))
-        for response in _visit(
-            app, slug, "Alex Rivera", "Dear all,\nPlease act.", f"editor{number}@example.org"
-        ):
+        for response in _visit(app, slug, "Alex Rivera", "Dear all,\nPlease act.",
+                               f"editor{number}@example.org"):
             assert_clean(response, payload)
 
 
 def test_corpora_through_the_other_staff_forms(
-    as_role,
-    app: Flask,
-    campaigns: Path,  # type: ignore[no-untyped-def]
+    as_role, app: Flask, campaigns: Path  # type: ignore[no-untyped-def]
 ) -> None:
     admin = as_role("admin")
     organizer = as_role("organizer")
@@ -368,44 +330,29 @@ def test_corpora_through_the_other_staff_forms(
         # Failed sign-ins are audited with the email typed: the audit page shows them.
         # (NUL in the email is pinned by test_fuzz.py::test_nul_in_the_sign_in_email...)
         email = payload.replace("\x00", "")
-        assert_clean(
-            anonymous.post("/admin/sign-in", data={"email": email, "password": payload}), payload
-        )
-        assert_clean(
-            admin.post(
-                "/admin/users", data={"email": payload, "role": "organizer", "password": payload}
-            ),
-            payload,
-        )
-        assert_clean(
-            admin.post(
-                "/admin/users",
-                data={
-                    "email": "x@example.org",
-                    "role": payload,
-                    "password": "long enough password",
-                },
-            ),
-            payload,
-        )
-        assert_clean(
-            organizer.post("/admin/tokens", data={"name": payload, "campaign": ""}), payload
-        )
-        assert_clean(
-            organizer.post("/admin/tokens", data={"name": "t", "campaign": payload}), payload
-        )
+        assert_clean(anonymous.post("/admin/sign-in", data={"email": email,
+                                                            "password": payload}), payload)
+        assert_clean(admin.post("/admin/users", data={"email": payload, "role": "organizer",
+                                                      "password": payload}), payload)
+        assert_clean(admin.post("/admin/users", data={"email": "x@example.org", "role": payload,
+                                                      "password": "long enough password"}),
+                     payload)
+        assert_clean(organizer.post("/admin/tokens", data={"name": payload, "campaign": ""}),
+                     payload)
+        assert_clean(organizer.post("/admin/tokens", data={"name": "t", "campaign": payload}),
+                     payload)
         yaml_text = (
             f"slug: {json.dumps(payload)}\ntitle: {json.dumps(payload)}\n"
             f"summary: {json.dumps(payload)}\nstatus: draft\n"
             "targets:\n  - type: state_legislators\n    chambers: lower\n"
             f"message:\n  subject: {json.dumps(payload)}\n  body: {json.dumps(payload)}\n"
         )
-        assert_clean(admin.post("/admin/campaigns/import", data={"yaml_text": yaml_text}), payload)
+        assert_clean(admin.post("/admin/campaigns/import", data={"yaml_text": yaml_text}),
+                     payload)
         assert_clean(admin.post(f"/admin/c/{LOWER}/status", data={"verb": payload}), payload)
         assert_clean(admin.post("/admin/directory/refresh", data={"state": payload}), payload)
-        assert_clean(
-            admin.get("/admin/audit", query_string={"action": payload, "before": payload}), payload
-        )
+        assert_clean(admin.get("/admin/audit", query_string={"action": payload,
+                                                             "before": payload}), payload)
         assert_clean(admin.get("/admin/campaigns", query_string={"archived": payload}), payload)
     for path in ("/admin/audit", "/admin/users", "/admin/tokens", "/admin/campaigns"):
         assert_clean(admin.get(path), path)
@@ -428,10 +375,7 @@ def _assert_formula_safe(data: bytes, what: str) -> list[list[str]]:
 
 
 def test_formulas_in_every_export_are_defused(
-    as_role,
-    app: Flask,
-    ready: FlaskClient,
-    upstream: FakeUpstreams,  # type: ignore[no-untyped-def]
+    as_role, app: Flask, ready: FlaskClient, upstream: FakeUpstreams  # type: ignore[no-untyped-def]
 ) -> None:
     tallies = _has_rule(app, "/campaigns/<slug>/export.csv")
     supporters = _has_rule(app, "/admin/c/<slug>/supporters.csv")
@@ -441,28 +385,17 @@ def test_formulas_in_every_export_are_defused(
     manager = as_role("manager")
     # A manager names a fixed recipient with a formula; visitors type formulas as names and
     # addresses (the address must still match: the formula goes after it).
-    form = {
-        **EDITOR_FORM,
-        "slug": "formula-probe",
-        "title": "Formula probe",
-        "summary": "s",
-        "fixed-0-name": FORMULAS[1],
-        "fixed-0-organisation": FORMULAS[2],
-        "fixed-0-postal_address": "=1+1, 1 Main St",
-    }
+    form = {**EDITOR_FORM, "slug": "formula-probe", "title": "Formula probe",
+            "summary": "s", "fixed-0-name": FORMULAS[1], "fixed-0-organisation": FORMULAS[2],
+            "fixed-0-postal_address": "=1+1, 1 Main St"}
     assert manager.post("/admin/campaigns/new", data={**form, "save": "1"}).status_code == 303
     for number, payload in enumerate(FORMULAS):
         client = app.test_client()
         name = payload.strip("\r\n\t ")[:120] or "x"
         response = client.post(
             "/c/formula-probe/act",
-            data={
-                **FORM,
-                "name": name,
-                "email": f"f{number}@example.org",
-                "opt_in": "y",
-                "phone": "+1 555 0100" if number % 2 else "-555-0100",
-            },
+            data={**FORM, "name": name, "email": f"f{number}@example.org", "opt_in": "y",
+                  "phone": "+1 555 0100" if number % 2 else "-555-0100"},
         )
         assert response.status_code == 303, (payload, response.get_data(as_text=True)[:500])
         page = client.get("/c/formula-probe/write").get_data(as_text=True)
@@ -485,20 +418,15 @@ def test_formulas_in_every_export_are_defused(
 
 @pytest.mark.parametrize("payload", HEADERS + XSS[:10] + SQLISH)
 def test_export_parameters_add_no_header_and_no_500(
-    as_role,
-    app: Flask,
-    campaigns: Path,
-    payload: str,  # type: ignore[no-untyped-def]
+    as_role, app: Flask, campaigns: Path, payload: str  # type: ignore[no-untyped-def]
 ) -> None:
     admin = as_role("admin")
     paths = [
-        (rule, path)
-        for rule, path in (
+        (rule, path) for rule, path in (
             ("/campaigns/<slug>/export.csv", f"/campaigns/{LOWER}/export.csv"),
             ("/admin/c/<slug>/tallies", f"/admin/c/{LOWER}/tallies"),
             ("/api/campaigns/<slug>/tallies", f"/api/campaigns/{LOWER}/tallies"),
-        )
-        if _has_rule(app, rule)
+        ) if _has_rule(app, rule)
     ]
     if not paths:
         pytest.skip("no export routes yet (advocacy/exports)")

@@ -41,6 +41,8 @@ def visitor(ready: FlaskClient, upstream: FakeUpstreams) -> FlaskClient:
     return ready
 
 
+
+
 def assert_friendly_429(response, json: bool = False) -> int:  # type: ignore[no-untyped-def]
     assert response.status_code == 429
     retry = int(response.headers["Retry-After"])
@@ -128,7 +130,9 @@ def test_limits_count_each_client_address_apart(visitor: FlaskClient, app: Flask
         visitor.post(f"/c/{LOWER}/act", data=FORM)
     assert visitor.post(f"/c/{LOWER}/act", data=FORM).status_code == 429
     other = app.test_client()
-    response = other.post(f"/c/{LOWER}/act", data=FORM, environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    response = other.post(
+        f"/c/{LOWER}/act", data=FORM, environ_base={"REMOTE_ADDR": "203.0.113.5"}
+    )
     assert response.status_code == 303
 
 
@@ -235,9 +239,7 @@ def test_an_empty_limit_means_no_limit(make_app, campaigns: Path) -> None:  # ty
 
 
 def test_limits_come_from_the_environment(
-    make_app,
-    monkeypatch: pytest.MonkeyPatch,
-    campaigns: Path,  # type: ignore[no-untyped-def]
+    make_app, monkeypatch: pytest.MonkeyPatch, campaigns: Path  # type: ignore[no-untyped-def]
 ) -> None:
     from advocacy.config import read_environment
 
@@ -260,8 +262,7 @@ def test_an_unknown_storage_is_named_at_startup(make_app) -> None:  # type: igno
 
 
 def test_redis_without_its_client_is_a_clear_startup_error(
-    make_app,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    make_app, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)  # as if `redis` were not installed
     with pytest.raises(ConfigError, match=r"RATELIMIT_STORAGE_URL.*pip install 'redis<8'"):
@@ -269,9 +270,7 @@ def test_redis_without_its_client_is_a_clear_startup_error(
 
 
 def test_an_unreachable_redis_never_fails_a_request(
-    make_app,
-    campaigns: Path,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    make_app, campaigns: Path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
 ) -> None:
     """Redis down: the limits are counted in this process's memory meanwhile, no 500."""
     client = make_app(RATELIMIT_STORAGE_URL="redis://127.0.0.1:9/0").test_client()
@@ -287,9 +286,8 @@ def test_a_refusal_is_logged_without_the_client_address(
     client = app.test_client()
     with caplog.at_level("DEBUG"):
         statuses = [
-            client.post(
-                f"/c/{LOWER}/act", data={}, environ_base={"REMOTE_ADDR": "203.0.113.77"}
-            ).status_code
+            client.post(f"/c/{LOWER}/act", data={},
+                        environ_base={"REMOTE_ADDR": "203.0.113.77"}).status_code
             for _ in range(4)
         ]
     assert statuses[-1] == 429
@@ -298,10 +296,7 @@ def test_a_refusal_is_logged_without_the_client_address(
 
 
 def test_each_app_in_a_process_follows_its_own_setting(
-    visitor: FlaskClient,
-    app: Flask,
-    make_app,
-    campaigns: Path,  # type: ignore[no-untyped-def]
+    visitor: FlaskClient, app: Flask, make_app, campaigns: Path  # type: ignore[no-untyped-def]
 ) -> None:
     """The limiter object is one per process: an app built later with limits off neither
     switches them off for this one nor is limited itself."""

@@ -103,15 +103,8 @@ def test_the_sign_in_redirect_keeps_the_page_asked_for(client: FlaskClient) -> N
     assert is_local(location)
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "//evil.example",
-        "https://evil.example",
-        "/\\evil.example",
-        "\r\nLocation: https://evil.example",
-    ],
-)
+@pytest.mark.parametrize("value", ["//evil.example", "https://evil.example", "/\\evil.example",
+                                   "\r\nLocation: https://evil.example"])
 def test_no_public_route_redirects_elsewhere(
     ready: FlaskClient, upstream: FakeUpstreams, value: str
 ) -> None:
