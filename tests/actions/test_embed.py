@@ -3,6 +3,7 @@ partners, in the compact layout, with a session cookie a frame can keep on https
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,50 @@ def test_the_session_cookie_of_the_frame(app: Flask, embeddable: FlaskClient) ->
     full = app.test_client().post(f"/c/{BOTH}/act", data=FORM, base_url="https://127.0.0.1:5000")
     assert "SameSite=Lax" in full.headers["Set-Cookie"]
     assert "Partitioned" not in full.headers["Set-Cookie"]
+
+
+def test_csrf_on_https_inside_the_frame(
+    app_config: dict[str, object], embeddable: FlaskClient
+) -> None:
+    """Flask-WTF's strict referrer check on https: a form inside the frame is our own page, so
+    its posts pass; the same post from the partner's page does not."""
+    from advocacy import create_app
+    from advocacy.extensions import db
+
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    site = "https://127.0.0.1:5000"
+    try:
+        client = app.test_client()
+        client.post(f"/c/{BOTH}/embed/act", data=FORM, base_url=site)
+        page = client.get(f"/c/{BOTH}/embed/write", base_url=site).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        form = {"csrf_token": token.group(1), "submission_key": submission_key(page)}
+        refused = client.post(
+            f"/c/{BOTH}/embed/send",
+            data=form,
+            base_url=site,
+            headers={"Referer": f"{PARTNER}/take-action"},
+        )
+        assert refused.status_code == 400
+        assert "The form expired" in visible_text(refused.get_data(as_text=True))
+        # The answer is framed like the step, so the visitor reads it in the frame.
+        assert f"frame-ancestors {PARTNER};" in refused.headers["Content-Security-Policy"]
+        without = client.post(
+            f"/c/{BOTH}/embed/send",
+            data={"submission_key": form["submission_key"]},
+            base_url=site,
+            headers={"Referer": f"{site}/c/{BOTH}/embed/write"},
+        )
+        assert without.status_code == 400
+        sent = client.post(
+            f"/c/{BOTH}/embed/send",
+            data=form,
+            base_url=site,
+            headers={"Referer": f"{site}/c/{BOTH}/embed/write"},
+        )
+        assert sent.status_code == 303
+        assert sent.headers["Location"].startswith(f"/c/{BOTH}/embed/thanks/")
+    finally:
+        with app.app_context():
+            db.engine.dispose()

@@ -146,6 +146,8 @@ def test_the_action_completes_inside_a_partners_frame_that_follows_its_height(
     # The visitor fills the form in the frame (the session cookie works inside it).
     submit_action_form(frame)  # type: ignore[arg-type] - the same locators as a page
     expect(frame.get_by_role("heading", name=f"To Senator {SENATOR.split()[-1]}")).to_be_visible()
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "session"]
+    assert (cookie["sameSite"], cookie["secure"]) == ("None", True)
     for name in HOUSE_MEMBERS:
         expect(frame.locator("main")).to_contain_text(name)
     expect(page.locator("iframe")).not_to_have_attribute("height", str(campaign_height))
