@@ -5,6 +5,9 @@ district choice refused), answers with a 303 redirect to a GET page that shows t
 so reloading or going back never posts again. Shown directly are only input the visitor
 must correct (form errors, a message too long: 400) and a campaign that is no longer open
 (its own page, 409). The visitor's progress lives in the signed session.
+
+Every step is also served under ``/c/<slug>/embed`` (``flow_route``): the same view, in the
+compact layout, framed only by the origins the campaign's ``embed`` option lists.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -213,7 +216,7 @@ def campaign_page(slug: str) -> Page:
 
     embedded = bool(g.embedded)
     kept = rendered_pages().serve(("campaign", slug, embedded), source, build)
-    page, embed = kept  # type: ignore[misc]
+    page, embed = cast(tuple[str, Embed | None], kept)
     if embedded:
         _allow_partners(embed)  # (a kept page: the view did not read the campaign)
     return str(page)
