@@ -336,19 +336,22 @@ class FramedSessionInterface(SecureCookieSessionInterface):
     developer's own machine (localhost), which browsers treat as secure. Everywhere else it
     keeps the site's ``Lax``: a browser refuses ``SameSite=None`` without ``Secure``."""
 
-    def _third_party(self) -> bool:
+    def _third_party(self, app: Flask) -> bool:
         if not has_request_context() or not framed():
             return False
-        return request.is_secure or urlsplit(f"//{request.host}").hostname in LOOPBACK_HOSTS
+        # An https ADVOCACY_SITE_URL makes cookies Secure (config.py) even when a proxy the
+        # site does not trust ends TLS, so the request looks like plain http.
+        https = request.is_secure or super().get_cookie_secure(app)
+        return https or urlsplit(f"//{request.host}").hostname in LOOPBACK_HOSTS
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
-        return "None" if self._third_party() else super().get_cookie_samesite(app)
+        return "None" if self._third_party(app) else super().get_cookie_samesite(app)
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return True if self._third_party() else super().get_cookie_secure(app)
+        return True if self._third_party(app) else super().get_cookie_secure(app)
 
     def get_cookie_partitioned(self, app: Flask) -> bool:
-        return True if self._third_party() else super().get_cookie_partitioned(app)
+        return True if self._third_party(app) else super().get_cookie_partitioned(app)
 
 
 def _header_hook(app: Flask) -> Callable[[Response], Response]:

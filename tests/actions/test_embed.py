@@ -10,7 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from advocacy import create_app
 from advocacy.campaigns import service
+from advocacy.extensions import db
 from tests.actions.helpers import BOTH, FORM, LOWER, submission_key
 from tests.text import visible_text
 
@@ -103,7 +105,9 @@ def test_the_district_picker_and_its_errors_stay_in_the_frame(embeddable: FlaskC
     assert "X-Frame-Options" not in again.headers
 
 
-def test_the_session_cookie_of_the_frame(app: Flask, embeddable: FlaskClient) -> None:
+def test_the_session_cookie_of_the_frame(
+    app: Flask, app_config: dict[str, object], embeddable: FlaskClient
+) -> None:
     # Over plain http to a host other than localhost: the site's Lax cookie.
     plain = embeddable.post(f"/c/{BOTH}/embed/act", data=FORM, base_url="http://act.example.org")
     assert "SameSite=Lax" in plain.headers["Set-Cookie"]
@@ -117,6 +121,16 @@ def test_the_session_cookie_of_the_frame(app: Flask, embeddable: FlaskClient) ->
     )
     cookie = secure.headers["Set-Cookie"]
     assert "SameSite=None" in cookie and "Secure" in cookie and "Partitioned" in cookie
+    # Behind a proxy that ends TLS (the request looks like http), an https site address.
+    behind_proxy = create_app({**app_config, "SITE_URL": "https://act.example.org"})
+    try:
+        answer = behind_proxy.test_client().post(
+            f"/c/{BOTH}/embed/act", data=FORM, base_url="http://act.example.org"
+        )
+        assert "SameSite=None" in answer.headers["Set-Cookie"]
+    finally:
+        with behind_proxy.app_context():
+            db.engine.dispose()
     # The full flow keeps Lax, on https too.
     full = app.test_client().post(f"/c/{BOTH}/act", data=FORM, base_url="https://127.0.0.1:5000")
     assert "SameSite=Lax" in full.headers["Set-Cookie"]
@@ -128,9 +142,6 @@ def test_csrf_on_https_inside_the_frame(
 ) -> None:
     """Flask-WTF's strict referrer check on https: a form inside the frame is our own page, so
     its posts pass; the same post from the partner's page does not."""
-    from advocacy import create_app
-    from advocacy.extensions import db
-
     app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
     site = "https://127.0.0.1:5000"
     try:
