@@ -74,10 +74,7 @@ def test_the_flow_stays_in_the_frame_to_the_thank_you_page(embeddable: FlaskClie
     thanks = embeddable.get(sent.headers["Location"])
     text = visible_text(thanks.get_data(as_text=True))
     assert "Thank you" in text
-    assert (
-        "Open the full page (in a new tab) to keep this page, print your letters and "
-        "share the campaign." in text
-    )
+    assert "Open the full page (in a new tab) to keep this page and share the campaign." in text
     body = thanks.get_data(as_text=True)
     assert (
         f'<a href="/c/{BOTH}/thanks/{key}" target="_blank" rel="noopener">Open the full page</a>'
@@ -88,6 +85,23 @@ def test_the_flow_stays_in_the_frame_to_the_thank_you_page(embeddable: FlaskClie
     # The full thank-you page says nothing about frames.
     full = visible_text(embeddable.get(f"/c/{BOTH}/thanks/{key}").get_data(as_text=True))
     assert "Thank you" in full and "Open the full page" not in full
+
+
+def test_letters_to_print_open_in_a_new_tab(ready: FlaskClient, campaigns: Path) -> None:
+    allow_embedding(campaigns, LOWER)
+    ready.post(f"/c/{LOWER}/embed/act", data=FORM)
+    page = ready.get(f"/c/{LOWER}/embed/write").get_data(as_text=True)
+    key = submission_key(page)
+    sent = ready.post(f"/c/{LOWER}/embed/send", data={"submission_key": key})
+    thanks = ready.get(sent.headers["Location"]).get_data(as_text=True)
+    assert (
+        "Open the full page (in a new tab) to keep this page, print your letters and share "
+        "the campaign." in visible_text(thanks)
+    )
+    letter = re.search(r'<a href="(/c/[^"]+/letter/[^"]+)"([^>]*)>Print your letter', thanks)
+    assert letter is not None
+    assert letter.group(1).startswith(f"/c/{LOWER}/thanks/{key}/letter/")  # the full site's
+    assert letter.group(2) == ' target="_blank" rel="noopener"'
 
 
 def test_the_district_picker_and_its_errors_stay_in_the_frame(embeddable: FlaskClient) -> None:

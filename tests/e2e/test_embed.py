@@ -164,8 +164,7 @@ def test_the_action_completes_inside_a_partners_frame_that_follows_its_height(
         f"{SENATOR}: your email is queued and will be sent soon."
     )
     expect(frame.locator("main")).to_contain_text(
-        "Open the full page (in a new tab) to keep this page, print your letters and share "
-        "the campaign."
+        "Open the full page (in a new tab) to keep this page and share the campaign."
     )
     expect(page.locator("iframe")).not_to_have_attribute("height", str(write_height))
     # The partner's page itself never left.
