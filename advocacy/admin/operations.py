@@ -129,19 +129,20 @@ class EmbedSnippet:
 def embed_snippet(campaign: Campaign) -> EmbedSnippet | None:
     """The HTML a partner pastes into their page to show the campaign's action (its current
     version allows their site), or None when the campaign lists no partners."""
-    if campaign.current_version is None:
-        return None
-    definition = definition_of(campaign.current_version)
-    if definition.embed is None:
+    # The stored version as saved (checked by the schema then): the page reads one option.
+    saved = campaign.current_version.definition if campaign.current_version else None
+    embed = saved.get("embed") if isinstance(saved, dict) else None
+    origins = embed.get("allowed_origins") if isinstance(embed, dict) else None
+    if not origins:
         return None
     src = public_url("actions.campaign_page", slug=campaign.slug, embedded=True)
-    title = escape(f"Take action: {definition.title}")
+    title = escape(f"Take action: {campaign.title}")
     script = public_url("static", filename="embed.js")
     code = (
         f'<iframe src="{src}" title="{title}" loading="lazy" style="width:100%;border:0" '
         f'height="{EMBED_HEIGHT}"></iframe>\n<script src="{script}" async></script>'
     )
-    return EmbedSnippet(code, definition.embed.allowed_origins)
+    return EmbedSnippet(code, [str(origin) for origin in origins])
 
 
 def committee_problems(campaign: Campaign) -> list[str]:
