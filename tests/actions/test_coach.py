@@ -119,6 +119,8 @@ def test_write_page_shows_the_coach_and_check_my_message_works_without_javascrip
     assert "add a sentence about why this matters to you" in said
     assert "Your message is sent however similar it is to others." in said
     assert "Check my messages" in said and "blocked" not in said.lower()
+    # Enter in a field submits with the first button: it must be the one that sends.
+    assert said.index("Send my messages") < said.index("Check my messages")
     fields = field_names(page)
     key = submission_key(page)
     text = "My own words, all of them, about why this bill matters to my family.\n\nAlex"
