@@ -204,8 +204,11 @@ def write_page(
             page.writable.append(message)
     if coached and campaign.definition.message.mode != "locked":  # locked: nothing to edit
         for message in page.writable:
-            text = (edits or {}).get(message.field_name, message.body)
-            page.coach[message.field_name] = coach_figures(campaign, message, text)
+            if edits is None:  # the campaign's text as written: compared once the visitor edits
+                page.coach[message.field_name] = coach.figures(message.body, message.body, [])
+            else:
+                text = edits.get(message.field_name, message.body)
+                page.coach[message.field_name] = coach_figures(campaign, message, text)
     return page
 
 
