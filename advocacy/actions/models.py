@@ -84,7 +84,8 @@ class Contact(db.Model):  # type: ignore[name-defined]
             "target_chamber",
             "target_district",
         ),
-        Index("ix_contact_campaign_target", "campaign_id", "target_id"),
+        # The coach reads today's latest messages to one office from this index's end.
+        Index("ix_contact_campaign_target_created", "campaign_id", "target_id", "created_at"),
         Index("ix_contact_campaign_status", "campaign_id", "status"),
         # One contact per action, channel and target: a repeated "I called" click (or a
         # concurrent one) cannot log a second call.
