@@ -62,6 +62,9 @@ class Action(db.Model):  # type: ignore[name-defined]
     # messages are held until ``confirmed_at``, and expire unconfirmed after ``confirm_by``.
     confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The source code of the link the visitor came by (``?source=`` or ``?refcode=``;
+    # actions/sources.py): which partner or share brought this action, for the tallies.
+    source: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     constituent: Mapped[Constituent] = relationship()

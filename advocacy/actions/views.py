@@ -53,7 +53,7 @@ from ..lookup.reportform import ReportForm, picked_districts, report_page
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address, unavailable_sentence
 from ..pagecache import rendered_pages
 from ..security import allow_framing, framed, limit_coach, limit_submissions
-from . import confirmation, digests, operations, pages
+from . import confirmation, digests, operations, pages, sources
 from .drafts import Draft
 from .forms import ActionForm, StepForm
 from .models import Action
@@ -147,6 +147,14 @@ def _action_or_404(campaign: PublishedCampaign, key: str) -> Action:
     if action is None or action.campaign_id != campaign.id:
         abort(404)
     return action
+
+
+@blueprint.before_request
+def _keep_source() -> None:
+    """A campaign link's ``?source=`` (or ``?refcode=``), on any of its pages opened."""
+    slug = (request.view_args or {}).get("slug")
+    if request.method == "GET" and isinstance(slug, str) and request.args:
+        sources.remember_source(slug, request.args)
 
 
 def _shared_page() -> bool:
@@ -262,6 +270,7 @@ def start(slug: str) -> Page:
     if not form.validate_on_submit():
         return _campaign_page(campaign, form, 400)
     draft = form.draft(campaign)
+    draft.source = sources.remembered_source(slug) or ""
     if (when := operations.recent_action_time(draft.email, campaign.id)) is not None:
         return _already(slug, when)
     try:
@@ -519,6 +528,8 @@ def send(slug: str) -> Page:
         )
         return redirect(url_for(".write", slug=slug), 303)
     edits = _edits()
+    # A later step opened by a link with a code (the latest link is credited).
+    draft.source = sources.remembered_source(slug) or draft.source
     try:
         operations.submit(campaign, draft, edits)
     except operations.AlreadyActed as exc:
@@ -526,6 +537,7 @@ def send(slug: str) -> Page:
     except (operations.ActionProblem, RenderError) as exc:
         return _write_page(campaign, draft, form, edits, str(exc), 400)
     session.pop(DRAFT, None)
+    sources.forget_source(slug)
     return redirect(url_for(".thanks", slug=slug, key=key), 303)
 
 
