@@ -22,9 +22,11 @@ import ipaddress
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 from limits.errors import ConfigurationError as StorageConfigurationError
@@ -66,6 +68,9 @@ STATIC_HEADERS: dict[str, str] = {
 }
 # Staff pages show personal data and tokens: never kept in a browser's or a proxy's cache.
 NO_STORE_BLUEPRINTS = frozenset({"admin", "exports"})
+
+# Hosts of the developer's own machine: browsers treat them as secure (Secure cookies work).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 SUBMIT, LOOKUP, SIGNIN = "RATELIMIT_SUBMIT", "RATELIMIT_LOOKUP", "RATELIMIT_SIGNIN"
 COACH = "RATELIMIT_COACH"
@@ -298,13 +303,55 @@ def csp_nonce() -> str:
     return str(nonce)
 
 
-def content_security_policy(nonce: str | None = None) -> str:
+def allow_framing(origins: Sequence[str]) -> None:
+    """Let pages of ``origins`` (and only them) show this response in a frame: the embedded
+    action on a campaign's partners' pages. Every other response stays unframeable."""
+    g._frame_ancestors = " ".join(origins) or "'none'"
+
+
+def _not_framed_yet() -> None:
+    g.pop("_frame_ancestors", None)  # (``g`` may outlive one request in tests)
+
+
+def framed() -> bool:
+    """Whether this response may be shown in another site's frame (``allow_framing``)."""
+    return bool(g.get("_frame_ancestors"))
+
+
+def content_security_policy(nonce: str | None = None, frame_ancestors: str | None = None) -> str:
     parts = []
     for name, value in CSP_DIRECTIVES:
         if nonce and name == "style-src":
             value = f"{value} 'nonce-{nonce}'"
+        if frame_ancestors and name == "frame-ancestors":
+            value = frame_ancestors
         parts.append(f"{name} {value}")
     return "; ".join(parts)
+
+
+class FramedSessionInterface(SecureCookieSessionInterface):
+    """The session cookie of a response in a partner's frame is a third-party cookie, which
+    browsers keep and send back only with ``SameSite=None; Secure``: it gets those (and
+    ``Partitioned``, so it belongs to that partner's page alone) over https, and on the
+    developer's own machine (localhost), which browsers treat as secure. Everywhere else it
+    keeps the site's ``Lax``: a browser refuses ``SameSite=None`` without ``Secure``."""
+
+    def _third_party(self, app: Flask) -> bool:
+        if not has_request_context() or not framed():
+            return False
+        # An https ADVOCACY_SITE_URL makes cookies Secure (config.py) even when a proxy the
+        # site does not trust ends TLS, so the request looks like plain http.
+        https = request.is_secure or super().get_cookie_secure(app)
+        return https or urlsplit(f"//{request.host}").hostname in LOOPBACK_HOSTS
+
+    def get_cookie_samesite(self, app: Flask) -> str | None:
+        return "None" if self._third_party(app) else super().get_cookie_samesite(app)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return True if self._third_party(app) else super().get_cookie_secure(app)
+
+    def get_cookie_partitioned(self, app: Flask) -> bool:
+        return True if self._third_party(app) else super().get_cookie_partitioned(app)
 
 
 def _header_hook(app: Flask) -> Callable[[Response], Response]:
@@ -318,14 +365,18 @@ def _header_hook(app: Flask) -> Callable[[Response], Response]:
     def add_headers(response: Response) -> Response:
         headers = response.headers
         present = {name.lower() for name in headers.keys()}
+        frame_ancestors = g.get("_frame_ancestors")
         if "content-security-policy" not in present:
             nonce = g.get("_csp_nonce")
             headers.add(
                 "Content-Security-Policy",
-                content_security_policy(nonce) if nonce else default_policy,
+                content_security_policy(nonce, frame_ancestors)
+                if nonce or frame_ancestors
+                else default_policy,
             )
         for name, lower, value in fixed:
-            if lower not in present:
+            # X-Frame-Options cannot name sites: frame-ancestors alone decides when framed.
+            if lower not in present and not (frame_ancestors and lower == "x-frame-options"):
                 headers.add(name, value)
         if request.blueprint in NO_STORE_BLUEPRINTS and "cache-control" not in present:
             headers.add("Cache-Control", "no-store")
@@ -339,6 +390,8 @@ def init_app(app: Flask) -> None:
     app.config["TRUSTED_HOSTS"] = _host_list(app.config.get("TRUSTED_HOSTS"))
     app.register_error_handler(SecurityError, _bad_host)
     app.before_request(_warn_untrusted_forwarding(trusted=proxies > 0))
+    app.before_request(_not_framed_yet)
     app.after_request(_header_hook(app))
+    app.session_interface = FramedSessionInterface()
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     _init_rate_limits(app)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_request_context, request, url_for
 
 
-def public_url(endpoint: str, **values: str) -> str:
+def public_url(endpoint: str, **values: object) -> str:
     """An absolute URL on the public site (ADVOCACY_SITE_URL), whatever host was asked."""
     path = url_for(endpoint, **values)
     root = request.script_root if has_request_context() else ""

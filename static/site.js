@@ -8,7 +8,7 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
   button.addEventListener("click", function () {
     var said = button.parentElement.querySelector(".copied");
     navigator.clipboard.writeText(button.dataset.copy).then(function () {
-      if (said) said.textContent = "Link copied.";
+      if (said) said.textContent = button.dataset.copied || "Link copied.";
     });
   });
 });
@@ -70,4 +70,22 @@ document.querySelectorAll("button[data-print]").forEach(function (button) {
       timer = setTimeout(ask, PAUSE_MS);
     });
   });
+})();
+
+// The action inside a partner's frame (templates/embed_base.html): tell the partner's page
+// how tall this document is, whenever that changes, so its static/embed.js sizes the frame
+// to fit. Only a height is sent, so any page that frames us may read it; the frame's own
+// Content-Security-Policy (frame-ancestors) decides which pages may.
+(function () {
+  if (!document.documentElement.hasAttribute("data-embedded") || window.parent === window) return;
+  var last = 0;
+  function tell() {
+    var height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (height === last) return;
+    last = height;
+    window.parent.postMessage({ type: "advocacy-embed:height", height: height }, "*");
+  }
+  if (window.ResizeObserver) new ResizeObserver(tell).observe(document.documentElement);
+  window.addEventListener("load", tell);
+  tell();
 })();

@@ -22,9 +22,10 @@ from ..extensions import db
 from .models import Contact
 
 SHINGLE = 3
-# The most recent messages of the day a new one is compared with: a bound on the work per
-# check (a popular office may get thousands in a day; the latest are representative).
-RECENT_LIMIT = 200
+# The most recent messages of the day a new one is compared with: a bound on the work each
+# check and each send does (a popular office may get thousands in a day; the latest few are
+# representative, and the send stays within the submission flow's floor in bench/).
+RECENT_LIMIT = 20
 _WORD = re.compile(r"[\w']+")
 Shingle = tuple[str, ...]
 

@@ -41,6 +41,8 @@ class Draft:
     # The visitor's legislators in the chambers the campaign needs (``lookup_chambers``); with
     # ``state``, all a committee or executive target needs to know who they write to.
     legislator_ids: list[str] = field(default_factory=list)
+    # The source code of the link the visitor came by (sources.py), or "".
+    source: str = ""
 
     def to_session(self) -> dict[str, Any]:
         return asdict(self)

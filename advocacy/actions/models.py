@@ -62,6 +62,9 @@ class Action(db.Model):  # type: ignore[name-defined]
     # messages are held until ``confirmed_at``, and expire unconfirmed after ``confirm_by``.
     confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The source code of the link the visitor came by (``?source=`` or ``?refcode=``;
+    # actions/sources.py): which partner or share brought this action, for the tallies.
+    source: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     constituent: Mapped[Constituent] = relationship()
@@ -81,7 +84,8 @@ class Contact(db.Model):  # type: ignore[name-defined]
             "target_chamber",
             "target_district",
         ),
-        Index("ix_contact_campaign_target", "campaign_id", "target_id"),
+        # The coach reads today's latest messages to one office from this index's end.
+        Index("ix_contact_campaign_target_created", "campaign_id", "target_id", "created_at"),
         Index("ix_contact_campaign_status", "campaign_id", "status"),
         # One contact per action, channel and target: a repeated "I called" click (or a
         # concurrent one) cannot log a second call.

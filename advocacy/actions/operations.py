@@ -300,6 +300,7 @@ def _write_action(
         legislator_ids=list(dict.fromkeys(draft.legislator_ids)),
         capped_target_ids=sorted(capped) or None,
         confirm_by=confirmation.deadline(now) if hold else None,
+        source=draft.source or None,
         created_at=now,
         constituent=Constituent(
             name=draft.name,

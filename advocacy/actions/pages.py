@@ -100,7 +100,7 @@ def share_card(campaign: PublishedCampaign) -> ShareCard:
         site_name=str(current_app.config["SITE_NAME"]),
         title=definition.title,
         description=summary_lead(definition.summary),
-        url=public_url("actions.campaign_page", slug=campaign.slug),
+        url=public_url("actions.campaign_page", slug=campaign.slug, embedded=False),
         image_url=image_url,
         image_width=image.width,
         image_height=image.height,
@@ -204,8 +204,11 @@ def write_page(
             page.writable.append(message)
     if coached and campaign.definition.message.mode != "locked":  # locked: nothing to edit
         for message in page.writable:
-            text = (edits or {}).get(message.field_name, message.body)
-            page.coach[message.field_name] = coach_figures(campaign, message, text)
+            if edits is None:  # the campaign's text as written: compared once the visitor edits
+                page.coach[message.field_name] = coach.figures(message.body, message.body, [])
+            else:
+                text = edits.get(message.field_name, message.body)
+                page.coach[message.field_name] = coach_figures(campaign, message, text)
     return page
 
 
@@ -345,7 +348,7 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     postal = {r.id: r.postal_address for r in found}
     salutations = {r.id: r.salutation for r in found}
     capped_ids = set(action.capped_target_ids or [])
-    page_url = public_url("actions.campaign_page", slug=campaign.slug)
+    page_url = public_url("actions.campaign_page", slug=campaign.slug, embedded=False)
     return ThanksPage(
         outcomes=[
             _outcome(c, postal.get(c.target_id, ""), salutations.get(c.target_id, ""))

@@ -7,6 +7,7 @@ from flask import current_app
 
 from ..campaigns.models import Campaign
 from ..campaigns.service import published_campaign
+from ..campaigns.sharing import shared_url
 from ..extensions import db
 from ..urls import site_zone
 from . import digests, operations, pages
@@ -62,7 +63,7 @@ def receipt_text(action: Action) -> tuple[str, str] | None:
     lines += [
         "",
         f"See what happens to your messages: {thanks}",
-        f"Ask others to join: {_site_link(f'/c/{campaign.slug}')}",
+        f"Ask others to join: {shared_url(_site_link(f'/c/{campaign.slug}'), 'receipt')}",
         "",
         f"This email was sent by {current_app.config.get('SITE_NAME') or 'this site'} because "
         "you took part in this campaign. Please do not reply to it.",

@@ -5,17 +5,23 @@ district choice refused), answers with a 303 redirect to a GET page that shows t
 so reloading or going back never posts again. Shown directly are only input the visitor
 must correct (form errors, a message too long: 400) and a campaign that is no longer open
 (its own page, 409). The visitor's progress lives in the signed session.
+
+Every step is also served under ``/c/<slug>/embed`` (``flow_route``): the same view, in the
+compact layout, framed only by the origins the campaign's ``embed`` option lists.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
 from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -27,6 +33,7 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.wrappers.response import Response
 
+from ..campaigns.schema import Embed
 from ..campaigns.service import (
     PublishedCampaign,
     public_campaigns,
@@ -45,8 +52,8 @@ from ..lookup.registry import STATES, state_name
 from ..lookup.reportform import ReportForm, picked_districts, report_page
 from ..lookup.service import BadAddress, CensusUnavailable, lookup_address, unavailable_sentence
 from ..pagecache import rendered_pages
-from ..security import limit_coach, limit_submissions
-from . import confirmation, digests, operations, pages
+from ..security import allow_framing, framed, limit_coach, limit_submissions
+from . import confirmation, digests, operations, pages, sources
 from .drafts import Draft
 from .forms import ActionForm, StepForm
 from .models import Action
@@ -58,13 +65,76 @@ DRAFT = "draft"
 ALREADY = "already_acted"
 
 Page = str | tuple[str, int] | Response
+View = Callable[..., Any]
+
+# The steps of the flow that also run inside a partner's frame, under /c/<slug>/embed/...
+EMBEDDABLE: set[str] = set()
+
+
+def flow_route(rule: str, methods: list[str]) -> Callable[[View], View]:
+    """Register a step of the flow twice: at ``rule`` and, for the embedded action, at the
+    same path under ``/c/<slug>/embed``. One view serves both; ``g.embedded`` says which."""
+
+    def register(view: View) -> View:
+        embedded_rule = rule.replace("/c/<slug>", "/c/<slug>/embed", 1)
+        for path, embedded in ((rule, False), (embedded_rule, True)):
+            blueprint.add_url_rule(
+                path, view_func=view, methods=methods, defaults={"embedded": embedded}
+            )
+        EMBEDDABLE.add(f"{blueprint.name}.{view.__name__}")
+        return view
+
+    return register
+
+
+@blueprint.app_url_value_preprocessor
+def _embedded_from_path(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Every request says (an app context, and so ``g``, may outlive one request in tests).
+    g.embedded = bool(values.pop("embedded", False)) if values else False
+
+
+@blueprint.url_defaults
+def _stay_embedded(endpoint: str, values: dict[str, Any]) -> None:
+    """Inside the frame, every link and redirect of the flow stays inside it (a link that
+    leaves it says ``embedded=False``)."""
+    if endpoint in EMBEDDABLE:
+        values.setdefault("embedded", bool(g.get("embedded", False)))
+
+
+@blueprint.after_request
+def _frame_early_answers(response: Response) -> Response:
+    """An answer given before the view read the campaign (an expired form, a rate limit) is
+    framed like the step it answers, so the visitor reads it inside the partner's frame."""
+    slug = (request.view_args or {}).get("slug")
+    if g.get("embedded") and not framed() and isinstance(slug, str):
+        campaign = published_campaign(slug)
+        if campaign is not None and campaign.definition.embed is not None:
+            allow_framing(campaign.definition.embed.allowed_origins)
+    return response
+
+
+@blueprint.app_context_processor
+def _layout() -> dict[str, object]:
+    """The flow's templates extend ``layout``: the compact one inside a partner's frame."""
+    embedded = bool(g.get("embedded", False))
+    return {"embedded": embedded, "layout": "embed_base.html" if embedded else "base.html"}
 
 
 def _campaign_or_404(slug: str) -> PublishedCampaign:
     campaign = published_campaign(slug)
     if campaign is None:
         abort(404)
+    if g.get("embedded"):
+        _allow_partners(campaign.definition.embed)
     return campaign
+
+
+def _allow_partners(embed: Embed | None) -> None:
+    """The embedded flow: framed only by the campaign's partners, and no campaign's flow is
+    embedded unless its file lists them."""
+    if embed is None:
+        abort(404)
+    allow_framing(embed.allowed_origins)
 
 
 def _draft_for(campaign: PublishedCampaign) -> Draft | None:
@@ -77,6 +147,14 @@ def _action_or_404(campaign: PublishedCampaign, key: str) -> Action:
     if action is None or action.campaign_id != campaign.id:
         abort(404)
     return action
+
+
+@blueprint.before_request
+def _keep_source() -> None:
+    """A campaign link's ``?source=`` (or ``?refcode=``), on any of its pages opened."""
+    slug = (request.view_args or {}).get("slug")
+    if request.method == "GET" and isinstance(slug, str) and request.args:
+        sources.remember_source(slug, request.args)
 
 
 def _shared_page() -> bool:
@@ -121,19 +199,20 @@ def _campaign_page(
     ), status
 
 
-@blueprint.get("/c/<slug>")
+@flow_route("/c/<slug>", methods=["GET"])
 def campaign_page(slug: str) -> Page:
     if not _shared_page():
         return _campaign_page(_campaign_or_404(slug), ActionForm())
 
-    def build() -> tuple[object, str]:
+    def build() -> tuple[object, tuple[str, Embed | None]]:
         campaign = _campaign_or_404(slug)
         known = pages.known_recipients(campaign.definition)
         page, _status = _campaign_page(campaign, ActionForm(), known=known)
         source = (campaign.version_id, public_state(campaign).key)
         count = operations.people_taking_part(campaign.id)
         # The committee members it lists change with their state's roster and the day.
-        return (*source, count, known.states, directory_marks(known.states)), page
+        made_from = (*source, count, known.states, directory_marks(known.states))
+        return made_from, (page, campaign.definition.embed)
 
     def source(kept: object) -> object:
         found = published_version(slug)
@@ -143,7 +222,12 @@ def campaign_page(slug: str) -> Page:
         count = operations.people_taking_part(found[0])
         return (*found[1:], count, states, directory_marks(states))
 
-    return rendered_pages().serve(("campaign", slug), source, build)
+    embedded = bool(g.embedded)
+    kept = rendered_pages().serve(("campaign", slug, embedded), source, build)
+    page, embed = cast(tuple[str, Embed | None], kept)
+    if embedded:
+        _allow_partners(embed)  # (a kept page: the view did not read the campaign)
+    return str(page)
 
 
 def _not_actionable(campaign: PublishedCampaign) -> tuple[str, int]:
@@ -158,7 +242,7 @@ def _already(slug: str, when: datetime) -> Response:
     return redirect(url_for(".already", slug=slug), 303)
 
 
-@blueprint.get("/c/<slug>/already")
+@flow_route("/c/<slug>/already", methods=["GET"])
 def already(slug: str) -> Page:
     campaign = _campaign_or_404(slug)
     seen = session.get(ALREADY)
@@ -168,7 +252,7 @@ def already(slug: str) -> Page:
     )
 
 
-@blueprint.post("/c/<slug>/act")
+@flow_route("/c/<slug>/act", methods=["POST"])
 @csrf.exempt  # the campaign page is the same for everyone: see ActionForm
 @limit_submissions
 def start(slug: str) -> Page:
@@ -186,6 +270,7 @@ def start(slug: str) -> Page:
     if not form.validate_on_submit():
         return _campaign_page(campaign, form, 400)
     draft = form.draft(campaign)
+    draft.source = sources.remembered_source(slug) or ""
     if (when := operations.recent_action_time(draft.email, campaign.id)) is not None:
         return _already(slug, when)
     try:
@@ -239,7 +324,7 @@ def _district_fields(state: str, chambers: set[str]) -> Markup:
     return fields
 
 
-@blueprint.route("/c/<slug>/choose", methods=["GET", "POST"])
+@flow_route("/c/<slug>/choose", methods=["GET", "POST"])
 @limit_submissions  # POST only
 def choose(slug: str) -> Page:
     """Manual path: the visitor picks their state and their district in each chamber, and
@@ -288,7 +373,7 @@ def choose(slug: str) -> Page:
     )
 
 
-@blueprint.route("/c/<slug>/report", methods=["GET", "POST"])
+@flow_route("/c/<slug>/report", methods=["GET", "POST"])
 @limit_submissions  # POST only
 def report(slug: str) -> Page:
     """The visitor says the legislators found for their address are not theirs: a report for
@@ -321,7 +406,7 @@ def report(slug: str) -> Page:
     return redirect(url_for(".choose", slug=slug, state=draft.state.lower()), 303)
 
 
-@blueprint.get("/c/<slug>/write")
+@flow_route("/c/<slug>/write", methods=["GET"])
 def write(slug: str) -> Page:
     campaign = _campaign_or_404(slug)
     draft = _draft_for(campaign)
@@ -358,10 +443,10 @@ def _edits() -> dict[str, str]:
     return {k: v for k, v in request.form.items() if k.startswith("body-")}
 
 
-@blueprint.post("/c/<slug>/check")
+@flow_route("/c/<slug>/check", methods=["POST"])
 @limit_submissions
 def check(slug: str) -> Page:
-    """"Check my message" (the coach without JavaScript): the write page again, with the
+    """ "Check my message" (the coach without JavaScript): the write page again, with the
     visitor's texts and the coach's figures for them. Shown directly, not redirected to: it
     changes and sends nothing (posting it again is harmless), and the texts could outgrow
     the session cookie."""
@@ -374,7 +459,7 @@ def check(slug: str) -> Page:
     return _write_page(campaign, draft, form, _edits(), checked=True)
 
 
-@blueprint.post("/c/<slug>/coach")
+@flow_route("/c/<slug>/coach", methods=["POST"])
 @limit_coach
 def coach(slug: str) -> tuple[Response, int]:
     """The coach's figures for one message as the visitor types (static/site.js).
@@ -414,7 +499,7 @@ def _thanks_if_sent(campaign: PublishedCampaign, key: str) -> Response | None:
     return redirect(url_for(".thanks", slug=campaign.slug, key=key), 303)
 
 
-@blueprint.post("/c/<slug>/send")
+@flow_route("/c/<slug>/send", methods=["POST"])
 @limit_submissions
 def send(slug: str) -> Page:
     campaign = _campaign_or_404(slug)
@@ -443,6 +528,8 @@ def send(slug: str) -> Page:
         )
         return redirect(url_for(".write", slug=slug), 303)
     edits = _edits()
+    # A later step opened by a link with a code (the latest link is credited).
+    draft.source = sources.remembered_source(slug) or draft.source
     try:
         operations.submit(campaign, draft, edits)
     except operations.AlreadyActed as exc:
@@ -450,10 +537,11 @@ def send(slug: str) -> Page:
     except (operations.ActionProblem, RenderError) as exc:
         return _write_page(campaign, draft, form, edits, str(exc), 400)
     session.pop(DRAFT, None)
+    sources.forget_source(slug)
     return redirect(url_for(".thanks", slug=slug, key=key), 303)
 
 
-@blueprint.get("/c/<slug>/thanks/<key>")
+@flow_route("/c/<slug>/thanks/<key>", methods=["GET"])
 def thanks(slug: str, key: str) -> Page:
     campaign = _campaign_or_404(slug)
     action = _action_or_404(campaign, key)
@@ -481,7 +569,7 @@ def letter(slug: str, key: str, target: str) -> Page:
     )
 
 
-@blueprint.post("/c/<slug>/thanks/<key>/called")
+@flow_route("/c/<slug>/thanks/<key>/called", methods=["POST"])
 @limit_submissions
 def called(slug: str, key: str) -> Page:
     campaign = _campaign_or_404(slug)

@@ -271,6 +271,13 @@ class CampaignForm(FlaskForm):
         "Answers a legislator needs to be listed there (default 5)",
         filters=[_strip],
     )
+    embed_origins = TextAreaField(
+        "Partner sites that may embed the action (optional, one per line)",
+        description="Each an origin such as https://partner.example.org (https, no path). "
+        "Those sites can show the action on their own pages; the campaign page then gives "
+        "the code to paste. Empty: no site can.",
+        render_kw={"rows": 3},
+    )
     image = StringField(
         "Share picture (optional)",
         filters=[_strip],
@@ -459,6 +466,10 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
         data["follow_up"] = follow_up
     elif form.follow_up_public.data or form.follow_up_min_answers.data:
         data["follow_up"] = {}  # the schema then says the days are missing, beside them
+    where["embed"] = where["embed.allowed_origins"] = form.embed_origins
+    origins = (form.embed_origins.data or "").split()
+    if origins:
+        data["embed"] = {"allowed_origins": origins}
     return data, where
 
 
@@ -500,6 +511,8 @@ def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> d
     values["follow_up_days"] = str(follow_up.days) if follow_up else ""
     values["follow_up_public"] = bool(follow_up and follow_up.public_results)
     values["follow_up_min_answers"] = str(follow_up.min_answers) if follow_up else ""
+    embed = definition.embed
+    values["embed_origins"] = "\n".join(embed.allowed_origins) if embed else ""
     return values
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
+from markupsafe import escape
 from sqlalchemy import delete, func, or_, select, update
 
 from ..actions.drafts import fill_message
@@ -41,6 +42,7 @@ from ..lookup.service import (
     forget_cached_answer,
     lookup_address,
 )
+from ..urls import public_url
 from . import audit
 
 CONTACT_STATUS_ORDER = (
@@ -111,6 +113,36 @@ def delivery_summary(campaign: Campaign) -> DeliverySummary:
         oldest_pending=oldest,
         last_failure=last_failure,
     )
+
+
+# The frame's height where JavaScript does not size it (static/embed.js): the campaign form
+# and its privacy note fit without an inner scroll bar on a phone.
+EMBED_HEIGHT = 1100
+
+
+@dataclass(frozen=True)
+class EmbedSnippet:
+    code: str
+    origins: list[str]
+
+
+def embed_snippet(campaign: Campaign) -> EmbedSnippet | None:
+    """The HTML a partner pastes into their page to show the campaign's action (its current
+    version allows their site), or None when the campaign lists no partners."""
+    # The stored version as saved (checked by the schema then): the page reads one option.
+    saved = campaign.current_version.definition if campaign.current_version else None
+    embed = saved.get("embed") if isinstance(saved, dict) else None
+    origins = embed.get("allowed_origins") if isinstance(embed, dict) else None
+    if not origins:
+        return None
+    src = public_url("actions.campaign_page", slug=campaign.slug, embedded=True)
+    title = escape(f"Take action: {campaign.title}")
+    script = public_url("static", filename="embed.js")
+    code = (
+        f'<iframe src="{src}" title="{title}" loading="lazy" style="width:100%;border:0" '
+        f'height="{EMBED_HEIGHT}"></iframe>\n<script src="{script}" async></script>'
+    )
+    return EmbedSnippet(code, [str(origin) for origin in origins])
 
 
 def committee_problems(campaign: Campaign) -> list[str]:

@@ -306,6 +306,7 @@ def campaign(slug: str) -> Page:
         summary=operations.delivery_summary(campaign),
         held=operations.held_recipients(campaign),
         committee_problems=operations.committee_problems(campaign),
+        embed_snippet=operations.embed_snippet(campaign),
         transitions=editing.TRANSITIONS.get(campaign.status, {}),
         status_order=operations.CONTACT_STATUS_ORDER,
         form=ActionOnlyForm(),

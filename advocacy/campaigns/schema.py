@@ -211,7 +211,7 @@ class Limits(Strict):
 
 
 class FollowUp(Strict):
-    """"Did they reply?": one email to each visitor who opted in, some days after their
+    """ "Did they reply?": one email to each visitor who opted in, some days after their
     messages were sent, asking whether each recipient replied."""
 
     days: Annotated[int, Field(ge=1, le=90)] = Field(
@@ -229,6 +229,56 @@ class FollowUp(Strict):
     @model_serializer(mode="wrap")
     def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
         return _without_defaults(handler(self), {"public_results": False, "min_answers": 5})
+
+
+# An origin as a browser sends it: scheme, host, optional port; no path, query or fragment.
+ORIGIN_PATTERN = re.compile(
+    r"^(https?)://([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$"
+)
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def check_origin(value: str) -> str:
+    """``value`` as an origin a page that frames the action may have; ValueError saying why
+    not. Plain http only for the developer's own machine: a partner's page is on https."""
+    origin = value.strip().rstrip("/").lower()
+    found = ORIGIN_PATTERN.match(origin)
+    if found is None:
+        raise ValueError(
+            f"{value!r} is not an origin: write the scheme and host only, such as "
+            "https://partner.example.org (no path)"
+        )
+    scheme, host = found.group(1), found.group(2)
+    if scheme == "http" and host not in LOCAL_HOSTS:
+        raise ValueError(f"{value!r} must use https (plain http only for localhost)")
+    return origin
+
+
+class Embed(Strict):
+    """The action embedded in partners' pages (/c/<slug>/embed in an iframe)."""
+
+    allowed_origins: Annotated[list[str], Field(min_length=1, max_length=50)] = Field(
+        description="The sites that may show the action in a frame, as origins "
+        "(https://partner.example.org: no path). Every other site is refused."
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def origins_only(cls, values: list[str]) -> list[str]:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        origins: list[str] = []
+        for index, value in enumerate(values):
+            try:
+                origin = check_origin(value)
+            except ValueError as exc:
+                problems.append(((index,), str(exc)))
+                continue
+            if origin in origins:
+                problems.append(((index,), f"{value!r} is listed twice"))
+            origins.append(origin)
+        if problems:
+            raise LocatedProblems(problems)
+        return origins
 
 
 class Delivery(Strict):
@@ -277,6 +327,7 @@ class CampaignDefinition(Strict):
     )
     follow_up: FollowUp | None = None
     delivery: Delivery | None = None
+    embed: Embed | None = None
 
     @model_serializer(mode="wrap")
     def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
@@ -290,6 +341,7 @@ class CampaignDefinition(Strict):
                 "receipt": True,
                 "follow_up": None,
                 "delivery": None,
+                "embed": None,
             },
         )
 

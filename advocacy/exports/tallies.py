@@ -48,6 +48,7 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "channel": ("channel",),
     "status": ("status",),
     "own_words": ("own_words",),
+    "source": ("source",),
 }
 # Measures a caller may add: a column computed over each group's contacts, after the count.
 # "similarity": the average, over the group's written messages, of each one's similarity to
@@ -69,6 +70,7 @@ COLUMN_ORDER = (
     "channel",
     "status",
     "own_words",
+    "source",
 )
 COUNT_COLUMN = "contacts"
 DEFAULT_BY = ("state",)
@@ -81,6 +83,7 @@ TEXT_SOURCES: dict[str, Any] = {
     "party": Contact.target_party,
     "channel": Contact.channel,
     "status": Contact.status,
+    "source": Action.source,  # the source code of the link the visitor came by (its action's)
 }
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST = date(1970, 1, 1)
@@ -404,6 +407,8 @@ def statement(request: TallyRequest, dialect: str | None = None) -> sa.Select[An
         .select_from(Contact)
         .where(*contact_filters(request))
     )
+    if "source" in request.columns:
+        query = query.join(Action, Action.id == Contact.action_id)
     if selected:
         positions = [sa.text(str(i)) for i in range(1, len(selected) + 1)]
         query = query.group_by(*positions).order_by(*ordering)
@@ -522,6 +527,35 @@ def totals(request: TallyRequest) -> Totals:
         messages=messages,
         personalised=edited,
     )
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    source: str | None  # None: the visitor came by a link without a source code
+    actions: int
+    contacts: int
+
+
+def source_figures(request: TallyRequest) -> list[SourceRow]:
+    """Actions and contacts by the source code of the link their visitor came by, most actions
+    first. Actions are filtered by the visitor's state, contacts by their target's (as in
+    ``totals``)."""
+    actions = dict(
+        db.session.execute(
+            sa.select(Action.source, sa.func.count())
+            .where(
+                Action.campaign_id == request.campaign_id,
+                *_window_filters(request, Action.created_at, Action.state),
+            )
+            .group_by(Action.source)
+        ).all()
+    )
+    contacts = {row["source"]: row[COUNT_COLUMN] for row in tally_dicts(request.with_by("source"))}
+    rows = [
+        SourceRow(code, int(actions.get(code, 0)), int(contacts.get(code, 0)))
+        for code in {*actions, *contacts}
+    ]
+    return sorted(rows, key=lambda r: (-r.actions, -r.contacts, r.source is None, r.source or ""))
 
 
 def own_words_distribution(request: TallyRequest) -> tuple[list[tuple[str, int]], int]:

@@ -119,6 +119,8 @@ def test_write_page_shows_the_coach_and_check_my_message_works_without_javascrip
     assert "add a sentence about why this matters to you" in said
     assert "Your message is sent however similar it is to others." in said
     assert "Check my messages" in said and "blocked" not in said.lower()
+    # Enter in a field submits with the first button: it must be the one that sends.
+    assert said.index("Send my messages") < said.index("Check my messages")
     fields = field_names(page)
     key = submission_key(page)
     text = "My own words, all of them, about why this bill matters to my family.\n\nAlex"
@@ -139,11 +141,16 @@ def test_an_identical_message_is_still_sent_and_measured(ready: FlaskClient) -> 
     ready.post(f"/c/{BOTH}/send", data={"submission_key": submission_key(page)})
     page = start(ready, BOTH, email="sam@example.org")
     said = visible_text(page)
+    # As first shown, the campaign's text is not compared: that is for the visitor's edits.
+    assert "has gone to this office" not in said
+    assert "This message is the campaign's text as written." in said
+    key = submission_key(page)
+    checked = visible_text(ready.post(f"/c/{BOTH}/check", data={"submission_key": key}))
     assert (
         "1 message has gone to this office through this campaign today; yours is about 100% "
-        "the same as the closest one (100% on average)." in said
+        "the same as the closest one (100% on average)." in checked
     )
-    sent = ready.post(f"/c/{BOTH}/send", data={"submission_key": submission_key(page)})
+    sent = ready.post(f"/c/{BOTH}/send", data={"submission_key": key})
     assert sent.status_code == 303 and "/thanks/" in sent.headers["Location"]
     contacts = list(db.session.scalars(select(Contact).order_by(Contact.id)))
     assert len(contacts) == 12 and {c.status for c in contacts} == {"queued"}

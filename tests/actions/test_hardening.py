@@ -234,8 +234,11 @@ def test_share_links_use_the_public_site_url_and_the_call_script_is_shown(
     thanks = ready.get(response.headers["Location"], base_url="http://10.0.0.7:8080")
     text = thanks.get_data(as_text=True)
     public = "https://act.example.org/c/oppose-buyer-immunity"
-    assert f"Or share this link: {public}" in visible_text(text)
-    facebook = f"https://www.facebook.com/sharer/sharer.php?u={quote(public)}"
+    # Each way of sharing carries its own source code (docs/campaigns.md, "Source codes").
+    assert f"Or share this link: {public}?source=share-link" in visible_text(text)
+    facebook = (
+        f"https://www.facebook.com/sharer/sharer.php?u={quote(public + '?source=share-facebook')}"
+    )
     assert f'href="{facebook}"' in text
     share_text = (
         "I asked my state representative to make sure every adult who buys a child for sex "
@@ -243,7 +246,7 @@ def test_share_links_use_the_public_site_url_and_the_call_script_is_shown(
     )
     mail = (
         f"mailto:?subject={quote('Keep buyers of children accountable in every state')}"
-        f"&amp;body={quote(share_text + ' ' + public)}"
+        f"&amp;body={quote(share_text + ' ' + public + '?source=share-email')}"
     )
     assert f'href="{mail}"' in text
     assert "10.0.0.7" not in text and "localhost" not in text

@@ -66,7 +66,7 @@ def test_the_receipt_says_what_was_sent_and_what_to_do_next(
     assert "\nAda Alder: 555-0100 (capitol office)\n" in body
     assert "I am calling to thank the American Law Institute for reversing" in body
     assert f"See what happens to your messages: {thanks}\n" in body
-    assert f"Ask others to join: https://act.example.org/c/{LOWER}\n" in body
+    assert f"Ask others to join: https://act.example.org/c/{LOWER}?source=share-receipt\n" in body
     [item] = [i for i in smtp.received if i.rcpt_tos == ("alex@example.org",)]
     assert item.message["Subject"] == (
         "What you sent: Keep buyers of children accountable in every state"

@@ -7,7 +7,8 @@ editor listing warnings with a preview; a campaign naming a committee's leaders,
 wrong-district report form, and the staff pages of reports, held messages and a state's
 committees; a digest campaign's write and thank-you pages and its daily digest's page; the "did
 they reply?" answer page (before and after answering) and a campaign's public reply rates; the
-staff webhooks pages (the list with form errors, an endpoint with its last attempts).
+embedded action's compact pages (campaign form, write page, thank-you page); the staff webhooks
+pages (the list with form errors, an endpoint with its last attempts).
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -39,6 +40,7 @@ from tests.delivery.conftest import SMTPServer
 from tests.e2e.conftest import World
 from tests.e2e.harness import ADDRESS, CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
 from tests.e2e.test_digest_journey import make_digest_campaign, send_digest, smtp  # noqa: F401
+from tests.e2e.test_embed import list_partners
 from tests.lookup.offices_world import FORMER_GOVERNOR, sync_nh, write_campaign
 
 if not CHROMIUM.exists():
@@ -406,4 +408,22 @@ def test_the_webhooks_pages_are_accessible(
     scan(page, "a webhook endpoint with its last attempts")
     page.goto("/admin/webhooks")
     scan(page, "the list of webhook endpoints")
+    assert not csp_reports, csp_reports
+
+
+def test_the_embedded_action_is_accessible(
+    new_page: Callable[..., Page], scan: Callable[..., None], world: World
+) -> None:
+    list_partners(world, "https://partner.example.org")
+    page, csp_reports = watched(new_page)
+    page.goto(f"/c/{SLUG}/embed")
+    expect(page.get_by_role("heading", name="Add your voice")).to_be_visible()
+    scan(page, "embedded campaign page")
+    submit_action_form(page)
+    expect(page).to_have_url(re.compile(r"/embed/write$"))
+    scan(page, "embedded write page")
+    page.get_by_role("button", name="Send my messages").click()
+    expect(page).to_have_url(re.compile(r"/embed/thanks/[A-Za-z0-9_-]+$"))
+    expect(page.get_by_role("link", name="Open the full page")).to_be_visible()
+    scan(page, "embedded thank-you page")
     assert not csp_reports, csp_reports

@@ -102,6 +102,7 @@ def test_a_message_identical_to_another_is_sent(page: Page, live_server: LiveSer
     page.get_by_role("button", name="Send my messages").click()
     expect(page).to_have_url(re.compile(r"/thanks/"))
     to_write_page(page, email="sam@example.org")
+    page.get_by_role("button", name="Check my messages").click()
     expect(page.locator(".coach").first).to_contain_text(
         "1 message has gone to this office through this campaign today; yours is about 100% "
         "the same as the closest one (100% on average)."

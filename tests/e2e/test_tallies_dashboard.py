@@ -59,6 +59,8 @@ def test_organizer_sees_charts_tables_and_downloads_the_csv(
     expect(daily.get_by_role("row", name="2026-03-01 4")).to_be_visible()
     expect(page.locator("#state-table").get_by_role("row", name="NH 9")).to_be_visible()
     expect(page.locator("#status-table").get_by_role("row", name="sent 9")).to_be_visible()
+    # No seeded action came by a link with a source code.
+    expect(page.locator("#source-table").get_by_role("row", name="no source 6 16")).to_be_visible()
 
     # Filter to New Hampshire, then download by legislator.
     page.get_by_label("Legislators of the state").select_option("NH")

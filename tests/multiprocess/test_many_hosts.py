@@ -185,6 +185,7 @@ def test_two_schedulers_started_together_run_each_due_job_once(
         "campaign-schedule",
         "dead-letter-alert",
         "directory-refresh",
+        "follow-ups",
         "retention",
     )
 
