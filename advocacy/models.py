@@ -1,6 +1,7 @@
 """Import every feature's models so Alembic and the app see the whole schema."""
 
 from .actions.models import Action, Constituent, Contact, Digest, FollowUp, FollowUpAnswer
+from .actions.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .admin.models import AuditEntry, User
 from .alerts import StaffAlert
 from .campaigns.models import Campaign, CampaignVersion
@@ -43,4 +44,7 @@ __all__ = [
     "StaffAlert",
     "User",
     "Vacancy",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -25,7 +25,7 @@ from ..delivery.models import OutboxMessage
 from ..extensions import db
 from ..lookup.directory import site_today
 from ..lookup.offices import still_in_office
-from . import confirmation, followups
+from . import confirmation, followups, webhooks
 from .models import Action, Constituent, Contact
 from .receipts import receipt_text
 
@@ -111,6 +111,9 @@ def _contact_outcome(connection: Connection, row: outbox.Queued, outcome: outbox
     else:
         contact = contact.values(status=_CONTACT_STATUS[outcome.result], last_error=outcome.error)
     connection.execute(contact)
+    if row.contact_id is not None and outcome.result in ("sent", "logged", "bounced"):
+        event = "contact.bounced" if outcome.result == "bounced" else "contact.delivered"
+        webhooks.queue_event(event, contact_id=row.contact_id, connection=connection)
 
 
 def _contacts_retryable(campaign_slug: str | None) -> ColumnElement[bool]:

@@ -20,7 +20,7 @@ from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
 from ..urls import site_zone
-from . import coach, confirmation, digests
+from . import coach, confirmation, digests, webhooks
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Constituent, Contact
 from .recipients import Recipient, recipients_for
@@ -347,6 +347,7 @@ def _write_action(
         outbox.queue("confirmation", action_id=action.id)
     if definition.receipt:
         outbox.queue("receipt", action_id=action.id, held=hold)
+    webhooks.queue_event("action.created", action_id=action.id)
 
 
 def log_call(action: Action, recipient: Recipient, definition: CampaignDefinition) -> Contact:
@@ -378,6 +379,8 @@ def log_call(action: Action, recipient: Recipient, definition: CampaignDefinitio
     )
     db.session.add(contact)
     try:
+        db.session.flush()
+        webhooks.queue_event("call.logged", contact_id=contact.id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -19,12 +19,14 @@ from wtforms import (
     HiddenField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..campaigns.schema import (
     CampaignDefinition,
@@ -256,7 +258,7 @@ class CampaignForm(FlaskForm):
         "day; later visitors that day are told theirs will not go to them.",
     )
     follow_up_days = StringField(
-        "Ask \"did they reply?\" after this many days (optional, 1 to 90)",
+        'Ask "did they reply?" after this many days (optional, 1 to 90)',
         filters=[_strip],
         description="Visitors who asked to be kept informed get one email that many days after "
         "their messages were sent, asking whether each recipient replied. Empty: never asked.",
@@ -543,3 +545,33 @@ def template_field(
     else:
         return name, None
     return f"{whose}: {what}", field
+
+
+class WebhookForm(FlaskForm):
+    """A webhook endpoint's settings (its secret is made by the site)."""
+
+    name = StringField(
+        "Name (who receives it, e.g. the partner's CRM)",
+        filters=[_strip],
+        validators=[DataRequired(message="Give the endpoint a name."), Length(max=120)],
+    )
+    url = StringField(
+        "Endpoint address",
+        description="An https:// address on the public internet.",
+        filters=[_strip],
+        validators=[DataRequired(message="Enter the endpoint's address."), Length(max=500)],
+    )
+    events = SelectMultipleField(
+        "Events to send",
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=False,  # unknown names are left out when saving
+    )
+    campaign = SelectField("Campaign", choices=[], validate_choice=False)
+    include_personal = BooleanField(
+        "Include personal data (the constituent's name, email and postal address)"
+    )
+    allow_private = BooleanField(
+        "Allow a private or loopback address (only for a receiver on the site's own network)"
+    )

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from ..actions.samples import sample_visitors
+from ..actions.webhooks import EVENTS as WEBHOOK_EVENTS
+from ..actions.webhooks import WebhookEndpoint
 from ..campaigns import service as campaign_service
 from ..campaigns import shareimage
 from ..campaigns.loader import Problem, TemplateWarning, template_warnings, validate_data
@@ -32,7 +34,7 @@ from ..extensions import db
 from ..images.pictures import PictureProblem
 from ..lookup import reports
 from ..security import limit_sign_in
-from . import audit, editing, operations, users
+from . import audit, editing, operations, users, webhooks
 from .auth import AccountProblem, role_required, safe_next, sign_in
 from .forms import (
     ActionOnlyForm,
@@ -40,6 +42,7 @@ from .forms import (
     ImportForm,
     SignInForm,
     UserCreateForm,
+    WebhookForm,
     definition_to_form_data,
     form_to_data,
     template_field,
@@ -598,3 +601,128 @@ def audit_page() -> Page:
     entries = audit.recent_entries(limit=100, before_id=before, action=action)
     actions = sorted(set(db.session.scalars(select(audit.AuditEntry.action).distinct())))
     return render_template("admin/audit.html", entries=entries, action=action, actions=actions)
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+def _webhook_form(endpoint: WebhookEndpoint | None = None) -> WebhookForm:
+    form = WebhookForm(obj=None)
+    form.events.choices = list(WEBHOOK_EVENTS.items())
+    campaigns = campaign_service.list_campaigns()
+    form.campaign.choices = [("", "Every campaign")] + [
+        (str(campaign.id), campaign.title or campaign.slug) for campaign in campaigns
+    ]
+    if endpoint is not None and request.method == "GET":
+        form.name.data = endpoint.name
+        form.url.data = endpoint.url
+        form.events.data = list(endpoint.events)
+        form.campaign.data = str(endpoint.campaign_id or "")
+        form.include_personal.data = endpoint.include_personal
+        form.allow_private.data = endpoint.allow_private
+    return form
+
+
+def _webhook_settings(form: WebhookForm) -> webhooks.EndpointSettings:
+    campaign = form.campaign.data or ""
+    # "" is every campaign; anything but a number names none (refused when saving).
+    campaign_id = int(campaign) if campaign.isdigit() else (-1 if campaign else None)
+    return webhooks.EndpointSettings(
+        name=form.name.data or "",
+        url=form.url.data or "",
+        events=list(form.events.data or []),
+        campaign_id=campaign_id,
+        include_personal=bool(form.include_personal.data),
+        allow_private=bool(form.allow_private.data),
+    )
+
+
+def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        abort(404)
+    return endpoint
+
+
+def _save_webhook(form: WebhookForm, endpoint: WebhookEndpoint | None) -> WebhookEndpoint | None:
+    """Validate and save; None (with the reason on the form) when it cannot be saved."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        if endpoint is None:
+            return webhooks.create_endpoint(_webhook_settings(form))
+        webhooks.change_endpoint(endpoint, _webhook_settings(form))
+        return endpoint
+    except webhooks.EndpointProblem as exc:
+        db.session.rollback()
+        field = getattr(form, exc.field)
+        field.errors = [*field.errors, str(exc)]
+        return None
+
+
+@blueprint.route("/webhooks", methods=["GET", "POST"])
+@role_required("admin")
+def webhooks_page() -> Page:
+    form = _webhook_form()
+    if request.method == "POST":
+        endpoint = _save_webhook(form, None)
+        if endpoint is not None:
+            flash(f"Added the endpoint {endpoint.name}. Its signing secret is below.", "success")
+            return _see_other(".webhook_page", endpoint_id=endpoint.id)
+    endpoints = webhooks.list_endpoints()
+    return render_template(
+        "admin/webhooks.html",
+        form=form,
+        endpoints=endpoints,
+        events=WEBHOOK_EVENTS,
+        campaigns={campaign.id: campaign for campaign in campaign_service.list_campaigns()},
+        http_allowed=webhooks.http_allowed(),
+    ), (400 if request.method == "POST" else 200)
+
+
+@blueprint.route("/webhooks/<int:endpoint_id>", methods=["GET", "POST"])
+@role_required("admin")
+def webhook_page(endpoint_id: int) -> Page:
+    endpoint = _endpoint_or_404(endpoint_id)
+    form = _webhook_form(endpoint)
+    if request.method == "POST":
+        if _save_webhook(form, endpoint) is not None:
+            flash(f"Saved the endpoint {endpoint.name}.", "success")
+            return _see_other(".webhook_page", endpoint_id=endpoint.id)
+    campaign = db.session.get(Campaign, endpoint.campaign_id) if endpoint.campaign_id else None
+    return render_template(
+        "admin/webhook.html",
+        endpoint=endpoint,
+        campaign=campaign,
+        form=form,
+        action_form=ActionOnlyForm(),
+        events=WEBHOOK_EVENTS,
+        counts=webhooks.queue_counts(endpoint),
+        attempts=webhooks.last_attempts(endpoint),
+    ), (400 if request.method == "POST" else 200)
+
+
+@blueprint.post("/webhooks/<int:endpoint_id>/<operation>")
+@role_required("admin")
+def webhook_operation(endpoint_id: int, operation: str) -> Page:
+    if operation not in ("enable", "disable", "secret", "delete"):
+        abort(404)
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    endpoint = _endpoint_or_404(endpoint_id)
+    name = endpoint.name
+    try:
+        if operation in ("enable", "disable"):
+            webhooks.set_enabled(endpoint, operation == "enable")
+            flash(f"{name} is {operation}d.", "success")
+        elif operation == "secret":
+            webhooks.new_endpoint_secret(endpoint)
+            flash(f"{name} has a new signing secret; give it to the receiver.", "success")
+        else:
+            webhooks.delete_endpoint(endpoint)
+            flash(f"Deleted the endpoint {name} and the messages waiting for it.", "success")
+            return _see_other(".webhooks_page")
+    except webhooks.EndpointProblem as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return _see_other(".webhook_page", endpoint_id=endpoint_id)

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy import ColumnElement, func, insert, select, true, update
 from sqlalchemy.engine import Connection
 
 from ..dbtypes import utcnow
 from ..extensions import db
 from .mailer import MessageData, address_domain
 from .models import OutboxMessage
+from .webhooks import WebhookPost
 
 
 class UnknownCampaign(LookupError):
@@ -47,6 +48,8 @@ class Outcome:
 
     result: str
     error: str | None = None
+    # The HTTP status a webhook endpoint answered with, when it answered.
+    status_code: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Hold:
     reason: str
 
 
-Load = Callable[[Connection, Sequence[Queued]], Mapping[int, MessageData | Hold]]
+Load = Callable[[Connection, Sequence[Queued]], Mapping[int, MessageData | WebhookPost | Hold]]
 OnOutcome = Callable[[Connection, Queued, Outcome], None]
 Retryable = Callable[[str | None], ColumnElement[bool]]
 
@@ -83,8 +86,9 @@ def register_kind(
     """Make ``name`` a kind of message the outbox can queue and deliver.
 
     * ``load(connection, rows)``: the messages of claimed rows of this kind, as
-      ``{row.id: MessageData}``; a row left out has nothing to send and is dead-lettered; a
-      row answered with ``Hold(reason)`` is held, not sent.
+      ``{row.id: MessageData}`` (or ``WebhookPost``: an HTTP POST, not mail); a row left out
+      has nothing to send and is dead-lettered; a row answered with ``Hold(reason)`` is held,
+      not sent.
     * ``on_outcome(connection, row, outcome)``: record the outcome on the owner's rows, in
       the transaction that records it on the outbox row (only if that row was still the
       worker's). ``retry_dead_letters`` calls it with ``requeued``.
@@ -131,6 +135,30 @@ def queue(
     )
     db.session.add(message)
     return message
+
+
+def queue_on(connection: Connection, kind: str) -> int:
+    """Insert a message of ``kind`` (about no contact or action: its kind keeps what it is
+    about) due now, with ``connection``'s transaction, and return its id. For kinds queued
+    where only a connection is at hand (another kind's ``on_outcome``)."""
+    if kind not in _kinds:
+        raise ValueError(f"no message kind {kind!r} is registered")
+    now = utcnow()
+    return int(
+        connection.scalar(
+            insert(OutboxMessage)
+            .values(
+                kind=kind,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                message_id=_new_message_id(kind),
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(OutboxMessage.id)
+        )
+    )
 
 
 def _new_message_id(kind: str) -> str:

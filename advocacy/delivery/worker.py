@@ -21,6 +21,7 @@ import smtplib
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
-from ..config import DELIVERY_MODES
+from ..config import DELIVERY_MODES, is_https
 from ..dbtypes import utcnow
 from ..extensions import db
 from .bounces import PREFIX_PATTERN, bounce_address, bounce_prefix
@@ -46,6 +47,8 @@ from .mailer import (
 )
 from .models import OutboxMessage
 from .outbox import Hold, Outcome, Queued, kind_named
+from .webhooks import WebhookPost
+from .webhooks import post as post_webhook
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,7 @@ class Job:
     attempts: int
     message_id: str
     send_started_at: datetime | None
-    data: MessageData | Hold | None
+    data: MessageData | WebhookPost | Hold | None
 
 
 @dataclass
@@ -259,7 +262,7 @@ class Worker:
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             ).all()
             queued = [Queued(row.id, row.kind, row.contact_id, row.action_id) for row in rows]
-            messages: dict[int, MessageData | Hold] = {}
+            messages: dict[int, MessageData | WebhookPost | Hold] = {}
             for name in {row.kind for row in queued}:
                 kind = kind_named(name)
                 if kind is not None:
@@ -304,6 +307,8 @@ class Worker:
             if isinstance(job.data, Hold):
                 log.info("outbox %s: held by its kind: %s", outbox_id, job.data.reason)
                 return Outcome("held", job.data.reason)
+            if isinstance(job.data, WebhookPost):
+                return self._post(job.data, before_data)
             prepared = build_message(
                 job.data,
                 message_id=job.message_id,
@@ -345,13 +350,28 @@ class Worker:
             log.warning("outbox %s: delivery failed: %s", outbox_id, error)
             return Outcome("retry", error)
 
+    def _post(self, webhook: WebhookPost, before_send: Callable[[], None]) -> Outcome:
+        """POST a webhook, whatever the delivery mode (it goes to an endpoint staff set up,
+        never to a legislator). Plain http only while the site itself runs on http."""
+        before_send()
+        result = post_webhook(
+            webhook,
+            timestamp=int(utcnow().timestamp()),
+            allow_http=not is_https(current_app.config.get("SITE_URL")),
+        )
+        if result.ok:
+            return Outcome("sent", status_code=result.status_code)
+        return Outcome(
+            "dead" if result.permanent else "retry", result.error, status_code=result.status_code
+        )
+
     def _record(self, claim: Claim, job: Job, outcome: Outcome, report: BatchReport) -> None:
         """Write one outcome in one short transaction: the outbox row if it is still this
         claim's, then (only then) what the message belongs to, through its kind."""
         config = current_app.config
         now = utcnow()
         if outcome.result == "retry" and job.attempts >= int(config["DELIVERY_MAX_ATTEMPTS"]):
-            outcome = Outcome("dead", outcome.error)
+            outcome = Outcome("dead", outcome.error, outcome.status_code)
         values: dict[str, Any] = {
             "claimed_by": None,
             "claimed_until": None,

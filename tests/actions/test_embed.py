@@ -81,7 +81,7 @@ def test_the_flow_stays_in_the_frame_to_the_thank_you_page(embeddable: FlaskClie
         in body
     )
     # The share links lead to the full campaign page, in a new tab.
-    assert f'href="http://127.0.0.1:5000/c/{BOTH}" target="_blank"' in body
+    assert f'href="http://127.0.0.1:5000/c/{BOTH}?source=share-link" target="_blank"' in body
     # The full thank-you page says nothing about frames.
     full = visible_text(embeddable.get(f"/c/{BOTH}/thanks/{key}").get_data(as_text=True))
     assert "Thank you" in full and "Open the full page" not in full

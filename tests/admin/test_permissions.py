@@ -45,6 +45,11 @@ MATRIX: list[tuple[str, str, dict[str, str], str]] = [
     ("GET", "/admin/tokens", {}, "organizer"),
     ("POST", "/admin/tokens", {"name": "x"}, "organizer"),
     ("POST", "/admin/tokens/1/revoke", {}, "organizer"),  # someone else's or missing: 404
+    ("GET", "/admin/webhooks", {}, "admin"),
+    ("POST", "/admin/webhooks", {"name": "x"}, "admin"),
+    ("GET", "/admin/webhooks/1", {}, "admin"),  # missing: 404
+    ("POST", "/admin/webhooks/1", {"name": "x"}, "admin"),
+    ("POST", "/admin/webhooks/1/disable", {}, "admin"),
 ]
 
 
@@ -80,6 +85,8 @@ def test_matrix_covers_every_admin_route(app: Flask) -> None:
                .replace("/tokens/1/", "/tokens/<int:token_id>/")
                .replace("/directory/nh", "/directory/<state>")
                .replace("/district-reports/1", "/district-reports/<int:report_id>")
+               .replace("/webhooks/1/disable", "/webhooks/<int:endpoint_id>/<operation>")
+               .replace("/webhooks/1", "/webhooks/<int:endpoint_id>")
                for _method, path, _data, _least in MATRIX}
     routes = set()
     for rule in app.url_map.iter_rules():

@@ -7,7 +7,8 @@ editor listing warnings with a preview; a campaign naming a committee's leaders,
 wrong-district report form, and the staff pages of reports, held messages and a state's
 committees; a digest campaign's write and thank-you pages and its daily digest's page; the "did
 they reply?" answer page (before and after answering) and a campaign's public reply rates; the
-embedded action's compact pages (campaign form, write page, thank-you page).
+embedded action's compact pages (campaign form, write page, thank-you page); the staff webhooks
+pages (the list with form errors, an endpoint with its last attempts).
 
 Each page is also checked for Content-Security-Policy violations: the browser reports none.
 """
@@ -364,6 +365,49 @@ def test_the_did_they_reply_pages_are_accessible(
     page.goto(f"/c/{SLUG}/responses")
     expect(page.get_by_role("table")).to_contain_text(name)
     scan(page, "public reply rates")
+    assert not csp_reports, csp_reports
+
+
+def test_the_webhooks_pages_are_accessible(
+    new_page: Callable[..., Page], scan: Callable[..., None], live_server: LiveServer
+) -> None:
+    """The endpoint list with the add form's errors, and an endpoint with a failed attempt."""
+    from advocacy.actions.webhooks import queue_event
+    from advocacy.delivery.worker import Worker
+    from tests.delivery.factory import ContactSpec, make_contact
+
+    password = "correct horse battery staple"
+    db.session.add(User(email="admin@example.org", role="admin",
+                        password_hash=hash_password(password), active=True))  # fmt: skip
+    db.session.commit()
+    db.session.remove()
+    page, csp_reports = watched(new_page)
+    page.goto("/admin/sign-in")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+    page.goto("/admin/webhooks")
+    page.get_by_label("Name (who receives it, e.g. the partner's CRM)").fill("Coalition CRM")
+    page.get_by_label("Endpoint address").fill("http://10.0.0.7/hook")
+    page.get_by_role("button", name="Add the endpoint").click()
+    expect(page.get_by_text("Choose at least one event to send.")).to_be_visible()
+    scan(page, "webhooks page with the add form's errors")
+    page.get_by_label("Endpoint address").fill("http://127.0.0.1:9/hook")
+    page.get_by_label("An action is taken (action.created)").check()
+    page.get_by_label("Allow a private or loopback address").check()
+    page.get_by_role("button", name="Add the endpoint").click()
+    expect(page.get_by_role("heading", name="Webhook: Coalition CRM")).to_be_visible()
+    contact = make_contact(ContactSpec(target_email="rep@legislature.example.gov"))
+    queue_event("action.created", action_id=contact.action_id)
+    db.session.commit()
+    Worker().run()  # port 9 is closed: a failed attempt to list
+    db.session.remove()
+    page.reload()
+    expect(page.get_by_text("failed, will retry")).to_be_visible()
+    scan(page, "a webhook endpoint with its last attempts")
+    page.goto("/admin/webhooks")
+    scan(page, "the list of webhook endpoints")
     assert not csp_reports, csp_reports
 
 
