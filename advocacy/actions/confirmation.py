@@ -70,12 +70,13 @@ def confirmation_url(slug: str, token: str) -> str:
     return str(current_app.config["SITE_URL"]).rstrip("/") + f"/c/{slug}/confirm/{token}"
 
 
-def action_for_token(token: str) -> Action | None:
-    """The action a token was made for, or None for anything we did not sign."""
+def signed_pair(serializer: URLSafeSerializer, token: str) -> tuple[int, str] | None:
+    """The row id and check text a link's token carries, if ``serializer`` signed it; None for
+    anything else (a forged, cut or oversized token, or one of another shape)."""
     if len(token) > 200:
         return None
     try:
-        payload = _serializer().loads(token)
+        payload = serializer.loads(token)
     except BadSignature:
         return None
     if (
@@ -86,8 +87,16 @@ def action_for_token(token: str) -> Action | None:
         or not isinstance(payload[1], str)
     ):
         return None
-    action = db.session.get(Action, payload[0])
-    if action is None or _key_hash(action.submission_key) != payload[1]:
+    return payload[0], payload[1]
+
+
+def action_for_token(token: str) -> Action | None:
+    """The action a token was made for, or None for anything we did not sign."""
+    pair = signed_pair(_serializer(), token)
+    if pair is None:
+        return None
+    action = db.session.get(Action, pair[0])
+    if action is None or _key_hash(action.submission_key) != pair[1]:
         return None
     return action
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +41,7 @@ from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
 from ..urls import site_zone
+from .confirmation import signed_pair
 from .models import Action, Constituent, Contact, FollowUp, FollowUpAnswer
 
 SALT = "advocacy.actions.follow-up"
@@ -85,24 +86,13 @@ def answer_url(slug: str, token: str, contact_id: int, answer: str) -> str:
 def follow_up_for_token(token: str) -> FollowUp | None:
     """The follow-up a token was made for, or None for anything we did not sign, or whose
     secret retention has cleared."""
-    if len(token) > 200:
+    pair = signed_pair(_serializer(), token)
+    if pair is None:
         return None
-    try:
-        payload = _serializer().loads(token)
-    except BadSignature:
-        return None
-    if (
-        not isinstance(payload, list)
-        or len(payload) != 2
-        or not isinstance(payload[0], int)
-        or isinstance(payload[0], bool)
-        or not isinstance(payload[1], str)
-    ):
-        return None
-    follow_up = db.session.get(FollowUp, payload[0])
+    follow_up = db.session.get(FollowUp, pair[0])
     if follow_up is None or follow_up.secret is None:
         return None
-    if not secrets.compare_digest(follow_up.secret, payload[1]):
+    if not secrets.compare_digest(follow_up.secret, pair[1]):
         return None
     return follow_up
 
