@@ -306,7 +306,10 @@ class Visitor:
         }
         acted = self._request("POST", f"/c/{self.slug}/act", data=form)
         assert acted.status_code == 303, acted.text[:500]
-        assert acted.headers["Location"].endswith("/write"), acted.headers["Location"]
+        if not acted.headers["Location"].endswith("/write"):
+            said = self._request("GET", acted.headers["Location"]).text
+            said = " ".join(said.split())  # the page's main part says why
+            raise AssertionError(f"{acted.headers['Location']}: {said[said.find('<main') :][:900]}")
         write = self._request("GET", f"/c/{self.slug}/write")
         assert write.status_code == 200, write.text[:500]
         self.write_page = write.text
