@@ -42,6 +42,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
     mail.init_app(app)
+    from .i18n import init_app as init_languages
+
+    init_languages(app)  # English and Spanish: the visitor's choice or their browser's
     csrf.init_app(app)
     # Templates get the lazy ``current_user`` proxy instead of a user loaded for every
     # rendering: a public page that never asks about a user must not load one (Flask-Login's

@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 from cachetools import LRUCache
 from flask import current_app
 
+from .i18n import language
+
 # How late a page may show a change made by another process (a pause, a new version).
 CHECK_SECONDS = 1.0
 MAX_ENTRIES = 2048
@@ -48,6 +50,7 @@ class RenderedPages(Generic[Body]):
         ``CHECK_SECONDS``) still equals the source it was built from; else ``build()``, which
         returns the source it read and the body (kept unless that source is None)."""
         now = clock()
+        key = (language(), key)  # a page is kept once per language it is read in
         with self._lock:
             entry = self._entries.get(key)
         if entry is not None:

@@ -65,6 +65,9 @@ class Action(db.Model):  # type: ignore[name-defined]
     # The source code of the link the visitor came by (``?source=`` or ``?refcode=``;
     # actions/sources.py): which partner or share brought this action, for the tallies.
     source: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The language the visitor took part in ("en", "es"; advocacy/i18n.py): the messages
+    # they sent were written from its templates, and every email to them is in it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     constituent: Mapped[Constituent] = relationship()

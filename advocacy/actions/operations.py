@@ -19,6 +19,7 @@ from ..campaigns.service import PublishedCampaign
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
+from ..i18n import language
 from ..urls import site_zone
 from . import coach, confirmation, digests, webhooks
 from .drafts import Draft, FilledMessage, fill_messages
@@ -301,6 +302,7 @@ def _write_action(
         capped_target_ids=sorted(capped) or None,
         confirm_by=confirmation.deadline(now) if hold else None,
         source=draft.source or None,
+        language=language(),
         created_at=now,
         constituent=Constituent(
             name=draft.name,

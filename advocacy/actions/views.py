@@ -114,10 +114,9 @@ def _frame_early_answers(response: Response) -> Response:
 
 
 @blueprint.app_context_processor
-def _layout() -> dict[str, object]:
-    """The flow's templates extend ``layout``: the compact one inside a partner's frame."""
-    embedded = bool(g.get("embedded", False))
-    return {"embedded": embedded, "layout": "embed_base.html" if embedded else "base.html"}
+def _embedded() -> dict[str, object]:
+    """Inside a partner's frame, base.html leaves out the site's header and footer."""
+    return {"embedded": bool(g.get("embedded", False))}
 
 
 def _campaign_or_404(slug: str) -> PublishedCampaign:
