@@ -124,9 +124,11 @@ def _check_peer(sock: socket.socket) -> None:
         raise UnsafeEndpoint(f"the connection reached {address}, a refused address")
 
 
-class _CheckedHTTPConnection(HTTPConnection):
+class _PeerChecked:
+    """A urllib3 connection that refuses a refused peer as soon as the socket is open."""
+
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
         try:
             _check_peer(sock)
         except UnsafeEndpoint:
@@ -135,15 +137,12 @@ class _CheckedHTTPConnection(HTTPConnection):
         return sock
 
 
-class _CheckedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        try:
-            _check_peer(sock)
-        except UnsafeEndpoint:
-            sock.close()
-            raise
-        return sock
+class _CheckedHTTPConnection(_PeerChecked, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerChecked, HTTPSConnection):
+    pass
 
 
 class _CheckedHTTPPool(HTTPConnectionPool):
