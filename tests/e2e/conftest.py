@@ -7,8 +7,7 @@ for ``new_page`` to open more pages, e.g. at another viewport. ``live_server.url
 ``upstream`` the fake Census (``upstream.requests`` shows what the app asked it),
 ``world`` the seeded campaigns and directory. ``harness.submit_action_form`` fills and sends
 the campaign form as the visitor ``harness.VISITOR`` living at ``harness.ADDRESS``;
-``harness.add_staff`` and ``harness.sign_in`` make a staff account and sign it in; ``smtp`` is a
-real SMTP server for the tests that read mail.
+``harness.add_staff`` and ``harness.sign_in`` make a staff account and sign it in.
 
 Every test in this folder is marked ``e2e``, and skipped where Debian's chromium is missing.
 """
@@ -28,7 +27,6 @@ from advocacy.extensions import db
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.openstates import BulkPeopleSource
 from tests.conftest import copy_repo_campaigns
-from tests.delivery.conftest import SMTPServer, free_port
 from tests.e2e.harness import (
     ADDRESS,
     CHROMIUM,
@@ -112,14 +110,6 @@ def world(app: Flask, campaigns_dir: Path, tmp_path: Path) -> World:
 @pytest.fixture
 def live_server(app: Flask, world: World) -> Iterator[LiveServer]:
     server = LiveServer.start(app)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    """A real SMTP server (aiosmtpd) on a free port; ``smtp.received`` is what reached it."""
-    server = SMTPServer(free_port()).start()
     yield server
     server.stop()
 

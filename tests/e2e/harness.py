@@ -30,6 +30,7 @@ from advocacy.config import smtp_settings
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
+from tests.actions import helpers as action_tests
 from tests.delivery.conftest import SMTPServer
 from tests.fakes.upstream import Match, sld_object
 
@@ -68,17 +69,10 @@ ELSEWHERE = "Riley Thibodeau"  # Belknap 1: must never be shown for this address
 # The repository's campaign that writes to both chambers: the senator and both House members.
 SLUG = "every-exploited-child-is-a-victim"
 
-# An address in Nashua, NH, that the Census places in House district Hillsborough 23; tests
-# that use it add it to the fake Census themselves.
-NASHUA = "12 Main St, Nashua, NH 03060"
-NASHUA_MATCH = Match(
-    "12 MAIN ST, NASHUA, NH, 03060",
-    "33",
-    upper=[sld_object("upper", "33015", "15")],
-    lower=[sld_object("lower", "33523", "523", "State House District Hillsborough 23")],
-    city="NASHUA",
-    zip_code="03060",
-)
+# The action tests' address in Nashua, NH: House district Hillsborough 23, Senate district 15.
+# Tests that use it add it to the fake Census themselves.
+NASHUA = action_tests.ADDRESS
+NASHUA_MATCH = action_tests.nh()
 
 VISITOR = {"name": "Pat Example", "email": "pat@example.org"}
 
