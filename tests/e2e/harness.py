@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from advocacy.actions import digests
@@ -155,6 +155,19 @@ def copy_people(target: Path) -> Path:
     for path in DATA.glob("*.csv"):
         shutil.copy(path, target / path.name)
     return target
+
+
+def console_reports(page: Page, *phrases: str) -> list[str]:
+    """The page's console messages that contain any of ``phrases``, kept as the browser reports
+    them (CSP violations and refused frames are only told there)."""
+    reports: list[str] = []
+
+    def listen(message: ConsoleMessage) -> None:
+        if any(phrase in message.text for phrase in phrases):
+            reports.append(message.text)
+
+    page.on("console", listen)
+    return reports
 
 
 def is_local(url: str) -> bool:

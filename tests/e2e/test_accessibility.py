@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from advocacy.actions import followups
@@ -42,6 +42,7 @@ from tests.e2e.harness import (
     LiveServer,
     add_staff,
     add_to_campaign,
+    console_reports,
     make_digest_campaign,
     send_digest,
     sign_in,
@@ -98,14 +99,7 @@ def scan(new_page: Callable[..., Page], live_server: LiveServer) -> Iterator[Cal
 def watched(new_page: Callable[..., Page], **options: object) -> tuple[Page, list[str]]:
     """A page whose CSP violations (as the browser reports them in its console) are kept."""
     page = new_page(**options)
-    reports: list[str] = []
-
-    def listen(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or "Refused to" in message.text:
-            reports.append(message.text)
-
-    page.on("console", listen)
-    return page, reports
+    return page, console_reports(page, "Content Security Policy", "Refused to")
 
 
 def test_public_pages_have_no_serious_accessibility_issues(

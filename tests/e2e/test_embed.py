@@ -14,7 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.harness import (
     HOUSE_MEMBERS,
@@ -23,6 +23,7 @@ from tests.e2e.harness import (
     LiveServer,
     World,
     add_to_campaign,
+    console_reports,
     submit_action_form,
 )
 
@@ -95,14 +96,7 @@ def partner_page(new_page: Callable[..., Page]) -> tuple[Page, list[str]]:
     page = new_page()
     # Routes run last-registered first: localhost goes through; the rest is still refused.
     page.context.route(re.compile(r"^http://localhost:\d+/"), lambda route: route.continue_())
-    refusals: list[str] = []
-
-    def listen(message: ConsoleMessage) -> None:
-        if "Refused to frame" in message.text or "frame-ancestors" in message.text:
-            refusals.append(message.text)
-
-    page.on("console", listen)
-    return page, refusals
+    return page, console_reports(page, "Refused to frame", "frame-ancestors")
 
 
 def frame_height(page: Page) -> int:
