@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from advocacy import create_app
 from advocacy.extensions import db
+from tests.delivery.conftest import SMTPServer, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -123,6 +124,14 @@ def app(app_config: dict[str, object]) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on a free port; ``smtp.received`` is what reached it."""
+    server = SMTPServer(free_port()).start()
+    yield server
+    server.stop()
 
 
 def copy_repo_campaigns(target: Path) -> None:

@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 from advocacy.extensions import db
 from advocacy.lookup.directory import sync_states
 from advocacy.lookup.openstates import BulkPeopleSource
+from tests.delivery.conftest import SMTPServer
 from tests.fakes.upstream import Match, sld_object
 from tests.lookup.people import Row, write_state
 
@@ -40,6 +41,18 @@ def nh(address: str = "12 MAIN ST, NASHUA, NH, 03060") -> Match:
         lower=[sld_object("lower", "33523", "523", "State House District Hillsborough 23")],
         city="NASHUA",
         zip_code="03060",
+    )
+
+
+def send_mail_to(app: Flask, smtp: SMTPServer) -> None:
+    """SMTP delivery mode, mail to ``smtp``, as the site Speak Up at act.example.org."""
+    app.config.update(
+        DELIVERY_MODE="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_FROM="advocacy@speakup.example.org",
+        SITE_NAME="Speak Up",
+        SITE_URL="https://act.example.org",
     )
 
 

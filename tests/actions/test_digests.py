@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,13 +35,6 @@ SENTENCE = (
     "Your message will reach {name} in one daily summary of this campaign's messages, "
     "sent at 5 pm Eastern time."
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ optional public page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,9 +28,9 @@ from advocacy.exports import tokens
 from advocacy.exports.retention import apply_retention
 from advocacy.extensions import db
 from advocacy.jobs.registry import JobContext, get_job
-from tests.actions.helpers import BOTH, LOWER, count, start, submission_key
+from tests.actions.helpers import BOTH, LOWER, count, send_mail_to, start, submission_key
 from tests.admin.conftest import as_role, password_hash, staff  # noqa: F401
-from tests.delivery.conftest import SMTPServer, free_port
+from tests.delivery.conftest import SMTPServer
 from tests.exports.conftest import parse_csv
 from tests.text import visible_text
 
@@ -63,18 +62,10 @@ def later(days: float) -> object:
 
 
 @pytest.fixture
-def smtp(app: Flask) -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    app.config.update(
-        DELIVERY_MODE="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=server.port,
-        MAIL_FROM="advocacy@speakup.example.org",
-        SITE_NAME="Speak Up",
-        SITE_URL="https://act.example.org",
-    )
-    yield server
-    server.stop()
+def smtp(smtp: SMTPServer, app: Flask) -> SMTPServer:
+    """The shared SMTP server, with the app's mail going to it."""
+    send_mail_to(app, smtp)
+    return smtp
 
 
 def follow_up_mails(smtp: SMTPServer, to: str = "alex@example.org") -> list[tuple[str, str]]:

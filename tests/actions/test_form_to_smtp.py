@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -14,16 +11,9 @@ from advocacy.config import smtp_settings
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from tests.actions.helpers import LOWER, field_names, start, submission_key
-from tests.delivery.conftest import SMTPServer, free_port
+from tests.delivery.conftest import SMTPServer
 
 MAIL_FROM = "advocacy@speakup.example.org"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    yield server
-    server.stop()
 
 
 def test_form_to_send_to_worker_to_smtp(ready: FlaskClient, app: Flask, smtp: SMTPServer) -> None:

@@ -3,7 +3,6 @@ sent for them and to whom, the letter to print, whom to call and the link to sha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,23 +15,15 @@ from advocacy.campaigns import service as campaign_service
 from advocacy.delivery.models import OutboxMessage
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
-from tests.actions.helpers import BOTH, LOWER, start, submission_key
-from tests.delivery.conftest import SMTPServer, free_port
+from tests.actions.helpers import BOTH, LOWER, send_mail_to, start, submission_key
+from tests.delivery.conftest import SMTPServer
 
 
 @pytest.fixture
-def smtp(app: Flask) -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    app.config.update(
-        DELIVERY_MODE="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=server.port,
-        MAIL_FROM="advocacy@speakup.example.org",
-        SITE_NAME="Speak Up",
-        SITE_URL="https://act.example.org",
-    )
-    yield server
-    server.stop()
+def smtp(smtp: SMTPServer, app: Flask) -> SMTPServer:
+    """The shared SMTP server, with the app's mail going to it."""
+    send_mail_to(app, smtp)
+    return smtp
 
 
 def send(client: FlaskClient, slug: str) -> str:

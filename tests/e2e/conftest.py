@@ -6,13 +6,15 @@ server, every request recorded in ``page_requests``, anything not on 127.0.0.1 b
 for ``new_page`` to open more pages, e.g. at another viewport. ``live_server.url`` is the base,
 ``upstream`` the fake Census (``upstream.requests`` shows what the app asked it),
 ``world`` the seeded campaigns and directory. ``harness.submit_action_form`` fills and sends
-the campaign form as the visitor ``harness.VISITOR`` living at ``harness.ADDRESS``.
+the campaign form as the visitor ``harness.VISITOR`` living at ``harness.ADDRESS``;
+``harness.add_staff`` and ``harness.sign_in`` make a staff account and sign it in.
+
+Every test in this folder is marked ``e2e``, and skipped where Debian's chromium is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +32,30 @@ from tests.e2e.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     NH_MATCH,
+    NO_CHROMIUM,
     TIMEOUT_MS,
     LiveServer,
+    World,
     copy_people,
     is_local,
 )
 from tests.fakes.upstream import FakeUpstreams
 
 expect.set_options(timeout=TIMEOUT_MS)
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The hook sees the whole session's tests; only this folder's are browser tests.
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
+            if not CHROMIUM.exists():
+                item.add_marker(pytest.mark.skip(reason=NO_CHROMIUM))
 
 
 @pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
-        )
     with sync_playwright() as driver:
         yield driver
 
@@ -81,12 +91,6 @@ def app_config(app_config: dict[str, object], upstream: FakeUpstreams) -> dict[s
     }
     config.pop("WTF_CSRF_ENABLED", None)
     return config
-
-
-@dataclass
-class World:
-    campaigns_dir: Path
-    people_dir: Path
 
 
 @pytest.fixture

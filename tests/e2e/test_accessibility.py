@@ -23,13 +23,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from advocacy.actions import followups
 from advocacy.actions.models import Action, FollowUp
-from advocacy.admin.auth import hash_password
-from advocacy.admin.models import User
 from advocacy.campaigns.service import sync_folder
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.bounces import Notice, record_bounce
@@ -38,19 +36,22 @@ from advocacy.delivery.worker import run_workers
 from advocacy.extensions import db
 from tests.delivery.conftest import SMTPServer
 from tests.e2e.conftest import World
-from tests.e2e.harness import ADDRESS, CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
-from tests.e2e.test_digest_journey import make_digest_campaign, send_digest, smtp  # noqa: F401
-from tests.e2e.test_embed import list_partners
+from tests.e2e.harness import (
+    ADDRESS,
+    SLUG,
+    LiveServer,
+    add_staff,
+    add_to_campaign,
+    console_reports,
+    make_digest_campaign,
+    send_digest,
+    sign_in,
+    submit_action_form,
+)
 from tests.lookup.offices_world import FORMER_GOVERNOR, sync_nh, write_campaign
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
 
 axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
 
-pytestmark = pytest.mark.e2e
-
-SLUG = "every-exploited-child-is-a-victim"
 OTHER = "oppose-buyer-immunity"  # a fixed recipient with a postal address and a phone
 RULES = {
     "runOnly": {
@@ -98,14 +99,7 @@ def scan(new_page: Callable[..., Page], live_server: LiveServer) -> Iterator[Cal
 def watched(new_page: Callable[..., Page], **options: object) -> tuple[Page, list[str]]:
     """A page whose CSP violations (as the browser reports them in its console) are kept."""
     page = new_page(**options)
-    reports: list[str] = []
-
-    def listen(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or "Refused to" in message.text:
-            reports.append(message.text)
-
-    page.on("console", listen)
-    return page, reports
+    return page, console_reports(page, "Content Security Policy", "Refused to")
 
 
 def test_public_pages_have_no_serious_accessibility_issues(
@@ -201,17 +195,9 @@ def test_pages_work_with_the_policy_in_a_phone_sized_browser(
 def test_the_campaign_editor_with_warnings_is_accessible(
     new_page: Callable[..., Page], scan: Callable[..., None], live_server: LiveServer
 ) -> None:
-    password = "correct horse battery staple"
-    db.session.add(User(email="manager@example.org", role="manager",
-                        password_hash=hash_password(password), active=True))  # fmt: skip
-    db.session.commit()
-    db.session.remove()
+    manager = add_staff("manager@example.org", "manager")
     page, csp_reports = watched(new_page)
-    page.goto("/admin/sign-in")
-    page.get_by_label("Email").fill("manager@example.org")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+    sign_in(page, manager)
     page.goto(f"/admin/c/{OTHER}/edit")
     page.get_by_label("Message body").fill(
         "Dear {{ target.salutation }},\n\nI live in {{ constituent.city }}, in our state."
@@ -236,11 +222,7 @@ def test_committee_targets_reports_and_held_messages_are_accessible(
     sync_nh(repo, replace=True)  # New Hampshire with its committees, instead of nh.csv
     write_campaign(campaigns_dir)
     assert not sync_folder(campaigns_dir).problems
-    password = "correct horse battery staple"
-    db.session.add(User(email="manager@example.org", role="manager",
-                        password_hash=hash_password(password), active=True))  # fmt: skip
-    db.session.commit()
-    db.session.remove()
+    manager = add_staff("manager@example.org", "manager")
     page, csp_reports = watched(new_page)
     page.goto("/c/judiciary-and-governor")
     expect(page.get_by_role("region", name="Who receives your message")).to_be_visible()
@@ -271,11 +253,7 @@ def test_committee_targets_reports_and_held_messages_are_accessible(
     page.get_by_role("button", name="Send the report").click()
     expect(page).to_have_url(re.compile(r"/find\?address="))
 
-    page.goto("/admin/sign-in")
-    page.get_by_label("Email").fill("manager@example.org")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+    sign_in(page, manager)
     page.goto("/admin/district-reports")
     expect(page.get_by_role("button", name=re.compile("Approve report"))).to_be_visible()
     scan(page, "district reports")
@@ -307,7 +285,7 @@ def test_a_digest_campaign_and_its_digest_page_are_accessible(
     live_server: LiveServer,
     app: Flask,
     world: World,
-    smtp: SMTPServer,  # noqa: F811 - the fixture imported above
+    smtp: SMTPServer,
 ) -> None:
     make_digest_campaign(app, world, smtp)
     page, csp_reports = watched(new_page)
@@ -332,13 +310,9 @@ def test_the_did_they_reply_pages_are_accessible(
     new_page: Callable[..., Page],
     scan: Callable[..., None],
     live_server: LiveServer,
-    campaigns_dir: Path,
+    world: World,
 ) -> None:
-    path = campaigns_dir / f"{SLUG}.yaml"
-    option = "follow_up:\n  days: 14\n  public_results: true\n  min_answers: 1\n"
-    path.write_text(path.read_text() + option)
-    assert not sync_folder(campaigns_dir).problems
-    db.session.remove()
+    add_to_campaign(world, "follow_up:\n  days: 14\n  public_results: true\n  min_answers: 1\n")
     page, csp_reports = watched(new_page)
     page.goto(f"/c/{SLUG}")
     page.get_by_label("Keep me informed about this campaign").check()  # asked only then
@@ -376,17 +350,9 @@ def test_the_webhooks_pages_are_accessible(
     from advocacy.delivery.worker import Worker
     from tests.delivery.factory import ContactSpec, make_contact
 
-    password = "correct horse battery staple"
-    db.session.add(User(email="admin@example.org", role="admin",
-                        password_hash=hash_password(password), active=True))  # fmt: skip
-    db.session.commit()
-    db.session.remove()
+    admin = add_staff("admin@example.org", "admin")
     page, csp_reports = watched(new_page)
-    page.goto("/admin/sign-in")
-    page.get_by_label("Email").fill("admin@example.org")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+    sign_in(page, admin)
     page.goto("/admin/webhooks")
     page.get_by_label("Name (who receives it, e.g. the partner's CRM)").fill("Coalition CRM")
     page.get_by_label("Endpoint address").fill("http://10.0.0.7/hook")
@@ -414,7 +380,7 @@ def test_the_webhooks_pages_are_accessible(
 def test_the_embedded_action_is_accessible(
     new_page: Callable[..., Page], scan: Callable[..., None], world: World
 ) -> None:
-    list_partners(world, "https://partner.example.org")
+    add_to_campaign(world, "embed:\n  allowed_origins: [https://partner.example.org]\n")
     page, csp_reports = watched(new_page)
     page.goto(f"/c/{SLUG}/embed")
     expect(page.get_by_role("heading", name="Add your voice")).to_be_visible()

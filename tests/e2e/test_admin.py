@@ -10,36 +10,14 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from advocacy.admin.auth import hash_password
-from advocacy.admin.models import AuditEntry, User
+from advocacy.admin.models import AuditEntry
 from advocacy.extensions import db
-from tests.e2e.harness import CHROMIUM, NO_CHROMIUM, LiveServer
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-PASSWORD = "correct horse battery staple"
+from tests.e2e.harness import LiveServer, add_staff, sign_in
 
 
 @pytest.fixture
 def accounts(live_server: LiveServer) -> dict[str, str]:
-    emails = {"manager": "manager@example.org", "organizer": "organizer@example.org"}
-    digest = hash_password(PASSWORD)
-    for role, email in emails.items():
-        db.session.add(User(email=email, role=role, password_hash=digest, active=True))
-    db.session.commit()
-    db.session.remove()
-    return emails
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/admin/campaigns")
-    expect(page).to_have_url(re.compile(r"/admin/sign-in\?next="))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/campaigns$"))
+    return {role: add_staff(f"{role}@example.org", role) for role in ("manager", "organizer")}
 
 
 def test_manager_writes_previews_saves_and_launches(page: Page, accounts: dict[str, str]) -> None:

@@ -7,19 +7,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.harness import (
-    CHROMIUM,
     HOUSE_MEMBERS,
-    NO_CHROMIUM,
     SENATOR,
     LiveServer,
     submit_action_form,
 )
 from tests.fakes.upstream import FakeUpstreams
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
 
 CAMPAIGN_PATH = "/c/every-exploited-child-is-a-victim"  # writes to both chambers
 

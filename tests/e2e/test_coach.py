@@ -7,20 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from advocacy.actions.models import Contact
 from advocacy.extensions import db
-from tests.e2e.harness import CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
+from tests.e2e.harness import SLUG, LiveServer, submit_action_form
 
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
-SLUG = "every-exploited-child-is-a-victim"
 AS_WRITTEN = "This message is the campaign's text as written."
 PROMPT = (
     "Offices give more weight to personal messages: add a sentence about why this matters "

@@ -6,75 +6,23 @@ forged link opens nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import timedelta
 
-import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from advocacy.actions import digests
-from advocacy.campaigns.service import sync_folder
-from advocacy.config import smtp_settings
-from advocacy.dbtypes import utcnow
-from advocacy.delivery.worker import Worker
-from advocacy.extensions import db
-from tests.delivery.conftest import SMTPServer, free_port
-from tests.e2e.conftest import World
+from tests.delivery.conftest import SMTPServer
 from tests.e2e.harness import (
-    CHROMIUM,
     HOUSE_MEMBERS,
-    NO_CHROMIUM,
     SENATOR,
+    SLUG,
     LiveServer,
+    World,
+    make_digest_campaign,
+    send_digest,
     submit_action_form,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
-SLUG = "every-exploited-child-is-a-victim"
 WHEN = "in one daily summary of this campaign's messages, sent at 5 pm Eastern time."
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    yield server
-    server.stop()
-
-
-def make_digest_campaign(app: Flask, world: World, smtp: SMTPServer) -> None:
-    """The both-chambers campaign as a digest campaign; mail to the sink; Eastern time."""
-    path = world.campaigns_dir / f"{SLUG}.yaml"
-    path.write_text(
-        path.read_text(encoding="utf-8") + "delivery:\n  legislators: digest\n", encoding="utf-8"
-    )
-    report = sync_folder(world.campaigns_dir)
-    assert not report.problems, report.problems
-    app.config.update(
-        smtp_settings(f"smtp://127.0.0.1:{smtp.port}"),
-        DELIVERY_MODE="smtp",
-        MAIL_FROM="advocacy@speakup.example.org",
-        TIMEZONE="America/New_York",
-        DIGEST_HOUR=17,
-    )
-    db.session.remove()
-
-
-def send_digest(smtp: SMTPServer, to: str) -> str:
-    """Build the due digests as the next day's job would, deliver them; the mail to ``to``."""
-    digests.build_due_digests(utcnow() + timedelta(days=1))
-    Worker("e2e-digest").run()
-    db.session.remove()
-    [mail] = [
-        item.message.get_content().replace("\r\n", "\n")
-        for item in smtp.received
-        if item.rcpt_tos == (to,) and "digest of" in str(item.message["Subject"])
-    ]
-    return mail
 
 
 def test_a_digest_campaign_journey(

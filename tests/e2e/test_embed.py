@@ -14,26 +14,19 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
-from advocacy.campaigns.service import sync_folder
-from advocacy.extensions import db
-from tests.e2e.conftest import World
 from tests.e2e.harness import (
-    CHROMIUM,
     HOUSE_MEMBERS,
-    NO_CHROMIUM,
     SENATOR,
+    SLUG,
     LiveServer,
+    World,
+    add_to_campaign,
+    console_reports,
     submit_action_form,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
-SLUG = "every-exploited-child-is-a-victim"
 TITLE = "Take action: Every exploited child is a victim"
 START_HEIGHT = 300  # the frame's fixed height, before the action's pages say theirs
 
@@ -94,15 +87,7 @@ def partner(tmp_path: Path, live_server: LiveServer) -> Iterator[PartnerSite]:
 
 
 def list_partners(world: World, *origins: str) -> None:
-    path = world.campaigns_dir / f"{SLUG}.yaml"
-    listed = ", ".join(origins)
-    path.write_text(
-        path.read_text(encoding="utf-8") + f"embed:\n  allowed_origins: [{listed}]\n",
-        encoding="utf-8",
-    )
-    report = sync_folder(world.campaigns_dir)
-    assert report.updated == [SLUG], report.problems
-    db.session.remove()  # nothing of the test thread may hold the database open
+    add_to_campaign(world, f"embed:\n  allowed_origins: [{', '.join(origins)}]\n")
 
 
 def partner_page(new_page: Callable[..., Page]) -> tuple[Page, list[str]]:
@@ -111,14 +96,7 @@ def partner_page(new_page: Callable[..., Page]) -> tuple[Page, list[str]]:
     page = new_page()
     # Routes run last-registered first: localhost goes through; the rest is still refused.
     page.context.route(re.compile(r"^http://localhost:\d+/"), lambda route: route.continue_())
-    refusals: list[str] = []
-
-    def listen(message: ConsoleMessage) -> None:
-        if "Refused to frame" in message.text or "frame-ancestors" in message.text:
-            refusals.append(message.text)
-
-    page.on("console", listen)
-    return page, refusals
+    return page, console_reports(page, "Refused to frame", "frame-ancestors")
 
 
 def frame_height(page: Page) -> int:

@@ -11,18 +11,11 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.harness import (
-    CHROMIUM,
     MATCHED_ADDRESS,
-    NO_CHROMIUM,
     PHONE,
     LiveServer,
     submit_action_form,
 )
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
 
 CAMPAIGN_PATH = "/c/oppose-buyer-immunity"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

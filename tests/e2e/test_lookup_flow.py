@@ -6,7 +6,6 @@ import csv
 import io
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from advocacy.extensions import db
@@ -16,11 +15,9 @@ from advocacy.lookup.photos import sync_photos
 from tests.e2e.conftest import World
 from tests.e2e.harness import (
     ADDRESS,
-    CHROMIUM,
     ELSEWHERE,
     HOUSE_MEMBERS,
     MATCHED_ADDRESS,
-    NO_CHROMIUM,
     SENATOR,
     LiveServer,
     is_local,
@@ -28,11 +25,6 @@ from tests.e2e.harness import (
 )
 from tests.fakes.upstream import FakeUpstreams
 from tests.images.pictures import photo_bytes
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
 
 CAMPAIGN = "Every exploited child is a victim"  # writes to both chambers
 CAMPAIGN_PATH = "/c/every-exploited-child-is-a-victim"

@@ -6,28 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from advocacy.actions.models import Action, Contact
 from advocacy.delivery.models import OutboxMessage
 from advocacy.extensions import db
-from tests.e2e.harness import (
-    CHROMIUM,
-    HOUSE_MEMBERS,
-    NO_CHROMIUM,
-    SENATOR,
-    LiveServer,
-    submit_action_form,
-)
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
-SLUG = "every-exploited-child-is-a-victim"
+from tests.e2e.harness import HOUSE_MEMBERS, SENATOR, SLUG, LiveServer, submit_action_form
 
 
 def stored() -> tuple[list[Action], list[Contact], int]:

@@ -19,19 +19,12 @@ from advocacy.extensions import db
 from tests.e2e.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    NO_CHROMIUM,
+    SLUG,
     TIMEOUT_MS,
     LiveServer,
     is_local,
     submit_action_form,
 )
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
-SLUG = "every-exploited-child-is-a-victim"
 
 
 @pytest.fixture(scope="module")

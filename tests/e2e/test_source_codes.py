@@ -15,14 +15,7 @@ from sqlalchemy import select
 
 from advocacy.actions.models import Action
 from advocacy.extensions import db
-from tests.e2e.harness import CHROMIUM, NO_CHROMIUM, LiveServer, submit_action_form
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
-SLUG = "every-exploited-child-is-a-victim"
+from tests.e2e.harness import SLUG, LiveServer, submit_action_form
 
 
 def act(page: Page, start_url: str, email: str) -> str:

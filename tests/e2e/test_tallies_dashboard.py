@@ -10,40 +10,25 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from advocacy.admin.auth import hash_password
-from advocacy.admin.models import User
 from advocacy.extensions import db
 from tests.e2e.conftest import World
-from tests.e2e.harness import CHROMIUM, NO_CHROMIUM, is_local
+from tests.e2e.harness import add_staff, is_local, sign_in
 from tests.exports.data import SLUG, seed
-
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-EMAIL = "organizer@example.org"
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
 def seeded_world(world: World, app: Flask) -> World:
     """The e2e world, the seeded tally campaign (tests/exports/data.py) and an organizer."""
     seed()
-    db.session.add(User(email=EMAIL, role="organizer", password_hash=hash_password(PASSWORD)))
     db.session.commit()
-    db.session.remove()  # nothing of the test thread may hold the database open
+    add_staff("organizer@example.org", "organizer")
     return world
 
 
 def test_organizer_sees_charts_tables_and_downloads_the_csv(
     seeded_world: World, page: Page, page_requests: list[str], tmp_path: Path
 ) -> None:
-    page.goto(f"/admin/c/{SLUG}/tallies")
-    expect(page).to_have_url(re.compile(r"/admin/sign-in\?next="))
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(rf"/admin/c/{SLUG}/tallies$"))
+    sign_in(page, "organizer@example.org", to=f"/admin/c/{SLUG}/tallies")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Tallies: Campaign {SLUG}")
 
     charts = page.locator("figure.chart svg[role=img]")

@@ -15,32 +15,15 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from advocacy.actions.models import Contact
-from advocacy.admin.auth import hash_password
-from advocacy.admin.models import User
 from advocacy.campaigns.service import sync_folder
 from advocacy.extensions import db
 from advocacy.lookup.models import AddressOverride, DistrictReport
 from tests.e2e.conftest import World
-from tests.e2e.harness import CHROMIUM, NO_CHROMIUM, VISITOR, LiveServer
-from tests.fakes.upstream import FakeUpstreams, Match, sld_object
+from tests.e2e.harness import NASHUA, NASHUA_MATCH, VISITOR, LiveServer, add_staff, sign_in
+from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.offices_world import sync_nh, write_campaign
 
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
 SLUG = "judiciary-and-governor"
-NASHUA = "12 Main St, Nashua, NH 03060"
-NASHUA_MATCH = Match(
-    "12 MAIN ST, NASHUA, NH, 03060",
-    "33",
-    upper=[sld_object("upper", "33015", "15")],
-    lower=[sld_object("lower", "33523", "523", "State House District Hillsborough 23")],
-    city="NASHUA",
-    zip_code="03060",
-)
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -51,16 +34,7 @@ def world(app: Flask, campaigns_dir: Path, tmp_path: Path, upstream: FakeUpstrea
     write_campaign(campaigns_dir)
     assert not sync_folder(campaigns_dir).problems
     upstream.add_address(NASHUA, NASHUA_MATCH)
-    db.session.add(
-        User(
-            email="manager@example.org",
-            role="manager",
-            password_hash=hash_password(PASSWORD),
-            active=True,
-        )
-    )
-    db.session.commit()
-    db.session.remove()
+    add_staff("manager@example.org", "manager")
     return World(campaigns_dir=campaigns_dir, people_dir=tmp_path / "repo")
 
 
@@ -146,10 +120,7 @@ def test_a_wrong_district_reported_on_find_and_approved_by_a_manager(
     db.session.remove()
 
     staff = new_page()
-    staff.goto("/admin/sign-in")
-    staff.get_by_label("Email").fill("manager@example.org")
-    staff.get_by_label("Password").fill(PASSWORD)
-    staff.get_by_role("button", name="Sign in").click()
+    sign_in(staff, "manager@example.org")
     staff.get_by_role("link", name="District reports").click()
     row = staff.get_by_role("row").filter(has_text="12 main st nashua nh 03060")
     expect(row).to_contain_text("House district Hillsborough 24")

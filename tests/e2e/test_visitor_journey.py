@@ -27,22 +27,13 @@ from advocacy.lookup.openstates import BulkPeopleSource
 from advocacy.lookup.registry import STATES
 from tests.conftest import copy_repo_campaigns
 from tests.e2e.conftest import World
-from tests.e2e.harness import VISITOR, LiveServer, copy_people
+from tests.e2e.harness import NASHUA, NASHUA_MATCH, VISITOR, LiveServer, copy_people
 from tests.fakes.upstream import FakeUpstreams, Match, sld_object
 from tests.lookup.people import ROSTERS, write_state
 
 LOWER = "oppose-buyer-immunity"  # state representatives, and a letter to ALI
 BOTH = "every-exploited-child-is-a-victim"  # both chambers
 
-NASHUA = "12 Main St, Nashua, NH 03060"
-NASHUA_MATCH = Match(
-    "12 MAIN ST, NASHUA, NH, 03060",
-    "33",
-    upper=[sld_object("upper", "33015", "15")],
-    lower=[sld_object("lower", "33523", "523", "State House District Hillsborough 23")],
-    city="NASHUA",
-    zip_code="03060",
-)
 LINCOLN = "1 O St, Lincoln, NE 68508"
 LINCOLN_MATCH = Match(
     "1 O ST, LINCOLN, NE, 68508",

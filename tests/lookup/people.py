@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from advocacy.lookup.registry import districts_for_state
+
 HEADER = (
     "id,name,current_party,current_district,current_chamber,given_name,family_name,gender,email,"
     "biography,birth_date,death_date,image,links,sources,capitol_address,capitol_voice,capitol_fax,"
@@ -68,6 +70,15 @@ def write_state(
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{state}.csv").write_text(people_csv(rows, columns), encoding="utf-8")
+
+
+def full_legislature(state: str) -> list[Row]:
+    """Made-up people for every seat of the registry: a complete legislature."""
+    return [
+        Row(d.chamber, d.district, f"Given{d.district}x{seat}", f"Family{i}x{seat}")
+        for i, d in enumerate(districts_for_state(state))
+        for seat in range(d.seats)
+    ]
 
 
 ROSTERS: dict[str, list[Row]] = {

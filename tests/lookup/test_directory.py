@@ -24,10 +24,10 @@ from advocacy.lookup.known_vacancies import (
 )
 from advocacy.lookup.models import DirectoryState, Legislator, RosterChange, Vacancy
 from advocacy.lookup.openstates import BulkPeopleSource
-from advocacy.lookup.registry import districts_for_state, registry_district
+from advocacy.lookup.registry import registry_district
 from tests.conftest import SHARED_PEOPLE, need_shared
 from tests.fakes.upstream import FakeUpstreams
-from tests.lookup.people import HEADER, ROSTERS, Row, people_csv, write_state
+from tests.lookup.people import HEADER, ROSTERS, Row, full_legislature, people_csv, write_state
 
 
 def seat_group(state: str, chamber: str, district: str, division_id: str) -> SeatGroup:
@@ -158,17 +158,8 @@ def test_live_file_with_empty_capitol_columns_still_loads(app: Flask, people_dir
     assert legislator is not None and legislator.capitol_phone is None
 
 
-def full_roster(state: str) -> list[Row]:
-    """Made-up people for every seat of the registry: a complete legislature."""
-    return [
-        Row(d.chamber, d.district, f"Given{d.district}x{seat}", f"Family{i}x{seat}")
-        for i, d in enumerate(districts_for_state(state))
-        for seat in range(d.seats)
-    ]
-
-
 def test_truncated_csv_keeps_the_previous_roster(app: Flask, people_dir: Path) -> None:
-    roster = full_roster("ne")
+    roster = full_legislature("ne")
     assert len(roster) == 49
     write_state(people_dir, "ne", roster)
     runner = app.test_cli_runner()

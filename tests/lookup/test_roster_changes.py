@@ -23,8 +23,7 @@ from advocacy.lookup.cli import changes_command, sync_command
 from advocacy.lookup.directory import site_today, sync_states
 from advocacy.lookup.models import DirectoryRefresh, Legislator
 from advocacy.lookup.openstates import people_source
-from advocacy.lookup.registry import districts_for_state
-from tests.lookup.people import ROSTERS, Row
+from tests.lookup.people import ROSTERS, Row, full_legislature
 from tests.lookup.yaml_people import after_the_election, person, write_nh, write_repo
 
 STAFF = "staff@speakup.example.org"
@@ -172,14 +171,6 @@ def test_replacing_more_than_a_fifth_is_refused_alerted_and_loads_when_accepted(
     assert "NH: 6 legislators; 2 joined, 2 left, 0 changed" in accepted.output
     names = set(db.session.scalars(select(Legislator.name).where(Legislator.state == "nh")))
     assert names == {"Sam Senator", "Cy Cedar", "Di Dogwood", "Ed Elm", "Gus Gum", "Hal Hazel"}
-
-
-def full_legislature(state: str, prefix: str = "") -> list[Row]:
-    return [
-        Row(d.chamber, d.district, f"{prefix}Given{d.district}x{seat}", f"Family{i}x{seat}")
-        for i, d in enumerate(districts_for_state(state))
-        for seat in range(d.seats)
-    ]
 
 
 def test_a_fifth_exactly_is_loaded_and_one_more_is_refused(app: Flask, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ import requests
 from flask import Flask
 
 from tests.conftest import POSTGRES_URL, REPO
-from tests.delivery.conftest import SMTPServer, free_port
+from tests.delivery.conftest import SMTPServer
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.conftest import app_config, directory, people_dir, upstream  # noqa: F401
 
@@ -47,13 +47,6 @@ def wait_until(condition, timeout: float = WAIT, what: str = "condition", step: 
             return result
         time.sleep(step)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
