@@ -22,6 +22,8 @@ DEFAULT = "en"
 # code -> the language's own name, as the switcher shows it.
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 COOKIE = "lang"
+# Query arguments the switcher's links keep (see ``switch_links``).
+SWITCHED_ARGS = {"address", "state", "city"}
 COOKIE_DAYS = 365
 # Pages for staff and organizers: English whatever the visitor chose.
 STAFF_BLUEPRINTS = {"admin", "exports", "exports_api"}
@@ -111,7 +113,10 @@ def switch_links() -> list[tuple[str, str, str, bool]]:
         or "GET" not in (request.url_rule.methods or ())
     ):
         return []  # (a form's answer to a post: its URL cannot be opened again)
-    args = {**(request.view_args or {}), **request.args.to_dict()}
+    # Only what the visitor typed on an unkept page (an address, a chosen state or city): a
+    # kept page is served to everyone, so it must not carry one visitor's ?source= or the like.
+    kept_args = {k: v for k, v in request.args.items() if k in SWITCHED_ARGS}
+    args = {**(request.view_args or {}), **kept_args}
     links = []
     for code, name in LANGUAGES.items():
         links.append((code, name, url_for(endpoint, **{**args, "lang": code}), code == current))

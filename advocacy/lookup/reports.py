@@ -20,7 +20,7 @@ from ..i18n import gettext, lazy_gettext
 from .addresses import normalised_address, read_typed_address
 from .directory import SeatGroup, districts_in_state, seat_groups
 from .models import AddressOverride, DirectoryState, DistrictReport, Legislator
-from .registry import STATES, registry_district, state_info
+from .registry import STATES, chamber_words, registry_district, state_info
 
 OVERRIDE_NOTE = lazy_gettext(
     "The districts for this address were set by our staff after a visitor told us the "
@@ -61,7 +61,7 @@ def district_label(state: str, key: str) -> str:
     """ "House district Merrimack 12" for ``lower|Merrimack 12``."""
     chamber, _, district = key.partition("|")
     try:
-        name = state_info(state.lower()).chamber_names.get(chamber, chamber)
+        name = chamber_words(state_info(state.lower()).chamber_names.get(chamber, chamber))
     except KeyError:
         name = chamber
     return gettext("%(chamber)s district %(district)s", chamber=name, district=district)
