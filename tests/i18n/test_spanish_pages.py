@@ -224,6 +224,20 @@ def test_the_write_thank_you_and_letter_pages(spanish: FlaskClient) -> None:
     assert english_left(letter) == []
 
 
+def test_a_message_too_long_is_explained(spanish: FlaskClient) -> None:
+    spanish.post(f"/c/{LOWER}/act", data=FORM)
+    page = spanish.get(f"/c/{LOWER}/write").get_data(as_text=True)
+    field = re.findall(r'<textarea[^>]* name="([^"]+)"', page)[0]
+    refused = spanish.post(
+        f"/c/{LOWER}/send", data={"submission_key": submission_key(page), field: "x" * 4500}
+    )
+    assert refused.status_code == 400
+    assert re.search(
+        r"El mensaje para .+ tiene 4500 caracteres; el límite es 4000\. Acórtelo, por favor\.",
+        visible_text(refused),
+    )
+
+
 def test_a_second_visit_is_told_it_already_took_part(spanish: FlaskClient) -> None:
     send(spanish)
     spanish.post(f"/c/{LOWER}/act", data=FORM)
@@ -308,6 +322,9 @@ def test_the_find_report_and_state_pages(spanish: FlaskClient) -> None:
     assert "Su distrito (Senado)" in report
     assert "Enviar el reporte" in report
     assert english_left(report) == []
+
+    nothing = spanish.get("/find/report")
+    assert "Primero busque su dirección." in visible_text(spanish.get(nothing.headers["Location"]))
 
     state = visible_text(spanish.get("/find/nh"))
     assert "New Hampshire: legisladores por distrito" in state
