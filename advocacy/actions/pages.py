@@ -20,7 +20,7 @@ from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
 from ..dbtypes import utcnow
 from ..i18n import force_locale, gettext, lazy_gettext, long_date, ngettext, number
-from ..lookup.offices import office_title
+from ..lookup.offices import office_words
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
 from . import coach, confirmation, digests, operations
@@ -141,7 +141,7 @@ def known_recipients(definition: CampaignDefinition) -> KnownRecipients:
             words.append(gettext("your own state legislators"))
             finds_legislators = True
         elif isinstance(target, ExecutiveTarget):
-            words.append(gettext("your state's %(office)s", office=office_title(target.office)))
+            words.append(gettext("your state's %(office)s", office=office_words(target.office)))
         elif isinstance(target, CommitteeTarget) and target.depends_on_visitor:
             words.append(
                 gettext(

@@ -29,6 +29,7 @@ from ..lookup.offices import (
     find_committee,
     office_holder,
     office_title,
+    office_words,
     role_kind,
     role_title,
     seated_members,
@@ -69,15 +70,30 @@ def lookup_chambers(definition: CampaignDefinition) -> set[str]:
 
 
 # The directory's phone labels (lookup/directory.py PHONE_OFFICES), as a visitor reads them.
-_OFFICE_WORDS = {
+_PHONE_OFFICE_WORDS = {
     "Capitol office": lazy_gettext("Capitol office"),
     "District office": lazy_gettext("District office"),
     "Other office line": lazy_gettext("Other office line"),
 }
 
 
-def _office_words(label: str) -> str:
-    return str(_OFFICE_WORDS.get(label, label))
+def _phone_office_words(label: str) -> str:
+    return str(_PHONE_OFFICE_WORDS.get(label, label))
+
+
+# A committee member's role for a page ("Chair, House Judiciary Committee"); the committee's
+# name is its own.
+_ROLE_WORDS = {
+    "Chair": lazy_gettext("Chair"),
+    "Vice chair": lazy_gettext("Vice chair"),
+    "Member": lazy_gettext("Member"),
+    "Ranking member": lazy_gettext("Ranking member"),
+}
+
+
+def _role_words(role: str) -> str:
+    title = role_title(role)
+    return str(_ROLE_WORDS.get(title, title))
 
 
 @dataclass(frozen=True)
@@ -119,19 +135,19 @@ class Recipient:
     @property
     def phone_office(self) -> str:
         """Which office ``phone`` reaches ("Capitol office"...); empty when not known."""
-        return _office_words(self.phones[0][0]) if self.phones else ""
+        return _phone_office_words(self.phones[0][0]) if self.phones else ""
 
     @property
     def phones_in_words(self) -> list[tuple[str, str]]:
         """(which office, in the reader's language; number) for each number on record."""
-        return [(_office_words(office), number) for office, number in self.phones]
+        return [(_phone_office_words(office), number) for office, number in self.phones]
 
     @property
     def phone_numbers(self) -> str:
         """Every number in words: "555-0100 (capitol office), or 555-0199 (district office)"."""
         return (
             gettext(", or ").join(
-                f"{number} ({_office_words(office).lower()})" if office else number
+                f"{number} ({_phone_office_words(office).lower()})" if office else number
                 for office, number in self.phones
             )
             or self.phone
@@ -227,7 +243,7 @@ def committee_recipient(
         chamber=committee.chamber,
         chamber_name=chamber_name,
         district=committee.name,
-        position=f"{role_title(role)}, {label}",
+        position=gettext("%(role)s, %(committee)s", role=_role_words(role), committee=label),
         **(_own_templates(target) if target is not None else {}),
     )
 
@@ -253,7 +269,11 @@ def executive_recipient(
         state=official.state.upper(),
         chamber="executive",
         district=title,
-        position=f"{title} of {state_name(official.state)}",
+        position=gettext(
+            "%(office)s of %(state)s",
+            office=office_words(official.office),
+            state=state_name(official.state),
+        ),
         **(_own_templates(target) if target is not None else {}),
     )
 
@@ -312,7 +332,7 @@ def resolve(
                     gettext(
                         "We have no record of who is %(office)s of %(state)s right now, so no "
                         "message goes to that office.",
-                        office=office_title(target.office),
+                        office=office_words(target.office),
                         state=state_name(state),
                     )
                 )

@@ -23,7 +23,13 @@ from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from tests.actions.conftest import ready  # noqa: F401 - the fixture
 from tests.actions.helpers import ADDRESS, FORM, LOWER, submission_key
+from tests.actions.test_committee_and_executive_targets import (
+    REPRESENTING,
+    world,  # noqa: F401 - the fixture: New Hampshire's committees and officials
+)
+from tests.actions.test_committee_and_executive_targets import SLUG as OFFICES_SLUG
 from tests.lookup.conftest import app_config, directory, people_dir, upstream  # noqa: F401
+from tests.lookup.offices_world import write_campaign
 from tests.text import visible_text
 
 SPANISH_MONTH_DATE = re.compile(
@@ -357,3 +363,36 @@ def test_english_stays_english(ready: FlaskClient) -> None:  # noqa: F811
     assert "Add your voice" in page and "Sume su voz" not in page
     refused = visible_text(ready.post(f"/c/{LOWER}/act", data={**FORM, "name": ""}))
     assert "Please enter your name." in refused and "Escriba su nombre." not in refused
+
+
+def test_committee_and_state_office_sentences(
+    client: FlaskClient,
+    world: Path,  # noqa: F811 - the fixture imported above
+    campaigns_dir: Path,
+) -> None:
+    client.get("/?lang=es")
+    page = visible_text(client.get(f"/c/{OFFICES_SLUG}"))
+    assert "Quién recibe su mensaje" in page
+    assert "Ben Birch (Independent), Presidencia, House Judiciary Committee" in page
+    assert "Cy Cedar (Independent), Vicepresidencia, House Judiciary Committee" in page
+    assert (
+        "Su mensaje también va a quien ocupa el cargo de Gobernador en su estado, según su "
+        "dirección." in page
+    )
+    assert (
+        "Con su dirección identificaremos a quien ocupa el cargo de Gobernador en su estado."
+        in (page)
+    )
+    assert english_left(page) == []
+
+    write_campaign(campaigns_dir, REPRESENTING)
+    assert not campaign_service.sync_folder(campaigns_dir).problems
+    said = visible_text(client.get(f"/c/{OFFICES_SLUG}"))
+    assert "Con su dirección sabremos quiénes son sus legisladores estatales." in said
+    client.post(f"/c/{OFFICES_SLUG}/act", data=FORM)
+    said = visible_text(client.get(f"/c/{OFFICES_SLUG}/write"))
+    assert (
+        "No tenemos registro de quién ocupa el cargo de Secretario de Estado en New Hampshire "
+        "en este momento, así que no se envía ningún mensaje a ese cargo." in said
+    )
+    assert english_left(said) == []
