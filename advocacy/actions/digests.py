@@ -38,7 +38,7 @@ from ..delivery import outbox
 from ..delivery.mailer import MessageData
 from ..delivery.models import OutboxMessage
 from ..extensions import db
-from ..i18n import gettext, lazy_gettext
+from ..i18n import gettext, lazy_gettext, ngettext
 from ..lookup.directory import legislator_contacts, site_today
 from ..lookup.offices import still_in_office
 from ..lookup.registry import state_name
@@ -116,10 +116,10 @@ def when_words() -> str:
         clock = gettext("midnight")
     elif hour == 12:
         clock = gettext("noon")
-    elif hour < 12:
-        clock = gettext("%(hour)s am", hour=hour)
+    elif hour < 12:  # (a count: in Spanish "a la 1", "a las 9")
+        clock = ngettext("%(num)s am", "%(num)s am", hour)
     else:
-        clock = gettext("%(hour)s pm", hour=hour % 12)
+        clock = ngettext("%(num)s pm", "%(num)s pm", hour % 12)
     zone = site_zone().key
     name = _ZONE_NAMES.get(zone, zone.replace("_", " "))
     if name == "UTC":
