@@ -173,9 +173,9 @@ def test_form_errors(spanish: FlaskClient) -> None:
     text = visible_text(unknown)
     assert (
         "No encontramos esa dirección. Revise el número, la calle, la ciudad y el código "
-        "postal, o elija usted mismo su distrito abajo." in text
+        "postal, o elija su distrito por su cuenta abajo." in text
     )
-    assert "Elija usted mismo su distrito" in text.splitlines()
+    assert "Elija su distrito por su cuenta" in text.splitlines()
     assert english_left(text) == []
 
 
