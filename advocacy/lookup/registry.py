@@ -163,6 +163,21 @@ def chamber_words(name: str) -> str:
     return str(_CHAMBER_WORDS.get(name, name))
 
 
+# Parties as Open States names them, in the reader's language (others are shown as named).
+_PARTY_WORDS = {
+    "Democratic": lazy_gettext("Democratic"),
+    "Republican": lazy_gettext("Republican"),
+    "Independent": lazy_gettext("Independent"),
+    "Libertarian": lazy_gettext("Libertarian"),
+    "Green": lazy_gettext("Green"),
+    "Nonpartisan": lazy_gettext("Nonpartisan"),
+}
+
+
+def party_words(party: str) -> str:
+    return str(_PARTY_WORDS.get(party, party))
+
+
 def chamber_label(state: str | None, chamber: str) -> str:
     """The chamber's own name, e.g. "House", "Senate", "Nebraska Legislature", in the reader's
     language."""

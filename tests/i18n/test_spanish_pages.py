@@ -373,8 +373,8 @@ def test_committee_and_state_office_sentences(
     client.get("/?lang=es")
     page = visible_text(client.get(f"/c/{OFFICES_SLUG}"))
     assert "Quién recibe su mensaje" in page
-    assert "Ben Birch (Independent), Presidencia, House Judiciary Committee" in page
-    assert "Cy Cedar (Independent), Vicepresidencia, House Judiciary Committee" in page
+    assert "Ben Birch (Independiente), Presidencia, House Judiciary Committee" in page
+    assert "Cy Cedar (Independiente), Vicepresidencia, House Judiciary Committee" in page
     assert (
         "Su mensaje también va a quien ocupa el cargo de Gobernador en su estado, según su "
         "dirección." in page
