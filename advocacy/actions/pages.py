@@ -19,7 +19,7 @@ from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
 from ..dbtypes import utcnow
-from ..i18n import force_locale, gettext, lazy_gettext, long_date, ngettext, number
+from ..i18n import DEFAULT, force_locale, gettext, lazy_gettext, long_date, ngettext, number
 from ..lookup.offices import office_words
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
@@ -392,6 +392,11 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     salutations = {r.id: r.salutation for r in found}
     capped_ids = set(action.capped_target_ids or [])
     page_url = public_url("actions.campaign_page", slug=campaign.slug, embedded=False)
+    if action.language and action.language != DEFAULT:
+        # Those the visitor asks to join open the campaign in the language they wrote in.
+        page_url = public_url(
+            "actions.campaign_page", slug=campaign.slug, embedded=False, lang=action.language
+        )
     return ThanksPage(
         outcomes=[
             _outcome(c, postal.get(c.target_id, ""), salutations.get(c.target_id, ""))

@@ -9,7 +9,7 @@ from ..campaigns.models import Campaign
 from ..campaigns.service import published_campaign
 from ..campaigns.sharing import shared_url
 from ..extensions import db
-from ..i18n import force_locale, gettext, long_date
+from ..i18n import DEFAULT, force_locale, gettext, long_date
 from ..urls import site_zone
 from . import digests, operations, pages
 from .models import Action
@@ -93,7 +93,10 @@ def _receipt_text(action: Action) -> tuple[str, str] | None:
         for recipient in callable_recipients:
             lines += ["", f"{recipient.name}: {recipient.phone_numbers}"]
             lines += [f"  {paragraph}" for paragraph in scripts.get(recipient.id, [])]
-    share = shared_url(_site_link(f"/c/{campaign.slug}"), "receipt")
+    page = f"/c/{campaign.slug}"
+    if action.language and action.language != DEFAULT:  # (as on the thank-you page)
+        page += f"?lang={action.language}"
+    share = shared_url(_site_link(page), "receipt")
     lines += [
         "",
         gettext("See what happens to your messages: %(link)s", link=thanks),

@@ -83,6 +83,10 @@ def test_a_spanish_visitors_receipt_is_in_spanish(ready: FlaskClient, smtp: SMTP
     assert "También puede llamar a:" in body
     assert "\nAda Alder: 555-0100 (oficina en el capitolio)\n" in body
     assert "Vea qué pasa con sus mensajes: https://act.example.org/c/" in body
+    assert (
+        f"Invite a otras personas a participar: https://act.example.org/c/{LOWER}"
+        "?lang=es&source=share-receipt\n" in body
+    )
     assert "Speak Up le envió este correo porque usted participó en esta campaña." in body
     # (The call script is the campaign file's own text.)
     for english in ("Hello Alex", "Thank you for taking part", "An email to", "You can also call"):

@@ -213,6 +213,8 @@ def test_the_write_thank_you_and_letter_pages(spanish: FlaskClient) -> None:
     assert "Haga también una llamada" in thanks
     assert "Invite a otras personas a participar" in thanks
     assert "O comparta este enlace:" in thanks
+    # Those asked to join open the campaign in Spanish too.
+    assert f"/c/{LOWER}?lang=es&source=share-link" in thanks
     assert english_left(thanks) == []
 
     called = spanish.post(
