@@ -86,9 +86,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(exports_blueprint)
     csrf.exempt(exports_api_blueprint)  # token-authenticated and read-only: no session, no CSRF
     app.register_blueprint(exports_api_blueprint)
-    from .lookup.registry import chamber_label
+    from .lookup.registry import chamber_label, chamber_words, party_words
 
     app.jinja_env.globals["chamber_label"] = chamber_label
+    app.jinja_env.filters["chamber_words"] = chamber_words
+    app.jinja_env.filters["party_words"] = party_words
     register_error_handlers(app)
     from .security import init_app as init_security
 

@@ -36,6 +36,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers.response import Response
 
 from .config import ENV_PREFIX, ConfigError, is_https
+from .i18n import gettext, lazy_gettext, ngettext
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +156,13 @@ def _limits_off_for_this_app() -> bool:
 
 
 _REFUSED_BECAUSE = {
-    "actions": "You have sent this form too many times in a short while, so nothing more was "
-    "sent or recorded.",
-    "lookup_api": "Too many address lookups from your network in a short while.",
-    "lookup_pages": "Too many address lookups from your network in a short while.",
-    "admin": "Too many sign-in attempts from your network in a short while.",
+    "actions": lazy_gettext(
+        "You have sent this form too many times in a short while, so nothing more was sent or "
+        "recorded."
+    ),
+    "lookup_api": lazy_gettext("Too many address lookups from your network in a short while."),
+    "lookup_pages": lazy_gettext("Too many address lookups from your network in a short while."),
+    "admin": lazy_gettext("Too many sign-in attempts from your network in a short while."),
 }
 
 
@@ -176,18 +179,24 @@ def _retry_after() -> int:
 
 def _wait_text(seconds: int) -> str:
     if seconds < 90:
-        return "a minute"
+        return gettext("a minute")
     if seconds < 90 * 60:
-        return f"{round(seconds / 60)} minutes"
-    return f"{round(seconds / 3600)} hours"
+        minutes = round(seconds / 60)
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    hours = round(seconds / 3600)
+    return ngettext("%(num)d hour", "%(num)d hours", hours)
 
 
 def _too_many_requests(error: RateLimitExceeded) -> Response:
     seconds = _retry_after()
     # No client address in the log (personal data); the metrics count 429s per endpoint.
     log.info("rate limit %s reached on %s", error.description, request.endpoint)
-    what = _REFUSED_BECAUSE.get(request.blueprint or "", "Too many requests in a short while.")
-    message = f"{what} Please wait {_wait_text(seconds)} and try again."
+    what = _REFUSED_BECAUSE.get(request.blueprint or "") or gettext(
+        "Too many requests in a short while."
+    )
+    message = gettext(
+        "%(refused)s Please wait %(wait)s and try again.", refused=what, wait=_wait_text(seconds)
+    )
     if request.path.startswith("/api/") or request.is_json:  # (the write page's coach)
         response = jsonify(error=message)
     else:

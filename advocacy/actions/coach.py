@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..extensions import db
+from ..i18n import gettext, ngettext
 from .models import Contact
 
 SHINGLE = 3
@@ -86,32 +87,58 @@ class Figures:
         said: list[str] = []
         if self.own is None:
             return [
-                "Offices give more weight to personal messages: a sentence about why this "
-                "matters to you makes yours stand out."
+                gettext(
+                    "Offices give more weight to personal messages: a sentence about why this "
+                    "matters to you makes yours stand out."
+                )
             ]
         percent = _percent(self.own)
         if self.as_written:
-            said.append("This message is the campaign's text as written.")
+            said.append(gettext("This message is the campaign's text as written."))
         elif self.own == 0:
-            said.append("None of this message is in your own words yet.")
+            said.append(gettext("None of this message is in your own words yet."))
         elif percent >= 90:
-            said.append(f"About {percent}% of this message is in your own words. Thank you.")
+            said.append(
+                gettext(
+                    "About %(percent)s%% of this message is in your own words. Thank you.",
+                    percent=percent,
+                )
+            )
         else:
-            said.append(f"About {percent}% of this message is in your own words.")
+            said.append(
+                gettext(
+                    "About %(percent)s%% of this message is in your own words.", percent=percent
+                )
+            )
         if percent < 90:
             said.append(
-                "Offices give more weight to personal messages: add a sentence about "
-                "why this matters to you."
+                gettext(
+                    "Offices give more weight to personal messages: add a sentence about "
+                    "why this matters to you."
+                )
             )
         if self.others and self.closest is not None and self.average is not None:
-            people = "1 message has" if self.others == 1 else f"{self.others} messages have"
+            figures = {"closest": _percent(self.closest), "average": _percent(self.average)}
             if self.others >= RECENT_LIMIT:  # only the latest are compared
-                people = f"At least {RECENT_LIMIT} messages have"
-            said.append(
-                f"{people} gone to this office through this campaign today; yours is about "
-                f"{_percent(self.closest)}% the same as the closest one "
-                f"({_percent(self.average)}% on average)."
-            )
+                sentence = gettext(
+                    "At least %(num)s messages have gone to this office through this campaign "
+                    "today; yours is about %(closest)s%% the same as the closest one "
+                    "(%(average)s%% on average).",
+                    num=RECENT_LIMIT,
+                    **figures,
+                )
+            else:
+                sentence = ngettext(
+                    "%(num)s message has gone to this office through this campaign today; "
+                    "yours is about %(closest)s%% the same as the closest one (%(average)s%% on "
+                    "average).",
+                    "%(num)s messages have gone to this office through this campaign today; "
+                    "yours is about %(closest)s%% the same as the closest one (%(average)s%% on "
+                    "average).",
+                    self.others,
+                    **figures,
+                )
+            said.append(sentence)
         return said
 
 

@@ -41,6 +41,7 @@ from ..campaigns.service import public_state
 from ..dbtypes import utcnow
 from ..delivery.models import OutboxMessage
 from ..extensions import db
+from ..i18n import force_locale, gettext, long_date
 from .models import Action, Contact
 
 SALT = "advocacy.actions.confirm"
@@ -258,9 +259,10 @@ def confirmation_mail(
     action_id: int,
     submission_key: str,
     confirm_by: datetime | None,
+    language: str = "en",
 ) -> ConfirmationMail:
     """The text of the mail asking a constituent to confirm (sent through the outbox: see
-    ``messages.py``)."""
+    ``messages.py``), in the language they took part in."""
     config = current_app.config
     site = str(config.get("SITE_NAME") or "")
     link = confirmation_url(slug, token_for(action_id, submission_key))
@@ -269,18 +271,32 @@ def confirmation_mail(
         zone = ZoneInfo(zone_name)
     except (KeyError, ValueError):
         zone, zone_name = ZoneInfo("UTC"), "UTC"
-    until = (
-        f"{confirm_by.astimezone(zone):%B %-d, %Y at %H:%M} ({zone_name})"
-        if confirm_by is not None
-        else "a few days"
-    )
-    greeting = f"Hello {name}," if name else "Hello,"
-    body = (
-        f"{greeting}\n\n"
-        f'You asked {site or "us"} to send your message for "{title}". Nothing is sent until '
-        "you confirm that this is your email address. Open this link and press the button:\n\n"
-        f"{link}\n\n"
-        f"The link works until {until}.\n\n"
-        "If you did not ask for this, ignore this email: nothing will be sent.\n"
-    )
-    return ConfirmationMail(subject=f"Please confirm your message: {title}", body=body)
+    with force_locale(language or "en"):
+        if confirm_by is not None:
+            local = confirm_by.astimezone(zone)
+            until = gettext(
+                "%(day)s at %(time)s (%(zone)s)",
+                day=long_date(local),
+                time=local.strftime("%H:%M"),
+                zone=zone_name,
+            )
+        else:
+            until = gettext("a few days")
+        greeting = gettext("Hello %(name)s,", name=name) if name else gettext("Hello,")
+        body = (
+            f"{greeting}\n\n"
+            + gettext(
+                'You asked %(site)s to send your message for "%(title)s". Nothing is sent until '
+                "you confirm that this is your email address. Open this link and press the "
+                "button:",
+                site=site or gettext("us"),
+                title=title,
+            )
+            + f"\n\n{link}\n\n"
+            + gettext("The link works until %(until)s.", until=until)
+            + "\n\n"
+            + gettext("If you did not ask for this, ignore this email: nothing will be sent.")
+            + "\n"
+        )
+        subject = gettext("Please confirm your message: %(title)s", title=title)
+    return ConfirmationMail(subject=subject, body=body)

@@ -38,6 +38,7 @@ from ..delivery import outbox
 from ..delivery.mailer import MessageData
 from ..delivery.models import OutboxMessage
 from ..extensions import db
+from ..i18n import gettext, lazy_gettext, ngettext
 from ..lookup.directory import legislator_contacts, site_today
 from ..lookup.offices import still_in_office
 from ..lookup.registry import state_name
@@ -96,15 +97,37 @@ _ZONE_NAMES = {
     "UTC": "UTC",
     "Etc/UTC": "UTC",
 }
+# The zones' names in a sentence, in the reader's language ("5 pm Eastern time").
+_ZONE_WORDS = {
+    "Eastern": lazy_gettext("%(clock)s Eastern time"),
+    "Central": lazy_gettext("%(clock)s Central time"),
+    "Mountain": lazy_gettext("%(clock)s Mountain time"),
+    "Arizona": lazy_gettext("%(clock)s Arizona time"),
+    "Pacific": lazy_gettext("%(clock)s Pacific time"),
+    "Alaska": lazy_gettext("%(clock)s Alaska time"),
+    "Hawaii": lazy_gettext("%(clock)s Hawaii time"),
+}
 
 
 def when_words() -> str:
     """When digests are sent, as the pages say it: "5 pm Eastern time"."""
     hour = digest_hour()
-    clock = {0: "midnight", 12: "noon"}.get(hour) or (f"{hour % 12} {'am' if hour < 12 else 'pm'}")
+    if hour == 0:
+        clock = gettext("midnight")
+    elif hour == 12:
+        clock = gettext("noon")
+    elif hour < 12:  # (a count: in Spanish "a la 1", "a las 9")
+        clock = ngettext("%(num)s am", "%(num)s am", hour)
+    else:
+        clock = ngettext("%(num)s pm", "%(num)s pm", hour % 12)
     zone = site_zone().key
     name = _ZONE_NAMES.get(zone, zone.replace("_", " "))
-    return f"{clock} {name}" if name == "UTC" else f"{clock} {name} time"
+    if name == "UTC":
+        return gettext("%(clock)s UTC", clock=clock)
+    words = _ZONE_WORDS.get(name)
+    if words is not None:
+        return str(words) % {"clock": clock}
+    return gettext("%(clock)s %(zone)s time", clock=clock, zone=name)
 
 
 # -- building ------------------------------------------------------------------------------

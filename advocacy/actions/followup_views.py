@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers.response import Response
 
 from ..campaigns.service import get_campaign, published_campaign
+from ..i18n import gettext, long_date
 from ..security import limit_submissions
 from ..urls import site_zone
 from . import followups
@@ -42,16 +43,16 @@ def _answer_page(slug: str, token: str, contact_id: int, answer_slug: str) -> Pa
     context.update(
         state="expired" if followups.expired(follow_up) else "open",
         answer=answer,
-        button=followups.BUTTONS[answer],
+        button=str(followups.BUTTONS[answer]),
         recipient=followups.recipient_label(contact),
-        sent_on=f"{(contact.sent_at or contact.created_at).astimezone(zone):%B %-d, %Y}",
-        until=f"{follow_up.expires_at.astimezone(zone):%B %-d, %Y}",
+        sent_on=long_date((contact.sent_at or contact.created_at).astimezone(zone)),
+        until=long_date(follow_up.expires_at.astimezone(zone)),
         recorded=recorded,
-        recorded_text=followups.RECORDED[recorded.answer] if recorded else None,
-        recorded_on=(f"{recorded.updated_at.astimezone(zone):%B %-d, %Y}" if recorded else None),
+        recorded_text=str(followups.RECORDED[recorded.answer]) if recorded else None,
+        recorded_on=long_date(recorded.updated_at.astimezone(zone)) if recorded else None,
         others=[
             (
-                followups.BUTTONS[other],
+                str(followups.BUTTONS[other]),
                 url_for(
                     ".answer_page",
                     slug=slug,
@@ -99,20 +100,44 @@ def answer(slug: str, token: str, contact_id: int, answer_slug: str) -> Page:
     ):
         return redirect(here, 303)  # the page says the link is not valid
     if not StepForm().validate_on_submit():
-        flash("Your answer did not go through: the page had expired. Please try again.", "error")
+        flash(
+            gettext("Your answer did not go through: the page had expired. Please try again."),
+            "error",
+        )
         return redirect(here, 303)
     name = followups.recipient_label(contact)
     outcome = followups.record_answer(follow_up, contact, answer)
     if outcome == "expired":
         return redirect(here, 303)  # the page says the link has expired
     log.info("campaign %s: follow-up %s answered (%s)", slug, follow_up.id, outcome)
-    said = followups.RECORDED[answer]
+    said = str(followups.RECORDED[answer])
     if outcome == "unchanged":
-        flash(f"We already had your answer about {name}: {said}. Thank you.", "success")
+        flash(
+            gettext(
+                "We already had your answer about %(name)s: %(said)s. Thank you.",
+                name=name,
+                said=said,
+            ),
+            "success",
+        )
     elif outcome == "changed":
-        flash(f"We changed your answer about {name} to: {said}. Thank you.", "success")
+        flash(
+            gettext(
+                "We changed your answer about %(name)s to: %(said)s. Thank you.",
+                name=name,
+                said=said,
+            ),
+            "success",
+        )
     else:
-        flash(f"Thank you. We recorded your answer about {name}: {said}.", "success")
+        flash(
+            gettext(
+                "Thank you. We recorded your answer about %(name)s: %(said)s.",
+                name=name,
+                said=said,
+            ),
+            "success",
+        )
     return redirect(here, 303)
 
 

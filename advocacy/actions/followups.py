@@ -40,6 +40,7 @@ from ..campaigns.schema import FollowUp as FollowUpOption
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
+from ..i18n import force_locale, gettext, join_and, lazy_gettext, long_date
 from ..urls import site_zone
 from .confirmation import signed_pair
 from .models import Action, Constituent, Contact, FollowUp, FollowUpAnswer
@@ -55,11 +56,15 @@ BATCH = 500
 # Answers as they are stored, as they appear in links, and as a visitor reads them.
 ANSWERS = ("yes", "no", "not_yet")
 SLUGS = {"yes": "yes", "no": "no", "not-yet": "not_yet"}
-BUTTONS = {"yes": "Yes, they replied", "no": "No, they did not reply", "not_yet": "Not yet"}
+BUTTONS = {
+    "yes": lazy_gettext("Yes, they replied"),
+    "no": lazy_gettext("No, they did not reply"),
+    "not_yet": lazy_gettext("Not yet"),
+}
 RECORDED = {
-    "yes": "they replied",
-    "no": "they did not reply",
-    "not_yet": "they have not replied yet",
+    "yes": lazy_gettext("they replied"),
+    "no": lazy_gettext("they did not reply"),
+    "not_yet": lazy_gettext("they have not replied yet"),
 }
 
 
@@ -266,38 +271,57 @@ def follow_up_mail(follow_up: FollowUp) -> FollowUpMail | None:
         or not contacts
     ):
         return None
+    # In the language the visitor took part in (a job builds it, outside any request).
+    with force_locale(action.language or "en"):
+        return _follow_up_mail(follow_up, campaign, contacts)
+
+
+def _follow_up_mail(
+    follow_up: FollowUp, campaign: Campaign, contacts: list[Contact]
+) -> FollowUpMail:
+    action = follow_up.action
+    constituent = action.constituent
     zone = site_zone()
-    site = str(current_app.config.get("SITE_NAME") or "our site")
+    site = str(current_app.config.get("SITE_NAME") or gettext("our site"))
     token = token_for(follow_up)
     names = [recipient_label(c) for c in contacts]
-    if len(names) == 1:
-        whom = names[0]
+    if constituent.name:
+        lines = [gettext("Hello %(name)s,", name=constituent.name), ""]
     else:
-        whom = ", ".join(names[:-1]) + " and " + names[-1]
-    lines = [f"Hello {constituent.name}," if constituent.name else "Hello,", ""]
+        lines = [gettext("Hello,"), ""]
     lines.append(
-        f"On {action.created_at.astimezone(zone):%B %-d, %Y} you wrote to {whom} through "
-        f'{site} for "{campaign.title}". Did they reply? One click for each tells us; we count '
-        "the answers to show which legislators answer their constituents."
+        gettext(
+            'On %(day)s you wrote to %(whom)s through %(site)s for "%(title)s". Did they reply? '
+            "One click for each tells us; we count the answers to show which legislators "
+            "answer their constituents.",
+            day=long_date(action.created_at.astimezone(zone)),
+            whom=join_and(names),
+            site=site,
+            title=campaign.title,
+        )
     )
     for contact, name in zip(contacts, names, strict=True):
-        lines += ["", f"Did {name} reply?"]
+        lines += ["", gettext("Did %(name)s reply?", name=name)]
         for answer in ANSWERS:
             link = answer_url(campaign.slug, token, contact.id, answer)
             lines.append(f"  {BUTTONS[answer]}: {link}")
     lines += [
         "",
-        f"Each link opens a page with a button to confirm your answer. You can change an "
-        f"answer until {follow_up.expires_at.astimezone(zone):%B %-d, %Y}, when the links stop "
-        "working.",
+        gettext(
+            "Each link opens a page with a button to confirm your answer. You can change an "
+            "answer until %(day)s, when the links stop working.",
+            day=long_date(follow_up.expires_at.astimezone(zone)),
+        ),
         "",
-        "You get this one email because you asked to be kept informed about this campaign. "
-        "We will not ask again.",
+        gettext(
+            "You get this one email because you asked to be kept informed about this "
+            "campaign. We will not ask again."
+        ),
     ]
     subject = (
-        f"Did {names[0]} reply? {campaign.title}"
+        gettext("Did %(name)s reply? %(title)s", name=names[0], title=campaign.title)
         if len(names) == 1
-        else f"Did your legislators reply? {campaign.title}"
+        else gettext("Did your legislators reply? %(title)s", title=campaign.title)
     )
     return FollowUpMail(constituent.name, constituent.email, subject, "\n".join(lines) + "\n")
 

@@ -6,14 +6,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from ..i18n import lazy_gettext
 from .drafts import Draft
 from .text import clean_field
 
 strip = clean_field  # every text field: control characters removed, then whitespace stripped
 
 
-ADDRESS_HELP = "Street address with city and state, or ZIP, e.g. 12 Main St, Concord, NH 03301"
-HONEYPOT_LABEL = "Leave this field empty (it is here to catch automated spam)"
+ADDRESS_HELP = lazy_gettext(
+    "Street address with city and state, or ZIP, e.g. 12 Main St, Concord, NH 03301"
+)
+HONEYPOT_LABEL = lazy_gettext("Leave this field empty (it is here to catch automated spam)")
 
 
 class ActionForm(FlaskForm):
@@ -27,44 +30,54 @@ class ActionForm(FlaskForm):
         csrf = False
 
     name = StringField(
-        "Your name",
+        lazy_gettext("Your name"),
         filters=[strip],
         validators=[
-            DataRequired("Please enter your name."),
-            Length(max=120, message="Please keep your name under 120 characters."),
+            DataRequired(lazy_gettext("Please enter your name.")),
+            Length(max=120, message=lazy_gettext("Please keep your name under 120 characters.")),
         ],
     )
     email = EmailField(
-        "Email",
+        lazy_gettext("Email"),
         filters=[strip],
         validators=[
-            DataRequired("Please enter your email address."),
-            Email("That email address does not look right.", check_deliverability=False),
-            Length(max=254),
+            DataRequired(lazy_gettext("Please enter your email address.")),
+            Email(
+                lazy_gettext("That email address does not look right."), check_deliverability=False
+            ),
+            Length(
+                max=254,
+                message=lazy_gettext("Please keep your email address to 254 characters or fewer."),
+            ),
         ],
     )
     street_address = StringField(
-        "Home street address",
+        lazy_gettext("Home street address"),
         filters=[strip],
         description=ADDRESS_HELP,
         validators=[
-            DataRequired("Please enter the street address where you are registered or live."),
+            DataRequired(
+                lazy_gettext("Please enter the street address where you are registered or live.")
+            ),
             Length(
-                min=5, max=200, message="Please enter a full street address (5 to 200 characters)."
+                min=5,
+                max=200,
+                message=lazy_gettext("Please enter a full street address (5 to 200 characters)."),
             ),
         ],
     )
     phone = TelField(
-        "Phone (optional)",
+        lazy_gettext("Phone (optional)"),
         filters=[strip],
         validators=[
             Optional(),
             Regexp(
-                r"^[0-9+().\- ]{7,30}$", message="Please enter a phone number with digits only."
+                r"^[0-9+().\- ]{7,30}$",
+                message=lazy_gettext("Please enter a phone number with digits only."),
             ),
         ],
     )
-    opt_in = BooleanField("Keep me informed about this campaign")
+    opt_in = BooleanField(lazy_gettext("Keep me informed about this campaign"))
     # Honeypot: hidden from people (templates/_action_fields.html), filled in by bots that
     # fill in every field. A submission with it filled records nothing and sends nothing.
     website = StringField(HONEYPOT_LABEL, filters=[strip])

@@ -138,6 +138,7 @@ def _load_confirmations(
             Action.id,
             Action.submission_key,
             Action.confirm_by,
+            Action.language,
             Constituent.name,
             Constituent.email,
             Campaign.slug,
@@ -148,7 +149,7 @@ def _load_confirmations(
         .where(Action.id.in_(outbox_ids))
     )
     messages = {}
-    for action_id, submission_key, confirm_by, name, email, slug, title in found:
+    for action_id, submission_key, confirm_by, language, name, email, slug, title in found:
         mail = confirmation.confirmation_mail(
             slug=slug,
             title=title,
@@ -156,6 +157,7 @@ def _load_confirmations(
             action_id=action_id,
             submission_key=submission_key,
             confirm_by=confirm_by,
+            language=language,
         )
         # From the site itself, with no Reply-To: never written in the constituent's name.
         messages[outbox_ids[action_id]] = MessageData(

@@ -19,7 +19,7 @@ from ..campaigns.service import PublishedCampaign
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
-from ..i18n import language
+from ..i18n import gettext, language
 from ..urls import site_zone
 from . import coach, confirmation, digests, webhooks
 from .drafts import Draft, FilledMessage, fill_messages
@@ -162,13 +162,21 @@ def take_write_lock(name: str) -> None:
 
 def _checked_body(value: str, limit: int, recipient: Recipient) -> str:
     cleaned = strip_controls(value).strip()
-    what = f"message to {recipient.name}"
     if not cleaned:
-        raise ActionProblem(f"The {what} is empty. Please write a few words.")
+        raise ActionProblem(
+            gettext(
+                "The message to %(name)s is empty. Please write a few words.", name=recipient.name
+            )
+        )
     if len(cleaned) > limit:
         raise ActionProblem(
-            f"The {what} is {len(cleaned)} characters long; the limit is {limit}. "
-            "Please shorten it."
+            gettext(
+                "The message to %(name)s is %(length)s characters long; the limit is "
+                "%(limit)s. Please shorten it.",
+                name=recipient.name,
+                length=len(cleaned),
+                limit=limit,
+            )
         )
     return cleaned + "\n"
 
@@ -273,12 +281,16 @@ def _write_action(
     if not written and not any(m.recipient.phone for m in messages):
         if capped:
             raise ActionProblem(
-                "Your legislators have received as many messages from this campaign as it "
-                "sends them in one day. Nothing was sent; please try again tomorrow."
+                gettext(
+                    "Your legislators have received as many messages from this campaign as it "
+                    "sends them in one day. Nothing was sent; please try again tomorrow."
+                )
             )
         raise ActionProblem(
-            "None of your recipients can receive a written message or a call. "
-            "Please choose your district again."
+            gettext(
+                "None of your recipients can receive a written message or a call. "
+                "Please choose your district again."
+            )
         )
     # With no one to write to but someone to call, the action has no written contacts: the
     # thank-you page gives the phone numbers, the call script and "I called" buttons.

@@ -19,7 +19,8 @@ from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
 from ..dbtypes import utcnow
-from ..lookup.offices import office_title
+from ..i18n import DEFAULT, force_locale, gettext, lazy_gettext, long_date, ngettext, number
+from ..lookup.offices import office_words
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
 from . import coach, confirmation, digests, operations
@@ -51,10 +52,14 @@ class CampaignCard:
     @property
     def progress(self) -> str:
         """The social-proof sentence, e.g. "1,234 people have taken part."."""
-        people = "1 person has" if self.taking_part == 1 else f"{self.taking_part:,} people have"
-        said = f"{people} taken part."
+        said = ngettext(
+            "%(people)s person has taken part.",
+            "%(people)s people have taken part.",
+            self.taking_part,
+            people=number(self.taking_part),
+        )
         if self.goal:
-            said += f" Help us reach {self.goal:,}."
+            said += " " + gettext("Help us reach %(goal)s.", goal=number(self.goal))
         return said
 
 
@@ -118,10 +123,8 @@ class KnownRecipients:
     # The states whose directory the listed people come from (a kept page's source).
     states: tuple[str, ...]
     photos: dict[str, str] = field(default_factory=dict)  # by person id
-
-    @property
-    def finds_legislators(self) -> bool:
-        return any("legislators" in words for words in self.found_from_address)
+    # Whether the address finds the visitor's own legislators (state or committee members).
+    finds_legislators: bool = False
 
 
 def known_recipients(definition: CampaignDefinition) -> KnownRecipients:
@@ -132,18 +135,28 @@ def known_recipients(definition: CampaignDefinition) -> KnownRecipients:
         or (isinstance(t, CommitteeTarget) and not t.depends_on_visitor)
     ]
     words = []
+    finds_legislators = False
     for target in definition.targets:
         if isinstance(target, StateLegislatorsTarget):
-            words.append("your own state legislators")
+            words.append(gettext("your own state legislators"))
+            finds_legislators = True
         elif isinstance(target, ExecutiveTarget):
-            words.append(f"your state's {office_title(target.office)}")
+            words.append(gettext("your state's %(office)s", office=office_words(target.office)))
         elif isinstance(target, CommitteeTarget) and target.depends_on_visitor:
-            words.append(f"your own legislators on the {target.committee} committee")
+            words.append(
+                gettext(
+                    "your own legislators on the %(committee)s committee",
+                    committee=target.committee,
+                )
+            )
+            finds_legislators = True
     recipients = []
     if fixed_now:
         recipients = resolve(definition.model_copy(update={"targets": fixed_now}), []).recipients
     states = tuple(sorted({t.state.lower() for t in fixed_now if isinstance(t, CommitteeTarget)}))
-    return KnownRecipients(recipients, list(dict.fromkeys(words)), states, _photos(recipients))
+    return KnownRecipients(
+        recipients, list(dict.fromkeys(words)), states, _photos(recipients), finds_legislators
+    )
 
 
 @dataclass
@@ -232,9 +245,11 @@ def coach_for_field(
 
 
 def digest_sentence(name: str, when: str) -> str:
-    return (
-        f"Your message will reach {name} in one daily summary of this campaign's messages, "
-        f"sent at {when}."
+    return gettext(
+        "Your message will reach %(name)s in one daily summary of this campaign's messages, "
+        "sent at %(when)s.",
+        name=name,
+        when=when,
     )
 
 
@@ -252,49 +267,77 @@ class Outcome:
     letter_target: str | None = None  # for a letter: the target id of its printable page
 
 
+# (Each follows the recipient's name and a colon, so it starts in lower case.)
 _EMAIL_OUTCOMES = {
-    "sent": "your email has been sent.",
-    "logged": "your email has been recorded.",
-    "failed": "your email is delayed; we will keep trying to deliver it.",
-    "unconfirmed": "your email will be sent once you confirm it (see the email we sent you).",
-    "expired": "your email was not sent, because it was never confirmed.",
-    "recipient_left": "they left office before your email could be sent, so it is held while "
-    "the campaign's staff decide whether to send it.",
-    "discarded": "they left office before your email could be sent, and the campaign's staff "
-    "decided not to send it.",
+    "sent": lazy_gettext("your email has been sent."),
+    "logged": lazy_gettext("your email has been recorded."),
+    "failed": lazy_gettext("your email is delayed; we will keep trying to deliver it."),
+    "unconfirmed": lazy_gettext(
+        "your email will be sent once you confirm it (see the email we sent you)."
+    ),
+    "expired": lazy_gettext("your email was not sent, because it was never confirmed."),
+    "recipient_left": lazy_gettext(
+        "they left office before your email could be sent, so it is held while the campaign's "
+        "staff decide whether to send it."
+    ),
+    "discarded": lazy_gettext(
+        "they left office before your email could be sent, and the campaign's staff decided "
+        "not to send it."
+    ),
+}
+_DIGEST_OUTCOMES = {
+    "sent": lazy_gettext(
+        "your message is in this campaign's daily summary to them, which has been sent."
+    ),
+    "logged": lazy_gettext(
+        "your message is in this campaign's daily summary to them, which has been recorded."
+    ),
+    "queued": lazy_gettext(
+        "your message is in this campaign's daily summary to them, which is being sent."
+    ),
 }
 
 
 def _outcome(contact: Contact, postal_address: str, salutation: str = "") -> Outcome:
     if contact.status == digests.AWAITING:
-        sentence = digest_sentence(salutation or contact.target_name, digests.when_words())
-        return Outcome(contact.target_name, "email", sentence[0].lower() + sentence[1:])
-    if contact.digest_id is not None and contact.status in ("queued", "sent", "logged"):
-        done = {"sent": "has been sent", "logged": "has been recorded"}.get(
-            contact.status, "is being sent"
+        sentence = gettext(
+            "your message will reach %(name)s in one daily summary of this campaign's messages, "
+            "sent at %(when)s.",
+            name=salutation or contact.target_name,
+            when=digests.when_words(),
         )
-        return Outcome(
-            contact.target_name,
-            "email",
-            f"your message is in this campaign's daily summary to them, which {done}.",
-        )
+        return Outcome(contact.target_name, "email", sentence)
+    if contact.digest_id is not None and contact.status in _DIGEST_OUTCOMES:
+        return Outcome(contact.target_name, "email", str(_DIGEST_OUTCOMES[contact.status]))
     if contact.channel == "postal":
-        where = f" to {postal_address}" if postal_address else ""
-        return Outcome(
-            contact.target_name,
-            "postal",
-            f"your letter is ready. Please print it and post it{where}.",
-            contact.target_id,
-        )
-    call = f" You can still call {contact.target_phone}." if contact.target_phone else ""
+        if postal_address:
+            text = gettext(
+                "your letter is ready. Please print it and post it to %(address)s.",
+                address=postal_address,
+            )
+        else:
+            text = gettext("your letter is ready. Please print it and post it.")
+        return Outcome(contact.target_name, "postal", text, contact.target_id)
     if contact.status == "bounced":
-        text = f"the recipient's mail server refused your email.{call}"
+        text = gettext("the recipient's mail server refused your email.")
     elif contact.status == "dead" and (contact.last_error or "").startswith("delivery may"):
-        text = "we could not confirm that your email arrived; the site's team will check it."
+        text = gettext(
+            "we could not confirm that your email arrived; the site's team will check it."
+        )
     elif contact.status == "dead":
-        text = f"your email could not be delivered; the site's team has been told.{call}"
+        text = gettext("your email could not be delivered; the site's team has been told.")
     else:
-        text = _EMAIL_OUTCOMES.get(contact.status, "your email is queued and will be sent soon.")
+        text = str(
+            _EMAIL_OUTCOMES.get(
+                contact.status, lazy_gettext("your email is queued and will be sent soon.")
+            )
+        )
+    if (
+        contact.status in ("bounced", "dead")
+        and contact.target_phone
+        and not (contact.last_error or "").startswith("delivery may")
+    ):
+        text += " " + gettext("You can still call %(phone)s.", phone=contact.target_phone)
     return Outcome(contact.target_name, "email", text)
 
 
@@ -349,6 +392,11 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     salutations = {r.id: r.salutation for r in found}
     capped_ids = set(action.capped_target_ids or [])
     page_url = public_url("actions.campaign_page", slug=campaign.slug, embedded=False)
+    if action.language and action.language != DEFAULT:
+        # Those the visitor asks to join open the campaign in the language they wrote in.
+        page_url = public_url(
+            "actions.campaign_page", slug=campaign.slug, embedded=False, lang=action.language
+        )
     return ThanksPage(
         outcomes=[
             _outcome(c, postal.get(c.target_id, ""), salutations.get(c.target_id, ""))
@@ -385,6 +433,7 @@ class LetterPage:
     date: str
     recipient: list[str]  # name, organisation, address lines
     subject: str
+    regarding: str  # the subject line as the letter shows it ("Re: ...")
     body: list[str]  # paragraphs; a paragraph's own line breaks (a signature) are kept
     back_url: str
 
@@ -409,11 +458,16 @@ def letter_page(campaign: PublishedCampaign, action: Action, target_id: str) -> 
             lines.append(recipient.organisation)
         lines += address_lines(recipient.postal_address)
     sent = action.created_at.astimezone(site_zone())
+    # The letter is in the language the visitor wrote it in, whatever the page's.
+    with force_locale(action.language or "en"):
+        dated = long_date(sent)
+        regarding = gettext("Re: %(subject)s", subject=contact.subject or "")
     return LetterPage(
         sender=[constituent.name or "", constituent.street_address or ""],
-        date=f"{sent:%B %-d, %Y}",
+        date=dated,
         recipient=[line for line in lines if line],
         subject=contact.subject or "",
+        regarding=regarding,
         body=[block.strip("\n") for block in contact.body.split("\n\n") if block.strip()],
         back_url=url_for("actions.thanks", slug=campaign.slug, key=action.submission_key),
     )

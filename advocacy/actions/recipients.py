@@ -14,6 +14,7 @@ from ..campaigns.schema import (
     FixedTarget,
     StateLegislatorsTarget,
 )
+from ..i18n import gettext, lazy_gettext
 from ..lookup.directory import (
     districts_in_state,
     legislator_contacts,
@@ -28,6 +29,7 @@ from ..lookup.offices import (
     find_committee,
     office_holder,
     office_title,
+    office_words,
     role_kind,
     role_title,
     seated_members,
@@ -65,6 +67,33 @@ def lookup_chambers(definition: CampaignDefinition) -> set[str]:
         if isinstance(target, CommitteeTarget) and target.depends_on_visitor:
             chambers |= _COMMITTEE_CHAMBERS[target.chamber]
     return chambers
+
+
+# The directory's phone labels (lookup/directory.py PHONE_OFFICES), as a visitor reads them.
+_PHONE_OFFICE_WORDS = {
+    "Capitol office": lazy_gettext("Capitol office"),
+    "District office": lazy_gettext("District office"),
+    "Other office line": lazy_gettext("Other office line"),
+}
+
+
+def _phone_office_words(label: str) -> str:
+    return str(_PHONE_OFFICE_WORDS.get(label, label))
+
+
+# A committee member's role for a page ("Chair, House Judiciary Committee"); the committee's
+# name is its own.
+_ROLE_WORDS = {
+    "Chair": lazy_gettext("Chair"),
+    "Vice chair": lazy_gettext("Vice chair"),
+    "Member": lazy_gettext("Member"),
+    "Ranking member": lazy_gettext("Ranking member"),
+}
+
+
+def _role_words(role: str) -> str:
+    title = role_title(role)
+    return str(_ROLE_WORDS.get(title, title))
 
 
 @dataclass(frozen=True)
@@ -106,14 +135,19 @@ class Recipient:
     @property
     def phone_office(self) -> str:
         """Which office ``phone`` reaches ("Capitol office"...); empty when not known."""
-        return self.phones[0][0] if self.phones else ""
+        return _phone_office_words(self.phones[0][0]) if self.phones else ""
+
+    @property
+    def phones_in_words(self) -> list[tuple[str, str]]:
+        """(which office, in the reader's language; number) for each number on record."""
+        return [(_phone_office_words(office), number) for office, number in self.phones]
 
     @property
     def phone_numbers(self) -> str:
         """Every number in words: "555-0100 (capitol office), or 555-0199 (district office)"."""
         return (
-            ", or ".join(
-                f"{number} ({office.lower()})" if office else number
+            gettext(", or ").join(
+                f"{number} ({_phone_office_words(office).lower()})" if office else number
                 for office, number in self.phones
             )
             or self.phone
@@ -209,7 +243,7 @@ def committee_recipient(
         chamber=committee.chamber,
         chamber_name=chamber_name,
         district=committee.name,
-        position=f"{role_title(role)}, {label}",
+        position=gettext("%(role)s, %(committee)s", role=_role_words(role), committee=label),
         **(_own_templates(target) if target is not None else {}),
     )
 
@@ -235,7 +269,11 @@ def executive_recipient(
         state=official.state.upper(),
         chamber="executive",
         district=title,
-        position=f"{title} of {state_name(official.state)}",
+        position=gettext(
+            "%(office)s of %(state)s",
+            office=office_words(official.office),
+            state=state_name(official.state),
+        ),
         **(_own_templates(target) if target is not None else {}),
     )
 
@@ -291,8 +329,12 @@ def resolve(
             official = office_holder(state, target.office, day)
             if official is None:
                 result.notes.append(
-                    f"We have no record of who is {office_title(target.office)} of "
-                    f"{state_name(state)} right now, so no message goes to that office."
+                    gettext(
+                        "We have no record of who is %(office)s of %(state)s right now, so no "
+                        "message goes to that office.",
+                        office=office_words(target.office),
+                        state=state_name(state),
+                    )
                 )
             else:
                 add(executive_recipient(official, target))
@@ -321,7 +363,9 @@ def _committee(
             label = committee_label(
                 committee.name, committee_chamber_name(committee.state, committee.chamber)
             )
-            result.notes.append(f"None of your own legislators sits on the {label}.")
+            result.notes.append(
+                gettext("None of your own legislators sits on the %(committee)s.", committee=label)
+            )
     for member in members:
         add(committee_recipient(member.legislator, committee, member.role, target))
 
@@ -365,16 +409,18 @@ def people_in_districts(
     for value in filter(None, picked):
         chamber, _, district = value.partition("|")
         if chamber not in chambers or (chamber, district) not in known:
-            return [], "That district is not one this campaign writes to. Please choose again."
+            return [], gettext(
+                "That district is not one this campaign writes to. Please choose again."
+            )
         if chosen.setdefault(chamber, district) != district:
-            return [], "Please choose only your own district: one per chamber."
+            return [], gettext("Please choose only your own district: one per chamber.")
     if chambers and not chosen:
-        return [], "Please choose your district."
+        return [], gettext("Please choose your district.")
     people = [
         person
         for person in legislators_in_state(state)
         if chosen.get(person.chamber) == person.district
     ]
     if chambers and not people:
-        return [], "No one sits for the district you chose right now. Please check it."
+        return [], gettext("No one sits for the district you chose right now. Please check it.")
     return people, None

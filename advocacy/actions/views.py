@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from flask import (
@@ -45,12 +45,19 @@ from ..campaigns.service import (
 )
 from ..campaigns.templating import RenderError
 from ..extensions import csrf
+from ..i18n import gettext, long_date
 from ..lookup import reports
 from ..lookup.addresses import read_typed_address
 from ..lookup.directory import directory_marks, district_choices, roster_loaded_at
 from ..lookup.registry import STATES, state_name
 from ..lookup.reportform import ReportForm, picked_districts, report_page
-from ..lookup.service import BadAddress, CensusUnavailable, lookup_address, unavailable_sentence
+from ..lookup.service import (
+    BadAddress,
+    CensusUnavailable,
+    approximate_note,
+    lookup_address,
+    unavailable_sentence,
+)
 from ..pagecache import rendered_pages
 from ..security import allow_framing, framed, limit_coach, limit_submissions
 from . import confirmation, digests, operations, pages, sources
@@ -231,13 +238,13 @@ def campaign_page(slug: str) -> Page:
 
 def _not_actionable(campaign: PublishedCampaign) -> tuple[str, int]:
     """The campaign stopped taking part (paused, closed...): its page, with 409, says why."""
-    flash("Nothing was sent.", "error")
+    flash(gettext("Nothing was sent."), "error")
     return _campaign_page(campaign, None, 409)
 
 
 def _already(slug: str, when: datetime) -> Response:
     session.pop(DRAFT, None)
-    session[ALREADY] = {"slug": slug, "when": f"{when:%B %-d, %Y}"}
+    session[ALREADY] = {"slug": slug, "when": when.date().isoformat()}
     return redirect(url_for(".already", slug=slug), 303)
 
 
@@ -246,6 +253,10 @@ def already(slug: str) -> Page:
     campaign = _campaign_or_404(slug)
     seen = session.get(ALREADY)
     when = seen.get("when") if isinstance(seen, dict) and seen.get("slug") == slug else None
+    try:
+        when = long_date(date.fromisoformat(when)) if isinstance(when, str) else None
+    except ValueError:
+        when = None
     return render_template(
         "actions/already.html", campaign=campaign, definition=campaign.definition, when=when
     )
@@ -280,15 +291,20 @@ def start(slug: str) -> Page:
     except CensusUnavailable as exc:
         session[DRAFT] = draft.to_session()
         flash(
-            f"{unavailable_sentence(exc)} Please choose your state and district below, or try "
-            "again in a minute.",
+            gettext(
+                "%(problem)s Please choose your state and district below, or try again in a "
+                "minute.",
+                problem=unavailable_sentence(exc),
+            ),
             "error",
         )
         return redirect(url_for(".choose", slug=slug), 303)
     if result.confidence == "none":
         form.street_address.errors = [
-            "We could not find that address. Check the house number, street, city and ZIP code, "
-            "or choose your district yourself below."
+            gettext(
+                "We could not find that address. Check the house number, street, city and ZIP "
+                "code, or choose your district yourself below."
+            )
         ]
         session[DRAFT] = draft.to_session()
         return _campaign_page(campaign, form, 400)
@@ -296,12 +312,14 @@ def start(slug: str) -> Page:
     session[DRAFT] = draft.to_session()
     if result.confidence == "approximate":
         flash(
-            "The Census matched a nearby or similar address. If it is not yours, go back "
-            "and correct it, or choose your district yourself.",
+            gettext(
+                "The Census matched a nearby or similar address. If it is not yours, go back "
+                "and correct it, or choose your district yourself."
+            ),
             "warning",
         )
     for note in result.notes:
-        if "nearby or similar address" not in note:  # said just above, with what to do
+        if note != approximate_note():  # said just above, with what to do
             flash(note, "warning")
     return redirect(url_for(".write", slug=slug), 303)
 
@@ -340,10 +358,10 @@ def choose(slug: str) -> Page:
     if request.method == "POST":
         shown = {"state": state if state in STATES else None, "city": city or None}
         if not form.validate_on_submit() or state not in STATES:
-            flash("Please choose your state, then your district.", "error")
+            flash(gettext("Please choose your state, then your district."), "error")
             return redirect(url_for(".choose", slug=slug, **shown), 303)
         if not city:
-            flash("Please tell us your city or town: it goes in your message.", "error")
+            flash(gettext("Please tell us your city or town: it goes in your message."), "error")
             return redirect(url_for(".choose", slug=slug, **shown), 303)
         picked = [
             value
@@ -392,14 +410,17 @@ def report(slug: str) -> Page:
     if request.method == "GET":
         return report_page(**page)
     if not ReportForm().validate_on_submit():
-        return report_page(**page, error="The page had expired. Please send it again.", status=400)
+        expired = gettext("The page had expired. Please send it again.")
+        return report_page(**page, error=expired, status=400)
     try:
         reports.file_report(draft.street_address, draft.state, shown, picked_districts())
     except reports.ReportProblem as exc:
         return report_page(**page, error=str(exc), status=400)
     flash(
-        "Thank you. Our staff will check the districts for your address. To write now, "
-        "choose your district below.",
+        gettext(
+            "Thank you. Our staff will check the districts for your address. To write now, "
+            "choose your district below."
+        ),
         "success",
     )
     return redirect(url_for(".choose", slug=slug, state=draft.state.lower()), 303)
@@ -453,7 +474,7 @@ def check(slug: str) -> Page:
     draft = _draft_for(campaign)
     form = StepForm()
     if draft is None or not form.validate_on_submit():
-        flash("The page had expired. Please start again.", "error")
+        flash(gettext("The page had expired. Please start again."), "error")
         return redirect(url_for(".campaign_page", slug=slug), 303)
     return _write_page(campaign, draft, form, _edits(), checked=True)
 
@@ -471,18 +492,18 @@ def coach(slug: str) -> tuple[Response, int]:
     draft = _draft_for(campaign)
     asked = request.get_json(silent=True)
     if draft is None:
-        return jsonify(error="Your session has ended. Please start again."), 409
+        return jsonify(error=gettext("Your session has ended. Please start again.")), 409
     if not isinstance(asked, dict) or not all(
         isinstance(asked.get(key), str) for key in ("field", "text")
     ):
-        return jsonify(error="Send the field name and the text of one message."), 400
+        return jsonify(error=gettext("Send the field name and the text of one message.")), 400
     text = asked["text"]
     # Twice the limit: a browser counts characters differently; anything longer is no message.
     if len(text) > campaign.definition.message.max_body_length * 2:
-        return jsonify(error="This message is too long to check."), 400
+        return jsonify(error=gettext("This message is too long to check.")), 400
     figures = pages.coach_for_field(campaign, draft, asked["field"], text)
     if figures is None:
-        return jsonify(error="There is no such message to check."), 404
+        return jsonify(error=gettext("There is no such message to check.")), 404
     return jsonify(
         own_percent=figures.own_percent,
         others=figures.others,
@@ -510,7 +531,10 @@ def send(slug: str) -> Page:
     if draft is None or key != draft.submission_key or not form.validate_on_submit():
         if (done := _thanks_if_sent(campaign, key)) is not None:
             return done
-        flash("Your message was not sent: the page had expired. Please start again.", "error")
+        flash(
+            gettext("Your message was not sent: the page had expired. Please start again."),
+            "error",
+        )
         return redirect(url_for(".campaign_page", slug=slug), 303)
     if not public_state(campaign).actionable:
         return _thanks_if_sent(campaign, key) or _not_actionable(campaign)
@@ -521,8 +545,10 @@ def send(slug: str) -> Page:
         draft.version_id = campaign.version_id
         session[DRAFT] = draft.to_session()
         flash(
-            "Nothing was sent: this campaign's message was just updated. "
-            "Please review it and send again.",
+            gettext(
+                "Nothing was sent: this campaign's message was just updated. "
+                "Please review it and send again."
+            ),
             "error",
         )
         return redirect(url_for(".write", slug=slug), 303)
@@ -579,9 +605,14 @@ def called(slug: str, key: str) -> Page:
     recipient = next((r for r in recipients if r.id == target_id), None)
     if form.validate_on_submit() and recipient is not None:
         operations.log_call(action, recipient, campaign.definition)
-        flash(f"Thank you for calling {recipient.name}. We have logged your call.", "success")
+        flash(
+            gettext(
+                "Thank you for calling %(name)s. We have logged your call.", name=recipient.name
+            ),
+            "success",
+        )
     else:
-        flash("We could not log that call. Please try again.", "error")
+        flash(gettext("We could not log that call. Please try again."), "error")
     return redirect(url_for(".thanks", slug=slug, key=key), 303)
 
 
@@ -616,13 +647,15 @@ def confirm(slug: str, token: str) -> Page:
     if action is None or action.campaign_id != campaign.id:
         return redirect(url_for(".confirm_page", slug=slug, token=token), 303)
     if not StepForm().validate_on_submit():
-        flash("Your confirmation did not go through: the page had expired. Please try again.")
+        flash(
+            gettext("Your confirmation did not go through: the page had expired. Please try again.")
+        )
         return redirect(url_for(".confirm_page", slug=slug, token=token), 303)
     key = action.submission_key
     state = confirmation.state_of(action)
     if state == "pending" and confirmation.confirm(action):
         log.info("campaign %s: action %s confirmed", slug, action.id)
-        flash("Thank you for confirming. Your message is on its way.", "success")
+        flash(gettext("Thank you for confirming. Your message is on its way."), "success")
         return redirect(url_for(".thanks", slug=slug, key=key), 303)
     if state in ("confirmed", "none"):
         return redirect(url_for(".thanks", slug=slug, key=key), 303)

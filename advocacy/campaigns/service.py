@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..i18n import gettext, long_date
 from .filled import SampleSource
 from .loader import Problem, TemplateWarning, campaign_files, content_hash, load_file
 from .models import Campaign, CampaignVersion
@@ -246,24 +247,32 @@ class _Scheduled(Protocol):
 def public_state(campaign: _Scheduled, now: datetime | None = None) -> PublicState:
     now = now or utcnow()
     if campaign.status == "draft":
-        return PublicState("draft", False, "This campaign is not published yet.")
+        return PublicState("draft", False, gettext("This campaign is not published yet."))
     if campaign.status == "closed":
         return PublicState(
-            "closed", False, "This campaign is closed. Thank you to everyone who took part."
+            "closed",
+            False,
+            gettext("This campaign is closed. Thank you to everyone who took part."),
         )
     if campaign.ends_at is not None and now >= campaign.ends_at:
         return PublicState(
-            "ended", False, "This campaign has ended. Thank you to everyone who took part."
+            "ended",
+            False,
+            gettext("This campaign has ended. Thank you to everyone who took part."),
         )
     if campaign.status == "paused":
         return PublicState(
-            "paused", False, "This campaign is paused for now. Please check back soon."
+            "paused", False, gettext("This campaign is paused for now. Please check back soon.")
         )
     if campaign.starts_at is not None and now < campaign.starts_at:
         return PublicState(
             "scheduled",
             False,
-            f"This campaign opens on {campaign.starts_at:%B %-d, %Y at %H:%M} UTC.",
+            gettext(
+                "This campaign opens on %(day)s at %(time)s UTC.",
+                day=long_date(campaign.starts_at),
+                time=campaign.starts_at.strftime("%H:%M"),
+            ),
         )
     return PublicState("live", True, "")
 

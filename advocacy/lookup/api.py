@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from werkzeug.wrappers.response import Response
 
+from ..i18n import gettext
 from ..security import limit_lookups
 from .service import BadAddress, CensusUnavailable, lookup_json, unavailable_sentence
 
@@ -23,7 +24,8 @@ def lookup() -> tuple[Response, int]:
     except BadAddress as exc:
         return jsonify(error=str(exc)), 400
     except CensusUnavailable as exc:
-        return jsonify(
-            error=f"{unavailable_sentence(exc)} Please try again in a minute.", reason=exc.reason
-        ), 503
+        said = gettext(
+            "%(problem)s Please try again in a minute.", problem=unavailable_sentence(exc)
+        )
+        return jsonify(error=said, reason=exc.reason), 503
     return Response(body, mimetype="application/json"), 200

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ..extensions import db
+from ..i18n import lazy_gettext
 from .directory import holding_office, holding_seat
 from .models import Committee, CommitteeMember, ExecutiveOfficial, Legislator
 from .registry import state_info
@@ -65,6 +66,24 @@ def role_title(role: str) -> str:
     """A member's role as a page shows it: "Chair", "Vice chair", "Member", "Ranking member"."""
     words = " ".join(role.replace("_", " ").split())
     return words[:1].upper() + words[1:] if words else "Member"
+
+
+# The state offices a campaign may write to (openstates.OFFICES), as a page names them in the
+# reader's language; messages to offices keep ``office_title``.
+_OFFICE_WORDS = {
+    "governor": lazy_gettext("Governor"),
+    "lieutenant governor": lazy_gettext("Lieutenant Governor"),
+    "attorney general": lazy_gettext("Attorney General"),
+    "secretary of state": lazy_gettext("Secretary of State"),
+    "treasurer": lazy_gettext("Treasurer"),
+    "auditor": lazy_gettext("Auditor"),
+    "chief election officer": lazy_gettext("Chief Election Officer"),
+}
+
+
+def office_words(office: str) -> str:
+    """An office's title for a page, in the reader's language."""
+    return str(_OFFICE_WORDS.get(office.lower(), office_title(office)))
 
 
 def office_title(office: str) -> str:

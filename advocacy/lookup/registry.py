@@ -7,6 +7,8 @@ from functools import cache
 
 import openstates_metadata
 
+from ..i18n import lazy_gettext
+
 # 50 states and DC. Puerto Rico has a legislature in Open States but no Census SLD layer.
 STATES: tuple[str, ...] = (
     "ak",
@@ -143,11 +145,48 @@ def state_name(abbr: str) -> str:
         return abbr.upper()
 
 
+# The chambers' names (Open States' metadata) as a reader of the current language knows them.
+_CHAMBER_WORDS = {
+    "Assembly": lazy_gettext("Assembly"),
+    "Council of the District of Columbia": lazy_gettext("Council of the District of Columbia"),
+    "Guam Legislature": lazy_gettext("Guam Legislature"),
+    "House": lazy_gettext("House"),
+    "Legislature": lazy_gettext("Legislature"),
+    "Nebraska Legislature": lazy_gettext("Nebraska Legislature"),
+    "Senate": lazy_gettext("Senate"),
+}
+
+
+def chamber_words(name: str) -> str:
+    """A chamber's name for a page ("House": "Cámara de Representantes" in Spanish); messages
+    to offices keep the English name."""
+    return str(_CHAMBER_WORDS.get(name, name))
+
+
+# Parties as Open States names them, in the reader's language (others are shown as named).
+_PARTY_WORDS = {
+    "Democratic": lazy_gettext("Democratic"),
+    "Republican": lazy_gettext("Republican"),
+    "Independent": lazy_gettext("Independent"),
+    "Libertarian": lazy_gettext("Libertarian"),
+    "Green": lazy_gettext("Green"),
+    "Nonpartisan": lazy_gettext("Nonpartisan"),
+}
+
+
+def party_words(party: str) -> str:
+    return str(_PARTY_WORDS.get(party, party))
+
+
 def chamber_label(state: str | None, chamber: str) -> str:
-    """The chamber's own name, e.g. "House", "Senate", "Nebraska Legislature"."""
+    """The chamber's own name, e.g. "House", "Senate", "Nebraska Legislature", in the reader's
+    language."""
     if state:
         try:
-            return state_info(state.lower()).chamber_names.get(chamber, chamber.title())
+            return chamber_words(
+                state_info(state.lower()).chamber_names.get(chamber, chamber.title())
+            )
         except KeyError:
             pass
-    return {"upper": "Senate", "lower": "House", "legislature": "Legislature"}.get(chamber, chamber)
+    names = {"upper": "Senate", "lower": "House", "legislature": "Legislature"}
+    return chamber_words(names.get(chamber, chamber))

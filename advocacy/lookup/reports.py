@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..i18n import gettext, lazy_gettext
 from .addresses import normalised_address, read_typed_address
 from .directory import SeatGroup, districts_in_state, seat_groups
 from .models import AddressOverride, DirectoryState, DistrictReport, Legislator
-from .registry import STATES, registry_district, state_info
+from .registry import STATES, chamber_words, registry_district, state_info
 
-OVERRIDE_NOTE = (
+OVERRIDE_NOTE = lazy_gettext(
     "The districts for this address were set by our staff after a visitor told us the "
     "district map gave the wrong ones."
 )
@@ -60,10 +61,10 @@ def district_label(state: str, key: str) -> str:
     """ "House district Merrimack 12" for ``lower|Merrimack 12``."""
     chamber, _, district = key.partition("|")
     try:
-        name = state_info(state.lower()).chamber_names.get(chamber, chamber)
+        name = chamber_words(state_info(state.lower()).chamber_names.get(chamber, chamber))
     except KeyError:
         name = chamber
-    return f"{name} district {district}"
+    return gettext("%(chamber)s district %(district)s", chamber=name, district=district)
 
 
 def file_report(address: str, state: str, shown: list[str], picked: list[str]) -> DistrictReport:
@@ -73,21 +74,25 @@ def file_report(address: str, state: str, shown: list[str], picked: list[str]) -
     state = state.lower()
     normalised = normalised_address(address)[:200]
     if state not in STATES or not normalised:
-        raise ReportProblem("We could not tell which state this address is in.")
+        raise ReportProblem(gettext("We could not tell which state this address is in."))
     known = {(d.chamber, d.district) for d in districts_in_state(state)}
     chosen: dict[str, str] = {}
     for value in filter(None, picked):
         chamber, _, district = value.partition("|")
         if (chamber, district) not in known:
-            raise ReportProblem("That district is not one of your state's. Please choose again.")
+            raise ReportProblem(
+                gettext("That district is not one of your state's. Please choose again.")
+            )
         if chosen.setdefault(chamber, district) != district:
-            raise ReportProblem("Please choose one district in each chamber.")
+            raise ReportProblem(gettext("Please choose one district in each chamber."))
     if not chosen:
-        raise ReportProblem("Please choose the district you believe is yours.")
+        raise ReportProblem(gettext("Please choose the district you believe is yours."))
     proposed = _sorted_keys(f"{chamber}|{district}" for chamber, district in chosen.items())
     if set(proposed) <= set(shown):
         raise ReportProblem(
-            "You chose the districts we showed. Please choose the ones you believe are right."
+            gettext(
+                "You chose the districts we showed. Please choose the ones you believe are right."
+            )
         )
     report = DistrictReport(
         address=normalised,

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..dbtypes import utcnow
 from ..extensions import db
+from ..i18n import gettext, lazy_gettext
 from ..observability.metrics import observe_lookup_cache
 from ..pagecache import rendered_pages
 from .addresses import normalised_address
@@ -41,6 +42,7 @@ __all__ = [
     "CensusUnavailable",
     "LookupResult",
     "lookup_address",
+    "approximate_note",
     "lookup_json",
     "unavailable_sentence",
 ]
@@ -57,18 +59,25 @@ class BadAddress(ValueError):
 # What a visitor reads when the geocoder gave no answer, by CensusUnavailable.reason; each page
 # adds what the visitor can do.
 UNAVAILABLE = {
-    "paused": "The address service stopped answering a moment ago, so we are not asking it "
-    "for a little while.",
-    "busy": "Many people are looking up addresses right now, and yours could not be looked up "
-    "in time.",
-    "timeout": "The address service did not answer in time.",
-    "error": "The address service is not working right now.",
-    "refused": "The address service is not working right now.",
+    "paused": lazy_gettext(
+        "The address service stopped answering a moment ago, so we are not asking it for a "
+        "little while."
+    ),
+    "busy": lazy_gettext(
+        "Many people are looking up addresses right now, and yours could not be looked up in time."
+    ),
+    "timeout": lazy_gettext("The address service did not answer in time."),
+    "error": lazy_gettext("The address service is not working right now."),
+    "refused": lazy_gettext("The address service is not working right now."),
 }
 
 
 def unavailable_sentence(exc: CensusUnavailable) -> str:
-    return UNAVAILABLE.get(exc.reason, UNAVAILABLE["error"])
+    return str(UNAVAILABLE.get(exc.reason, UNAVAILABLE["error"]))
+
+
+def approximate_note() -> str:
+    return gettext("The Census matched a nearby or similar address; please check it is yours.")
 
 
 @dataclass
@@ -110,17 +119,26 @@ class LookupResult:
 
 def clean_address(raw: str) -> str:
     if not isinstance(raw, str):
-        raise BadAddress("Please enter a street address.")
+        raise BadAddress(gettext("Please enter a street address."))
     text = " ".join(raw.split())
     if not text:
-        raise BadAddress("Please enter a street address.")
+        raise BadAddress(gettext("Please enter a street address."))
     if len(text) > MAX_ADDRESS_LENGTH:
-        raise BadAddress(f"That address is too long (at most {MAX_ADDRESS_LENGTH} characters).")
+        raise BadAddress(
+            gettext(
+                "That address is too long (at most %(most)s characters).", most=MAX_ADDRESS_LENGTH
+            )
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text) or re.search(r"[<>{}\[\]\\^`|~$=]", text):
-        raise BadAddress("That address contains characters that cannot be part of an address.")
+        raise BadAddress(
+            gettext("That address contains characters that cannot be part of an address.")
+        )
     if not re.search(r"[A-Za-z]", text) or not re.search(r"\d", text):
         raise BadAddress(
-            "Please enter a full street address with a house number, street and city or ZIP code."
+            gettext(
+                "Please enter a full street address with a house number, street and city or ZIP "
+                "code."
+            )
         )
     return text
 
@@ -210,8 +228,11 @@ def _groups_for(districts: list[CensusDistrict], notes: list[str]) -> list[SeatG
         if not divisions:
             label = census_district.name or census_district.geoid
             notes.append(
-                f"The Census placed this address in {label}, which we could not match "
-                "to a current legislative district."
+                gettext(
+                    "The Census placed this address in %(place)s, which we could not match to a "
+                    "current legislative district.",
+                    place=label,
+                )
             )
         for division in divisions:
             key = (division.division_id, division.chamber, division.district)
@@ -231,10 +252,10 @@ def lookup_address(raw_address: str, geocoder: CensusGeocoder | None = None) -> 
     return _resolve(address, address, lambda deadline: geocoder.geocode(address, deadline))
 
 
-def _clean_part(value: str | None, label: str, pattern: str) -> str:
+def _clean_part(value: str | None, problem: str, pattern: str) -> str:
     text = " ".join((value or "").split())
     if text and not re.fullmatch(pattern, text):
-        raise BadAddress(f"That {label} does not look right.")
+        raise BadAddress(problem)
     return text
 
 
@@ -246,11 +267,15 @@ def _clean_parts(
 ) -> tuple[tuple[str, str, str, str], str, str]:
     """The cleaned parts, the address as shown, and the text its cache key is made from."""
     street = clean_address(street)  # the geocoder needs a house number and a street
-    city = _clean_part(city, "city", r"[A-Za-z .'\-]{1,60}")
-    state = _clean_part(state, "state", r"[A-Za-z]{2}|[A-Za-z .]{4,30}")
-    zip_code = _clean_part(zip_code, "ZIP code", r"\d{5}(?:-\d{4})?")
+    city = _clean_part(city, gettext("That city does not look right."), r"[A-Za-z .'\-]{1,60}")
+    state = _clean_part(
+        state, gettext("That state does not look right."), r"[A-Za-z]{2}|[A-Za-z .]{4,30}"
+    )
+    zip_code = _clean_part(
+        zip_code, gettext("That ZIP code does not look right."), r"\d{5}(?:-\d{4})?"
+    )
     if not (city and state) and not zip_code:
-        raise BadAddress("Please give a city and state, or a ZIP code, with the street.")
+        raise BadAddress(gettext("Please give a city and state, or a ZIP code, with the street."))
     shown = ", ".join(part for part in (street, city, state, zip_code) if part)
     return (street, city, state, zip_code), shown, f"parts|{street}|{city}|{state}|{zip_code}"
 
@@ -282,7 +307,7 @@ def _resolve(
             confidence="exact",
             city=overridden.city or None,
             districts=overridden.groups,
-            notes=[OVERRIDE_NOTE],
+            notes=[str(OVERRIDE_NOTE)],
             directory_loaded_at=overridden.loaded_at,
         )
     with ExitStack() as after_answer:
@@ -295,7 +320,7 @@ def _resolve(
                 matched_address=None,
                 state=None,
                 confidence="none",
-                notes=["The Census could not find that address."],
+                notes=[gettext("The Census could not find that address.")],
             )
         result = _result_for(address, geocoded, best, cached_at, from_cache)
     if current_app.config.get("OPENSTATES_API_KEY") and best.latitude is not None:
@@ -315,13 +340,16 @@ def _result_for(
     loaded = db.session.get(DirectoryState, state) if state else None
     groups = _groups_for(best.districts, notes)
     if geocoded.confidence == "approximate":
-        notes.append("The Census matched a nearby or similar address; please check it is yours.")
+        notes.append(approximate_note())
     if state and not best.districts:
-        notes.append("The Census found no state legislative district for this address.")
+        notes.append(gettext("The Census found no state legislative district for this address."))
     if state and loaded is None and groups:
         notes.append(
-            f"We have no directory data for {state.upper()} yet, so we cannot list "
-            "the legislators for this address or tell whether any seat is vacant."
+            gettext(
+                "We have no directory data for %(state)s yet, so we cannot list the legislators "
+                "for this address or tell whether any seat is vacant.",
+                state=state.upper(),
+            )
         )
     return LookupResult(
         input=address,
@@ -358,9 +386,13 @@ def _cross_check(result: LookupResult, latitude: float, longitude: float) -> Non
         return
     result.cross_check = "differs"
     result.notes.append(
-        "Open States' own map lookup lists different legislators for this address "
-        f"({len(theirs - ours)} not in our answer, {len(ours - theirs)} only in ours). "
-        "District maps may have changed; please check with your state's official lookup."
+        gettext(
+            "Open States' own map lookup lists different legislators for this address "
+            "(%(theirs)s not in our answer, %(ours)s only in ours). District maps may have "
+            "changed; please check with your state's official lookup.",
+            theirs=len(theirs - ours),
+            ours=len(ours - theirs),
+        )
     )
 
 

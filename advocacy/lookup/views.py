@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response
 
+from ..i18n import gettext
 from ..security import limit_lookups, limit_submissions
 from . import directory, reports
 from .directory import natural_key
@@ -53,9 +54,10 @@ def find() -> tuple[str, int]:
         except BadAddress as exc:
             error, status = str(exc), 400
         except CensusUnavailable as exc:
-            error = (
-                f"{unavailable_sentence(exc)} You can try again in a minute, or choose your "
-                "state and district below."
+            error = gettext(
+                "%(problem)s You can try again in a minute, or choose your state and district "
+                "below.",
+                problem=unavailable_sentence(exc),
             )
             status = 503
     states = [(abbr, state_name(abbr)) for abbr in STATES]
@@ -77,9 +79,11 @@ def _matched(address: str) -> tuple[LookupResult | None, str | None]:
     except BadAddress as exc:
         return None, str(exc)
     except CensusUnavailable:
-        return None, "The address service is not answering right now. Please try again soon."
+        return None, gettext(
+            "The address service is not answering right now. Please try again soon."
+        )
     if result.confidence == "none" or not result.state:
-        return None, "We could not find that address, so there are no districts to report."
+        return None, gettext("We could not find that address, so there are no districts to report.")
     return result, None
 
 
@@ -89,9 +93,9 @@ def _matched(address: str) -> tuple[LookupResult | None, str | None]:
 def report_districts() -> tuple[str, int] | Response:
     """A visitor of /find says the districts shown for their address are not theirs."""
     address = " ".join((request.values.get("address") or "").split())[:200]
-    result, problem = _matched(address) if address else (None, "Please look up your address.")
+    result, problem = _matched(address) if address else (None, None)
     if result is None or result.state is None:
-        flash(problem or "Please look up your address.", "error")
+        flash(problem or gettext("Please look up your address."), "error")
         return redirect(url_for(".find"), 303)
     shown = reports.shown_districts(result.districts)
     page = {
@@ -105,12 +109,13 @@ def report_districts() -> tuple[str, int] | Response:
     if request.method == "GET":
         return report_page(**page)
     if not ReportForm().validate_on_submit():
-        return report_page(**page, error="The page had expired. Please send it again.", status=400)
+        expired = gettext("The page had expired. Please send it again.")
+        return report_page(**page, error=expired, status=400)
     try:
         reports.file_report(address, result.state, shown, picked_districts())
     except reports.ReportProblem as exc:
         return report_page(**page, error=str(exc), status=400)
-    flash("Thank you. Our staff will check the districts for your address.", "success")
+    flash(gettext("Thank you. Our staff will check the districts for your address."), "success")
     return redirect(url_for(".find", address=address), 303)
 
 
