@@ -15,7 +15,7 @@ from advocacy.delivery.worker import Worker
 from advocacy.i18n import force_locale
 from tests.actions.conftest import ready  # noqa: F401 - the fixture
 from tests.actions.helpers import BOTH, start, submission_key
-from tests.actions.test_digests import _next_day, digest_site, smtp  # noqa: F401
+from tests.actions.test_digests import _next_day, digest_site  # noqa: F401 - the fixture
 from tests.delivery.conftest import SMTPServer
 from tests.lookup.conftest import app_config, directory, people_dir, upstream  # noqa: F401
 from tests.text import visible_text
@@ -24,7 +24,7 @@ from tests.text import visible_text
 def test_the_daily_summary_in_spanish_and_the_digest_in_english(
     digest_site: Flask,  # noqa: F811 - the fixture imported above
     ready: FlaskClient,  # noqa: F811
-    smtp: SMTPServer,  # noqa: F811
+    smtp: SMTPServer,
 ) -> None:
     ready.get("/?lang=es")
     page = start(ready, BOTH)
