@@ -14,6 +14,7 @@ from ..campaigns.schema import (
     FixedTarget,
     StateLegislatorsTarget,
 )
+from ..lookup import titles
 from ..lookup.directory import (
     districts_in_state,
     legislator_contacts,
@@ -337,12 +338,49 @@ def template_context(
     definition: CampaignDefinition, constituent: dict[str, str], recipient: Recipient
 ) -> dict[str, dict[str, str]]:
     """What a template is filled with: the visitor's values (``constituent_values``), the
-    recipient's and the campaign's."""
+    recipient's and the campaign's, in the language of the definition's texts (a Spanish
+    letter says "Senador/a Ortiz", "Carolina del Norte")."""
+    code = definition.text_language
+    target = recipient.template_values()
+    if code != "en":
+        constituent = {
+            **constituent,
+            "state_name": titles.in_language(code, "state", constituent.get("state_name", "")),
+        }
+        target |= _target_words(definition, recipient)
     return {
         "constituent": constituent,
-        "target": recipient.template_values(),
+        "target": target,
         "campaign": {"title": definition.title},
     }
+
+
+def salutation_in(definition: CampaignDefinition, recipient: Recipient) -> str:
+    """How a message in the language of ``definition``'s texts names ``recipient``."""
+    if definition.text_language == "en":
+        return recipient.salutation or recipient.name
+    return _target_words(definition, recipient)["salutation"] or recipient.name
+
+
+def _target_words(definition: CampaignDefinition, recipient: Recipient) -> dict[str, str]:
+    """The recipient's title, salutation, chamber (and an official's office) in the language
+    of ``definition``'s texts: a fixed target's from the campaign's translation, anyone
+    else's from the directory's titles."""
+    code = definition.text_language
+    if recipient.kind == "fixed":
+        given = definition.own_words(recipient.id)
+        title = given.title if given is not None and given.title else ""
+        if given is not None and given.salutation:
+            return {"title": title, "salutation": given.salutation}
+        return {"title": title, "salutation": f"{title} {recipient.name}".strip()}
+    words = {
+        "title": titles.in_language(code, "title", recipient.title),
+        "salutation": titles.salutation(code, recipient.title, recipient.last_name),
+        "chamber": titles.in_language(code, "chamber", recipient.chamber_name),
+    }
+    if recipient.kind == "executive":
+        words["district"] = words["title"]
+    return words
 
 
 def constituent_values(name: str, city: str, state: str) -> dict[str, str]:
