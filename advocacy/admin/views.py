@@ -137,6 +137,10 @@ def _apply_problems(
         field = where.get(problem.field)
         if field is None and "." in problem.field:
             field = where.get(problem.field.rsplit(".", 1)[0])
+        if field is None and problem.field.startswith("translations."):
+            # One text box holds every translation: the problem says where in it.
+            field = where.get("translations")
+            message = f"{problem.field.removeprefix('translations.')}: {message}"
         if field is None:
             unplaced.append(f"{problem.field or 'campaign'}: {message}")
             continue
