@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..campaigns.models import Campaign, CampaignVersion
 from ..campaigns.schema import FollowUp as FollowUpOption
+from ..campaigns.service import title_in
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
@@ -269,6 +270,9 @@ def follow_up_mail(follow_up: FollowUp) -> FollowUpMail | None:
     zone = site_zone()
     site = str(current_app.config.get("SITE_NAME") or "our site")
     token = token_for(follow_up)
+    version = db.session.get(CampaignVersion, action.campaign_version_id)
+    # The title the visitor read: the campaign's own in their language, if it has one.
+    title = title_in(version.definition if version else None, action.language, campaign.title)
     names = [recipient_label(c) for c in contacts]
     if len(names) == 1:
         whom = names[0]
@@ -277,7 +281,7 @@ def follow_up_mail(follow_up: FollowUp) -> FollowUpMail | None:
     lines = [f"Hello {constituent.name}," if constituent.name else "Hello,", ""]
     lines.append(
         f"On {action.created_at.astimezone(zone):%B %-d, %Y} you wrote to {whom} through "
-        f'{site} for "{campaign.title}". Did they reply? One click for each tells us; we count '
+        f'{site} for "{title}". Did they reply? One click for each tells us; we count '
         "the answers to show which legislators answer their constituents."
     )
     for contact, name in zip(contacts, names, strict=True):
@@ -295,9 +299,9 @@ def follow_up_mail(follow_up: FollowUp) -> FollowUpMail | None:
         "We will not ask again.",
     ]
     subject = (
-        f"Did {names[0]} reply? {campaign.title}"
+        f"Did {names[0]} reply? {title}"
         if len(names) == 1
-        else f"Did your legislators reply? {campaign.title}"
+        else f"Did your legislators reply? {title}"
     )
     return FollowUpMail(constituent.name, constituent.email, subject, "\n".join(lines) + "\n")
 

@@ -231,6 +231,15 @@ def published_version(slug: str) -> tuple[int, int, str] | None:
     return campaign_id, version_id, state
 
 
+def title_in(definition: object, code: str, english: str) -> str:
+    """The campaign's title in language ``code`` from a stored definition (a version's JSON),
+    or ``english`` when it has no translation into it: for the emails to a visitor."""
+    translations = definition.get("translations") if isinstance(definition, dict) else None
+    translation = translations.get(code) if isinstance(translations, dict) else None
+    title = translation.get("title") if isinstance(translation, dict) else None
+    return title if isinstance(title, str) and title else english
+
+
 def definition_of(version: CampaignVersion) -> CampaignDefinition:
     return CampaignDefinition.model_validate(version.definition)
 
