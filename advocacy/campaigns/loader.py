@@ -403,6 +403,8 @@ def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
         definition = None
         for error in exc.errors():
             loc = _without_tag(tuple(error["loc"]))
+            if loc[-1:] == ("[key]",):  # a mapping's key: the problem is the key itself
+                loc = loc[:-1]
             cause = (error.get("ctx") or {}).get("error")
             if isinstance(cause, LocatedProblems):
                 findings.extend(_Finding(loc + where, text) for where, text in cause.problems)
