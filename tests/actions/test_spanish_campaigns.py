@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from advocacy.actions import digests
 from advocacy.actions.coach import same_text_languages
 from advocacy.actions.models import Action, Contact
 from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.loader import load_file
+from advocacy.dbtypes import utcnow
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from tests.actions.helpers import BOTH, LOWER, field_names, start, submission_key
+from tests.actions.test_digests import digest_site  # noqa: F401 - a fixture
 from tests.conftest import REPO
 from tests.delivery.conftest import SMTPServer, free_port
 from tests.text import visible_text
@@ -248,3 +252,31 @@ def test_the_receipt_gives_the_spanish_campaign_texts(ready: FlaskClient, smtp: 
     assert "Le pido que nuestro estado haga rendir cuentas a todo el que compre a un niño" in body
     assert "Hola, me llamo Alex Rivera" in body
     no_english(body.replace("Hello Alex Rivera", ""))
+
+
+def test_an_offices_digest_shows_the_spanish_message_once_with_its_senders(
+    digest_site: Flask,  # noqa: F811 - the fixture imported above
+    ready: FlaskClient,
+    smtp: SMTPServer,
+) -> None:
+    send(ready, BOTH, start(ready, BOTH))  # in English
+    spanish(ready, BOTH)
+    send(ready, BOTH, start(ready, BOTH, name="María Soto", email="maria@example.org"))
+    db.session.commit()
+    assert digests.build_due_digests(utcnow() + timedelta(days=1)).built > 1
+    Worker("digest-test").run()
+    [mail] = [
+        item.message.get_content().replace("\r\n", "\n")
+        for item in smtp.received
+        if item.rcpt_tos == ("ada@leg.example.gov",) and "digest of" in str(item.message["Subject"])
+    ]
+    # The office's words stay English; each message is shown once, in its own language.
+    assert "2 constituents wrote to you through it" in mail
+    english, spanish_part = mail.split("The campaign's message in Spanish", 1)
+    assert "The campaign's message, sent unchanged by 1 constituent" in english
+    assert "Sent unchanged by:\n  Alex Rivera, Nashua, alex@example.org\n" in english
+    assert "Dear Representative Alder," in english and "Honorable" not in english
+    assert spanish_part.startswith(", sent unchanged by 1 constituent")
+    assert "Subject: Proteja a todo niño explotado en New Hampshire" in spanish_part
+    assert "Honorable Representante Alder:\n\nVivo en su distrito, en [city]," in spanish_part
+    assert "Sent unchanged by:\n  María Soto, Nashua, maria@example.org\n" in spanish_part
