@@ -246,3 +246,23 @@ def test_a_spanish_letter_names_legislators_by_a_correct_spanish_title() -> None
         english = template_context(definition, visitor, recipient)
         assert english["target"]["salutation"] == f"{title} Ortiz"
         assert english["constituent"]["state_name"] == "New York"
+
+
+def test_a_spanish_message_that_reads_wrong_when_filled_is_warned_at_its_line() -> None:
+    # "Vivo en  ." for a visitor whose city is not known: a space before the full stop.
+    spaced = FILE.replace("Vivo en {{ constituent.city }}.", "Vivo en {{ constituent.city }} .")
+    own = spaced.replace("Gracias.\n", "Gracias desde {{ constituent.city }} .\n")
+    result = parse_text(own, "sample.yaml", sample_visitors)
+    assert result.ok, result.problems
+    spanish = [w for w in result.warnings if w.field.startswith("translations.")]
+    assert {(w.line, w.field) for w in spanish} == {
+        (line_of(own, "Vivo en {{ constituent.city }} ."), "translations.es.message.body"),
+        (
+            line_of(own, "Gracias desde"),
+            "translations.es.targets.some-org.message.body",
+        ),
+    }
+    assert all(w.sample.endswith(", in Spanish") for w in spanish)
+    # The English's own warning stays at its own line.
+    english = {(w.line, w.field) for w in result.warnings if w not in spanish}
+    assert english == {(line_of(own, "I live in"), "message.body")}

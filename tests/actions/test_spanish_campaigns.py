@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from advocacy.actions.models import Action, Contact
 from advocacy.campaigns import service as campaign_service
 from advocacy.campaigns.loader import load_file
 from advocacy.dbtypes import utcnow
-from advocacy.delivery.worker import Worker
+from advocacy.delivery.worker import Worker, run_workers
 from advocacy.extensions import db
 from tests.actions.helpers import BOTH, LOWER, field_names, start, submission_key
 from tests.actions.test_digests import digest_site  # noqa: F401 - a fixture
@@ -280,3 +281,22 @@ def test_an_offices_digest_shows_the_spanish_message_once_with_its_senders(
     assert "Subject: Proteja a todo niño explotado en New Hampshire" in spanish_part
     assert "Honorable Representante Alder:\n\nVivo en su distrito, en [city]," in spanish_part
     assert "Sent unchanged by:\n  María Soto, Nashua, maria@example.org\n" in spanish_part
+
+
+def test_the_confirmation_email_names_the_campaign_by_its_spanish_title(
+    app: Flask, ready: FlaskClient
+) -> None:
+    app.config["REQUIRE_CONFIRMATION"] = True
+    spanish(ready, BOTH)
+    send(ready, BOTH, start(ready, BOTH))
+    assert run_workers(1).logged == 1  # only the confirmation mail goes out
+    [raw] = [
+        path.read_bytes()
+        for path in Path(app.config["MAIL_LOG_DIR"]).glob("*.eml")
+        if path.name.startswith("confirmation-")
+    ]
+    mail = message_from_bytes(raw, policy=policy.default)
+    assert mail["Subject"].endswith("Todo niño explotado es una víctima")
+    body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert '"Todo niño explotado es una víctima"' in body
+    assert "Every exploited child is a victim" not in body
