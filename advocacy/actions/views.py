@@ -442,6 +442,8 @@ def _write_page(
         error=error or page.error,
         checked=checked,
         confirmation_required=confirmation.required(),
+        # Shown again after a post (checked, or refused): still the language it was sent from.
+        shown_language=_shown_language() if request.method == "POST" else language(),
     ), status
 
 

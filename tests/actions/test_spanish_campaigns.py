@@ -300,3 +300,19 @@ def test_the_confirmation_email_names_the_campaign_by_its_spanish_title(
     body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert '"Todo niño explotado es una víctima"' in body
     assert "Every exploited child is a victim" not in body
+
+
+def test_checking_a_spanish_page_after_switching_keeps_it_spanish(ready: FlaskClient) -> None:
+    spanish(ready, BOTH)
+    write = start(ready, BOTH)
+    ready.get("/?lang=en")
+    key = submission_key(write)
+    checked = ready.post(
+        f"/c/{BOTH}/check", data={"submission_key": key, "language": "es"}
+    ).get_data(as_text=True)
+    assert "Honorable Representante Alder:" in visible_text(checked)
+    assert 'name="language" value="es"' in checked
+    send(ready, BOTH, checked)
+    action = db.session.scalar(select(Action))
+    assert action is not None and action.language == "es"
+    assert all((c.body or "").startswith("Honorable ") for c in action.contacts)
