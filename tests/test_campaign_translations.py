@@ -16,7 +16,7 @@ from advocacy.actions.recipients import (
 )
 from advocacy.actions.samples import sample_visitors
 from advocacy.campaigns.loader import load_file, parse_text, validate_data
-from advocacy.campaigns.schema import CampaignDefinition
+from advocacy.campaigns.schema import CampaignDefinition, CommitteeTarget, ExecutiveTarget
 from tests.conftest import REPO
 
 BUYERS = REPO / "campaigns" / "oppose-buyer-immunity.yaml"
@@ -266,3 +266,85 @@ def test_a_spanish_message_that_reads_wrong_when_filled_is_warned_at_its_line() 
     # The English's own warning stays at its own line.
     english = {(w.line, w.field) for w in result.warnings if w not in spanish}
     assert english == {(line_of(own, "I live in"), "message.body")}
+
+
+OFFICIALS = textwrap.dedent("""\
+    slug: officials
+    title: Officials
+    summary: Words.
+    status: live
+    targets:
+      - type: executive
+        office: attorney general
+        message:
+          subject: For the Attorney General
+          body: |
+            Dear {{ target.salutation }},
+            Please act.
+      - type: committee
+        state: NH
+        chamber: lower
+        committee: Judiciary
+        call_script: Hello, I am calling the committee.
+    message:
+      subject: Please act
+      mode: editable
+      body: |
+        Dear {{ target.salutation }},
+        Please act.
+    translations:
+      es:
+        title: Funcionarios
+        summary: Palabras.
+        message:
+          subject: Le pido que actúe
+          body: |
+            Honorable {{ target.salutation }}:
+            Le pido que actúe.
+        targets:
+          attorney general:
+            message:
+              subject: Para la Fiscalía General
+              body: |
+                Honorable {{ target.salutation }}:
+                Le pido que actúe.
+          Judiciary:
+            call_script: Hola, llamo a la comisión.
+    """)
+
+
+def test_executive_and_committee_targets_are_translated_by_office_and_committee() -> None:
+    result = parse_text(OFFICIALS, "officials.yaml")
+    assert result.ok, result.problems
+    assert result.definition is not None
+    spanish = result.definition.in_language("es")
+    executive, committee = spanish.targets
+    assert isinstance(executive, ExecutiveTarget) and isinstance(committee, CommitteeTarget)
+    assert executive.message is not None
+    assert executive.message.subject == "Para la Fiscalía General"
+    assert committee.call_script == "Hola, llamo a la comisión."
+    official = Recipient(
+        kind="executive",
+        id="ocd-person/ag",
+        name="Casey Reyes",
+        last_name="Reyes",
+        title="Attorney General",
+        salutation="Attorney General Reyes",
+        district="Attorney General",
+    )
+    context = template_context(spanish, constituent_values("Alex", "", "nh"), official)
+    assert context["target"]["salutation"] == "Fiscal General Reyes"
+    assert context["target"]["district"] == "Fiscal General"
+
+    without = OFFICIALS.replace(
+        "      Judiciary:\n        call_script: Hola, llamo a la comisión.\n", ""
+    )
+    [(line, field, message)] = problems_of(without)
+    assert (line, field) == (
+        without.splitlines().index("    targets:") + 1,
+        "translations.es.targets",
+    )
+    assert message == (
+        "targets[1] (Judiciary) has its own call_script: give them in this language as "
+        "translations.es.targets.Judiciary.call_script"
+    )
