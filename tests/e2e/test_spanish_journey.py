@@ -1,7 +1,8 @@
 """The whole flow in Spanish in a real browser, for the repository's campaign with a letter to
 post: the visitor chooses Español with the switcher, and every step (campaign page, write
 page, thank-you page, printed letter) gives the campaign's Spanish texts and none of its
-English; the letters sent are the Spanish ones. Each Spanish page is scanned with axe too.
+English; the letters sent are the Spanish ones. A campaign without Spanish stays usable by a
+browser asking for Spanish, its English marked as English. Each page is scanned with axe too.
 
 Fields and buttons are found by their ids and roles in the page's structure, not by their
 English labels: the site's own words are Spanish here as well.
@@ -13,17 +14,21 @@ import re
 from collections.abc import Callable
 
 import pytest
+import yaml
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from advocacy.actions.models import Action, Contact
+from advocacy.campaigns.service import sync_folder
 from advocacy.extensions import db
+from tests.e2e.conftest import World
 from tests.e2e.harness import (
     ADDRESS,
     CHROMIUM,
     HOUSE_MEMBERS,
     NH_MATCH,
     NO_CHROMIUM,
+    SENATOR,
     VISITOR,
     LiveServer,
 )
@@ -160,4 +165,51 @@ def test_a_visitor_reads_and_sends_the_campaign_in_spanish(
     assert "Esto me importa como madre de familia." in bodies[HOUSE_MEMBERS[0]]
     assert bodies[HOUSE_MEMBERS[1]].startswith("Honorable Representante")
     assert bodies["The American Law Institute"].startswith("Estimados miembros del Consejo")
+    db.session.remove()
+
+
+def test_a_campaign_without_spanish_is_usable_by_a_spanish_browser(
+    new_page: Callable[..., Page],
+    live_server: LiveServer,
+    upstream: FakeUpstreams,
+    world: World,
+) -> None:
+    source = (world.campaigns_dir / "every-exploited-child-is-a-victim.yaml").read_text()
+    data = yaml.safe_load(source)
+    del data["translations"]
+    data["slug"] = "english-only"
+    (world.campaigns_dir / "english-only.yaml").write_text(yaml.safe_dump(data))
+    assert not sync_folder(world.campaigns_dir).problems
+    db.session.remove()
+    upstream.add_address(ADDRESS, NH_MATCH)
+
+    page = new_page(locale="es-US")  # the browser asks for Spanish: no choice made yet
+    page.goto("/c/english-only")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    heading = page.locator("h1")
+    expect(heading).to_have_text("Every exploited child is a victim")
+    expect(heading).to_have_attribute("lang", "en")
+    expect(page.locator(".summary")).to_have_attribute("lang", "en")
+    assert "Esta campaña solo está disponible en inglés." in main_text(page)
+    axe_scan(page, "a campaign without Spanish, in Spanish")
+
+    page.locator("#name").fill(VISITOR["name"])
+    page.locator("#email").fill(VISITOR["email"])
+    page.locator("#street_address").fill(ADDRESS)
+    page.locator("form[action$='/act'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/write$"))
+    assert "Esta campaña solo está disponible en inglés." in main_text(page)
+    box = page.locator("textarea").first
+    expect(box).to_have_attribute("lang", "en")
+    senator = SENATOR.split()[-1]
+    assert box.input_value().startswith(f"Dear Senator {senator},\n\nI am your constituent")
+    axe_scan(page, "write page of a campaign without Spanish, in Spanish")
+    page.locator("form.send-form button[type=submit]").first.click()
+    expect(page).to_have_url(re.compile(r"/thanks/[A-Za-z0-9_-]+$"))
+    expect(page.locator(".thank-you")).to_have_attribute("lang", "en")
+
+    db.session.remove()
+    action = db.session.scalar(select(Action))
+    assert action is not None and action.language == "es"
+    assert all((c.body or "").startswith("Dear ") for c in action.contacts)
     db.session.remove()
