@@ -5,6 +5,8 @@ as a Spanish reader sees it."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
+from datetime import date
 
 import yaml
 
@@ -17,7 +19,10 @@ from advocacy.actions.recipients import (
 from advocacy.actions.samples import sample_visitors
 from advocacy.campaigns.loader import load_file, parse_text, validate_data
 from advocacy.campaigns.schema import CampaignDefinition, CommitteeTarget, ExecutiveTarget
+from advocacy.lookup.openstates import person_from_yaml
 from tests.conftest import REPO
+from tests.lookup.people import Row
+from tests.lookup.yaml_people import person
 
 BUYERS = REPO / "campaigns" / "oppose-buyer-immunity.yaml"
 CHILDREN = REPO / "campaigns" / "every-exploited-child-is-a-victim.yaml"
@@ -246,6 +251,41 @@ def test_a_spanish_letter_names_legislators_by_a_correct_spanish_title() -> None
         english = template_context(definition, visitor, recipient)
         assert english["target"]["salutation"] == f"{title} Ortiz"
         assert english["constituent"]["state_name"] == "New York"
+
+
+def test_the_directory_reads_the_gender_an_open_states_person_file_records() -> None:
+    doc = person("nh", Row("upper", "15", "Sam", "Senator"))
+    found = person_from_yaml(doc, "nh", date.today(), "Sam-Senator.yml")
+    assert found is not None and found.gender == "Female"
+    del doc["gender"]
+    found = person_from_yaml(doc, "nh", date.today(), "Sam-Senator.yml")
+    assert found is not None and found.gender == ""
+
+
+def test_a_title_takes_the_gender_open_states_records_and_only_that() -> None:
+    definition = load_file(CHILDREN).definition
+    assert definition is not None
+    spanish = definition.in_language("es")
+    visitor = constituent_values("Alex Rivera", "", "nh")
+    expected = {
+        ("Senator", "Female"): "Senadora Ortiz",
+        ("Senator", "Male"): "Senador Ortiz",
+        ("Senator", "Nonbinary"): "Senador/a Ortiz",
+        ("Senator", ""): "Senador/a Ortiz",
+        ("Delegate", "female"): "Delegada Ortiz",
+        ("Councilmember", "Male"): "Concejal Ortiz",
+        ("Representative", "Female"): "Representante Ortiz",
+        ("Assembly Member", "Male"): "Asambleísta Ortiz",
+    }
+    for (title, gender), salutation in expected.items():
+        recipient = replace(_legislator(title, "Senate"), gender=gender)
+        words = template_context(spanish, visitor, recipient)["target"]
+        assert words["salutation"] == salutation, (title, gender)
+        assert words["title"] == salutation.removesuffix(" Ortiz")
+        # The English never changes with it.
+        assert template_context(definition, visitor, recipient)["target"]["salutation"] == (
+            f"{title} Ortiz"
+        )
 
 
 def test_a_spanish_message_that_reads_wrong_when_filled_is_warned_at_its_line() -> None:

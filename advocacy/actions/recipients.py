@@ -94,6 +94,8 @@ class Recipient:
     # What they are, in words, for the pages: "Chair, House Judiciary Committee", "Governor of
     # New Hampshire" (empty for legislators and fixed targets: the pages say it their way).
     position: str = ""
+    # As the directory records it ("Female", "Male", or empty): a Spanish title's form.
+    gender: str = ""
     # A target's own templates (empty: the campaign's message and call script).
     message_subject: str = ""
     message_body: str = ""
@@ -157,6 +159,7 @@ def legislator_recipient(legislator: Legislator) -> Recipient:
         last_name=last_name,
         title=title,
         salutation=f"{title} {last_name}".strip(),
+        gender=legislator.gender or "",
         party=legislator.party or "",
         email=legislator.email or "",
         phone=phones[0][1] if phones else "",
@@ -374,8 +377,10 @@ def _target_words(definition: CampaignDefinition, recipient: Recipient) -> dict[
             return {"title": title, "salutation": given.salutation}
         return {"title": title, "salutation": f"{title} {recipient.name}".strip()}
     words = {
-        "title": titles.in_language(code, "title", recipient.title),
-        "salutation": titles.salutation(code, recipient.title, recipient.last_name),
+        "title": titles.title_for(code, recipient.title, recipient.gender),
+        "salutation": titles.salutation(
+            code, recipient.title, recipient.last_name, recipient.gender
+        ),
         "chamber": titles.in_language(code, "chamber", recipient.chamber_name),
     }
     if recipient.kind == "executive":

@@ -266,6 +266,7 @@ def replace_state(
             "name": person.name,
             "given_name": person.given_name or None,
             "family_name": person.family_name or None,
+            "gender": person.gender[:40] or None,
             "party": person.party or None,
             "email": person.email or None,
             "capitol_phone": person.capitol_phone or None,

@@ -2,21 +2,26 @@
 
 Open States gives them in English ("Senator", "House"). A Spanish letter needs Spanish words
 for its placeholders (``{{ target.salutation }}`` in "Honorable {{ target.salutation }}:").
-The directory does not record whether a legislator is a man or a woman, so a title whose
-Spanish changes with it is written in its neutral form ("Senador/a"), never guessed; titles
-that are the same for everyone ("Representante", "Asambleísta") need none.
+Some Spanish titles change with the person's gender ("Senador", "Senadora"): the form Open
+States records for a legislator is used, and where it records none (often, and always for
+officials here) the neutral written form ("Senador/a"); a gender is never guessed from a
+name. Titles that are the same for everyone ("Representante", "Asambleísta") need neither.
 """
 
 from __future__ import annotations
 
-# English title -> Spanish, for legislators (chamber titles) and executive offices.
+# English title -> Spanish, for legislators (chamber titles) and executive offices: the
+# neutral written form, and (for a title that changes) the masculine and feminine ones.
+_GENDERED_ES = {
+    "Senator": ("Senador/a", "Senador", "Senadora"),
+    "Delegate": ("Delegado/a", "Delegado", "Delegada"),
+    "Councilmember": ("Concejal/a", "Concejal", "Concejala"),
+}
 _TITLES_ES = {
     "Representative": "Representante",
-    "Senator": "Senador/a",
     "Assembly Member": "Asambleísta",
     "Assemblymember": "Asambleísta",
-    "Delegate": "Delegado/a",
-    "Councilmember": "Concejal/a",
+    **{english: forms[0] for english, forms in _GENDERED_ES.items()},
     "Governor": "Gobernador/a",
     "Lieutenant Governor": "Vicegobernador/a",
     "Attorney General": "Fiscal General",
@@ -63,6 +68,16 @@ def in_language(code: str, kind: str, english: str) -> str:
     return _WORDS.get(code, {}).get(kind, {}).get(english, english)
 
 
-def salutation(code: str, title: str, last_name: str) -> str:
+def title_for(code: str, title: str, gender: str = "") -> str:
+    """A person's ``title`` in language ``code``: in the form for their ``gender`` as Open
+    States records it ("Female", "Male"), else the neutral one."""
+    forms = _GENDERED_ES.get(title) if code == "es" else None
+    kind = gender.strip().lower()
+    if forms is not None and kind in ("male", "female"):
+        return forms[1] if kind == "male" else forms[2]
+    return in_language(code, "title", title)
+
+
+def salutation(code: str, title: str, last_name: str, gender: str = "") -> str:
     """How a letter in ``code`` names someone by title and family name."""
-    return f"{in_language(code, 'title', title)} {last_name}".strip()
+    return f"{title_for(code, title, gender)} {last_name}".strip()

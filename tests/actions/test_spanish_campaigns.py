@@ -25,6 +25,7 @@ from advocacy.campaigns.loader import load_file
 from advocacy.dbtypes import utcnow
 from advocacy.delivery.worker import Worker, run_workers
 from advocacy.extensions import db
+from advocacy.lookup.models import Legislator
 from tests.actions.helpers import BOTH, LOWER, field_names, start, submission_key
 from tests.actions.test_digests import digest_site  # noqa: F401 - a fixture
 from tests.conftest import REPO
@@ -140,11 +141,15 @@ def test_the_whole_flow_in_spanish_sends_the_spanish_letters(ready: FlaskClient)
     no_english(said)
 
 
-def test_a_spanish_letter_to_a_senator_uses_a_neutral_title(ready: FlaskClient) -> None:
+def test_a_spanish_letter_to_a_senator_uses_her_recorded_title(ready: FlaskClient) -> None:
     spanish(ready, BOTH)
     write = start(ready, BOTH)
     said = visible_text(write)
-    assert "Honorable Senador/a Senator:" in said  # (the test directory's senator is "Sam Senator")
+    # The directory records this senator as a woman ("Sam Senator", gender Female, in the
+    # Open States file), and nothing for the representatives.
+    genders = {p.name: p.gender for p in db.session.scalars(select(Legislator))}
+    assert genders["Sam Senator"] == "Female" and genders["Ada Alder"] is None
+    assert "Honorable Senadora Senator:" in said
     assert "Honorable Representante Alder:" in said
     assert "Proteja a todo niño explotado en New Hampshire" in said
     assert "Dear Senator" not in said and "Dear Representative" not in said
