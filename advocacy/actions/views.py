@@ -581,11 +581,7 @@ def letter(slug: str, key: str, target: str) -> Page:
     if letter is None:
         abort(404)
     return render_template(
-        "actions/letter.html",
-        campaign=campaign,
-        definition=campaign.definition,
-        letter=letter,
-        letter_language=pages.sent_language(campaign, action),
+        "actions/letter.html", campaign=campaign, definition=campaign.definition, letter=letter
     )
 
 
