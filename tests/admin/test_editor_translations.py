@@ -81,5 +81,5 @@ def test_the_preview_shows_the_sample_visitor_writing_in_each_language(
     assert re.search(r"Dear Representative \w+,", said)
     assert re.search(r"In Spanish: To Representative \w+", said)
     assert re.search(r"Honorable Representante \w+:", said)
-    assert re.search(r"Honorable Senador/a \w+:", said)
+    assert re.search(r"Honorable Senadora \w+:", said)  # recorded as a woman in the roster
     assert "Camas de refugio para New Hampshire" in said
