@@ -21,6 +21,8 @@ COOKIE = "lang"
 COOKIE_DAYS = 365
 # Pages for staff and organizers: English whatever the visitor chose.
 STAFF_BLUEPRINTS = {"admin", "exports", "exports_api"}
+# Query arguments that belong to one visitor, left out of the switcher's links.
+_OWN_ARGS = {"source", "refcode"}
 
 __all__ = ["force_locale", "gettext", "lazy_gettext", "ngettext"]
 
@@ -84,7 +86,10 @@ def switch_links() -> list[tuple[str, str, str, bool]]:
         or "GET" not in (request.url_rule.methods or ())
     ):
         return []  # (a form's answer to a post: its URL cannot be opened again)
-    args = {**(request.view_args or {}), **request.args.to_dict()}
+    # A link's source code (actions/sources.py) is the visitor's own, kept in their session:
+    # it must not reach the switcher of a page kept for everyone.
+    query = {k: v for k, v in request.args.to_dict().items() if k not in _OWN_ARGS}
+    args = {**(request.view_args or {}), **query}
     links = []
     for code, name in LANGUAGES.items():
         links.append((code, name, url_for(endpoint, **{**args, "lang": code}), code == current))
