@@ -276,6 +276,9 @@ def test_a_title_takes_the_gender_open_states_records_and_only_that() -> None:
         ("Councilmember", "Male"): "Concejal Ortiz",
         ("Representative", "Female"): "Representante Ortiz",
         ("Assembly Member", "Male"): "Asambleísta Ortiz",
+        ("Governor", "Female"): "Gobernadora Ortiz",
+        ("Governor", ""): "Gobernador/a Ortiz",
+        ("Attorney General", "Male"): "Fiscal General Ortiz",
     }
     for (title, gender), salutation in expected.items():
         recipient = replace(_legislator(title, "Senate"), gender=gender)

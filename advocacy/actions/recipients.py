@@ -231,6 +231,7 @@ def executive_recipient(
         last_name=last_name,
         title=title,
         salutation=f"{title} {last_name}",
+        gender=official.gender or "",
         party=official.party or "",
         email=official.email or "",
         phone=official.phone or "",

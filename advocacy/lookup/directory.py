@@ -407,6 +407,7 @@ def _replace_officials(
             "name": official.name,
             "given_name": official.given_name or None,
             "family_name": official.family_name or None,
+            "gender": official.gender[:40] or None,
             "party": official.party or None,
             "email": official.email or None,
             "phone": official.phone or None,

@@ -121,6 +121,7 @@ class OfficialRecord:
     image: str
     starts_on: date | None = None
     ends_on: date | None = None
+    gender: str = ""  # as Open States records it (see ``Person``)
 
     def holds_office_on(self, day: date) -> bool:
         return holds_on(self.starts_on, self.ends_on, day)
@@ -774,6 +775,7 @@ def parse_officials(files: StateFiles, state: str, today: date) -> list[Official
                 name=full_name,
                 given_name=_text(data.get("given_name")),
                 family_name=_text(data.get("family_name")),
+                gender=_text(data.get("gender")),
                 party=_party(data.get("party"), max(today, starts_on or today), state, where),
                 office=_OFFICE_NAMES.get(kind, kind),
                 email=_text(data.get("email")),

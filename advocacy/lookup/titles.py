@@ -2,10 +2,10 @@
 
 Open States gives them in English ("Senator", "House"). A Spanish letter needs Spanish words
 for its placeholders (``{{ target.salutation }}`` in "Honorable {{ target.salutation }}:").
-Some Spanish titles change with the person's gender ("Senador", "Senadora"): the form Open
-States records for a legislator is used, and where it records none (often, and always for
-officials here) the neutral written form ("Senador/a"); a gender is never guessed from a
-name. Titles that are the same for everyone ("Representante", "Asambleísta") need neither.
+Some Spanish titles change with the person's gender ("Senador", "Senadora"): the form for the
+gender Open States records for the legislator or official is used, and where it records none
+(often) the neutral written form ("Senador/a"); a gender is never guessed from a name. Titles
+that are the same for everyone ("Representante", "Asambleísta", "Fiscal General") need neither.
 """
 
 from __future__ import annotations
@@ -16,19 +16,23 @@ _GENDERED_ES = {
     "Senator": ("Senador/a", "Senador", "Senadora"),
     "Delegate": ("Delegado/a", "Delegado", "Delegada"),
     "Councilmember": ("Concejal/a", "Concejal", "Concejala"),
+    "Governor": ("Gobernador/a", "Gobernador", "Gobernadora"),
+    "Lieutenant Governor": ("Vicegobernador/a", "Vicegobernador", "Vicegobernadora"),
+    "Secretary of State": (
+        "Secretario/a de Estado",
+        "Secretario de Estado",
+        "Secretaria de Estado",
+    ),
+    "Treasurer": ("Tesorero/a", "Tesorero", "Tesorera"),
+    "Auditor": ("Auditor/a", "Auditor", "Auditora"),
+    "Chief Election Officer": ("Director/a Electoral", "Director Electoral", "Directora Electoral"),
 }
 _TITLES_ES = {
     "Representative": "Representante",
     "Assembly Member": "Asambleísta",
     "Assemblymember": "Asambleísta",
     **{english: forms[0] for english, forms in _GENDERED_ES.items()},
-    "Governor": "Gobernador/a",
-    "Lieutenant Governor": "Vicegobernador/a",
     "Attorney General": "Fiscal General",
-    "Secretary of State": "Secretario/a de Estado",
-    "Treasurer": "Tesorero/a",
-    "Auditor": "Auditor/a",
-    "Chief Election Officer": "Director/a Electoral",
 }
 
 # A chamber's name as ``{{ target.chamber }}`` gives it.

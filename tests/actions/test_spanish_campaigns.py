@@ -26,10 +26,12 @@ from advocacy.dbtypes import utcnow
 from advocacy.delivery.worker import Worker, run_workers
 from advocacy.extensions import db
 from advocacy.lookup.models import Legislator
-from tests.actions.helpers import BOTH, LOWER, field_names, start, submission_key
+from tests.actions.helpers import ADDRESS, BOTH, LOWER, field_names, nh, start, submission_key
 from tests.actions.test_digests import digest_site  # noqa: F401 - a fixture
 from tests.conftest import REPO
 from tests.delivery.conftest import SMTPServer, free_port
+from tests.fakes.upstream import FakeUpstreams
+from tests.lookup.offices_world import CAMPAIGN, GOVERNOR, sync_nh, write_campaign
 from tests.text import visible_text
 
 # The English campaign texts a Spanish reader must not meet in the repository's campaigns.
@@ -321,3 +323,53 @@ def test_checking_a_spanish_page_after_switching_keeps_it_spanish(ready: FlaskCl
     action = db.session.scalar(select(Action))
     assert action is not None and action.language == "es"
     assert all((c.body or "").startswith("Honorable ") for c in action.contacts)
+
+
+OFFICES_ES = """\
+translations:
+  es:
+    title: Pida a la comisión judicial y al gobernador que actúen
+    summary: La Comisión Judicial de la Cámara decide si el proyecto tiene audiencia.
+    message:
+      subject: "Le pido que el proyecto tenga una audiencia"
+      body: |
+        Honorable {{ target.salutation }}:
+
+        Como parte de la dirección de {{ target.organisation }}, le pido que programe una audiencia.
+
+        {{ constituent.name }}
+        {{ constituent.city }}, {{ constituent.state }}
+    call_script: |
+      Hola, me llamo {{ constituent.name }}. Llamo a la oficina de {{ target.name }} por el
+      proyecto que está ante la comisión {{ target.district }}.
+    targets:
+      governor:
+        message:
+          subject: "Una petición para la Gobernación desde {{ constituent.city }}"
+          body: |
+            Honorable {{ target.salutation }}:
+
+            Le pido que apoye el proyecto cuando llegue a su despacho.
+
+            {{ constituent.name }}
+            {{ constituent.city }}, {{ constituent.state }}
+"""
+
+
+def test_a_committee_and_a_governor_in_spanish(
+    client: FlaskClient, upstream: FakeUpstreams, campaigns_dir: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "repo"
+    # The governor's file records her as a woman; the committee members' files say nothing.
+    sync_nh(root, executives=[{**GOVERNOR, "gender": "Female"}])
+    write_campaign(campaigns_dir, CAMPAIGN + OFFICES_ES)
+    assert not campaign_service.sync_folder(campaigns_dir).problems
+    upstream.add_address(ADDRESS, nh())
+
+    spanish(client, "judiciary-and-governor")
+    said = visible_text(start(client, "judiciary-and-governor"))
+    assert "Honorable Gobernadora Ayres: Le pido que apoye el proyecto" in said
+    assert "Una petición para la Gobernación desde Nashua" in said
+    # "Representante" is the same for a man or a woman.
+    assert "Honorable Representante Birch: Como parte de la dirección de" in said
+    assert "Dear " not in said and "A request to the Governor" not in said

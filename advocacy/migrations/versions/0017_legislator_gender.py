@@ -1,4 +1,5 @@
-"""legislator gender: as Open States records it, so a Spanish letter words a title right
+"""legislator and official gender: as Open States records it, so a Spanish letter words a
+title right
 
 Revision ID: 0017
 Revises: 0016
@@ -15,11 +16,16 @@ branch_labels = None
 depends_on = None
 
 
+TABLES = ("legislator", "executive_official")
+
+
 def upgrade():
-    with op.batch_alter_table("legislator", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("gender", sa.String(length=40), nullable=True))
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("gender", sa.String(length=40), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("legislator", schema=None) as batch_op:
-        batch_op.drop_column("gender")
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("gender")
