@@ -18,9 +18,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..campaigns.schema import CampaignDefinition
 from ..extensions import db
-from ..i18n import gettext, ngettext
-from .models import Contact
+from ..i18n import LANGUAGES, gettext, ngettext
+from .models import Action, Contact
 
 SHINGLE = 3
 # The most recent messages of the day a new one is compared with: a bound on the work each
@@ -152,13 +153,34 @@ def _percent(share: float) -> int:
     return value
 
 
-def recent_bodies(campaign_id: int, target_id: str, since: datetime) -> list[str]:
+def same_text_languages(definition: CampaignDefinition) -> list[str]:
+    """The languages whose visitors write from the same templates as ``definition``'s: a
+    Spanish message is compared with Spanish ones only; a campaign without Spanish gives its
+    Spanish-reading visitors the English, so they are compared with everyone writing in it."""
+    translated = definition.translations or {}
+    return [
+        code
+        for code in LANGUAGES
+        if (code if code in translated else "en") == definition.text_language
+    ]
+
+
+def recent_bodies(
+    campaign_id: int, target_id: str, since: datetime, languages: list[str] | None = None
+) -> list[str]:
     """The latest messages (up to ``RECENT_LIMIT``) written to ``target_id`` through the
-    campaign since ``since``. Only their shingles are used; no text leaves this module."""
+    campaign since ``since`` by visitors in ``languages`` (default: any). Only their
+    shingles are used; no text leaves this module."""
+    in_languages = (
+        [Contact.action_id.in_(select(Action.id).where(Action.language.in_(languages)))]
+        if languages is not None
+        else []
+    )
     return list(
         db.session.scalars(
             select(Contact.body)
             .where(
+                *in_languages,
                 Contact.campaign_id == campaign_id,
                 Contact.target_id == target_id,
                 Contact.channel.in_(("email", "postal")),

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import templating
+from ..campaigns.loader import LANGUAGE_NAMES
 from ..campaigns.models import Campaign, CampaignVersion
 from ..campaigns.schema import CampaignDefinition
 from ..campaigns.service import definition_of
@@ -268,6 +269,18 @@ class Edited:
 
 
 @dataclass(frozen=True)
+class Unchanged:
+    """The campaign's message in another language (a translation), sent unchanged by these
+    constituents: the office reads it once, like the English one."""
+
+    language: str  # its name in English: "Spanish"
+    code: str  # "es"
+    subject: str
+    body: str
+    senders: list[Sender]
+
+
+@dataclass(frozen=True)
 class DistrictCount:
     label: str
     count: int
@@ -290,6 +303,8 @@ class DigestContent:
     # Messages whose sender's personal data retention has removed: counted, not shown.
     removed: int = 0
     notes: list[str] = field(default_factory=list)
+    # The campaign's message in its other languages, each with those who sent it unchanged.
+    unchanged_translations: list[Unchanged] = field(default_factory=list)
 
     @property
     def day_words(self) -> str:
@@ -325,7 +340,7 @@ def _district_label(chamber: str | None, district: str | None) -> str:
 def digest_content(digest: Digest) -> DigestContent:
     """What a digest says, made from the contacts it carries as they are now."""
     rows = db.session.execute(
-        select(Contact, Action.legislator_ids, Constituent)
+        select(Contact, Action.legislator_ids, Constituent, Action.language)
         .join(Action, Action.id == Contact.action_id)
         .join(Constituent, Constituent.id == Action.constituent_id)
         .where(Contact.digest_id == digest.id)
@@ -336,13 +351,16 @@ def digest_content(digest: Digest) -> DigestContent:
     # Each sender's district: their own legislator in the recipient's chamber (the House
     # for an official), as the directory has them.
     chamber = own.chamber if own is not None else "lower"
-    people = legislator_contacts([str(i) for _, ids, _ in rows for i in (ids or [])])
+    people = legislator_contacts([str(i) for _, ids, _, _ in rows for i in (ids or [])])
     counts: Counter[tuple[str | None, str | None]] = Counter()
     edited: list[Edited] = []
     unchanged: list[Sender] = []
     removed = 0
     first_unchanged = ""
-    for contact, ids, constituent in rows:
+    # Unchanged messages written from a translation, by its language: (latest contact, senders).
+    translated: dict[str, tuple[Contact, list[Sender]]] = {}
+    definitions: dict[int, CampaignDefinition | None] = {}
+    for contact, ids, constituent, language in rows:
         theirs = [people[str(i)] for i in ids or [] if str(i) in people]
         same = [p for p in theirs if p.chamber == chamber] or theirs
         counts[(same[0].chamber, same[0].district) if same else (None, None)] += 1
@@ -352,8 +370,12 @@ def digest_content(digest: Digest) -> DigestContent:
         city = constituent.city or ""
         city = city.title() if city.isupper() else city  # the Census writes NASHUA
         sender = Sender(constituent.name or "", city, constituent.email or "")
+        written_in = _text_language(contact, language, definitions)
         if contact.personalised:
             edited.append(Edited(sender, contact.subject or "", contact.body))
+        elif written_in != "en":
+            group = translated.setdefault(written_in, (contact, []))
+            translated[written_in] = (contact, [*group[1], sender])
         else:
             unchanged.append(sender)
             first_unchanged = first_unchanged or contact.body
@@ -361,7 +383,20 @@ def digest_content(digest: Digest) -> DigestContent:
     ordered = sorted(
         counts.items(), key=lambda item: (item[0] != own_key, item[0][1] is None, -item[1])
     )
-    subject, body = _template_text(rows[-1][0] if rows else None, digest.target_id)
+    english = [row[0] for row in rows if _text_language(row[0], row[3], definitions) == "en"]
+    subject, body = _template_text(english[-1] if english else None, digest.target_id)
+    others = []
+    for code, (latest, senders) in sorted(translated.items()):
+        other_subject, other_body = _template_text(latest, digest.target_id, code)
+        others.append(
+            Unchanged(
+                LANGUAGE_NAMES.get(code, code),
+                code,
+                other_subject,
+                other_body or latest.body or "",
+                senders,
+            )
+        )
     return DigestContent(
         campaign_title=campaign.title if campaign is not None else "",
         site_name=str(current_app.config["SITE_NAME"]),
@@ -377,18 +412,36 @@ def digest_content(digest: Digest) -> DigestContent:
         unchanged=unchanged,
         page_url=page_url(digest.token),
         removed=removed,
+        unchanged_translations=others,
     )
 
 
-def _template_text(contact: Contact | None, target_id: str) -> tuple[str, str]:
-    """The campaign's message to this recipient, with the sender's own values as placeholders
-    (``[your name]``), from the version the latest message was written with."""
+def _text_language(
+    contact: Contact, language: str, definitions: dict[int, CampaignDefinition | None]
+) -> str:
+    """The language of the templates ``contact`` was written from: its sender's, when the
+    campaign version had its texts in it, else English."""
+    if language == "en":
+        return "en"
+    version_id = contact.campaign_version_id
+    if version_id not in definitions:
+        version = db.session.get(CampaignVersion, version_id)
+        definitions[version_id] = definition_of(version) if version is not None else None
+    definition = definitions[version_id]
+    return definition.in_language(language).text_language if definition is not None else "en"
+
+
+def _template_text(
+    contact: Contact | None, target_id: str, language: str = "en"
+) -> tuple[str, str]:
+    """The campaign's message to this recipient in ``language``, with the sender's own values
+    as placeholders (``[your name]``), from the version the latest message was written with."""
     if contact is None:
         return "", ""
     version = db.session.get(CampaignVersion, contact.campaign_version_id)
     if version is None:
         return "", ""
-    definition = definition_of(version)
+    definition = definition_of(version).in_language(language)
     found = [
         r
         for r in recipients_for(definition, [target_id], contact.target_state or "")
@@ -451,6 +504,17 @@ def digest_text(content: DigestContent) -> str:
             lines += [f"Subject: {content.template_subject}", ""]
         lines += [content.template_body.rstrip(), "", "Sent unchanged by:"]
         lines += [f"  {sender.line}" for sender in content.unchanged]
+    for group in content.unchanged_translations:
+        lines += [
+            "",
+            f"The campaign's message in {group.language}, sent unchanged by "
+            f"{_people(len(group.senders))} (each signed with their own name and city):",
+            "",
+        ]
+        if group.subject:
+            lines += [f"Subject: {group.subject}", ""]
+        lines += [group.body.rstrip(), "", "Sent unchanged by:"]
+        lines += [f"  {sender.line}" for sender in group.senders]
     if content.removed:
         lines += ["", content.removed_sentence]
     lines += [

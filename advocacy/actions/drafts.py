@@ -43,6 +43,9 @@ class Draft:
     legislator_ids: list[str] = field(default_factory=list)
     # The source code of the link the visitor came by (sources.py), or "".
     source: str = ""
+    # The language the write page was shown in, set as its form is sent ("" before): the
+    # messages are filled from that language's templates and the action keeps it.
+    language: str = ""
 
     def to_session(self) -> dict[str, Any]:
         return asdict(self)

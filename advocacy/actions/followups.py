@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..campaigns.models import Campaign, CampaignVersion
 from ..campaigns.schema import FollowUp as FollowUpOption
+from ..campaigns.service import title_in
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
@@ -284,6 +285,9 @@ def _follow_up_mail(
     zone = site_zone()
     site = str(current_app.config.get("SITE_NAME") or gettext("our site"))
     token = token_for(follow_up)
+    version = db.session.get(CampaignVersion, action.campaign_version_id)
+    # The title the visitor read: the campaign's own in their language, if it has one.
+    title = title_in(version.definition if version else None, action.language, campaign.title)
     names = [recipient_label(c) for c in contacts]
     if constituent.name:
         lines = [gettext("Hello %(name)s,", name=constituent.name), ""]
@@ -297,7 +301,7 @@ def _follow_up_mail(
             day=long_date(action.created_at.astimezone(zone)),
             whom=join_and(names),
             site=site,
-            title=campaign.title,
+            title=title,
         )
     )
     for contact, name in zip(contacts, names, strict=True):
@@ -319,9 +323,9 @@ def _follow_up_mail(
         ),
     ]
     subject = (
-        gettext("Did %(name)s reply? %(title)s", name=names[0], title=campaign.title)
+        gettext("Did %(name)s reply? %(title)s", name=names[0], title=title)
         if len(names) == 1
-        else gettext("Did your legislators reply? %(title)s", title=campaign.title)
+        else gettext("Did your legislators reply? %(title)s", title=title)
     )
     return FollowUpMail(constituent.name, constituent.email, subject, "\n".join(lines) + "\n")
 

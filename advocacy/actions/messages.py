@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, select, true, update
 from sqlalchemy.engine import Connection
 
-from ..campaigns.models import Campaign
+from ..campaigns.models import Campaign, CampaignVersion
+from ..campaigns.service import title_in
 from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..delivery.mailer import MessageData
@@ -138,26 +139,30 @@ def _load_confirmations(
             Action.id,
             Action.submission_key,
             Action.confirm_by,
-            Action.language,
             Constituent.name,
             Constituent.email,
             Campaign.slug,
             Campaign.title,
+            Action.language,
+            CampaignVersion.definition,
         )
         .join(Constituent, Constituent.id == Action.constituent_id)
         .join(Campaign, Campaign.id == Action.campaign_id)
+        .join(CampaignVersion, CampaignVersion.id == Action.campaign_version_id)
         .where(Action.id.in_(outbox_ids))
     )
     messages = {}
-    for action_id, submission_key, confirm_by, language, name, email, slug, title in found:
+    for row in found:
+        action_id, submission_key, confirm_by, name, email, slug, title = row[:7]
         mail = confirmation.confirmation_mail(
             slug=slug,
-            title=title,
+            # The title the visitor read: the campaign's own in their language, if it has one.
+            title=title_in(row.definition, row.language, title),
             name=name,
             action_id=action_id,
             submission_key=submission_key,
             confirm_by=confirm_by,
-            language=language,
+            language=row.language,
         )
         # From the site itself, with no Reply-To: never written in the constituent's name.
         messages[outbox_ids[action_id]] = MessageData(

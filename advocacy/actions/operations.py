@@ -260,7 +260,9 @@ def _measure(
         m.field_name: coach.figures(
             m.body if locked else bodies.get(m.field_name, m.body),
             m.body,
-            coach.recent_bodies(campaign.id, m.recipient.id, since),
+            coach.recent_bodies(
+                campaign.id, m.recipient.id, since, coach.same_text_languages(campaign.definition)
+            ),
         )
         for m in messages
         if m.recipient.channel
@@ -314,7 +316,7 @@ def _write_action(
         capped_target_ids=sorted(capped) or None,
         confirm_by=confirmation.deadline(now) if hold else None,
         source=draft.source or None,
-        language=language(),
+        language=draft.language or language(),
         created_at=now,
         constituent=Constituent(
             name=draft.name,

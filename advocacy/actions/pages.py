@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app, url_for
+from markupsafe import Markup
 
 from ..campaigns import templating
 from ..campaigns.schema import (
@@ -19,7 +20,16 @@ from ..campaigns.service import PublishedCampaign, public_state, summary_lead
 from ..campaigns.shareimage import DEFAULT_FILE, share_image
 from ..campaigns.sharing import share_links
 from ..dbtypes import utcnow
-from ..i18n import DEFAULT, force_locale, gettext, lazy_gettext, long_date, ngettext, number
+from ..i18n import (
+    DEFAULT,
+    force_locale,
+    gettext,
+    language,
+    lazy_gettext,
+    long_date,
+    ngettext,
+    number,
+)
 from ..lookup.offices import office_words
 from ..lookup.photos import photo_names
 from ..urls import public_url, site_zone
@@ -32,6 +42,7 @@ from .recipients import (
     constituent_values,
     recipients_for,
     resolve,
+    salutation_in,
     template_context,
 )
 
@@ -48,6 +59,7 @@ class CampaignCard:
     actionable: bool
     taking_part: int
     goal: int | None
+    text_language: str = "en"  # the language of its title and lead
 
     @property
     def progress(self) -> str:
@@ -75,7 +87,22 @@ def campaign_card(campaign: PublishedCampaign) -> CampaignCard:
         actionable=state.actionable,
         taking_part=operations.people_taking_part(campaign.id),
         goal=definition.goal,
+        text_language=definition.text_language,
     )
+
+
+def lang_attribute(text_language: str) -> Markup:
+    """`` lang="en"`` on a block of a campaign's own text when it is not in the page's
+    language (a campaign without a translation), so screen readers pronounce it right."""
+    if text_language == language():
+        return Markup("")
+    return Markup(' lang="{}"').format(text_language)
+
+
+def sent_language(campaign: PublishedCampaign, action: Action) -> str:
+    """The language the action's messages were written in: its visitor's, when the campaign
+    has its texts in it, else English."""
+    return campaign.definition.in_language(action.language).text_language
 
 
 @dataclass(frozen=True)
@@ -178,6 +205,9 @@ class WritePage:
     in_digest: set[str] = field(default_factory=set)
     digest_when: str = ""
 
+    # How each message names its recipient, in the language of its text ("Senador/a Okafor").
+    salutations: dict[str, str] = field(default_factory=dict)
+
     def digest_sentence(self, recipient: Recipient) -> str:
         return digest_sentence(recipient.salutation or recipient.name, self.digest_when)
 
@@ -200,6 +230,9 @@ def write_page(
     )
     page = WritePage(
         messages,
+        salutations={
+            m.recipient.id: salutation_in(campaign.definition, m.recipient) for m in messages
+        },
         photos=_photos([m.recipient for m in messages]),
         notes=resolved.notes,
         can_report=bool(draft.matched_address) and bool(draft.legislator_ids),
@@ -228,7 +261,9 @@ def write_page(
 def coach_figures(campaign: PublishedCampaign, message: FilledMessage, text: str) -> Figures:
     """The coach's figures for ``text``, the visitor's version of ``message``."""
     since = operations.day_start(utcnow())
-    others = coach.recent_bodies(campaign.id, message.recipient.id, since)
+    others = coach.recent_bodies(
+        campaign.id, message.recipient.id, since, coach.same_text_languages(campaign.definition)
+    )
     return coach.figures(text, message.body, others)
 
 
@@ -436,6 +471,7 @@ class LetterPage:
     regarding: str  # the subject line as the letter shows it ("Re: ...")
     body: list[str]  # paragraphs; a paragraph's own line breaks (a signature) are kept
     back_url: str
+    language: str = "en"  # the letter's own: that of the templates it was written from
 
 
 def letter_page(campaign: PublishedCampaign, action: Action, target_id: str) -> LetterPage | None:
@@ -459,12 +495,14 @@ def letter_page(campaign: PublishedCampaign, action: Action, target_id: str) -> 
         lines += address_lines(recipient.postal_address)
     sent = action.created_at.astimezone(site_zone())
     # The letter is in the language the visitor wrote it in, whatever the page's.
-    with force_locale(action.language or "en"):
+    written_in = sent_language(campaign, action)
+    with force_locale(written_in):
         dated = long_date(sent)
         regarding = gettext("Re: %(subject)s", subject=contact.subject or "")
     return LetterPage(
         sender=[constituent.name or "", constituent.street_address or ""],
         date=dated,
+        language=written_in,
         recipient=[line for line in lines if line],
         subject=contact.subject or "",
         regarding=regarding,

@@ -30,7 +30,7 @@ def receipt_text(action: Action) -> tuple[str, str] | None:
 def _receipt_text(action: Action) -> tuple[str, str] | None:
     constituent = action.constituent
     listed = db.session.get(Campaign, action.campaign_id)
-    campaign = published_campaign(listed.slug) if listed is not None else None
+    campaign = published_campaign(listed.slug, action.language) if listed is not None else None
     if campaign is None or constituent.anonymised_at is not None:
         return None
     definition = campaign.definition

@@ -15,6 +15,7 @@ from ..campaigns.schema import (
     StateLegislatorsTarget,
 )
 from ..i18n import gettext, lazy_gettext
+from ..lookup import titles
 from ..lookup.directory import (
     districts_in_state,
     legislator_contacts,
@@ -122,6 +123,8 @@ class Recipient:
     # What they are, in words, for the pages: "Chair, House Judiciary Committee", "Governor of
     # New Hampshire" (empty for legislators and fixed targets: the pages say it their way).
     position: str = ""
+    # As the directory records it ("Female", "Male", or empty): a Spanish title's form.
+    gender: str = ""
     # A target's own templates (empty: the campaign's message and call script).
     message_subject: str = ""
     message_body: str = ""
@@ -190,6 +193,7 @@ def legislator_recipient(legislator: Legislator) -> Recipient:
         last_name=last_name,
         title=title,
         salutation=f"{title} {last_name}".strip(),
+        gender=legislator.gender or "",
         party=legislator.party or "",
         email=legislator.email or "",
         phone=phones[0][1] if phones else "",
@@ -261,6 +265,7 @@ def executive_recipient(
         last_name=last_name,
         title=title,
         salutation=f"{title} {last_name}",
+        gender=official.gender or "",
         party=official.party or "",
         email=official.email or "",
         phone=official.phone or "",
@@ -381,12 +386,51 @@ def template_context(
     definition: CampaignDefinition, constituent: dict[str, str], recipient: Recipient
 ) -> dict[str, dict[str, str]]:
     """What a template is filled with: the visitor's values (``constituent_values``), the
-    recipient's and the campaign's."""
+    recipient's and the campaign's, in the language of the definition's texts (a Spanish
+    letter says "Senador/a Ortiz", "Carolina del Norte")."""
+    code = definition.text_language
+    target = recipient.template_values()
+    if code != "en":
+        constituent = {
+            **constituent,
+            "state_name": titles.in_language(code, "state", constituent.get("state_name", "")),
+        }
+        target |= _target_words(definition, recipient)
     return {
         "constituent": constituent,
-        "target": recipient.template_values(),
+        "target": target,
         "campaign": {"title": definition.title},
     }
+
+
+def salutation_in(definition: CampaignDefinition, recipient: Recipient) -> str:
+    """How a message in the language of ``definition``'s texts names ``recipient``."""
+    if definition.text_language == "en":
+        return recipient.salutation or recipient.name
+    return _target_words(definition, recipient)["salutation"] or recipient.name
+
+
+def _target_words(definition: CampaignDefinition, recipient: Recipient) -> dict[str, str]:
+    """The recipient's title, salutation, chamber (and an official's office) in the language
+    of ``definition``'s texts: a fixed target's from the campaign's translation, anyone
+    else's from the directory's titles."""
+    code = definition.text_language
+    if recipient.kind == "fixed":
+        given = definition.own_words(recipient.id)
+        title = given.title if given is not None and given.title else ""
+        if given is not None and given.salutation:
+            return {"title": title, "salutation": given.salutation}
+        return {"title": title, "salutation": f"{title} {recipient.name}".strip()}
+    words = {
+        "title": titles.title_for(code, recipient.title, recipient.gender),
+        "salutation": titles.salutation(
+            code, recipient.title, recipient.last_name, recipient.gender
+        ),
+        "chamber": titles.in_language(code, "chamber", recipient.chamber_name),
+    }
+    if recipient.kind == "executive":
+        words["district"] = words["title"]
+    return words
 
 
 def constituent_values(name: str, city: str, state: str) -> dict[str, str]:

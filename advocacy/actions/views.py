@@ -45,7 +45,7 @@ from ..campaigns.service import (
 )
 from ..campaigns.templating import RenderError
 from ..extensions import csrf
-from ..i18n import gettext, long_date
+from ..i18n import gettext, language, long_date, supported
 from ..lookup import reports
 from ..lookup.addresses import read_typed_address
 from ..lookup.directory import directory_marks, district_choices, roster_loaded_at
@@ -121,13 +121,19 @@ def _frame_early_answers(response: Response) -> Response:
 
 
 @blueprint.app_context_processor
+def _campaign_text() -> dict[str, object]:
+    """``text_lang(code)``: the lang attribute of a block of a campaign's own text."""
+    return {"text_lang": pages.lang_attribute}
+
+
+@blueprint.app_context_processor
 def _embedded() -> dict[str, object]:
     """Inside a partner's frame, base.html leaves out the site's header and footer."""
     return {"embedded": bool(g.get("embedded", False))}
 
 
-def _campaign_or_404(slug: str) -> PublishedCampaign:
-    campaign = published_campaign(slug)
+def _campaign_or_404(slug: str, code: str | None = None) -> PublishedCampaign:
+    campaign = published_campaign(slug, code)
     if campaign is None:
         abort(404)
     if g.get("embedded"):
@@ -456,7 +462,15 @@ def _write_page(
         error=error or page.error,
         checked=checked,
         confirmation_required=confirmation.required(),
+        # Shown again after a post (checked, or refused): still the language it was sent from.
+        shown_language=_shown_language() if request.method == "POST" else language(),
     ), status
+
+
+def _shown_language() -> str:
+    """The language the write page was shown in (its hidden ``language`` field): what is
+    checked or sent is that page's text, even if the visitor switched language since."""
+    return supported(request.form.get("language")) or language()
 
 
 def _edits() -> dict[str, str]:
@@ -470,7 +484,7 @@ def check(slug: str) -> Page:
     visitor's texts and the coach's figures for them. Shown directly, not redirected to: it
     changes and sends nothing (posting it again is harmless), and the texts could outgrow
     the session cookie."""
-    campaign = _campaign_or_404(slug)
+    campaign = _campaign_or_404(slug, _shown_language())
     draft = _draft_for(campaign)
     form = StepForm()
     if draft is None or not form.validate_on_submit():
@@ -522,7 +536,8 @@ def _thanks_if_sent(campaign: PublishedCampaign, key: str) -> Response | None:
 @flow_route("/c/<slug>/send", methods=["POST"])
 @limit_submissions
 def send(slug: str) -> Page:
-    campaign = _campaign_or_404(slug)
+    shown = _shown_language()
+    campaign = _campaign_or_404(slug, shown)
     form = StepForm()
     key = request.form.get("submission_key", "")
     draft = _draft_for(campaign)
@@ -555,6 +570,7 @@ def send(slug: str) -> Page:
     edits = _edits()
     # A later step opened by a link with a code (the latest link is credited).
     draft.source = sources.remembered_source(slug) or draft.source
+    draft.language = shown
     try:
         operations.submit(campaign, draft, edits)
     except operations.AlreadyActed as exc:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -25,7 +26,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Field
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..campaigns.schema import (
@@ -39,6 +40,34 @@ from ..lookup.offices import office_title
 from ..lookup.openstates import OFFICES
 from ..lookup.registry import STATES, state_name
 from .models import ROLES
+
+
+def _is_yaml_mapping(form: FlaskForm, field: Field) -> None:
+    """The translations text must read as YAML fields (``es:`` ...) before the schema looks."""
+    text = (field.data or "").strip()
+    if not text:
+        return
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" on line {mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or "it cannot be read"
+        raise ValidationError(f"This is not valid YAML{where}: {reason}.") from exc
+    if not isinstance(loaded, dict):
+        raise ValidationError("Write the translations as fields, starting with es:")
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line text as literal blocks, so the translations read like a campaign file."""
+
+
+_BlockDumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    ),
+)
 
 
 def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -295,6 +324,16 @@ class CampaignForm(FlaskForm):
         filters=[_strip],
         description="For people who cannot see it. Empty: the campaign's title.",
     )
+    translations = TextAreaField(
+        "Translations (optional, YAML)",
+        description="The campaign's texts in Spanish, for visitors who read the site in it: "
+        "es: with title, summary, message (subject, body), and every other text the English "
+        "has (call_script, thank_you, share_text, privacy_note), plus targets: with the own "
+        "salutation, message and call script of each recipient that has them, by its id. "
+        "The same placeholders as the English. See docs/campaigns.md.",
+        validators=[_is_yaml_mapping],
+        render_kw={"rows": 12, "spellcheck": "false"},
+    )
     preview_state = SelectField("Preview as a visitor from", choices=STATE_CHOICES)
     preview_address = StringField(
         "Sample street address (optional)",
@@ -470,6 +509,10 @@ def form_to_data(form: CampaignForm, zone: ZoneInfo) -> tuple[dict[str, Any], di
     origins = (form.embed_origins.data or "").split()
     if origins:
         data["embed"] = {"allowed_origins": origins}
+    where["translations"] = form.translations
+    translations = (form.translations.data or "").replace("\r\n", "\n")
+    if translations.strip():
+        data["translations"] = yaml.safe_load(translations)  # (checked by the field)
     return data, where
 
 
@@ -513,6 +556,12 @@ def definition_to_form_data(definition: CampaignDefinition, zone: ZoneInfo) -> d
     values["follow_up_min_answers"] = str(follow_up.min_answers) if follow_up else ""
     embed = definition.embed
     values["embed_origins"] = "\n".join(embed.allowed_origins) if embed else ""
+    translations = definition.model_dump(mode="json").get("translations")
+    values["translations"] = (
+        yaml.dump(translations, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+        if translations
+        else ""
+    )
     return values
 
 
@@ -522,6 +571,8 @@ def template_field(
     """The form field of the template ``name`` (``message.body``, ``targets[2].call_script``,
     ...), found by the target's position in the campaign, and a label that says whose
     template it is."""
+    if name.startswith("translations."):
+        return f"Translations: {name.removeprefix('translations.')}", form.translations
     own = re.fullmatch(r"targets\[(\d+)\]\.(message\.subject|message\.body|call_script)", name)
     if own is None:
         field = {"message.subject": form.subject, "message.body": form.body}.get(name)

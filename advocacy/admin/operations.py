@@ -23,6 +23,7 @@ from ..actions.recipients import (
     resolve,
 )
 from ..campaigns import templating
+from ..campaigns.loader import LANGUAGE_NAMES
 from ..campaigns.models import Campaign
 from ..campaigns.schema import CampaignDefinition, CommitteeTarget, StateLegislatorsTarget
 from ..campaigns.service import definition_of
@@ -549,6 +550,11 @@ class PreviewMessage:
     subject: str
     body: str
     error: str | None = None
+    language: str = "en"  # of the campaign's texts it was filled from
+
+    @property
+    def language_name(self) -> str:
+        return LANGUAGE_NAMES.get(self.language, self.language)
 
 
 SAMPLE_NAME = "Alex Sample"
@@ -620,19 +626,25 @@ def preview_messages(
         sample = _sample_legislators(state, needed)
         found_ids = [r.id for r in sample]
         legislators = [r for r in sample if r.chamber in allowed]
-    # Every other target as the site resolves it for a visitor of that state.
-    others = [t for t in definition.targets if not isinstance(t, StateLegislatorsTarget)]
-    resolved = resolve(definition.model_copy(update={"targets": others}), found_ids, state)
-    notes += resolved.notes + [f"Not found: {problem}" for problem in resolved.problems]
-    seen = {r.id for r in legislators}
-    recipients = legislators + [r for r in resolved.recipients if r.id not in seen]
     constituent = constituent_values(SAMPLE_NAME, city, state)
     messages = []
-    for recipient in recipients:
-        try:
-            filled = fill_message(definition, constituent, recipient)
-        except templating.RenderError as exc:
-            messages.append(PreviewMessage(recipient, "", "", str(exc)))
-            continue
-        messages.append(PreviewMessage(recipient, filled.subject, filled.body.strip()))
+    # The same sample visitor writing in each language the campaign is written in (a target's
+    # own letter is that language's, so every other target is resolved for each).
+    for code in definition.languages:
+        localized = definition.in_language(code)
+        others = [t for t in localized.targets if not isinstance(t, StateLegislatorsTarget)]
+        resolved = resolve(localized.model_copy(update={"targets": others}), found_ids, state)
+        if code == "en":
+            notes += resolved.notes + [f"Not found: {problem}" for problem in resolved.problems]
+        seen = {r.id for r in legislators}
+        recipients = legislators + [r for r in resolved.recipients if r.id not in seen]
+        for recipient in recipients:
+            try:
+                filled = fill_message(localized, constituent, recipient)
+            except templating.RenderError as exc:
+                messages.append(PreviewMessage(recipient, "", "", str(exc), code))
+                continue
+            messages.append(
+                PreviewMessage(recipient, filled.subject, filled.body.strip(), language=code)
+            )
     return messages, " ".join(notes) or None

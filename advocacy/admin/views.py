@@ -135,7 +135,11 @@ def _apply_problems(
         if problem.field == "targets" and "at least 1" in message:
             message = "Choose the visitor's legislators or add at least one other recipient."
         field = where.get(problem.field)
-        if field is None and "." in problem.field:
+        if problem.field.startswith("translations."):
+            # One text box holds every translation: the problem says where in it.
+            field = where.get("translations")
+            message = f"{problem.field.removeprefix('translations.')}: {message}"
+        elif field is None and "." in problem.field:
             field = where.get(problem.field.rsplit(".", 1)[0])
         if field is None:
             unplaced.append(f"{problem.field or 'campaign'}: {message}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import filled, templating
-from .schema import CampaignDefinition, LocatedProblems
+from .schema import CampaignDefinition, LocatedProblems, target_key
 from .shareimage import image_problem
 
 
@@ -172,6 +172,8 @@ def _pydantic_message(error: Any) -> str:
     message: str = error["msg"]
     if kind.startswith("datetime") or kind.startswith("date"):
         return f"bad date or time ({message}); use YYYY-MM-DD or an ISO 8601 date-time"
+    if kind == "literal_error" and error["loc"][-1:] == ("[key]",):
+        return "unknown language: a campaign may be translated into es (Spanish)"
     if kind == "union_tag_invalid":
         return "unknown target type; use 'state_legislators', 'fixed', 'committee' or 'executive'"
     if message.startswith("Value error, "):
@@ -371,6 +373,19 @@ def _template_locations(data: dict[str, Any]) -> list[tuple[Any, ...]]:
         for index, target in enumerate(targets):
             if isinstance(target, dict):
                 locations.extend(("targets", index, *loc) for loc in _TARGET_TEMPLATES)
+    # The same templates in each translation, by the same rules.
+    translations = data.get("translations")
+    if isinstance(translations, dict):
+        for code, translation in translations.items():
+            if not isinstance(translation, dict):
+                continue
+            locations.extend(("translations", code, *loc) for loc in _TEMPLATES)
+            own = translation.get("targets")
+            if isinstance(own, dict):
+                for key in own:
+                    locations.extend(
+                        ("translations", code, "targets", key, *loc) for loc in _TARGET_TEMPLATES
+                    )
     return locations
 
 
@@ -388,6 +403,8 @@ def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
         definition = None
         for error in exc.errors():
             loc = _without_tag(tuple(error["loc"]))
+            if loc[-1:] == ("[key]",):  # a mapping's key: the problem is the key itself
+                loc = loc[:-1]
             cause = (error.get("ctx") or {}).get("error")
             if isinstance(cause, LocatedProblems):
                 findings.extend(_Finding(loc + where, text) for where, text in cause.problems)
@@ -421,14 +438,23 @@ def _check(data: object) -> tuple[CampaignDefinition | None, list[_Finding]]:
 
 
 def _sample_lengths(definition: CampaignDefinition) -> list[_Finding]:
-    """Each message filled with sample values, against its length limit."""
-    sample = templating.sample_context(definition.title)
-    messages: list[tuple[tuple[Any, ...], Any]] = [(("message",), definition.message)]
-    messages += [
-        (("targets", index, "message"), target.message)
-        for index, target in enumerate(definition.targets)
-        if getattr(target, "message", None) is not None
-    ]
+    """Each message filled with sample values, against its length limit, in each language."""
+    findings = []
+    for code in definition.languages:
+        findings += _sample_lengths_in(definition, code)
+    return findings
+
+
+def _sample_lengths_in(definition: CampaignDefinition, code: str) -> list[_Finding]:
+    localized = definition.in_language(code)
+    sample = templating.sample_context(localized.title, code)
+    where: tuple[Any, ...] = () if code == "en" else ("translations", code)
+    messages: list[tuple[tuple[Any, ...], Any]] = [((*where, "message"), localized.message)]
+    for index, target in enumerate(localized.targets):
+        if getattr(target, "message", None) is None:
+            continue
+        key = target_key(target) if code != "en" else index
+        messages.append(((*where, "targets", key, "message"), target.message))
     findings = []
     for loc, message in messages:
         for key, limit in (
@@ -460,28 +486,55 @@ def template_warnings(
     """Each template filled for each sample visitor, and what reads wrong. With the file's
     ``text``, each warning has the file line of the spot (else ``line=None``)."""
     warnings = []
-    for finding in filled.read_filled(definition, samples(definition)):
-        line: int | None = None
-        if text and finding.offset is not None:
-            line = _offset_line(text, finding.loc, finding.offset)
-        elif text:
-            located = templating.TemplateProblem(
-                finding.message, finding.template_line, finding.pattern
-            )
-            line = _template_line(text, finding.loc, located)
-        warnings.append(
-            TemplateWarning(
-                path,
-                line,
-                _field_name(finding.loc),
-                finding.message,
-                finding.sample,
-                finding.rendered,
-                finding.other_samples,
-            )
-        )
+    for code in definition.languages:
+        localized = definition.in_language(code)
+        for finding in filled.read_filled(localized, samples(localized)):
+            if code != "en":
+                finding = replace(
+                    finding,
+                    loc=_translated_loc(definition, code, finding.loc),
+                    sample=f"{finding.sample}, in {LANGUAGE_NAMES.get(code, code)}",
+                )
+            warnings.append(_warning(finding, path, text))
     warnings.sort(key=lambda w: (w.line or 0, w.field))
     return warnings
+
+
+# Languages a translation may be in, as staff read them.
+LANGUAGE_NAMES = {"es": "Spanish"}
+
+
+def _translated_loc(
+    definition: CampaignDefinition, code: str, loc: tuple[str | int, ...]
+) -> tuple[str | int, ...]:
+    """Where the translation into ``code`` has the template found at ``loc`` in the English
+    (``("targets", 1, "message", "body")`` -> ``("translations", "es", "targets",
+    "american-law-institute", "message", "body")``)."""
+    if loc[:1] == ("targets",) and isinstance(loc[1], int):
+        key = target_key(definition.targets[loc[1]])
+        return ("translations", code, "targets", key or "", *loc[2:])
+    return ("translations", code, *loc)
+
+
+def _warning(finding: filled.Finding, path: str, text: str) -> TemplateWarning:
+    """A finding as a warning, with its file line when the file's ``text`` is known."""
+    line: int | None = None
+    if text and finding.offset is not None:
+        line = _offset_line(text, finding.loc, finding.offset)
+    elif text:
+        located = templating.TemplateProblem(
+            finding.message, finding.template_line, finding.pattern
+        )
+        line = _template_line(text, finding.loc, located)
+    return TemplateWarning(
+        path,
+        line,
+        _field_name(finding.loc),
+        finding.message,
+        finding.sample,
+        finding.rendered,
+        finding.other_samples,
+    )
 
 
 def validate_data(

@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
@@ -293,7 +294,89 @@ class Delivery(Strict):
     )
 
 
+# The languages a campaign's texts may be translated into (English is the file's own).
+TRANSLATABLE = ("es",)
+
+
+class TranslatedTarget(Strict):
+    """A target's own words in another language: its salutation and title (a fixed target's),
+    its own letter and call script. Names and addresses are not translated."""
+
+    salutation: _text(200) | None = None  # type: ignore[valid-type]
+    title: _text(120) | None = None  # type: ignore[valid-type]
+    message: TargetMessage | None = None
+    call_script: _text(5000) | None = None  # type: ignore[valid-type]
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
+        return _without_defaults(
+            handler(self),
+            {"salutation": None, "title": None, "message": None, "call_script": None},
+        )
+
+
+class Translation(Strict):
+    """The campaign's texts in one more language. Every text the English has must be here
+    too: a visitor reading this language never meets a sentence of the other one in the
+    campaign's flow. Templates follow the English rules (same placeholders and limits)."""
+
+    title: _text(200)  # type: ignore[valid-type]
+    summary: _text(20_000)  # type: ignore[valid-type]
+    message: TargetMessage
+    call_script: _text(5000) | None = None  # type: ignore[valid-type]
+    thank_you: _text(5000) | None = None  # type: ignore[valid-type]
+    share_text: _text(280) | None = None  # type: ignore[valid-type]
+    privacy_note: _text(2000) | None = None  # type: ignore[valid-type]
+    image_alt: _text(300) | None = None  # type: ignore[valid-type]
+    # By target key (``target_key``): the words of targets that have their own.
+    targets: dict[str, TranslatedTarget] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
+        return _without_defaults(
+            handler(self),
+            {
+                "call_script": None,
+                "thank_you": None,
+                "share_text": None,
+                "privacy_note": None,
+                "image_alt": None,
+                "targets": {},
+            },
+        )
+
+
+def target_key(target: object) -> str | None:
+    """How ``translations.<language>.targets`` names a target with words of its own: a fixed
+    target by its id, an executive target by its office, a committee target by its committee
+    as the file writes it. None for the visitor's legislators (the site words their titles)."""
+    if isinstance(target, FixedTarget):
+        return target.id
+    if isinstance(target, ExecutiveTarget):
+        return target.office
+    if isinstance(target, CommitteeTarget):
+        return target.committee
+    return None
+
+
+def _own_words(target: object) -> list[str]:
+    """The fields of ``target`` a translation must give in its own language."""
+    if not isinstance(target, FixedTarget | CommitteeTarget | ExecutiveTarget):
+        return []
+    needed = [name for name in ("message", "call_script") if getattr(target, name) is not None]
+    if isinstance(target, FixedTarget):
+        needed = [n for n in ("salutation", "title") if getattr(target, n) is not None] + needed
+    return needed
+
+
+_TEXTS = ("call_script", "thank_you", "share_text", "privacy_note", "image_alt")
+
+
 class CampaignDefinition(Strict):
+    # Set on the copies ``in_language`` makes: their language, and the campaign as written.
+    _text_language: str = PrivateAttr(default="en")
+    _original: CampaignDefinition | None = PrivateAttr(default=None)
+
     slug: Annotated[str, Field(pattern=SLUG_PATTERN, max_length=80)]
     title: _text(200)  # type: ignore[valid-type]
     summary: _text(20_000)  # type: ignore[valid-type]
@@ -328,12 +411,18 @@ class CampaignDefinition(Strict):
     follow_up: FollowUp | None = None
     delivery: Delivery | None = None
     embed: Embed | None = None
+    translations: dict[Literal["es"], Translation] | None = Field(
+        default=None,
+        description="The campaign's texts in other languages (es: Spanish), for visitors who "
+        "read the site in them.",
+    )
 
     @model_serializer(mode="wrap")
     def _omit_absent_fields(self, handler: SerializerFunctionWrapHandler) -> object:
         return _without_defaults(
             handler(self),
             {
+                "translations": None,
                 "limits": None,
                 "goal": None,
                 "image": None,
@@ -419,6 +508,140 @@ class CampaignDefinition(Strict):
         if problems:
             raise LocatedProblems(problems)
         return targets
+
+    @model_validator(mode="after")
+    def translations_are_complete(self) -> CampaignDefinition:
+        """A translation gives every text the English has, and each target's own words,
+        so a visitor reading that language never gets English in the middle of the flow."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for code, translation in (self.translations or {}).items():
+            for name in _TEXTS:
+                if getattr(self, name) is not None and getattr(translation, name) is None:
+                    problems.append(
+                        (
+                            ("translations", code),
+                            f"the campaign has a {name}: give its translation as "
+                            f"translations.{code}.{name}",
+                        )
+                    )
+            keys: dict[str, int] = {}
+            for index, target in enumerate(self.targets):
+                key = target_key(target)
+                needed = _own_words(target)
+                if key is None or not needed:
+                    continue
+                if key in keys:
+                    problems.append(
+                        (
+                            ("translations", code, "targets"),
+                            f"targets[{keys[key]}] and targets[{index}] are "
+                            f"both {key!r}: their own words cannot be told apart in "
+                            "translations; give only one of them its own message",
+                        )
+                    )
+                    continue
+                keys[key] = index
+                given = translation.targets.get(key)
+                missing = [n for n in needed if given is None or getattr(given, n) is None]
+                if missing:
+                    problems.append(
+                        (
+                            ("translations", code, "targets"),
+                            f"targets[{index}] ({key}) has its own "
+                            + " and ".join(missing)
+                            + f": give them in this language as "
+                            f"translations.{code}.targets.{key}."
+                            + (missing[0] if len(missing) == 1 else "{" + ", ".join(missing) + "}"),
+                        )
+                    )
+            for key, given in translation.targets.items():
+                if key not in keys:
+                    problems.append(
+                        (
+                            ("translations", code, "targets", key),
+                            f"no target with words of its own is {key!r} "
+                            "(use a fixed target's id, an executive target's office or a committee "
+                            "target's committee, for a target that has its own salutation, "
+                            "message or call script)",
+                        )
+                    )
+                    continue
+                extra = [
+                    n
+                    for n in ("salutation", "title", "message", "call_script")
+                    if getattr(given, n) is not None
+                    and n not in _own_words(self.targets[keys[key]])
+                ]
+                if extra:
+                    problems.append(
+                        (
+                            ("translations", code, "targets", key),
+                            "the English target has no "
+                            + " or ".join(extra)
+                            + ": translate only what it has",
+                        )
+                    )
+        if problems:
+            raise LocatedProblems(problems)
+        return self
+
+    def in_language(self, code: str) -> CampaignDefinition:
+        """The campaign as a visitor reading ``code`` sees it: its texts and its targets' own
+        words in that language when the campaign has them, else the English unchanged
+        (``text_language`` says which)."""
+        original = self._original or self
+        translation = (original.translations or {}).get(code)  # type: ignore[call-overload]
+        if translation is None:
+            return original
+        targets = []
+        for target in original.targets:
+            key = target_key(target)
+            given = translation.targets.get(key) if key is not None else None
+            if given is None:
+                targets.append(target)
+                continue
+            # (A fixed target's salutation and title stay: a letter's words are filled in
+            # with ``own_words``, while the contact log keeps the English.)
+            update = {
+                n: getattr(given, n)
+                for n in ("message", "call_script")
+                if getattr(given, n) is not None
+            }
+            targets.append(target.model_copy(update=update))
+        texts = {name: getattr(translation, name) for name in _TEXTS if getattr(original, name)}
+        localized = original.model_copy(
+            update={
+                "title": translation.title,
+                "summary": translation.summary,
+                "message": original.message.model_copy(
+                    update={
+                        "subject": translation.message.subject,
+                        "body": translation.message.body,
+                    }
+                ),
+                "targets": targets,
+                **texts,
+            }
+        )
+        localized._text_language = code
+        localized._original = original
+        return localized
+
+    def own_words(self, key: str) -> TranslatedTarget | None:
+        """The translated words of the target ``key`` (``target_key``) in this definition's
+        text language; None in English or for a target without its own."""
+        translation = (self.translations or {}).get(self._text_language)  # type: ignore[call-overload]
+        return translation.targets.get(key) if translation is not None else None
+
+    @property
+    def text_language(self) -> str:
+        """The language of this definition's texts: "en", or the one ``in_language`` gave."""
+        return self._text_language
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages the campaign's texts are written in, English first."""
+        return ["en", *(self.translations or {})]
 
     @property
     def legislator_chambers(self) -> ChamberChoice | None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from ..dbtypes import utcnow
 from ..extensions import db
-from ..i18n import gettext, long_date
+from ..i18n import gettext, language, long_date
 from .filled import SampleSource
 from .loader import Problem, TemplateWarning, campaign_files, content_hash, load_file
 from .models import Campaign, CampaignVersion
@@ -155,7 +155,11 @@ def get_campaign(slug: str) -> Campaign | None:
 
 
 class PublishedCampaign(NamedTuple):
-    """A campaign the public may see, as its pages and the action flow need it."""
+    """A campaign the public may see, as its pages and the action flow need it.
+
+    ``definition`` is the campaign in the language it is read in (``in_language``): its
+    texts in that language when the campaign has them, else in English, as
+    ``definition.text_language`` says."""
 
     id: int
     slug: str
@@ -166,8 +170,10 @@ class PublishedCampaign(NamedTuple):
     definition: CampaignDefinition
 
 
-def _published(*where: ColumnElement[bool]) -> list[PublishedCampaign]:
-    """Campaigns with a current version, as the public sees them, by title."""
+def _published(*where: ColumnElement[bool], code: str | None = None) -> list[PublishedCampaign]:
+    """Campaigns with a current version, as the public sees them, by title, in language
+    ``code`` (default: the visitor's, ``i18n.language``)."""
+    code = code or language()
     rows = db.session.execute(
         select(
             Campaign.id,
@@ -183,17 +189,17 @@ def _published(*where: ColumnElement[bool]) -> list[PublishedCampaign]:
         .order_by(Campaign.title)
     )
     return [
-        PublishedCampaign(*head, CampaignDefinition.model_validate(definition))
+        PublishedCampaign(*head, CampaignDefinition.model_validate(definition).in_language(code))
         for *head, definition in rows
     ]
 
 
-def published_campaign(slug: str) -> PublishedCampaign | None:
-    """The campaign with this slug as the public sees it now; None for a draft, an unknown
-    slug or a campaign without a version."""
+def published_campaign(slug: str, code: str | None = None) -> PublishedCampaign | None:
+    """The campaign with this slug as the public sees it now, in language ``code`` (default:
+    the visitor's); None for a draft, an unknown slug or a campaign without a version."""
     if not _could_be_slug(slug):
         return None
-    found = _published(Campaign.slug == slug)
+    found = _published(Campaign.slug == slug, code=code)
     return found[0] if found else None
 
 
@@ -223,6 +229,15 @@ def published_version(slug: str) -> tuple[int, int, str] | None:
         return None
     campaign_id, version_id, state = found[0]
     return campaign_id, version_id, state
+
+
+def title_in(definition: object, code: str, english: str) -> str:
+    """The campaign's title in language ``code`` from a stored definition (a version's JSON),
+    or ``english`` when it has no translation into it: for the emails to a visitor."""
+    translations = definition.get("translations") if isinstance(definition, dict) else None
+    translation = translations.get(code) if isinstance(translations, dict) else None
+    title = translation.get("title") if isinstance(translation, dict) else None
+    return title if isinstance(title, str) and title else english
 
 
 def definition_of(version: CampaignVersion) -> CampaignDefinition:

@@ -21,6 +21,8 @@ from typing import Any, NoReturn
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ..lookup import titles
+
 # placeholder -> description (shown in the docs and the editor).
 PLACEHOLDERS: dict[str, str] = {
     "constituent.name": "The sender's full name as typed",
@@ -378,8 +380,12 @@ def printed_placeholders(source: str) -> list[tuple[str, int, re.Pattern[str] | 
     return found
 
 
-def sample_context(campaign_title: str = "Sample campaign") -> dict[str, dict[str, str]]:
-    """A complete context with plausible values, for previews and validation."""
+def sample_context(
+    campaign_title: str = "Sample campaign", language: str = "en"
+) -> dict[str, dict[str, str]]:
+    """A complete context with plausible values, for previews and validation, with the
+    recipient's words in ``language`` as a visitor writing in it gets them."""
+    title = titles.in_language(language, "title", "Representative")
     return {
         "constituent": {
             "name": "Alex Rivera",
@@ -391,10 +397,10 @@ def sample_context(campaign_title: str = "Sample campaign") -> dict[str, dict[st
         "target": {
             "name": "Jordan Ortiz",
             "last_name": "Ortiz",
-            "title": "Representative",
-            "salutation": "Representative Ortiz",
+            "title": title,
+            "salutation": f"{title} Ortiz",
             "district": "Merrimack 12",
-            "chamber": "House",
+            "chamber": titles.in_language(language, "chamber", "House"),
             "organisation": "",
         },
         "campaign": {"title": campaign_title},

@@ -50,6 +50,8 @@ class Legislator(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     given_name: Mapped[str | None] = mapped_column(String(120))
     family_name: Mapped[str | None] = mapped_column(String(120))
+    # As Open States records it ("Female", "Male"), or None: for a Spanish letter's title.
+    gender: Mapped[str | None] = mapped_column(String(40))
     party: Mapped[str | None] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(320))
     capitol_phone: Mapped[str | None] = mapped_column(String(60))
@@ -177,6 +179,8 @@ class ExecutiveOfficial(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     given_name: Mapped[str | None] = mapped_column(String(120))
     family_name: Mapped[str | None] = mapped_column(String(120))
+    # As Open States records it ("Female", "Male"), or None: for a Spanish letter's title.
+    gender: Mapped[str | None] = mapped_column(String(40))
     party: Mapped[str | None] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(60))

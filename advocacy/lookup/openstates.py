@@ -68,6 +68,9 @@ class Person:
     # The seat's role: its first day and the day it ends (None: not given).
     starts_on: date | None = None
     ends_on: date | None = None
+    # As Open States records it ("Female", "Male"; often empty): how a Spanish letter words
+    # their title (``titles``), never guessed from a name.
+    gender: str = ""
 
     def holds_seat_on(self, day: date) -> bool:
         return holds_on(self.starts_on, self.ends_on, day)
@@ -118,6 +121,7 @@ class OfficialRecord:
     image: str
     starts_on: date | None = None
     ends_on: date | None = None
+    gender: str = ""  # as Open States records it (see ``Person``)
 
     def holds_office_on(self, day: date) -> bool:
         return holds_on(self.starts_on, self.ends_on, day)
@@ -199,6 +203,7 @@ def parse_people_csv(text: str, state: str) -> list[Person]:
                     name=cell("name"),
                     given_name=cell("given_name"),
                     family_name=cell("family_name"),
+                    gender=cell("gender"),
                     party=cell("current_party"),
                     chamber=chamber,
                     district=cell("current_district"),
@@ -643,6 +648,7 @@ def person_from_yaml(data: object, state: str, today: date, name: str) -> Person
         name=full_name,
         given_name=_text(data.get("given_name")),
         family_name=_text(data.get("family_name")),
+        gender=_text(data.get("gender")),
         party=_party(data.get("party"), max(today, starts_on or today), state, name),
         chamber=str(role["type"]),
         district=district,
@@ -769,6 +775,7 @@ def parse_officials(files: StateFiles, state: str, today: date) -> list[Official
                 name=full_name,
                 given_name=_text(data.get("given_name")),
                 family_name=_text(data.get("family_name")),
+                gender=_text(data.get("gender")),
                 party=_party(data.get("party"), max(today, starts_on or today), state, where),
                 office=_OFFICE_NAMES.get(kind, kind),
                 email=_text(data.get("email")),

@@ -27,6 +27,9 @@ from tests.lookup.conftest import app_config, directory, people_dir, upstream  #
 
 SPANISH_DATE = r"\d{1,2} de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre) de \d{4}"  # noqa: E501
 
+# The campaign's own Spanish title (campaigns/every-exploited-child-is-a-victim.yaml).
+SPANISH_TITLE = "Que quien compre a un niño rinda cuentas, en todos los estados"
+
 
 @pytest.fixture
 def smtp(app: Flask) -> Iterator[SMTPServer]:
@@ -71,10 +74,10 @@ def test_a_spanish_visitors_receipt_is_in_spanish(ready: FlaskClient, smtp: SMTP
     ready.get("/?lang=en")  # the worker's context last served an English page
     Worker("spanish-mail-test").run()
     [(subject, body)] = mails_to(smtp)
-    assert subject == "Lo que envió: Keep buyers of children accountable in every state"
+    assert subject == "Lo que envió: Que quien compre a un niño rinda cuentas, en todos los estados"
     assert body.startswith("Hola, Alex Rivera:\n\n")
     assert re.search(
-        r"Gracias por participar en «Keep buyers of children accountable in every state»\. "
+        r"Gracias por participar en «" + re.escape(SPANISH_TITLE) + r"»\. "
         rf"Esto es lo que envió el {SPANISH_DATE}:",
         body,
     )
@@ -114,7 +117,7 @@ def test_the_confirmation_mail_is_in_the_visitors_language(
     take_part(ready, "en", email="sam@example.org")
     Worker("spanish-mail-test").run()
     [(subject, body)] = mails_to(smtp)
-    assert subject == ("Confirme su mensaje: Keep buyers of children accountable in every state")
+    assert subject == f"Confirme su mensaje: {SPANISH_TITLE}"
     assert body.startswith("Hola, Alex Rivera:\n\nUsted pidió a Speak Up que enviara su mensaje")
     assert "Abra este enlace y presione el botón:" in body
     assert re.search(rf"El enlace funciona hasta el {SPANISH_DATE} a las \d\d:\d\d \(", body)
@@ -139,9 +142,7 @@ def test_the_follow_up_mail_is_in_the_visitors_language(
     assert followups.queue_due_follow_ups(utcnow() + timedelta(days=15)) == 2
     Worker("spanish-mail-test").run()
     [(subject, body)] = [m for m in mails_to(smtp) if m[0].startswith("¿")]
-    assert subject == (
-        "¿Le respondieron sus legisladores? Keep buyers of children accountable in every state"
-    )
+    assert subject == f"¿Le respondieron sus legisladores? {SPANISH_TITLE}"
     assert body.startswith("Hola, Alex Rivera:\n\nEl ")
     assert re.search(
         rf"El {SPANISH_DATE} usted escribió a Representative Ada Alder, .+ y .+ por medio de "

@@ -28,6 +28,7 @@ class Row:
     phone: str = "555-0100"
     address: str = "State House; Capitol City"  # "": no postal address
     image: str = ""  # the photo's URL
+    gender: str = ""  # as Open States records it: "Female", "Male" or nothing
 
     @property
     def person_id(self) -> str:
@@ -53,6 +54,7 @@ def people_csv(rows: list[Row], columns: list[str] | None = None) -> str:
                 "current_chamber": row.chamber,
                 "given_name": row.given,
                 "family_name": row.family,
+                "gender": row.gender,
                 "email": row.email
                 if row.email is not None
                 else f"{row.given.lower()}@leg.example.gov",
@@ -83,7 +85,7 @@ def full_legislature(state: str) -> list[Row]:
 
 ROSTERS: dict[str, list[Row]] = {
     "nh": [
-        Row("upper", "15", "Sam", "Senator"),
+        Row("upper", "15", "Sam", "Senator", gender="Female"),
         Row("lower", "Hillsborough 23", "Ada", "Alder"),
         Row("lower", "Hillsborough 23", "Ben", "Birch"),
         Row("lower", "Hillsborough 40", "Cy", "Cedar"),
