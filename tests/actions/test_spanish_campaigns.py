@@ -256,7 +256,7 @@ def test_the_receipt_gives_the_spanish_campaign_texts(ready: FlaskClient, smtp: 
         for item in smtp.received
         if item.rcpt_tos == ("alex@example.org",)
     ]
-    assert '"Que quien compre a un niño rinda cuentas, en todos los estados"' in body
+    assert "«Que quien compre a un niño rinda cuentas, en todos los estados»" in body
     assert "Le pido que nuestro estado haga rendir cuentas a todo el que compre a un niño" in body
     assert "Hola, me llamo Alex Rivera" in body
     no_english(body.replace("Hello Alex Rivera", ""))
@@ -305,7 +305,7 @@ def test_the_confirmation_email_names_the_campaign_by_its_spanish_title(
     mail = message_from_bytes(raw, policy=policy.default)
     assert mail["Subject"].endswith("Todo niño explotado es una víctima")
     body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert '"Todo niño explotado es una víctima"' in body
+    assert "«Todo niño explotado es una víctima»" in body
     assert "Every exploited child is a victim" not in body
 
 
