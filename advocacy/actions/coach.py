@@ -2,7 +2,9 @@
 similar it is to what others sent the same recipient today through the same campaign.
 
 It only ever informs: nothing here refuses, holds or delays a message (a copy-paste block
-shuts out people who cannot easily type; see docs/action-flow.md).
+shuts out people who cannot easily type; see docs/action-flow.md). The write page asks it
+live; a sent message's similarity is measured afterwards, with the office's other new
+messages of the day, by the ``measure-similarity`` job (``measure_pending``).
 
 Texts are compared as sets of word shingles (every run of ``SHINGLE`` consecutive words),
 exactly, in plain Python. MinHash (``datasketch``) estimates the same Jaccard figure and pays
@@ -13,12 +15,15 @@ texts, where the exact sets are fast enough and need no dependency.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
+from ..urls import day_start
 from .models import Contact
 
 SHINGLE = 3
@@ -125,6 +130,17 @@ def _percent(share: float) -> int:
     return value
 
 
+def closest(mine: set[Shingle], others: list[set[Shingle]]) -> float | None:
+    """The highest similarity of ``mine`` to one of ``others``; None for a text without
+    words, or with nothing to compare it with."""
+    if not mine or not others:
+        return None
+    return max(similarity(mine, other) for other in others)
+
+
+WRITTEN = ("email", "postal")
+
+
 def recent_bodies(campaign_id: int, target_id: str, since: datetime) -> list[str]:
     """The latest messages (up to ``RECENT_LIMIT``) written to ``target_id`` through the
     campaign since ``since``. Only their shingles are used; no text leaves this module."""
@@ -134,7 +150,7 @@ def recent_bodies(campaign_id: int, target_id: str, since: datetime) -> list[str
             .where(
                 Contact.campaign_id == campaign_id,
                 Contact.target_id == target_id,
-                Contact.channel.in_(("email", "postal")),
+                Contact.channel.in_(WRITTEN),
                 Contact.created_at >= since,
                 Contact.body.is_not(None),
             )
@@ -153,3 +169,66 @@ def figures(text: str, template: str, others: list[str]) -> Figures:
     mine = shingles(words(text))
     scores = [similarity(mine, shingles(words(body))) for body in others]
     return Figures(own, len(scores), max(scores), sum(scores) / len(scores), as_written)
+
+
+# -- measuring the sent messages (the measure-similarity job) --------------------------------
+
+
+def measure_pending() -> int:
+    """Measure every written message the send left to be measured (``similarity_pending``),
+    one campaign, office and day at a time, each committed on its own. Returns how many."""
+    waiting = db.session.execute(
+        select(Contact.campaign_id, Contact.target_id, Contact.created_at)
+        .where(Contact.similarity_pending.is_(True))
+        .order_by(Contact.campaign_id, Contact.target_id, Contact.created_at)
+    ).all()
+    db.session.rollback()  # nothing held open between the question and the writes
+    measured = 0
+    for (campaign_id, target_id, day), rows in groupby(
+        waiting, key=lambda row: (row.campaign_id, row.target_id, day_start(row.created_at))
+    ):
+        times = [row.created_at for row in rows]
+        measured += _measure_office_day(campaign_id, target_id, day, times[0], times[-1])
+    return measured
+
+
+def _measure_office_day(
+    campaign_id: int, target_id: str, day: datetime, first: datetime, last: datetime
+) -> int:
+    """Measure the waiting messages to one office through one campaign on one day (written
+    from ``first`` to ``last``): each against the latest ``RECENT_LIMIT`` messages before it
+    that day, as the coach compares a visitor's message. Each text is read and cut into
+    shingles once, however many of the waiting messages it is compared with."""
+    office = (
+        Contact.campaign_id == campaign_id,
+        Contact.target_id == target_id,
+        Contact.channel.in_(WRITTEN),
+    )
+    before = db.session.scalars(
+        select(Contact.body)
+        .where(*office, Contact.created_at >= day, Contact.created_at < first)
+        .order_by(Contact.created_at.desc(), Contact.id.desc())
+        .limit(RECENT_LIMIT)
+    ).all()
+    recent = deque(
+        (shingles(words(body)) for body in reversed(before) if body is not None),
+        maxlen=RECENT_LIMIT,
+    )
+    figures = []
+    rows = db.session.execute(
+        select(Contact.id, Contact.body, Contact.similarity_pending)
+        .where(*office, Contact.created_at >= first, Contact.created_at <= last)
+        .order_by(Contact.created_at, Contact.id)
+    ).all()
+    for row in rows:
+        # A text retention has removed meanwhile has no figure, and nothing to compare with.
+        mine = shingles(words(row.body)) if row.body is not None else set()
+        if row.similarity_pending:
+            measured = closest(mine, list(recent))
+            figures.append({"id": row.id, "similarity": measured, "similarity_pending": False})
+        if row.body is not None:
+            recent.append(mine)
+    if figures:
+        db.session.execute(update(Contact), figures)
+    db.session.commit()
+    return len(figures)

@@ -21,7 +21,7 @@ from ..campaigns.sharing import share_links
 from ..dbtypes import utcnow
 from ..lookup.offices import office_title
 from ..lookup.photos import photo_names
-from ..urls import public_url, site_zone
+from ..urls import day_start, public_url, site_zone
 from . import coach, confirmation, digests, operations
 from .coach import Figures
 from .drafts import Draft, FilledMessage, fill_messages
@@ -214,7 +214,7 @@ def write_page(
 
 def coach_figures(campaign: PublishedCampaign, message: FilledMessage, text: str) -> Figures:
     """The coach's figures for ``text``, the visitor's version of ``message``."""
-    since = operations.day_start(utcnow())
+    since = day_start(utcnow())
     others = coach.recent_bodies(campaign.id, message.recipient.id, since)
     return coach.figures(text, message.body, others)
 
