@@ -53,6 +53,8 @@ def own_share(text: str, template: str) -> float | None:
     tokens = words(text)
     if not tokens:
         return None
+    if tokens == words(template):  # the template as written (as first shown, or sent so)
+        return 0.0
     if len(tokens) < SHINGLE:
         inside = f" {' '.join(tokens)} " in f" {' '.join(words(template))} "
         return 0.0 if inside else 1.0

@@ -16,6 +16,7 @@ from advocacy.extensions import db
 from advocacy.jobs.registry import get_job
 from advocacy.jobs.runner import run_job
 from tests.actions.helpers import FORM, count, field_names, start, submission_key
+from tests.queries import counted_statements
 from tests.text import visible_text
 
 TEMPLATE = (
@@ -275,3 +276,18 @@ def test_a_blank_message_is_coached_from_the_first_word(
     assert answer.get_json()["sentences"] == [
         "About 100% of this message is in your own words. Thank you."
     ]
+
+
+def test_the_send_reads_nothing_per_recipient(ready: FlaskClient) -> None:
+    """The send's reads are the same for one recipient or six: the campaign, the legislators,
+    an earlier action, the webhook endpoints (and PostgreSQL's lock); no message of others."""
+    page = start(ready, BOTH)
+    with counted_statements() as statements:
+        ready.post(f"/c/{BOTH}/send", data={"submission_key": submission_key(page)})
+    reads = [
+        " ".join(s.split()).split(" FROM ", 1)[1].split()[0]
+        for s in statements
+        if s.lstrip().startswith("SELECT") and "pg_advisory_xact_lock" not in s
+    ]
+    assert reads == ["campaign", "legislator", "action", "webhook_endpoint"]
+    assert count(Contact) == 6
