@@ -208,15 +208,18 @@ def _measure_office_day(
     )
     before = db.session.scalars(
         select(Contact.body)
-        .where(*office, Contact.created_at >= day, Contact.created_at < first)
+        .where(
+            *office,
+            Contact.created_at >= day,
+            Contact.created_at < first,
+            Contact.body.is_not(None),
+        )
         .order_by(Contact.created_at.desc(), Contact.id.desc())
         .limit(RECENT_LIMIT)
     ).all()
-    recent = deque(
-        (shingles(words(body)) for body in reversed(before) if body is not None),
-        maxlen=RECENT_LIMIT,
-    )
-    figures = []
+    # The latest messages before the one being measured, oldest first.
+    recent = deque((shingles(words(body or "")) for body in reversed(before)), maxlen=RECENT_LIMIT)
+    results = []
     rows = db.session.execute(
         select(Contact.id, Contact.body, Contact.similarity_pending)
         .where(*office, Contact.created_at >= first, Contact.created_at <= last)
@@ -226,11 +229,11 @@ def _measure_office_day(
         # A text retention has removed meanwhile has no figure, and nothing to compare with.
         mine = shingles(words(row.body)) if row.body is not None else set()
         if row.similarity_pending:
-            measured = closest(mine, list(recent))
-            figures.append({"id": row.id, "similarity": measured, "similarity_pending": False})
+            score = closest(mine, list(recent))
+            results.append({"id": row.id, "similarity": score, "similarity_pending": False})
         if row.body is not None:
             recent.append(mine)
-    if figures:
-        db.session.execute(update(Contact), figures)
+    if results:
+        db.session.execute(update(Contact), results)  # by primary key, one statement
     db.session.commit()
-    return len(figures)
+    return len(results)

@@ -222,6 +222,12 @@ def test_the_send_leaves_similarity_to_the_job_which_measures_an_office_together
     assert measure() == "0 message(s) measured"
     assert [c.similarity for c in written()[12:] if c.id == own[0].id] == [0.5]
 
+    # A later message is compared with those measured in earlier runs.
+    page = start(ready, BOTH, email="lee@example.org")
+    ready.post(f"/c/{BOTH}/send", data={"submission_key": submission_key(page)})
+    assert measure() == "6 message(s) measured"
+    assert [c.similarity for c in written()[18:]] == [1.0] * 6
+
 
 def test_the_coach_endpoint_answers_figures_and_keeps_nothing(ready: FlaskClient) -> None:
     page = start(ready, BOTH)
