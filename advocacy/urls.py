@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, url_for
@@ -19,3 +20,9 @@ def public_url(endpoint: str, **values: object) -> str:
 def site_zone() -> ZoneInfo:
     """ADVOCACY_TIMEZONE (checked when the app starts)."""
     return ZoneInfo(str(current_app.config.get("TIMEZONE") or "UTC"))
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight of ``now``'s day in ADVOCACY_TIMEZONE (an aware datetime)."""
+    zone = site_zone()
+    return datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)

@@ -2,7 +2,9 @@
 similar it is to what others sent the same recipient today through the same campaign.
 
 It only ever informs: nothing here refuses, holds or delays a message (a copy-paste block
-shuts out people who cannot easily type; see docs/action-flow.md).
+shuts out people who cannot easily type; see docs/action-flow.md). The write page asks it
+live; a sent message's similarity is measured afterwards, with the office's other new
+messages of the day, by the ``measure-similarity`` job (``measure_pending``).
 
 Texts are compared as sets of word shingles (every run of ``SHINGLE`` consecutive words),
 exactly, in plain Python. MinHash (``datasketch``) estimates the same Jaccard figure and pays
@@ -13,14 +15,20 @@ texts, where the exact sets are fast enough and need no dependency.
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 
+from ..campaigns.models import Campaign
 from ..campaigns.schema import CampaignDefinition
 from ..extensions import db
 from ..i18n import LANGUAGES, gettext, ngettext
+from ..urls import day_start
 from .models import Action, Contact
 
 SHINGLE = 3
@@ -50,6 +58,8 @@ def own_share(text: str, template: str) -> float | None:
     tokens = words(text)
     if not tokens:
         return None
+    if tokens == words(template):  # the template as written (as first shown, or sent so)
+        return 0.0
     if len(tokens) < SHINGLE:
         inside = f" {' '.join(tokens)} " in f" {' '.join(words(template))} "
         return 0.0 if inside else 1.0
@@ -153,16 +163,38 @@ def _percent(share: float) -> int:
     return value
 
 
+def language_groups(translated: Collection[str]) -> list[list[str]]:
+    """The site's languages grouped by the text their visitors write from, for a campaign
+    translated into ``translated``: a Spanish message is compared with Spanish ones only; a
+    campaign without Spanish gives its Spanish-reading visitors the English, so they are
+    compared with everyone writing in it."""
+    groups: dict[str, list[str]] = {}
+    for code in LANGUAGES:
+        groups.setdefault(code if code in translated else "en", []).append(code)
+    return list(groups.values())
+
+
 def same_text_languages(definition: CampaignDefinition) -> list[str]:
-    """The languages whose visitors write from the same templates as ``definition``'s: a
-    Spanish message is compared with Spanish ones only; a campaign without Spanish gives its
-    Spanish-reading visitors the English, so they are compared with everyone writing in it."""
-    translated = definition.translations or {}
-    return [
-        code
-        for code in LANGUAGES
-        if (code if code in translated else "en") == definition.text_language
-    ]
+    """The languages whose visitors write from the same templates as ``definition``'s."""
+    for group in language_groups(definition.translations or {}):
+        if definition.text_language in group:
+            return group
+    return [definition.text_language]
+
+
+def closest(mine: set[Shingle], others: list[set[Shingle]]) -> float | None:
+    """The highest similarity of ``mine`` to one of ``others``; None for a text without
+    words, or with nothing to compare it with."""
+    if not mine or not others:
+        return None
+    return max(similarity(mine, other) for other in others)
+
+
+WRITTEN = ("email", "postal")
+
+
+def _in_languages(languages: Collection[str]) -> ColumnElement[bool]:
+    return Contact.action_id.in_(select(Action.id).where(Action.language.in_(languages)))
 
 
 def recent_bodies(
@@ -171,11 +203,7 @@ def recent_bodies(
     """The latest messages (up to ``RECENT_LIMIT``) written to ``target_id`` through the
     campaign since ``since`` by visitors in ``languages`` (default: any). Only their
     shingles are used; no text leaves this module."""
-    in_languages = (
-        [Contact.action_id.in_(select(Action.id).where(Action.language.in_(languages)))]
-        if languages is not None
-        else []
-    )
+    in_languages = [_in_languages(languages)] if languages is not None else []
     return list(
         db.session.scalars(
             select(Contact.body)
@@ -183,7 +211,7 @@ def recent_bodies(
                 *in_languages,
                 Contact.campaign_id == campaign_id,
                 Contact.target_id == target_id,
-                Contact.channel.in_(("email", "postal")),
+                Contact.channel.in_(WRITTEN),
                 Contact.created_at >= since,
                 Contact.body.is_not(None),
             )
@@ -202,3 +230,91 @@ def figures(text: str, template: str, others: list[str]) -> Figures:
     mine = shingles(words(text))
     scores = [similarity(mine, shingles(words(body))) for body in others]
     return Figures(own, len(scores), max(scores), sum(scores) / len(scores), as_written)
+
+
+# -- measuring the sent messages (the measure-similarity job) --------------------------------
+
+
+def measure_pending() -> int:
+    """Measure every written message the send left to be measured (``similarity_pending``),
+    one campaign, office, day and text language at a time, each committed on its own.
+    Returns how many."""
+    waiting = db.session.execute(
+        select(Contact.campaign_id, Contact.target_id, Contact.created_at, Action.language)
+        .join(Action, Action.id == Contact.action_id)
+        .where(Contact.similarity_pending.is_(True))
+    ).all()
+    groups = {campaign_id: _campaign_language_groups(campaign_id) for campaign_id, *_ in waiting}
+    db.session.rollback()  # nothing held open between the question and the writes
+
+    def office_day(row: Any) -> tuple[int, str, datetime, tuple[str, ...]]:
+        # (a language the site no longer offers is measured on its own)
+        languages = next((g for g in groups[row.campaign_id] if row.language in g), [row.language])
+        return row.campaign_id, row.target_id, day_start(row.created_at), tuple(languages)
+
+    measured = 0
+    ordered = sorted(waiting, key=lambda row: (office_day(row), row.created_at))
+    for (campaign_id, target_id, day, languages), rows in groupby(ordered, key=office_day):
+        times = [row.created_at for row in rows]
+        measured += _measure_office_day(campaign_id, target_id, day, times[0], times[-1], languages)
+    return measured
+
+
+def _campaign_language_groups(campaign_id: int) -> list[list[str]]:
+    """``language_groups`` of the campaign as it is now (its current version's translations)."""
+    campaign = db.session.get(Campaign, campaign_id)
+    version = campaign.current_version if campaign is not None else None
+    translated = (version.definition.get("translations") or {}) if version is not None else {}
+    return language_groups(translated)
+
+
+def _measure_office_day(
+    campaign_id: int,
+    target_id: str,
+    day: datetime,
+    first: datetime,
+    last: datetime,
+    languages: Collection[str],
+) -> int:
+    """Measure the waiting messages to one office through one campaign on one day (written
+    from ``first`` to ``last``) by visitors writing from the same text (``languages``): each
+    against the latest ``RECENT_LIMIT`` such messages before it that day, as the coach
+    compares a visitor's message. Each text is read and cut into shingles once, however many
+    of the waiting messages it is compared with."""
+    office = (
+        Contact.campaign_id == campaign_id,
+        Contact.target_id == target_id,
+        Contact.channel.in_(WRITTEN),
+        _in_languages(languages),
+    )
+    before = db.session.scalars(
+        select(Contact.body)
+        .where(
+            *office,
+            Contact.created_at >= day,
+            Contact.created_at < first,
+            Contact.body.is_not(None),
+        )
+        .order_by(Contact.created_at.desc(), Contact.id.desc())
+        .limit(RECENT_LIMIT)
+    ).all()
+    # The latest messages before the one being measured, oldest first.
+    recent = deque((shingles(words(body or "")) for body in reversed(before)), maxlen=RECENT_LIMIT)
+    results = []
+    rows = db.session.execute(
+        select(Contact.id, Contact.body, Contact.similarity_pending)
+        .where(*office, Contact.created_at >= first, Contact.created_at <= last)
+        .order_by(Contact.created_at, Contact.id)
+    ).all()
+    for row in rows:
+        # A text retention has removed meanwhile has no figure, and nothing to compare with.
+        mine = shingles(words(row.body)) if row.body is not None else set()
+        if row.similarity_pending:
+            score = closest(mine, list(recent))
+            results.append({"id": row.id, "similarity": score, "similarity_pending": False})
+        if row.body is not None:
+            recent.append(mine)
+    if results:
+        db.session.execute(update(Contact), results)  # by primary key, one statement
+    db.session.commit()
+    return len(results)

@@ -116,11 +116,13 @@ class Contact(db.Model):  # type: ignore[name-defined]
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
     personalised: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The coach's figures when it was written (actions/coach.py), for the tallies: the share
-    # of its words in the visitor's own words, and its similarity to the closest message sent
-    # to the same recipient through the campaign earlier that day (None: it was the first).
+    # The coach's figures (actions/coach.py), for the tallies: the share of its words in the
+    # visitor's own words, set at the send; its similarity to the closest message sent to the
+    # same recipient through the campaign earlier that day (None: it was the first), set by
+    # the ``measure-similarity`` job, which the send leaves it to (``similarity_pending``).
     own_words: Mapped[float | None] = mapped_column(Float)
     similarity: Mapped[float | None] = mapped_column(Float)
+    similarity_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     # queued, logged, sent, failed, bounced, dead, called; unconfirmed (its message is held
     # until the visitor confirms by email), expired (never confirmed: never delivered);
     # recipient_left (held: its recipient left office before it was sent, staff decide),
@@ -136,6 +138,18 @@ class Contact(db.Model):  # type: ignore[name-defined]
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digest.id"), index=True)
 
     action: Mapped[Action] = relationship(back_populates="contacts")
+
+
+# The messages waiting for the ``measure-similarity`` job, by office and time: the job finds
+# them without reading the table, and the index holds nothing once they are measured.
+Index(
+    "ix_contact_similarity_pending",
+    Contact.campaign_id,
+    Contact.target_id,
+    Contact.created_at,
+    postgresql_where=Contact.similarity_pending.is_(True),
+    sqlite_where=Contact.similarity_pending.is_(True),
+)
 
 
 class FollowUp(db.Model):  # type: ignore[name-defined]

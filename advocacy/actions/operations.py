@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cachetools import TTLCache
@@ -20,7 +20,7 @@ from ..dbtypes import utcnow
 from ..delivery import outbox
 from ..extensions import db
 from ..i18n import gettext, language
-from ..urls import site_zone
+from ..urls import day_start
 from . import coach, confirmation, digests, webhooks
 from .drafts import Draft, FilledMessage, fill_messages
 from .models import Action, Constituent, Contact
@@ -112,12 +112,6 @@ def action_by_key(submission_key: str) -> Action | None:
     if not SUBMISSION_KEY.fullmatch(submission_key):
         return None
     return db.session.scalar(select(Action).where(Action.submission_key == submission_key))
-
-
-def day_start(now: datetime) -> datetime:
-    """Midnight of ``now``'s day in ADVOCACY_TIMEZONE (an aware datetime)."""
-    zone = site_zone()
-    return datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)
 
 
 def capped_legislators(
@@ -215,9 +209,6 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
     definition = campaign.definition
     messages = fill_messages(definition, draft)
     person = duplicate_key(draft.email, campaign.id)
-    # Measured before the locks, which it need not hold up: a figure for the tallies, never
-    # a reason to refuse or delay a message.
-    measured = _measure(campaign, messages, bodies)
     try:
         take_write_lock(f"person:{person}")
         if definition.limits and definition.limits.per_legislator_per_day:
@@ -238,7 +229,7 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
             if found.submission_key == draft.submission_key:
                 return
             raise AlreadyActed(found.created_at)
-        _write_action(campaign, draft, messages, bodies, person, measured)
+        _write_action(campaign, draft, messages, bodies, person)
         db.session.commit()
     except IntegrityError:
         # Another request with the same submission key got in first: it shows its result.
@@ -250,32 +241,12 @@ def submit(campaign: PublishedCampaign, draft: Draft, bodies: dict[str, str]) ->
         raise
 
 
-def _measure(
-    campaign: PublishedCampaign, messages: list[FilledMessage], bodies: dict[str, str]
-) -> dict[str, coach.Figures]:
-    """The coach's figures of each message as it will be sent, by its form field."""
-    locked = campaign.definition.message.mode == "locked"
-    since = day_start(utcnow())
-    return {
-        m.field_name: coach.figures(
-            m.body if locked else bodies.get(m.field_name, m.body),
-            m.body,
-            coach.recent_bodies(
-                campaign.id, m.recipient.id, since, coach.same_text_languages(campaign.definition)
-            ),
-        )
-        for m in messages
-        if m.recipient.channel
-    }
-
-
 def _write_action(
     campaign: PublishedCampaign,
     draft: Draft,
     messages: list[FilledMessage],
     bodies: dict[str, str],
     person: str,
-    measured: dict[str, coach.Figures],
 ) -> None:
     definition = campaign.definition
     capped = capped_legislators(campaign.id, definition, [m.recipient for m in messages])
@@ -339,7 +310,6 @@ def _write_action(
             status = (
                 digests.AWAITING if digests.in_digest(definition, message.recipient) else "queued"
             )
-        figures = measured[message.field_name]
         contact = _contact(
             action,
             message.recipient,
@@ -347,8 +317,10 @@ def _write_action(
             subject=message.subject,
             body=body,
             personalised=body.strip() != message.body.strip(),
-            own_words=figures.own,
-            similarity=figures.closest,
+            own_words=coach.own_share(body, message.body),
+            # Compared with the office's other messages of the day by the measure-similarity
+            # job, not here: a figure for the tallies must not slow the send.
+            similarity_pending=True,
             status=status,
             created_at=now,
         )

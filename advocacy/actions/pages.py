@@ -32,7 +32,7 @@ from ..i18n import (
 )
 from ..lookup.offices import office_words
 from ..lookup.photos import photo_names
-from ..urls import public_url, site_zone
+from ..urls import day_start, public_url, site_zone
 from . import coach, confirmation, digests, operations
 from .coach import Figures
 from .drafts import Draft, FilledMessage, fill_messages
@@ -260,7 +260,7 @@ def write_page(
 
 def coach_figures(campaign: PublishedCampaign, message: FilledMessage, text: str) -> Figures:
     """The coach's figures for ``text``, the visitor's version of ``message``."""
-    since = operations.day_start(utcnow())
+    since = day_start(utcnow())
     others = coach.recent_bodies(
         campaign.id, message.recipient.id, since, coach.same_text_languages(campaign.definition)
     )

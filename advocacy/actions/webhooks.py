@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
-    or_,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -196,6 +195,18 @@ def queue_event(
     if event_type not in EVENTS:
         raise ValueError(f"unknown webhook event {event_type!r}")
     connection = connection if connection is not None else db.session.connection()
+    # The endpoints first: on most sites none wants the event, and its data need not be read.
+    wanting = [
+        (endpoint_id, endpoint_campaign)
+        for endpoint_id, events, endpoint_campaign in connection.execute(
+            select(
+                WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.campaign_id
+            ).where(WebhookEndpoint.enabled.is_(True))
+        )
+        if event_type in (events or [])
+    ]
+    if not wanting:
+        return 0
     if contact_id is not None:
         campaign_id, constituent_id, data = _contact_data(connection, contact_id)
         object_id = contact_id
@@ -204,17 +215,11 @@ def queue_event(
         object_id = action_id
     else:
         raise ValueError("an event is about an action or a contact")
-    endpoints = connection.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-            WebhookEndpoint.enabled.is_(True),
-            or_(WebhookEndpoint.campaign_id.is_(None), WebhookEndpoint.campaign_id == campaign_id),
-        )
-    ).all()
     event_id = f"evt_{event_type.replace('.', '_')}_{object_id}"
     now = utcnow()
     queued = 0
-    for endpoint_id, events in endpoints:
-        if event_type not in (events or []):
+    for endpoint_id, endpoint_campaign in wanting:
+        if endpoint_campaign not in (None, campaign_id):
             continue
         already = connection.scalar(
             select(WebhookDelivery.id).where(

@@ -53,7 +53,8 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
 # Measures a caller may add: a column computed over each group's contacts, after the count.
 # "similarity": the average, over the group's written messages, of each one's similarity to
 # the closest message sent to the same recipient through the campaign earlier that day
-# (actions/coach.py); empty when none of them had one to compare with.
+# (actions/coach.py); empty when none of them had one to compare with. Messages of the last
+# minute or so are not measured yet (the measure-similarity job) and not in the average.
 MEASURES: dict[str, str] = {"similarity": "average_similarity"}
 # The share of a written message in the sender's own words, as buckets whose labels sort in
 # byte order (empty: a call, or a message from before the coach measured it).
@@ -571,6 +572,17 @@ def own_words_distribution(request: TallyRequest) -> tuple[list[tuple[str, int]]
         else:
             unmeasured += int(count)
     return list(measured.items()), unmeasured
+
+
+def similarity_pending(request: TallyRequest) -> dict[str, int]:
+    """Written messages whose similarity is not measured yet, by recipient: the dashboard says
+    so rather than show an average without them, or none."""
+    rows = db.session.execute(
+        sa.select(Contact.target_id, sa.func.count())
+        .where(*contact_filters(request), Contact.similarity_pending.is_(True))
+        .group_by(Contact.target_id)
+    ).all()
+    return {target_id: int(count) for target_id, count in rows}
 
 
 @dataclass(frozen=True)

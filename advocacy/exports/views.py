@@ -119,6 +119,7 @@ def dashboard(slug: str) -> Page:
         "by_chamber": by_chamber,
         "by_district": by_district,
         "by_legislator": by_legislator,
+        "similarity_pending": tallies.similarity_pending(base),
         "by_source": tallies.source_figures(base),
         "own_words": own_words,
         "unmeasured": unmeasured,

@@ -48,6 +48,7 @@ JOB_MODULES: tuple[str, ...] = (
     "advocacy.jobs.confirmations",
     "advocacy.jobs.followups",
     "advocacy.jobs.digests",
+    "advocacy.jobs.similarity",
 )
 
 DEFAULT_LEASE = timedelta(minutes=15)

@@ -13,7 +13,10 @@ from advocacy.actions.models import Contact
 from advocacy.campaigns import service as campaign_service
 from advocacy.delivery.models import OutboxMessage
 from advocacy.extensions import db
+from advocacy.jobs.registry import get_job
+from advocacy.jobs.runner import run_job
 from tests.actions.helpers import FORM, count, field_names, start, submission_key
+from tests.queries import counted_statements
 from tests.text import visible_text
 
 TEMPLATE = (
@@ -22,6 +25,20 @@ TEMPLATE = (
 )
 SENTENCE = "My niece was trafficked at fifteen and a judge treated her as a criminal."
 BOTH = "every-exploited-child-is-a-victim"
+
+
+def measure() -> str:
+    """Run the measure-similarity job as the scheduler would; its summary."""
+    spec = get_job("measure-similarity")
+    assert spec is not None
+    result = run_job(spec, "test-host")
+    assert result.status == "ok"
+    return result.detail
+
+
+def written() -> list[Contact]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Contact).order_by(Contact.id)))
 
 
 def with_sentence(template: str, sentence: str) -> str:
@@ -152,13 +169,64 @@ def test_an_identical_message_is_still_sent_and_measured(ready: FlaskClient) -> 
     )
     sent = ready.post(f"/c/{BOTH}/send", data={"submission_key": key})
     assert sent.status_code == 303 and "/thanks/" in sent.headers["Location"]
-    contacts = list(db.session.scalars(select(Contact).order_by(Contact.id)))
+    assert measure() == "12 message(s) measured"
+    contacts = written()
     assert len(contacts) == 12 and {c.status for c in contacts} == {"queued"}
     assert count(OutboxMessage) == 14  # 12 messages and 2 receipts
     first, second = contacts[:6], contacts[6:]
     assert all(c.own_words == 0.0 and c.similarity is None for c in first)
     assert all(c.own_words == 0.0 and c.similarity == 1.0 for c in second)
+    assert not any(c.similarity_pending for c in contacts)
     assert FORM["name"] in (second[0].body or "")
+
+
+def test_the_send_leaves_similarity_to_the_job_which_measures_an_office_together(
+    ready: FlaskClient,
+) -> None:
+    """The send stores each message unmeasured; one run of the job then measures the day's
+    new messages of each office against the earlier ones (the same text: 100%; a rewritten
+    one: far less), and a second run measures nothing again."""
+    rewritten = (
+        "Senator, as a foster parent I have seen what a record does to a child who was sold. "
+        "Vote for the bill that treats these kids as victims. Alex"
+    )
+    for email, edits in (
+        ("alex@example.org", False),
+        ("sam@example.org", False),
+        ("kim@example.org", True),
+    ):
+        page = start(ready, BOTH, email=email)
+        data = {"submission_key": submission_key(page)}
+        if edits:
+            data[field_names(page)[0]] = rewritten
+        assert ready.post(f"/c/{BOTH}/send", data=data).status_code == 303
+    contacts = written()
+    assert len(contacts) == 18
+    # Sent, own words counted, similarity not measured yet.
+    assert all(c.similarity_pending and c.similarity is None for c in contacts)
+    assert sorted({c.own_words for c in contacts}) == [0.0, 1.0]
+
+    assert measure() == "18 message(s) measured"
+    contacts = written()
+    first, second, third = contacts[:6], contacts[6:12], contacts[12:]
+    assert not any(c.similarity_pending for c in contacts)
+    assert [c.similarity for c in first] == [None] * 6  # nothing earlier that day
+    assert [c.similarity for c in second] == [1.0] * 6  # word for word the first's
+    own = [c for c in third if rewritten in (c.body or "")]
+    assert len(own) == 1 and own[0].similarity is not None and own[0].similarity < 0.1
+    assert sorted(c.similarity or 0 for c in third if c is not own[0]) == [1.0] * 5
+
+    # Measured once: a second run finds nothing, and changes nothing.
+    own[0].similarity = 0.5
+    db.session.commit()
+    assert measure() == "0 message(s) measured"
+    assert [c.similarity for c in written()[12:] if c.id == own[0].id] == [0.5]
+
+    # A later message is compared with those measured in earlier runs.
+    page = start(ready, BOTH, email="lee@example.org")
+    ready.post(f"/c/{BOTH}/send", data={"submission_key": submission_key(page)})
+    assert measure() == "6 message(s) measured"
+    assert [c.similarity for c in written()[18:]] == [1.0] * 6
 
 
 def test_the_coach_endpoint_answers_figures_and_keeps_nothing(ready: FlaskClient) -> None:
@@ -214,3 +282,18 @@ def test_a_blank_message_is_coached_from_the_first_word(
     assert answer.get_json()["sentences"] == [
         "About 100% of this message is in your own words. Thank you."
     ]
+
+
+def test_the_send_reads_nothing_per_recipient(ready: FlaskClient) -> None:
+    """The send's reads are the same for one recipient or six: the campaign, the legislators,
+    an earlier action, the webhook endpoints (and PostgreSQL's lock); no message of others."""
+    page = start(ready, BOTH)
+    with counted_statements() as statements:
+        ready.post(f"/c/{BOTH}/send", data={"submission_key": submission_key(page)})
+    reads = [
+        " ".join(s.split()).split(" FROM ", 1)[1].split()[0]
+        for s in statements
+        if s.lstrip().startswith("SELECT") and "pg_advisory_xact_lock" not in s
+    ]
+    assert reads == ["campaign", "legislator", "action", "webhook_endpoint"]
+    assert count(Contact) == 6

@@ -6,7 +6,6 @@ its English marked as English."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -26,10 +25,20 @@ from advocacy.dbtypes import utcnow
 from advocacy.delivery.worker import Worker, run_workers
 from advocacy.extensions import db
 from advocacy.lookup.models import Legislator
-from tests.actions.helpers import ADDRESS, BOTH, LOWER, field_names, nh, start, submission_key
+from tests.actions.helpers import (
+    ADDRESS,
+    BOTH,
+    LOWER,
+    field_names,
+    nh,
+    send_mail_to,
+    start,
+    submission_key,
+)
+from tests.actions.test_coach import measure, written
 from tests.actions.test_digests import digest_site  # noqa: F401 - a fixture
 from tests.conftest import REPO
-from tests.delivery.conftest import SMTPServer, free_port
+from tests.delivery.conftest import SMTPServer
 from tests.fakes.upstream import FakeUpstreams
 from tests.lookup.offices_world import CAMPAIGN, GOVERNOR, sync_nh, write_campaign
 from tests.text import visible_text
@@ -229,19 +238,31 @@ def test_the_coach_compares_messages_written_from_the_same_language() -> None:
     assert same_text_languages(english_only.in_language("es")) == ["en", "es"]
 
 
+def test_the_similarity_job_compares_messages_written_from_the_same_language(
+    ready: FlaskClient,
+) -> None:
+    """Two visitors send the campaign's English text and two its Spanish text, unchanged, to
+    the same legislators: each Spanish message is compared with the Spanish one before it
+    (100%), never with the English (which would make the first Spanish one look unlike)."""
+    for email, lang in (("a@example.org", "en"), ("b@example.org", "es"),
+                        ("c@example.org", "en"), ("d@example.org", "es")):  # fmt: skip
+        ready.get(f"/c/{LOWER}?lang={lang}")
+        send(ready, LOWER, start(ready, LOWER, email=email))
+    contacts = written()
+    each = len(contacts) // 4  # the messages of one visitor
+    assert each > 0 and measure() == f"{4 * each} message(s) measured"
+    by_language: dict[str, list[float | None]] = {"en": [], "es": []}
+    for contact in written():
+        by_language[contact.action.language].append(contact.similarity)
+    # Per language: the first visitor's messages have nothing earlier, the second's match.
+    expected = [None] * each + [1.0] * each
+    assert by_language == {"en": expected, "es": expected}
+
+
 @pytest.fixture
-def smtp(app: Flask) -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    app.config.update(
-        DELIVERY_MODE="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=server.port,
-        MAIL_FROM="advocacy@speakup.example.org",
-        SITE_NAME="Speak Up",
-        SITE_URL="https://act.example.org",
-    )
-    yield server
-    server.stop()
+def smtp(app: Flask, smtp: SMTPServer) -> SMTPServer:
+    send_mail_to(app, smtp)
+    return smtp
 
 
 def test_the_receipt_gives_the_spanish_campaign_texts(ready: FlaskClient, smtp: SMTPServer) -> None:

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from advocacy.actions.models import Contact
 from advocacy.extensions import db
+from advocacy.jobs.registry import get_job
+from advocacy.jobs.runner import run_job
 from tests.e2e.harness import SLUG, LiveServer, submit_action_form
 
 AS_WRITTEN = "This message is the campaign's text as written."
@@ -106,4 +108,10 @@ def test_a_message_identical_to_another_is_sent(page: Page, live_server: LiveSer
     expect(page.locator("main")).to_contain_text("your email is queued and will be sent soon.")
     contacts = written()
     assert len(contacts) == 6 and {c.status for c in contacts} == {"queued"}
+    # The send leaves the similarity to the measure-similarity job.
+    assert all(c.similarity_pending and c.similarity is None for c in contacts)
+    spec = get_job("measure-similarity")
+    assert spec is not None and run_job(spec, "test-host").detail == "6 message(s) measured"
+    contacts = written()
     assert sorted(c.similarity for c in contacts if c.similarity is not None) == [1.0] * 3
+    assert not any(c.similarity_pending for c in contacts)

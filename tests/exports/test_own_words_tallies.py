@@ -106,3 +106,35 @@ def test_dashboard_csv_and_api_show_them(  # type: ignore[no-untyped-def]
     rows = {row["target_id"]: row for row in answer["rows"]}
     assert rows["ocd-person/nh-c"]["average_similarity"] == 1.0
     assert rows["ocd-person/nh-b"]["average_similarity"] is None
+
+
+def test_messages_not_measured_yet_are_said_so(  # type: ignore[no-untyped-def]
+    measured: Campaign, as_role
+) -> None:
+    """Until the measure-similarity job has run, a message has no similarity: the dashboard
+    says "not measured yet", not "—" (no earlier message) and not an average without saying."""
+    written = list(
+        db.session.scalars(
+            select(Contact)
+            .where(Contact.campaign_id == measured.id, Contact.channel.in_(("email", "postal")))
+            .order_by(Contact.id)
+        )
+    )
+    waiting = [c for c in written if c.target_id == "ocd-person/nh-b"]
+    waiting += [c for c in written if c.target_id == "ocd-person/nh-a" and c.similarity is None]
+    assert len(waiting) == 3
+    for contact in waiting:
+        contact.similarity_pending = True
+    db.session.commit()
+    assert tallies.similarity_pending(tallies.tally_request(measured)) == {
+        "ocd-person/nh-a": 1,
+        "ocd-person/nh-b": 2,
+    }
+    page = " ".join(
+        visible_text(as_role("organizer").get(f"/admin/c/{SLUG}/tallies").get_data(as_text=True))
+        .split()
+    )
+    assert re.search(r"Avery Lindqvist Democratic NH [^%]* 3 30% \(1 not measured yet\)", page)
+    assert re.search(r"Blake Okafor Republican NH [^%—]* 2 not measured yet", page)
+    assert re.search(r"Casey Castellanos Democratic NH [^%]* 4 100% [A-Z]", page)
+    assert "until then it is \"not measured yet\" and not in the average" in page

@@ -190,6 +190,7 @@ def test_two_schedulers_started_together_run_each_due_job_once(
         "dead-letter-alert",
         "directory-refresh",
         "follow-ups",
+        "measure-similarity",
         "retention",
     )
 
