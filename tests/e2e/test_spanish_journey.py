@@ -145,6 +145,7 @@ def test_a_visitor_reads_and_sends_the_campaign_in_spanish(
     # The letter to print.
     page.locator("a[href*='/letter/american-law-institute']").first.click()
     expect(page).to_have_url(re.compile(r"/letter/american-law-institute$"))
+    page.wait_for_load_state("load")  # its stylesheet applied: the signature's line breaks show
     letter_text = page.locator("article.letter").inner_text()
     lines = [line.strip() for line in letter_text.splitlines() if line.strip()]
     assert re.fullmatch(r"\d{1,2} de [a-z]+ de \d{4}", lines[2]), lines[:3]
