@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import NamedTuple, Protocol
 
 import markdown as markdown_lib
 import nh3
+from cachetools import LRUCache
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import joinedload
@@ -182,6 +184,7 @@ def _published(*where: ColumnElement[bool], code: str | None = None) -> list[Pub
             Campaign.starts_at,
             Campaign.ends_at,
             CampaignVersion.id,
+            CampaignVersion.content_hash,
             CampaignVersion.definition,
         )
         .join(CampaignVersion, CampaignVersion.id == Campaign.current_version_id)
@@ -189,9 +192,26 @@ def _published(*where: ColumnElement[bool], code: str | None = None) -> list[Pub
         .order_by(Campaign.title)
     )
     return [
-        PublishedCampaign(*head, CampaignDefinition.model_validate(definition).in_language(code))
-        for *head, definition in rows
+        PublishedCampaign(*head, _validated(content, definition).in_language(code))
+        for *head, content, definition in rows
     ]
+
+
+# A version's content never changes (an edit makes a new version, with its own hash), so each
+# is validated once per process rather than on every step of every visitor's flow.
+_VALIDATED: LRUCache[str, CampaignDefinition] = LRUCache(maxsize=256)
+_VALIDATED_LOCK = threading.Lock()
+
+
+def _validated(content: str, stored: dict[str, object]) -> CampaignDefinition:
+    """The definition stored with hash ``content`` (shared: read it, never change it)."""
+    with _VALIDATED_LOCK:
+        found = _VALIDATED.get(content)
+    if found is None:
+        found = CampaignDefinition.model_validate(stored)
+        with _VALIDATED_LOCK:
+            _VALIDATED[content] = found
+    return found
 
 
 def published_campaign(slug: str, code: str | None = None) -> PublishedCampaign | None:
@@ -241,7 +261,7 @@ def title_in(definition: object, code: str, english: str) -> str:
 
 
 def definition_of(version: CampaignVersion) -> CampaignDefinition:
-    return CampaignDefinition.model_validate(version.definition)
+    return _validated(version.content_hash, version.definition)
 
 
 @dataclass(frozen=True)
