@@ -52,6 +52,7 @@ ENGLISH = (
     "I am your constituent",
     "Thank you for keeping buyers",
     "Dear Members of the Council",
+    "I am writing to thank you",
     "Thank you for standing up for children",
     "We use your street address to find your state representative",
     "Hello, my name is",

@@ -21,41 +21,20 @@ from sqlalchemy import select
 from advocacy.actions.models import Action, Contact
 from advocacy.campaigns.service import sync_folder
 from advocacy.extensions import db
+from tests.actions.test_spanish_campaigns import ENGLISH
 from tests.e2e.conftest import World
 from tests.e2e.harness import (
     ADDRESS,
-    CHROMIUM,
     HOUSE_MEMBERS,
     NH_MATCH,
-    NO_CHROMIUM,
     SENATOR,
     VISITOR,
     LiveServer,
 )
 from tests.fakes.upstream import FakeUpstreams
 
-if not CHROMIUM.exists():
-    pytest.skip(NO_CHROMIUM, allow_module_level=True)
-
-pytestmark = pytest.mark.e2e
-
 SLUG = "oppose-buyer-immunity"
 TITLE = "Que quien compre a un niño rinda cuentas, en todos los estados"
-# The campaign's English, which a Spanish reader must never meet.
-ENGLISH = (
-    "Keep buyers of children accountable",
-    "Every adult who buys a child",
-    "Please make sure our state holds",
-    "Dear Representative",
-    "I am your constituent",
-    "Thank you for keeping buyers",
-    "Dear Members of the Council",
-    "I am writing to thank you",
-    "Thank you for standing up for children",
-    "We use your street address to find your state representative",
-    "Hello, my name is",
-    "Sincerely",
-)
 
 
 def main_text(page: Page) -> str:

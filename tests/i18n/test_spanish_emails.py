@@ -5,7 +5,6 @@ visitor's stay English. They arrive at a real SMTP server."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,29 +20,20 @@ from advocacy.dbtypes import utcnow
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from tests.actions.conftest import ready  # noqa: F401 - the fixture
-from tests.actions.helpers import FORM, LOWER, submission_key
-from tests.delivery.conftest import SMTPServer, free_port
+from tests.actions.helpers import FORM, LOWER, send_mail_to, submission_key
+from tests.delivery.conftest import SMTPServer
 from tests.lookup.conftest import app_config, directory, people_dir, upstream  # noqa: F401
 
 SPANISH_DATE = r"\d{1,2} de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre) de \d{4}"  # noqa: E501
 
-# The campaign's own Spanish title (campaigns/every-exploited-child-is-a-victim.yaml).
+# The campaign's own Spanish title (campaigns/oppose-buyer-immunity.yaml).
 SPANISH_TITLE = "Que quien compre a un niño rinda cuentas, en todos los estados"
 
 
 @pytest.fixture
-def smtp(app: Flask) -> Iterator[SMTPServer]:
-    server = SMTPServer(free_port()).start()
-    app.config.update(
-        DELIVERY_MODE="smtp",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=server.port,
-        MAIL_FROM="advocacy@speakup.example.org",
-        SITE_NAME="Speak Up",
-        SITE_URL="https://act.example.org",
-    )
-    yield server
-    server.stop()
+def smtp(app: Flask, smtp: SMTPServer) -> SMTPServer:
+    send_mail_to(app, smtp)
+    return smtp
 
 
 def take_part(client: FlaskClient, language: str, email: str = "alex@example.org") -> Action:
