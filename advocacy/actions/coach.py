@@ -32,9 +32,8 @@ from ..urls import day_start
 from .models import Action, Contact
 
 SHINGLE = 3
-# The most recent messages of the day a new one is compared with: a bound on the work each
-# check and each send does (a popular office may get thousands in a day; the latest few are
-# representative, and the send stays within the submission flow's floor in bench/).
+# The most recent messages of the day a new one is compared with: a bound on the work of each
+# comparison (a popular office may get thousands in a day; the latest few are representative).
 RECENT_LIMIT = 20
 _WORD = re.compile(r"[\w']+")
 Shingle = tuple[str, ...]
@@ -244,7 +243,7 @@ def measure_pending() -> int:
         .join(Action, Action.id == Contact.action_id)
         .where(Contact.similarity_pending.is_(True))
     ).all()
-    groups = {campaign_id: _campaign_language_groups(campaign_id) for campaign_id, *_ in waiting}
+    groups = {id_: _campaign_language_groups(id_) for id_ in {row.campaign_id for row in waiting}}
     db.session.rollback()  # nothing held open between the question and the writes
 
     def office_day(row: Any) -> tuple[int, str, datetime, tuple[str, ...]]:

@@ -335,13 +335,8 @@ _DIGEST_OUTCOMES = {
 
 def _outcome(contact: Contact, postal_address: str, salutation: str = "") -> Outcome:
     if contact.status == digests.AWAITING:
-        sentence = gettext(
-            "your message will reach %(name)s in one daily summary of this campaign's messages, "
-            "sent at %(when)s.",
-            name=salutation or contact.target_name,
-            when=digests.when_words(),
-        )
-        return Outcome(contact.target_name, "email", sentence)
+        sentence = digest_sentence(salutation or contact.target_name, digests.when_words())
+        return Outcome(contact.target_name, "email", sentence[0].lower() + sentence[1:])
     if contact.digest_id is not None and contact.status in _DIGEST_OUTCOMES:
         return Outcome(contact.target_name, "email", str(_DIGEST_OUTCOMES[contact.status]))
     if contact.channel == "postal":
@@ -353,26 +348,23 @@ def _outcome(contact: Contact, postal_address: str, salutation: str = "") -> Out
         else:
             text = gettext("your letter is ready. Please print it and post it.")
         return Outcome(contact.target_name, "postal", text, contact.target_id)
+    call = ""
+    if contact.target_phone:
+        call = " " + gettext("You can still call %(phone)s.", phone=contact.target_phone)
     if contact.status == "bounced":
-        text = gettext("the recipient's mail server refused your email.")
+        text = gettext("the recipient's mail server refused your email.") + call
     elif contact.status == "dead" and (contact.last_error or "").startswith("delivery may"):
         text = gettext(
             "we could not confirm that your email arrived; the site's team will check it."
         )
     elif contact.status == "dead":
-        text = gettext("your email could not be delivered; the site's team has been told.")
+        text = gettext("your email could not be delivered; the site's team has been told.") + call
     else:
         text = str(
             _EMAIL_OUTCOMES.get(
                 contact.status, lazy_gettext("your email is queued and will be sent soon.")
             )
         )
-    if (
-        contact.status in ("bounced", "dead")
-        and contact.target_phone
-        and not (contact.last_error or "").startswith("delivery may")
-    ):
-        text += " " + gettext("You can still call %(phone)s.", phone=contact.target_phone)
     return Outcome(contact.target_name, "email", text)
 
 
@@ -426,12 +418,11 @@ def thanks_page(campaign: PublishedCampaign, action: Action) -> ThanksPage:
     postal = {r.id: r.postal_address for r in found}
     salutations = {r.id: r.salutation for r in found}
     capped_ids = set(action.capped_target_ids or [])
-    page_url = public_url("actions.campaign_page", slug=campaign.slug, embedded=False)
-    if action.language and action.language != DEFAULT:
-        # Those the visitor asks to join open the campaign in the language they wrote in.
-        page_url = public_url(
-            "actions.campaign_page", slug=campaign.slug, embedded=False, lang=action.language
-        )
+    # Those the visitor asks to join open the campaign in the language they wrote in.
+    in_language = {"lang": action.language} if action.language not in ("", DEFAULT) else {}
+    page_url = public_url(
+        "actions.campaign_page", slug=campaign.slug, embedded=False, **in_language
+    )
     return ThanksPage(
         outcomes=[
             _outcome(c, postal.get(c.target_id, ""), salutations.get(c.target_id, ""))

@@ -120,10 +120,8 @@ def _frame_early_answers(response: Response) -> Response:
     return response
 
 
-@blueprint.app_context_processor
-def _campaign_text() -> dict[str, object]:
-    """``text_lang(code)``: the lang attribute of a block of a campaign's own text."""
-    return {"text_lang": pages.lang_attribute}
+# ``text_lang(code)`` in templates: the lang attribute of a block of a campaign's own text.
+blueprint.add_app_template_global(pages.lang_attribute, "text_lang")
 
 
 @blueprint.app_context_processor
